@@ -1,0 +1,111 @@
+"""Simulated sensors inside the server process: a `Source` with no hardware.
+
+Each sensor publishes its payload as a device would (`"21.50 °C"`), so the
+readings go through the same normalizer as real ones.  One thread serves every
+sensor of the source, sleeping until the next one is due.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from simulators import signals
+from telemetry.handoff import Inbox
+from telemetry.model import RawMessage, Route
+from telemetry.sources import SourceStatus, State
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SimSensor:
+    device: str
+    sensor: str
+    unit: str | None
+    interval: float
+    signal: signals.Signal
+    decimals: int = 2
+
+    def payload(self, t: float) -> bytes:
+        text = f"{self.signal(t):.{self.decimals}f}"
+        return (f"{text} {self.unit}" if self.unit else text).encode("utf-8")
+
+
+def demo_sensors(seed: int = 0) -> list[SimSensor]:
+    """A few series with different shapes and rates, for `telemetry demo`."""
+    return [
+        SimSensor("greenhouse", "temperature", "°C", 1.0,
+                  signals.sine(21.0, 3.0, 120.0, noise=0.05, seed=seed)),
+        SimSensor("greenhouse", "humidity", "%", 2.0,
+                  signals.random_walk(40.0, 70.0, 0.8, seed=seed + 1), decimals=1),
+        SimSensor("workshop", "power", "W", 0.2,
+                  signals.square(60.0, 1150.0, 30.0, noise=8.0, seed=seed + 2), decimals=1),
+        SimSensor("outdoor", "pressure", "hPa", 5.0,
+                  signals.sine(1013.0, 4.0, 900.0, noise=0.1, seed=seed + 3), decimals=1),
+        SimSensor("pump", "vibration", "m/s", 0.05,
+                  signals.sine(0.0, 2.5, 0.9, noise=0.3, seed=seed + 4), decimals=3),
+    ]
+
+
+class SimulatedSource:
+    """Publishes each sensor's payload every `interval` seconds until stopped."""
+
+    def __init__(self, name: str, sensors: list[SimSensor]) -> None:
+        self._name = name
+        self.sensors = list(sensors)
+        self.route = Route(source=name, transport="sim", format="number",
+                           template="{device}/{sensor...}")
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._state: State = "stopped"
+        self._since = time.time()
+        self._sent = 0
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def start(self, inbox: Inbox) -> None:
+        self._stop.clear()
+        self._set_state("connected")
+        self._thread = threading.Thread(
+            target=self._run, args=(inbox,), name=f"sim-{self._name}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        self._set_state("stopped")
+
+    def status(self) -> SourceStatus:
+        return SourceStatus(self._name, "sim", self._state, self._since, received=self._sent)
+
+    def _set_state(self, state: State) -> None:
+        self._state, self._since = state, time.time()
+
+    def _run(self, inbox: Inbox) -> None:
+        start = time.monotonic()
+        due = [(start, i) for i in range(len(self.sensors))]
+        heapq.heapify(due)
+        while not self._stop.is_set():
+            now = time.monotonic()
+            batch: list[RawMessage] = []
+            wall = time.time()
+            while due and due[0][0] <= now:
+                at, i = heapq.heappop(due)
+                sensor = self.sensors[i]
+                batch.append(RawMessage(self.route, f"{sensor.device}/{sensor.sensor}",
+                                        sensor.payload(now - start), wall))
+                # Catch up without a burst if the thread was descheduled for long.
+                heapq.heappush(due, (max(at + sensor.interval, now), i))
+            if batch:
+                self._sent += len(batch)
+                inbox.put_many(batch)
+            self._stop.wait(max(0.0, due[0][0] - time.monotonic()) if due else 1.0)

@@ -1,0 +1,3 @@
+from telemetry.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,129 @@
+"""The `telemetry` command: serve, demo, parse, check-config, sim.
+
+The only place that sets up logging.  Exit codes: 0 success, 1 failure at run
+time, 2 a usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import sys
+from collections.abc import Sequence
+
+from telemetry import __version__
+from telemetry.config import Config, ConfigError, load_config
+from telemetry.errors import TelemetryError
+from telemetry.logs import setup_logging
+from telemetry.summary import summarize
+
+logger = logging.getLogger(__name__)
+
+
+def _print_url(url: str) -> None:
+    print(f"Telemetry is live at {url}", flush=True)
+
+
+def _with_address(config: Config, host: str | None, port: int | None) -> Config:
+    server = config.server
+    server = dataclasses.replace(
+        server,
+        host=server.host if host is None else host,
+        port=server.port if port is None else port,
+    )
+    return dataclasses.replace(config, server=server)
+
+
+def _load(path: str | None) -> Config:
+    return Config() if path is None else load_config(path)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from telemetry.server import make_server
+
+    config = _with_address(_load(args.config), args.host, args.port)
+    make_server(config, on_ready=_print_url).run()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from telemetry.demo import run_demo
+
+    config = _with_address(Config(), args.host, args.port)
+    return run_demo(config, on_ready=_print_url)
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    from telemetry.parsetool import ParseTool
+
+    tool = ParseTool(_load(args.config))
+    if args.input in (None, "-"):
+        for out in tool.run(sys.stdin):
+            print(out, flush=True)
+        return 0
+    with open(args.input, encoding="utf-8", errors="surrogateescape") as lines:
+        for out in tool.run(lines):
+            print(out)
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    config = load_config(args.file)
+    print(summarize(config, args.file))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from simulators.cli import add_sim_parser
+
+    parser = argparse.ArgumentParser(
+        prog="telemetry", description="Live sensor telemetry from MQTT and serial devices."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--log-level", default="INFO", type=str.upper,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="default: INFO",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("serve", help="run the server from a config file")
+    p.add_argument("--config", metavar="FILE", help="TOML configuration (default: built-in)")
+    p.add_argument("--host", help="address to listen on (overrides [server].host)")
+    p.add_argument("--port", type=int, help="port to listen on, 0 for any free one")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("demo", help="run the server with simulated devices, no hardware needed")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (0.0.0.0 to open it to the LAN)")
+    p.add_argument("--port", type=int, default=8000, help="default: 8000; 0 for any free port")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("parse", help="show the readings the server would take from messages")
+    p.add_argument("--config", metavar="FILE", help="TOML configuration for topics and ports")
+    p.add_argument("--input", metavar="FILE", help="JSON lines (default: standard input)")
+    p.set_defaults(func=cmd_parse)
+
+    p = sub.add_parser("check-config", help="validate a configuration file and summarize it")
+    p.add_argument("file", metavar="FILE")
+    p.set_defaults(func=cmd_check_config)
+
+    add_sim_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(args.log_level)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 2
+    except TelemetryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

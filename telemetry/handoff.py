@@ -1,0 +1,82 @@
+"""Where reader threads meet the event loop: a bounded inbox drained in batches.
+
+Readers call `put`/`put_many` from any thread.  The first message of a batch
+schedules one `call_soon_threadsafe` wake-up; messages that arrive before the
+loop runs it join the same batch, so the loop wakes once per batch, never once
+per message.  When the inbox is full the oldest message is dropped and counted:
+a reader never blocks on a slow consumer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable
+
+from telemetry.model import RawMessage
+
+logger = logging.getLogger(__name__)
+
+
+class Inbox:
+    def __init__(self, capacity: int, on_batch: Callable[[list[RawMessage]], None]) -> None:
+        self.capacity = capacity
+        self._on_batch = on_batch
+        self._queue: deque[RawMessage] = deque(maxlen=capacity)
+        self._lock = threading.Lock()
+        self._scheduled = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.received = 0
+        self.dropped = 0
+        self.batches = 0
+
+    def bind(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        """Deliver batches on `loop` from now on (None: only by calling `drain`)."""
+        with self._lock:
+            self._loop = loop
+            self._scheduled = False
+        if loop is not None and self._queue:
+            self._schedule(loop)
+
+    def put(self, msg: RawMessage) -> None:
+        self.put_many((msg,))
+
+    def put_many(self, msgs: Iterable[RawMessage]) -> None:
+        with self._lock:
+            queue = self._queue
+            for msg in msgs:
+                if len(queue) == self.capacity:
+                    self.dropped += 1
+                queue.append(msg)
+                self.received += 1
+            loop = self._loop
+            if self._scheduled or loop is None or not queue:
+                return
+            self._scheduled = True
+        self._schedule(loop)
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        try:
+            loop.call_soon_threadsafe(self.drain)
+        except RuntimeError:  # the loop is closed: shutdown is under way
+            with self._lock:
+                self._scheduled = False
+
+    def drain(self) -> int:
+        """Hand every waiting message to the consumer as one batch; return its size."""
+        with self._lock:
+            batch = list(self._queue)
+            self._queue.clear()
+            self._scheduled = False
+        if batch:
+            self.batches += 1
+            try:
+                self._on_batch(batch)
+            except Exception:  # a consumer bug must not stop later batches
+                logger.exception("inbox consumer failed on a batch of %d messages", len(batch))
+        return len(batch)
+
+    def __len__(self) -> int:
+        return len(self._queue)

@@ -1,0 +1,240 @@
+"""The hub: one frame per tick, encoded once per distinct subscription, fanned out.
+
+Each tick the hub takes the pipeline's pending points and new series, encodes
+one chunk of SSE bytes for every distinct set of series patterns among the
+connected clients, and appends it to each such client's bounded backlog.  A
+client that falls behind loses its oldest frames (counted); ingest never waits
+on a client.  Clients wait on a plain future that the hub resolves: no task or
+queue per client, nothing that polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import logging
+import secrets
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
+
+from telemetry import __version__, sse
+from telemetry.config import LimitsConfig, ServerConfig
+from telemetry.pipeline import Pipeline, Tick
+from telemetry.sources import SourceStatus
+
+logger = logging.getLogger(__name__)
+
+Patterns = tuple[str, ...] | None
+
+
+class Client:
+    """One open `/events` stream: its patterns, its backlog and why it ended."""
+
+    __slots__ = ("_waiter", "dropped", "frames", "host", "id", "patterns", "reason", "sent")
+
+    def __init__(self, cid: int, host: str, patterns: Patterns, backlog: int) -> None:
+        self.id = cid
+        self.host = host
+        self.patterns = patterns
+        self.frames: deque[bytes] = deque(maxlen=backlog)
+        self.dropped = 0
+        self.sent = 0
+        self.reason: str | None = None
+        self._waiter: asyncio.Future[None] | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self.reason is not None
+
+    def push(self, chunk: bytes) -> None:
+        if len(self.frames) == self.frames.maxlen:
+            self.dropped += 1
+        self.frames.append(chunk)
+        self._wake()
+
+    def close(self, reason: str) -> None:
+        if self.reason is None:
+            self.reason = reason
+        self._wake()
+
+    def take(self) -> bytes:
+        chunk = b"".join(self.frames)
+        self.sent += len(self.frames)
+        self.frames.clear()
+        return chunk
+
+    async def wait(self, timeout: float) -> None:
+        """Until there is something to send, the client is closed, or `timeout`."""
+        if self.frames or self.reason is not None:
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiter = waiter
+        try:
+            await asyncio.wait((waiter,), timeout=timeout)
+        finally:
+            self._waiter = None
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+
+class Hub:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        server: ServerConfig,
+        limits: LimitsConfig,
+        statuses: Callable[[], Sequence[SourceStatus]] = tuple,
+    ) -> None:
+        self.pipeline = pipeline
+        self.server = server
+        self.limits = limits
+        self.statuses = statuses
+        self.boot_id = f"{int(time.time()):x}{secrets.token_hex(3)}"
+        self.seq = 0
+        self.clients: set[Client] = set()
+        self.per_host: Counter[str] = Counter()
+        self.refused: Counter[str] = Counter()
+        self.frames = 0
+        self.closing = False
+        self._next_id = 0
+        self._matches: dict[tuple[str, ...], dict[str, bool]] = {}
+        self._states: dict[str, str] = {}
+
+    # -- clients ---------------------------------------------------------------
+
+    def connect(self, host: str, patterns: Patterns) -> Client | str:
+        """A new client, or the reason it is refused (`shutdown`, `too_many`, ...)."""
+        if self.closing:
+            reason = "shutdown"
+        elif len(self.clients) >= self.limits.max_clients:
+            reason = "too_many_clients"
+        elif self.per_host[host] >= self.limits.max_clients_per_host:
+            reason = "too_many_from_host"
+        else:
+            self._next_id += 1
+            client = Client(self._next_id, host, patterns, self.limits.client_backlog)
+            self.clients.add(client)
+            self.per_host[host] += 1
+            return client
+        self.refused[reason] += 1
+        return reason
+
+    def disconnect(self, client: Client) -> None:
+        if client not in self.clients:
+            return
+        self.clients.discard(client)
+        self.per_host[client.host] -= 1
+        if self.per_host[client.host] <= 0:
+            del self.per_host[client.host]
+        if client.patterns is not None and not any(
+            c.patterns == client.patterns for c in self.clients
+        ):
+            self._matches.pop(client.patterns, None)
+        if client.dropped:
+            logger.info("client %d from %s dropped %d frames", client.id, client.host,
+                        client.dropped)
+
+    def wants(self, patterns: Patterns, series: str) -> bool:
+        if patterns is None:
+            return True
+        memo = self._matches.setdefault(patterns, {})
+        hit = memo.get(series)
+        if hit is None:
+            hit = memo[series] = any(fnmatch.fnmatchcase(series, p) for p in patterns)
+        return hit
+
+    def opening(self, client: Client, last_event_id: str | None) -> bytes:
+        """What a new stream starts with: retry, hello, the catalog, maybe a reset."""
+        jitter = secrets.randbelow(max(1, int(self.server.retry * 500)))
+        hello = {
+            "server": "telemetry",
+            "version": __version__,
+            "boot": self.boot_id,
+            "tick": round(self.server.tick * 1000),
+            "limits": {"max_series": self.limits.max_series,
+                       "backlog": self.limits.client_backlog},
+        }
+        catalog = {
+            "full": True,
+            "series": [
+                info.as_json()
+                for info in self.pipeline.store.series.values()
+                if self.wants(client.patterns, info.id)
+            ],
+            "sources": [s.as_json() for s in self.statuses()],
+        }
+        chunks = [
+            sse.retry(int(self.server.retry * 1000) + jitter),
+            sse.event("hello", hello),
+            sse.event("catalog", catalog),
+        ]
+        if last_event_id is not None:
+            # Replay of missed frames is not built yet: tell the page to refetch.
+            chunks.append(sse.event("reset", {"reason": "resume is not supported yet"}))
+        return b"".join(chunks)
+
+    # -- ticks -----------------------------------------------------------------
+
+    def _status_changes(self) -> list[dict[str, object]]:
+        changed = []
+        for status in self.statuses():
+            if self._states.get(status.name) != status.state:
+                self._states[status.name] = status.state
+                changed.append(status.as_json())
+        return changed
+
+    def publish(self, tick: Tick, now: float | None = None) -> None:
+        """Encode `tick` once per distinct subscription and give it to every client."""
+        statuses = self._status_changes()
+        if not tick.points and not tick.new_series and not statuses:
+            return
+        now = time.time() if now is None else now
+        cursor = None
+        if tick.points:
+            self.seq += 1
+            cursor = f"{self.boot_id}-{self.seq}"
+        status_chunk = sse.event("status", {"sources": statuses}) if statuses else b""
+        groups: dict[Patterns, list[Client]] = {}
+        for client in self.clients:
+            groups.setdefault(client.patterns, []).append(client)
+        for patterns, members in groups.items():
+            new = [i.as_json() for i in tick.new_series if self.wants(patterns, i.id)]
+            points = {
+                sid: p.as_json() for sid, p in tick.points.items() if self.wants(patterns, sid)
+            }
+            chunk = status_chunk
+            if new:
+                chunk += sse.event("catalog", {"full": False, "series": new})
+            if points:
+                chunk += sse.event("readings", {"t": now, "series": points}, cursor)
+            if chunk:
+                self.frames += 1
+                for client in members:
+                    client.push(chunk)
+
+    async def run(self) -> None:
+        """Publish one frame per tick until `close()`; ticks on the monotonic clock."""
+        tick = self.server.tick
+        due = time.monotonic()
+        while not self.closing:
+            due += tick
+            delay = due - time.monotonic()
+            if delay < -tick:  # fell far behind (suspend, overload): do not burst
+                due = time.monotonic()
+                delay = 0.0
+            await asyncio.sleep(max(0.0, delay))
+            try:
+                self.publish(self.pipeline.take_tick())
+            except Exception:
+                logger.exception("publishing a tick failed")
+
+    def close(self) -> None:
+        """End every stream (shutdown): clients see a final status and their stream ends."""
+        self.closing = True
+        for client in list(self.clients):
+            client.push(sse.event("status", {"server": "shutdown"}))
+            client.close("shutdown")

@@ -1,0 +1,84 @@
+"""The values that flow through the server: raw messages in, readings out.
+
+A `RawMessage` is what a reader saw (bytes, where, when); the normalizer turns
+it into `Reading`s, the one shape every later stage knows.  A series is the
+readings of one `device/sensor` pair; its id is shown to users and used in URLs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from telemetry.errors import PayloadError
+
+
+def series_id(device: str, sensor: str) -> str:
+    """The id users see: `device/sensor` (a sensor path may hold more slashes)."""
+    return f"{device}/{sensor}"
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One finite value of one sensor at one time.
+
+    `ts` is the device's own time when the payload carried a usable one, else
+    the receive time; `recv_ts` is always the receive time (epoch seconds).
+    `device_ts` tells which of the two `ts` is.
+    """
+
+    device: str
+    sensor: str
+    value: float
+    unit: str | None
+    ts: float
+    recv_ts: float
+    device_ts: bool = False
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not self.device or "/" in self.device:
+            problems.append(f"device {self.device!r} must be non-empty without '/'")
+        if not self.sensor:
+            problems.append("sensor must be non-empty")
+        if type(self.value) is not float or not math.isfinite(self.value):
+            problems.append(f"value {self.value!r} must be a finite float")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    @property
+    def series(self) -> str:
+        return series_id(self.device, self.sensor)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """How messages from one subscription or port are to be read.
+
+    `template` names the parts of an MQTT topic (`tele/{device}/SENSOR`);
+    `device` is the fixed device name of a serial port or simulator.
+    """
+
+    source: str
+    transport: str
+    format: str = "auto"
+    template: str | None = None
+    device: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RawMessage:
+    """Bytes as a reader received them: an MQTT payload or one serial line."""
+
+    route: Route
+    topic: str
+    payload: bytes
+    recv_ts: float
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What normalizing one message gave: readings, and reasons for what it did not."""
+
+    readings: list[Reading] = field(default_factory=list)
+    errors: list[PayloadError] = field(default_factory=list)

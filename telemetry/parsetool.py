@@ -1,0 +1,97 @@
+"""`telemetry parse`: the normalizer as a tool, one JSON line out per line in.
+
+Each input line is `{"transport": "mqtt", "topic": ..., "payload": ...}` or
+`{"transport": "serial", "port": NAME, "payload": "one or more lines"}`, with
+`payload_b64` for raw bytes.  Routes come from the config exactly as in the
+server (the first matching subscription, or the serial port of that name), and
+state carries across lines, as it does in a running server.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from telemetry.config import Config
+from telemetry.model import RawMessage, Route
+from telemetry.normalize import Normalizer
+from telemetry.sse import encode_json
+from telemetry.topics import filter_matches
+
+_LINES = re.compile(rb"\r\n|\r|\n")
+
+
+class ParseTool:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.normalizer = Normalizer(config.limits.max_payload, config.limits.max_id_length)
+
+    def _mqtt_route(self, topic: str) -> Route:
+        for broker in self.config.mqtt:
+            for sub in broker.subscribe:
+                if filter_matches(sub.topic, topic):
+                    return Route(broker.name, "mqtt", sub.format, sub.template, sub.device)
+        return Route("parse", "mqtt")
+
+    def _serial_route(self, port: str) -> Route:
+        for serial in self.config.serial:
+            if port in (serial.name, serial.port):
+                return Route(serial.name, "serial", serial.format, device=serial.name)
+        return Route(port, "serial", device=port)
+
+    def _messages(self, item: dict[str, Any]) -> list[RawMessage]:
+        if "payload_b64" in item:
+            try:
+                payload = base64.b64decode(str(item["payload_b64"]), validate=True)
+            except (binascii.Error, ValueError):
+                raise ValueError("payload_b64 is not base64") from None
+        elif isinstance(item.get("payload"), str):
+            payload = item["payload"].encode("utf-8", "surrogatepass")
+        else:
+            raise ValueError('expected "payload" (a string) or "payload_b64"')
+        transport = item.get("transport")
+        if transport == "mqtt":
+            topic = item.get("topic")
+            if not isinstance(topic, str) or not topic:
+                raise ValueError('expected "topic", a non-empty string')
+            return [RawMessage(self._mqtt_route(topic), topic, payload, 0.0)]
+        if transport == "serial":
+            port = item.get("port")
+            if not isinstance(port, str) or not port:
+                raise ValueError('expected "port", a non-empty string')
+            route = self._serial_route(port)
+            return [RawMessage(route, port, line, 0.0) for line in _LINES.split(payload) if line]
+        raise ValueError('expected "transport": "mqtt" or "serial"')
+
+    def run_line(self, line: str, number: int) -> dict[str, Any]:
+        out: dict[str, Any] = {"readings": [], "errors": []}
+        try:
+            item = json.loads(line)
+            if not isinstance(item, dict):
+                raise ValueError("expected a JSON object")
+            messages = self._messages(item)
+        except ValueError as exc:  # json.JSONDecodeError is a ValueError
+            out["errors"].append(f"input line {number}: {exc}")
+            return out
+        for msg in messages:
+            outcome = self.normalizer.normalize(msg)
+            out["readings"].extend(
+                {
+                    "device": r.device,
+                    "sensor": r.sensor,
+                    "value": r.value,
+                    "unit": r.unit,
+                    "timestamp": r.ts if r.device_ts else None,
+                }
+                for r in outcome.readings
+            )
+            out["errors"].extend(str(e) for e in outcome.errors)
+        return out
+
+    def run(self, lines: Iterable[str]) -> Iterator[str]:
+        for number, line in enumerate(lines, start=1):
+            yield encode_json(self.run_line(line, number))

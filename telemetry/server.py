@@ -1,0 +1,107 @@
+"""The composition root: the one module that knows every part and wires them.
+
+`build_sources(config)` makes the readers a config asks for; `make_server`
+builds the runtime, the web app and a uvicorn server around them.  On SIGTERM
+or Ctrl-C the hub ends every open stream first, so uvicorn's graceful shutdown
+(which otherwise waits for streams forever) finishes at once.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+from collections.abc import Callable, Iterable
+from types import FrameType
+
+import uvicorn
+
+from devices.mqtt import MqttSource
+from devices.serial import SerialSource
+from telemetry.config import Config
+from telemetry.runtime import Runtime
+from telemetry.sources import Source
+from web.app import create_app
+
+logger = logging.getLogger(__name__)
+
+GRACEFUL_SHUTDOWN = 5
+
+
+def build_sources(config: Config) -> list[Source]:
+    sources: list[Source] = [MqttSource(m, config.limits) for m in config.mqtt]
+    sources.extend(SerialSource(s, config.limits) for s in config.serial)
+    return sources
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Server(uvicorn.Server):
+    """uvicorn's server, told about the hub so shutdown does not wait on streams."""
+
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        runtime: Runtime,
+        on_ready: Callable[[str], None] | None = None,
+    ) -> None:
+        super().__init__(config)
+        self.runtime = runtime
+        self.on_ready = on_ready
+        self.port: int | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        loop = getattr(self, "loop", None)
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self.runtime.hub.close)
+        super().handle_exit(sig, frame)
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        import asyncio
+
+        self.loop = asyncio.get_running_loop()
+        await super().startup(sockets)
+        if self.should_exit or not self.servers:
+            return
+        self.port = int(self.servers[0].sockets[0].getsockname()[1])
+        host = self.config.host
+        shown = socket.gethostname() if host in ("0.0.0.0", "::") else host  # noqa: S104
+        if ":" in shown:
+            shown = f"[{shown}]"
+        if self.on_ready is not None:
+            self.on_ready(f"http://{shown}:{self.port}/")
+
+
+def make_server(
+    config: Config,
+    sources: Iterable[Source] | None = None,
+    *,
+    on_ready: Callable[[str], None] | None = None,
+) -> Server:
+    """A ready-to-run server; `sources` defaults to the readers the config names."""
+    runtime = Runtime(config, build_sources(config) if sources is None else sources)
+    app = create_app(runtime)
+    host = config.server.host
+    if not is_loopback(host):
+        logger.warning(
+            "listening on %s without authentication: anyone who can reach this address "
+            "can read every sensor", host,
+        )
+    uv_config = uvicorn.Config(
+        app,
+        host=host,
+        port=config.server.port,
+        lifespan="on",
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
+    )
+    return Server(uv_config, runtime, on_ready)

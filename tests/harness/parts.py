@@ -1,0 +1,41 @@
+"""Finding the real outside parts the tests run (mosquitto, chromium).
+
+A missing part fails the test with the command that installs it when `CI` is
+set, and skips with the same hint otherwise: CI never passes by skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+
+def missing(what: str, hint: str) -> None:
+    message = f"{what} is not installed; install it with: {hint}"
+    if os.environ.get("CI"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def find_program(name: str, *extra_dirs: str, hint: str) -> str:
+    """The path of program `name` (also looked for in `extra_dirs`), or fail/skip."""
+    found = shutil.which(name)
+    if found:
+        return found
+    for folder in extra_dirs:
+        candidate = Path(folder) / name
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    missing(name, hint)
+    raise AssertionError("unreachable")  # missing() always raises
+
+
+def free_port() -> int:
+    """A TCP port free on loopback right now (for programs that cannot take port 0)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

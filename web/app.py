@@ -1,0 +1,83 @@
+"""The Starlette app: the page, the SSE stream and the JSON API, built by a factory.
+
+`create_app(runtime)` builds everything from the runtime it is given; nothing
+happens at import time.  The app's lifespan starts and stops the runtime.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from telemetry.runtime import Runtime
+from web.events import EventStream
+from web.headers import SecurityHeaders
+
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(runtime: Runtime) -> Starlette:
+    config = runtime.config
+    stream = EventStream(runtime.hub, config.server.ping, config.limits.send_timeout)
+
+    async def index(request: Request) -> Response:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    async def series(request: Request) -> Response:
+        store = runtime.pipeline.store
+        return JSONResponse(
+            {
+                "series": [info.as_json() for info in store.series.values()],
+                "sources": [s.as_json() for s in runtime.statuses()],
+                "refused_series": store.refused_series,
+            }
+        )
+
+    async def healthz(request: Request) -> Response:
+        statuses = runtime.statuses()
+        problems = [
+            {"source": s.name, "state": s.state, "since": s.since, "last_error": s.last_error}
+            for s in statuses
+            if s.state != "connected"
+        ]
+        return JSONResponse(
+            {"status": "degraded" if problems else "ok", "problems": problems},
+            status_code=503 if problems else 200,
+        )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    middleware = [Middleware(SecurityHeaders)]
+    if config.server.allowed_hosts:
+        middleware.append(
+            Middleware(TrustedHostMiddleware, allowed_hosts=list(config.server.allowed_hosts))
+        )
+    app = Starlette(
+        routes=[
+            Route("/", index, methods=["GET", "HEAD"]),
+            Route("/events", stream, methods=["GET"]),
+            Route("/api/series", series, methods=["GET"]),
+            Route("/healthz", healthz, methods=["GET", "HEAD"]),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        ],
+        middleware=middleware,
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    app.state.events = stream
+    return app
