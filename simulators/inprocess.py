@@ -38,16 +38,45 @@ class SimSensor:
 def demo_sensors(seed: int = 0) -> list[SimSensor]:
     """A few series with different shapes and rates, for `telemetry demo`."""
     return [
-        SimSensor("greenhouse", "temperature", "°C", 1.0,
-                  signals.sine(21.0, 3.0, 120.0, noise=0.05, seed=seed)),
-        SimSensor("greenhouse", "humidity", "%", 2.0,
-                  signals.random_walk(40.0, 70.0, 0.8, seed=seed + 1), decimals=1),
-        SimSensor("workshop", "power", "W", 0.2,
-                  signals.square(60.0, 1150.0, 30.0, noise=8.0, seed=seed + 2), decimals=1),
-        SimSensor("outdoor", "pressure", "hPa", 5.0,
-                  signals.sine(1013.0, 4.0, 900.0, noise=0.1, seed=seed + 3), decimals=1),
-        SimSensor("pump", "vibration", "m/s", 0.05,
-                  signals.sine(0.0, 2.5, 0.9, noise=0.3, seed=seed + 4), decimals=3),
+        SimSensor(
+            "greenhouse",
+            "temperature",
+            "°C",
+            1.0,
+            signals.sine(21.0, 3.0, 120.0, noise=0.05, seed=seed),
+        ),
+        SimSensor(
+            "greenhouse",
+            "humidity",
+            "%",
+            2.0,
+            signals.random_walk(40.0, 70.0, 0.8, seed=seed + 1),
+            decimals=1,
+        ),
+        SimSensor(
+            "workshop",
+            "power",
+            "W",
+            0.2,
+            signals.square(60.0, 1150.0, 30.0, noise=8.0, seed=seed + 2),
+            decimals=1,
+        ),
+        SimSensor(
+            "outdoor",
+            "pressure",
+            "hPa",
+            5.0,
+            signals.sine(1013.0, 4.0, 900.0, noise=0.1, seed=seed + 3),
+            decimals=1,
+        ),
+        SimSensor(
+            "pump",
+            "vibration",
+            "m/s",
+            0.05,
+            signals.sine(0.0, 2.5, 0.9, noise=0.3, seed=seed + 4),
+            decimals=3,
+        ),
     ]
 
 
@@ -57,8 +86,9 @@ class SimulatedSource:
     def __init__(self, name: str, sensors: list[SimSensor]) -> None:
         self._name = name
         self.sensors = list(sensors)
-        self.route = Route(source=name, transport="sim", format="number",
-                           template="{device}/{sensor...}")
+        self.route = Route(
+            source=name, transport="sim", format="number", template="{device}/{sensor...}"
+        )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._state: State = "stopped"
@@ -101,8 +131,14 @@ class SimulatedSource:
             while due and due[0][0] <= now:
                 at, i = heapq.heappop(due)
                 sensor = self.sensors[i]
-                batch.append(RawMessage(self.route, f"{sensor.device}/{sensor.sensor}",
-                                        sensor.payload(now - start), wall))
+                batch.append(
+                    RawMessage(
+                        self.route,
+                        f"{sensor.device}/{sensor.sensor}",
+                        sensor.payload(now - start),
+                        wall,
+                    )
+                )
                 # Catch up without a burst if the thread was descheduled for long.
                 heapq.heappush(due, (max(at + sensor.interval, now), i))
             if batch:

@@ -13,8 +13,8 @@ import sys
 from collections.abc import Sequence
 
 from telemetry import __version__
-from telemetry.config import Config, ConfigError, load_config
-from telemetry.errors import TelemetryError
+from telemetry.config import Config, load_config
+from telemetry.errors import ConfigError, TelemetryError
 from telemetry.logs import setup_logging
 from telemetry.summary import summarize
 
@@ -82,8 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
-        "--log-level", default="INFO", type=str.upper,
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="default: INFO",
+        "--log-level",
+        default="INFO",
+        type=str.upper,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="default: INFO",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -94,8 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("demo", help="run the server with simulated devices, no hardware needed")
-    p.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on (0.0.0.0 to open it to the LAN)")
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (0.0.0.0 to open it to the LAN)"
+    )
     p.add_argument("--port", type=int, default=8000, help="default: 8000; 0 for any free port")
     p.set_defaults(func=cmd_demo)
 

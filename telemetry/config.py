@@ -22,7 +22,14 @@ from urllib.parse import unquote, urlsplit
 from telemetry import filters as filters_mod
 from telemetry import normalize
 from telemetry.errors import ConfigError
-from telemetry.quantities import parse_duration, parse_size
+from telemetry.quantities import (
+    DURATION_FORM,
+    SIZE_FORM,
+    format_duration,
+    format_size,
+    parse_duration,
+    parse_size,
+)
 from telemetry.topics import TopicTemplate, check_filter
 
 T = TypeVar("T")
@@ -208,8 +215,14 @@ class _Table:
             return False
         return True
 
-    def string(self, name: str, default: T, *, pattern: re.Pattern[str] | None = None,
-               form: str = "a string") -> str | T:
+    def string(
+        self,
+        name: str,
+        default: T,
+        *,
+        pattern: re.Pattern[str] | None = None,
+        form: str = "a string",
+    ) -> str | T:
         value = self._get(name, str, form)
         if value is None:
             return default
@@ -249,8 +262,6 @@ class _Table:
             return default
 
     def duration(self, name: str, default: float, low: float, high: float) -> float:
-        from telemetry.quantities import DURATION_FORM, format_duration
-
         seconds = self._parsed(name, default, parse_duration, DURATION_FORM)
         if not low <= seconds <= high:
             self.problems.add(
@@ -262,8 +273,6 @@ class _Table:
         return seconds
 
     def size(self, name: str, default: int, low: int, high: int) -> int:
-        from telemetry.quantities import SIZE_FORM, format_size
-
         if isinstance(self.data.get(name), int) and not isinstance(self.data.get(name), bool):
             self.used.add(name)
             size = int(self.data[name])
@@ -324,10 +333,12 @@ class _Table:
             if name in self.used:
                 continue
             hint = difflib.get_close_matches(name, sorted(self.used), n=1)
-            known = f"did you mean {hint[0]!r}?" if hint else "known keys: " + ", ".join(
-                sorted(self.used)
-            )
             what = "section" if not self.path else "key"
+            known = (
+                f"did you mean {hint[0]!r}?"
+                if hint
+                else f"known {what}s: " + ", ".join(sorted(self.used))
+            )
             self.problems.add(self.key(name), f"unknown {what}; {known}")
 
 
@@ -364,12 +375,18 @@ def _subscription(t: _Table) -> Subscription | None:
         except ValueError as exc:
             t.problems.add(t.key("template"), f"{_show(template)}: {exc}")
             ok = False
+    device = t.string("device", None, pattern=_NAME, form="a device name")
+    if template is not None and "{device}" not in template and device is None:
+        t.problems.add(
+            t.key("template"), f"{_show(template)} names no {{device}}; add one or set device"
+        )
+        ok = False
     sub = Subscription(
         topic=topic,
         template=template,
         format=_check_format(t, "format", normalize.MQTT_FORMATS),
         qos=t.choice("qos", 0, (0, 1, 2)),
-        device=t.string("device", None, pattern=_NAME, form="a device name"),
+        device=device,
     )
     t.finish()
     return sub if ok else None
@@ -428,8 +445,9 @@ def _mqtt(t: _Table, index: int) -> MqttConfig | None:
 def _serial(t: _Table, index: int) -> SerialConfig | None:
     ok = t.required("name") & t.required("port")
     cfg = SerialConfig(
-        name=t.string("name", f"serial{index}", pattern=_NAME,
-                      form="a name of letters, digits, _.-"),
+        name=t.string(
+            "name", f"serial{index}", pattern=_NAME, form="a name of letters, digits, _.-"
+        ),
         port=t.string("port", ""),
         baudrate=t.integer("baudrate", 115200, 50, 4_000_000),
         bytesize=t.choice("bytesize", 8, (5, 6, 7, 8)),

@@ -45,7 +45,12 @@ def _check_number(arg: Any) -> str | None:
 
 
 def _check_range(arg: Any) -> str | None:
-    if isinstance(arg, list) and len(arg) == 2 and all(_number(a) for a in arg) and arg[0] <= arg[1]:
+    if (
+        isinstance(arg, list)
+        and len(arg) == 2
+        and all(_number(a) for a in arg)
+        and arg[0] <= arg[1]
+    ):
         return None
     return f"{arg!r} is not a range; expected [low, high] with low <= high"
 

@@ -64,14 +64,14 @@ class Client:
         self.frames.clear()
         return chunk
 
-    async def wait(self, timeout: float) -> None:
-        """Until there is something to send, the client is closed, or `timeout`."""
+    async def wait(self, idle: float) -> None:
+        """Until there is something to send, the client is closed, or `idle` seconds."""
         if self.frames or self.reason is not None:
             return
         waiter = asyncio.get_running_loop().create_future()
         self._waiter = waiter
         try:
-            await asyncio.wait((waiter,), timeout=timeout)
+            await asyncio.wait((waiter,), timeout=idle)
         finally:
             self._waiter = None
 
@@ -135,8 +135,9 @@ class Hub:
         ):
             self._matches.pop(client.patterns, None)
         if client.dropped:
-            logger.info("client %d from %s dropped %d frames", client.id, client.host,
-                        client.dropped)
+            logger.info(
+                "client %d from %s dropped %d frames", client.id, client.host, client.dropped
+            )
 
     def wants(self, patterns: Patterns, series: str) -> bool:
         if patterns is None:
@@ -155,8 +156,7 @@ class Hub:
             "version": __version__,
             "boot": self.boot_id,
             "tick": round(self.server.tick * 1000),
-            "limits": {"max_series": self.limits.max_series,
-                       "backlog": self.limits.client_backlog},
+            "limits": {"max_series": self.limits.max_series, "backlog": self.limits.client_backlog},
         }
         catalog = {
             "full": True,

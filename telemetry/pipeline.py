@@ -87,8 +87,12 @@ class Pipeline:
         info = self.store.create(reading, source, unit)
         if info is None:
             self.rejected["series_limit"] += 1
-            self._log.warning("series_limit", "series %r refused: the limit of %d series is reached",
-                              reading.series, self.store.max_series)
+            self._log.warning(
+                "series_limit",
+                "series %r refused: the limit of %d series is reached",
+                reading.series,
+                self.store.max_series,
+            )
             return None
         state = _SeriesState(info, filters.build(rule.filters) if rule is not None else None)
         self._state[info.id] = state
@@ -100,8 +104,13 @@ class Pipeline:
             outcome = self.normalizer.normalize(msg)
             for error in outcome.errors:
                 self.rejected[error.reason] += 1
-                self._log.info(error.reason, "rejected from %s %r: %s", msg.route.source,
-                               msg.topic, error.detail)
+                self._log.info(
+                    error.reason,
+                    "rejected from %s %r: %s",
+                    msg.route.source,
+                    msg.topic,
+                    error.detail,
+                )
             for reading in outcome.readings:
                 self.add(reading, msg.route.source)
 
@@ -112,12 +121,13 @@ class Pipeline:
             state = self._new_series(reading, source)
             if state is None:
                 return
-        value: float | None = reading.value
+        value = reading.value
         if state.apply is not None:
-            value = state.apply(reading.value)
-            if value is None:
+            filtered = state.apply(value)
+            if filtered is None:
                 self.rejected["filtered"] += 1
                 return
+            value = filtered
         if not self.store.append(state.info, reading.ts, value):
             self.rejected["out_of_order"] += 1
             return

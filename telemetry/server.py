@@ -8,6 +8,7 @@ or Ctrl-C the hub ends every open stream first, so uvicorn's graceful shutdown
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import socket
@@ -25,7 +26,8 @@ from web.app import create_app
 
 logger = logging.getLogger(__name__)
 
-GRACEFUL_SHUTDOWN = 5
+# A backstop only: the hub ends every stream at once on SIGTERM.
+GRACEFUL_SHUTDOWN = 8
 
 
 def build_sources(config: Config) -> list[Source]:
@@ -64,8 +66,6 @@ class Server(uvicorn.Server):
         super().handle_exit(sig, frame)
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        import asyncio
-
         self.loop = asyncio.get_running_loop()
         await super().startup(sockets)
         if self.should_exit or not self.servers:
@@ -92,7 +92,8 @@ def make_server(
     if not is_loopback(host):
         logger.warning(
             "listening on %s without authentication: anyone who can reach this address "
-            "can read every sensor", host,
+            "can read every sensor",
+            host,
         )
     uv_config = uvicorn.Config(
         app,

@@ -81,8 +81,17 @@ class SeriesInfo:
     """What the catalog says about one series; mutable, owned by the store."""
 
     __slots__ = (
-        "count", "device", "first_seen", "id", "last_ts", "last_value", "refused", "ring",
-        "sensor", "source", "unit",
+        "count",
+        "device",
+        "first_seen",
+        "id",
+        "last_ts",
+        "last_value",
+        "refused",
+        "ring",
+        "sensor",
+        "source",
+        "unit",
     )
 
     def __init__(self, reading: Reading, source: str, unit: str | None, ring: Ring) -> None:

@@ -51,8 +51,10 @@ class TopicTemplate:
                 continue
             name, rest = m.group(1), m.group(2)
             if name not in _NAMES:
-                raise ValueError(f"unknown placeholder {{{name}}}; expected one of "
-                                 "{device}, {sensor}, {sensor...}, {ignore}")
+                raise ValueError(
+                    f"unknown placeholder {{{name}}}; expected one of "
+                    "{device}, {sensor}, {sensor...}, {ignore}"
+                )
             if name != "ignore" and name in names:
                 raise ValueError(f"placeholder {{{name}}} appears twice")
             if rest and i != len(levels) - 1:
@@ -62,7 +64,8 @@ class TopicTemplate:
             group = "(?P<%s>.+)" if rest else "(?P<%s>[^/]+)"
             pattern.append(group % name if name != "ignore" else ("[^/]+" if not rest else ".+"))
         self.names = tuple(names)
-        self.regex = re.compile("/".join(pattern))
+        # DOTALL: a topic may hold any character but NUL, newlines included.
+        self.regex = re.compile("/".join(pattern), re.DOTALL)
 
     def match(self, topic: str) -> dict[str, str] | None:
         m = self.regex.fullmatch(topic)

@@ -55,8 +55,9 @@ class EventStream:
         if len(patterns) > MAX_PATTERNS or any(
             not p or len(p) > MAX_PATTERN_LENGTH for p in patterns
         ):
-            problem = (f"series: at most {MAX_PATTERNS} patterns of 1 to "
-                       f"{MAX_PATTERN_LENGTH} characters")
+            problem = (
+                f"series: at most {MAX_PATTERNS} patterns of 1 to {MAX_PATTERN_LENGTH} characters"
+            )
             await JSONResponse({"error": problem}, status_code=400)(scope, receive, send)
             return
         cursor = request.headers.get("last-event-id") or request.query_params.get("last_id")
@@ -65,8 +66,9 @@ class EventStream:
         host = request.client.host if request.client else "unknown"
         client = self.hub.connect(host, tuple(patterns) or None)
         if isinstance(client, str):
-            response = JSONResponse({"error": client}, status_code=503,
-                                    headers={"Retry-After": "5"})
+            response = JSONResponse(
+                {"error": client}, status_code=503, headers={"Retry-After": "5"}
+            )
             await response(scope, receive, send)
             return
         watcher = asyncio.create_task(
@@ -86,12 +88,15 @@ class EventStream:
             if chunk:
                 try:
                     async with asyncio.timeout(self.send_timeout):
-                        await send({"type": "http.response.body", "body": chunk,
-                                    "more_body": True})
+                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 except TimeoutError:
                     self.cut += 1
-                    logger.info("client %d from %s cut: nothing read for %.0fs", client.id,
-                                escape(client.host), self.send_timeout)
+                    logger.info(
+                        "client %d from %s cut: nothing read for %.0fs",
+                        client.id,
+                        escape(client.host),
+                        self.send_timeout,
+                    )
                     return
                 except OSError:  # the peer reset the connection mid-write
                     return

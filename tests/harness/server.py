@@ -1,0 +1,78 @@
+"""A real uvicorn serving the real app on a free loopback port, in a thread.
+
+Streams cannot be tested through Starlette's TestClient or httpx's ASGI
+transport (they buffer whole bodies), so every streaming test talks HTTP to
+this server.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable, Iterator, Sequence
+
+import pytest
+
+from telemetry.config import Config
+from telemetry.runtime import Runtime
+from telemetry.server import Server, make_server
+from telemetry.sources import Source
+
+
+@dataclasses.dataclass
+class RunningServer:
+    server: Server
+    thread: threading.Thread
+    url: str
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.server.runtime
+
+    @property
+    def port(self) -> int:
+        assert self.server.port is not None
+        return self.server.port
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.server.runtime.hub.close()  # what SIGTERM does first in the real process
+        self.server.should_exit = True
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), "the server did not stop in time"
+
+
+StartServer = Callable[..., RunningServer]
+
+
+@pytest.fixture
+def start_server() -> Iterator[StartServer]:
+    """Start servers with `start_server(config, sources)`; all are stopped after the test."""
+    running: list[RunningServer] = []
+
+    def start(config: Config | None = None, sources: Sequence[Source] = ()) -> RunningServer:
+        config = config or Config()
+        config = dataclasses.replace(
+            config, server=dataclasses.replace(config.server, host="127.0.0.1", port=0)
+        )
+        ready = threading.Event()
+        urls: list[str] = []
+
+        def on_ready(url: str) -> None:
+            urls.append(url)
+            ready.set()
+
+        server = make_server(config, list(sources), on_ready=on_ready)
+        thread = threading.Thread(target=server.run, name="uvicorn-under-test", daemon=True)
+        thread.start()
+        if not ready.wait(15):
+            server.should_exit = True
+            thread.join(5)
+            raise AssertionError("uvicorn did not start within 15 s")
+        handle = RunningServer(server, thread, urls[0])
+        running.append(handle)
+        return handle
+
+    yield start
+    for handle in running:
+        if handle.thread.is_alive():
+            handle.stop()
