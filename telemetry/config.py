@@ -245,7 +245,14 @@ class _Table:
         if name not in self.data:
             return default
         value = self.data[name]
-        if isinstance(value, bool) or value not in options:
+        if isinstance(value, str):
+            value = self._substitute(name, value)
+            if value is None:
+                return default
+        # `1.0 in (0, 1, 2)` is true in Python: compare types too.
+        if isinstance(value, bool) or not any(
+            value == o and type(value) is type(o) for o in options
+        ):
             listed = ", ".join(_show(o) for o in options)
             self.problems.add(self.key(name), f"{_show(value)} is not one of {listed}")
             return default
@@ -295,8 +302,10 @@ class _Table:
         for i, item in enumerate(value):
             if not isinstance(item, str):
                 self.problems.add(f"{self.key(name)}[{i}]", f"{_show(item)} is not a string")
-            else:
-                out.append(item)
+                continue
+            text = self._substitute(f"{name}[{i}]", item)
+            if text is not None:
+                out.append(text)
         return tuple(out)
 
     def tables(self, name: str) -> list[_Table]:
@@ -362,27 +371,29 @@ def _check_format(t: _Table, name: str, options: tuple[str, ...]) -> str:
 
 def _subscription(t: _Table) -> Subscription | None:
     ok = t.required("topic")
-    topic = t.string("topic", "")
-    if topic:
+    topic = t.string("topic", None)
+    if topic is not None:
         problem = check_filter(topic)
         if problem:
             t.problems.add(t.key("topic"), f"{_show(topic)} {problem}")
             ok = False
     template = t.string("template", None)
+    device = t.string("device", None, pattern=_NAME, form="a device name")
     if template is not None:
         try:
-            TopicTemplate(template)
+            names = TopicTemplate(template).names
         except ValueError as exc:
             t.problems.add(t.key("template"), f"{_show(template)}: {exc}")
             ok = False
-    device = t.string("device", None, pattern=_NAME, form="a device name")
-    if template is not None and "{device}" not in template and device is None:
-        t.problems.add(
-            t.key("template"), f"{_show(template)} names no {{device}}; add one or set device"
-        )
-        ok = False
+        else:
+            if "device" not in names and device is None:
+                t.problems.add(
+                    t.key("template"),
+                    f"{_show(template)} names no {{device}}; add one or set device",
+                )
+                ok = False
     sub = Subscription(
-        topic=topic,
+        topic=topic or "",
         template=template,
         format=_check_format(t, "format", normalize.MQTT_FORMATS),
         qos=t.choice("qos", 0, (0, 1, 2)),
@@ -395,19 +406,25 @@ def _subscription(t: _Table) -> Subscription | None:
 def _mqtt(t: _Table, index: int) -> MqttConfig | None:
     name = t.string("name", f"mqtt{index}", pattern=_NAME, form="a name of letters, digits, _.-")
     ok = t.required("url")
-    url = t.string("url", "")
+    url = t.string("url", None)
     host, port, tls = "", 0, False
-    if url:
+    if url is not None:
         parts = urlsplit(url)
         try:
             parsed_port = parts.port
         except ValueError:
             parsed_port = -1
-        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname or parsed_port == -1:
+        # Never echo a password someone put in the URL.
+        shown = _show(url.replace(parts.netloc, parts.netloc.rpartition("@")[2], 1))
+        expected = "expected mqtt://HOST[:PORT] or mqtts://HOST[:PORT]"
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname or parsed_port in (-1, 0):
+            t.problems.add(t.key("url"), f"{shown} is not a broker URL; {expected}")
+            ok = False
+        elif "@" in parts.netloc or parts.path not in ("", "/") or parts.query:
             t.problems.add(
                 t.key("url"),
-                f"{_show(url)} is not a broker URL; expected mqtt://HOST[:PORT] or "
-                "mqtts://HOST[:PORT]",
+                f"{shown} holds more than a broker address; {expected}, with credentials "
+                "in username and password",
             )
             ok = False
         else:
@@ -514,11 +531,15 @@ def _limits(t: _Table) -> LimitsConfig:
     return cfg
 
 
-def _unique(problems: _Problems, section: str, names: list[str]) -> None:
+def _unique(problems: _Problems, tables: list[_Table], section: str) -> None:
+    """Reader names must differ; check the entries as written, valid or not."""
     seen: set[str] = set()
-    for i, name in enumerate(names):
+    for i, table in enumerate(tables):
+        name = table.data.get("name", f"{section}{i}")
+        if not isinstance(name, str):
+            continue
         if name in seen:
-            problems.add(f"{section}[{i}].name", f"{_show(name)} is used twice; names must differ")
+            problems.add(f"{table.path}.name", f"{_show(name)} is used twice; names must differ")
         seen.add(name)
 
 
@@ -526,8 +547,11 @@ def build_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
     """Validate a parsed TOML document; raise `ConfigError` with every problem."""
     problems = _Problems(os.environ if env is None else env)
     root = _Table(data, "", problems)
-    mqtt = [_mqtt(t, i) for i, t in enumerate(root.tables("mqtt"))]
-    serial = [_serial(t, i) for i, t in enumerate(root.tables("serial"))]
+    mqtt_tables, serial_tables = root.tables("mqtt"), root.tables("serial")
+    mqtt = [_mqtt(t, i) for i, t in enumerate(mqtt_tables)]
+    serial = [_serial(t, i) for i, t in enumerate(serial_tables)]
+    _unique(problems, mqtt_tables, "mqtt")
+    _unique(problems, serial_tables, "serial")
     config = Config(
         server=_server(root.table("server")),
         mqtt=tuple(m for m in mqtt if m is not None),
@@ -537,8 +561,6 @@ def build_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
         limits=_limits(root.table("limits")),
     )
     root.finish()
-    _unique(problems, "mqtt", [m.name for m in config.mqtt])
-    _unique(problems, "serial", [s.name for s in config.serial])
     if problems.lines:
         raise ConfigError(problems.lines)
     return config

@@ -9,6 +9,7 @@ naming any other is refused.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
@@ -40,8 +41,12 @@ def _clamp(arg: Sequence[float]) -> Filter:
     return lambda v: min(max(v, low), high)
 
 
+def _show(arg: Any) -> str:
+    return json.dumps(arg, ensure_ascii=False)  # as TOML spells it: "x", true, [1, 2]
+
+
 def _check_number(arg: Any) -> str | None:
-    return None if _number(arg) else f"{arg!r} is not a finite number"
+    return None if _number(arg) else f"{_show(arg)} is not a finite number"
 
 
 def _check_range(arg: Any) -> str | None:
@@ -52,7 +57,7 @@ def _check_range(arg: Any) -> str | None:
         and arg[0] <= arg[1]
     ):
         return None
-    return f"{arg!r} is not a range; expected [low, high] with low <= high"
+    return f"{_show(arg)} is not a range; expected [low, high] with low <= high"
 
 
 _FILTERS: dict[str, tuple[Callable[[Any], str | None], Callable[[Any], Filter]]] = {

@@ -45,8 +45,10 @@ class ParseTool:
 
     def _messages(self, item: dict[str, Any]) -> list[RawMessage]:
         if "payload_b64" in item:
+            if not isinstance(item["payload_b64"], str):
+                raise ValueError("payload_b64 must be a base64 string")
             try:
-                payload = base64.b64decode(str(item["payload_b64"]), validate=True)
+                payload = base64.b64decode(item["payload_b64"], validate=True)
             except (binascii.Error, ValueError):
                 raise ValueError("payload_b64 is not base64") from None
         elif isinstance(item.get("payload"), str):
@@ -77,6 +79,9 @@ class ParseTool:
         except ValueError as exc:  # json.JSONDecodeError is a ValueError
             out["errors"].append(f"input line {number}: {exc}")
             return out
+        except RecursionError:
+            out["errors"].append(f"input line {number}: JSON nested too deeply")
+            return out
         for msg in messages:
             outcome = self.normalizer.normalize(msg)
             out["readings"].extend(
@@ -94,4 +99,10 @@ class ParseTool:
 
     def run(self, lines: Iterable[str]) -> Iterator[str]:
         for number, line in enumerate(lines, start=1):
-            yield encode_json(self.run_line(line, number))
+            text = encode_json(self.run_line(line, number))
+            if not text.isascii():
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError:  # a lone surrogate from a \ud800 escape
+                    text = json.dumps(json.loads(text), separators=(",", ":"))
+            yield text

@@ -67,9 +67,9 @@ def format_duration(seconds: float) -> str:
         if seconds >= scale and (seconds / scale).is_integer():
             return f"{int(seconds / scale)}{unit}"
     millis = seconds * 1000
-    if abs(millis - round(millis)) < 1e-9:
+    if abs(millis - round(millis)) < 1e-9 and (round(millis) > 0 or seconds == 0):
         return f"{round(millis)}ms"
-    return f"{seconds:g}s"
+    return f"{round(seconds * 1e6)}us"
 
 
 def format_size(size: int) -> str:

@@ -67,7 +67,7 @@ _ALIASES = {
     "ºF": "°F",
     "℉": "°F",
     "fahrenheit": "°F",
-    "Ω": "Ω",
+    "\u2126": "Ω",  # OHM SIGN, to GREEK CAPITAL OMEGA
     "ohm": "Ω",
     "Ohm": "Ω",
     "ug/m3": "µg/m³",

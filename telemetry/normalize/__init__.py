@@ -50,6 +50,10 @@ class Normalizer:
         if not device:
             raise PayloadError("no_device", f"no device name in topic {topic!r}")
         device = device.replace("/", "_")
+        try:
+            (device + sensor).encode("utf-8")
+        except UnicodeEncodeError:
+            raise PayloadError("bad_name", f"topic {topic!r} holds a lone surrogate") from None
         if len(device) + 1 + len(sensor) > self.max_id_length:
             raise PayloadError(
                 "id_too_long", f"series id from {topic!r} is over {self.max_id_length} characters"

@@ -13,6 +13,7 @@ import re
 from telemetry.errors import PayloadError
 from telemetry.units import canonical_unit
 
+_COMMA_DECIMAL = re.compile(r"[+-]?\d+,\d")
 _NUMBER = re.compile(r"([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(\S.*)?", re.DOTALL)
 
 
@@ -31,6 +32,8 @@ def parse_number(payload: bytes) -> tuple[float, str | None]:
     if not text:
         raise PayloadError("empty", "the payload is empty")
     match = _NUMBER.fullmatch(text)
+    if match is not None and _COMMA_DECIMAL.match(text):
+        raise PayloadError("comma_decimal", f"{text[:40]!r} has a decimal comma; expected a '.'")
     if match is None:
         raise PayloadError("not_a_number", f"{text[:40]!r} is not a number")
     value = float(match.group(1))

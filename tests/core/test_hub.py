@@ -1,0 +1,194 @@
+"""The hub's pure parts: admitting clients and fanning encoded ticks out to them."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from telemetry.config import Config, LimitsConfig, ServerConfig
+from telemetry.hub import Client, Hub
+from telemetry.model import RawMessage, Route
+from telemetry.pipeline import Pipeline, Tick
+from telemetry.sources import SourceStatus, State
+
+ROUTE = Route("home", "mqtt", "number", template="{device}/{sensor...}")
+
+
+def make_hub(**limits: int) -> Hub:
+    return Hub(Pipeline(Config()), ServerConfig(), LimitsConfig(**limits))
+
+
+def connect(hub: Hub, host: str = "10.0.0.1", patterns: tuple[str, ...] | None = None) -> Client:
+    client = hub.connect(host, patterns)
+    assert isinstance(client, Client)
+    return client
+
+
+def ingest(hub: Hub, *readings: tuple[str, str]) -> Tick:
+    hub.pipeline.ingest(
+        RawMessage(ROUTE, topic, payload.encode(), 100.0) for topic, payload in readings
+    )
+    return hub.pipeline.take_tick()
+
+
+def events(chunk: bytes) -> list[dict[str, str]]:
+    """The events in `chunk` as field dicts (`data` parsed later by the caller)."""
+    out = []
+    for block in chunk.decode().split("\n\n"):
+        if block:
+            out.append(dict(line.split(": ", 1) for line in block.split("\n")))
+    return out
+
+
+def readings_of(client: Client) -> dict[str, object]:
+    (event,) = [e for e in events(client.take()) if e.get("event") == "readings"]
+    data = json.loads(event["data"])
+    assert isinstance(data, dict)
+    series = data["series"]
+    assert isinstance(series, dict)
+    return series
+
+
+def test_hub_connect_refuses_past_max_clients() -> None:
+    hub = make_hub(max_clients=2)
+    connect(hub, "10.0.0.1")
+    connect(hub, "10.0.0.2")
+    assert hub.connect("10.0.0.3", None) == "too_many_clients"
+    assert hub.refused == {"too_many_clients": 1}
+    assert len(hub.clients) == 2
+
+
+def test_hub_connect_refuses_past_max_clients_per_host() -> None:
+    hub = make_hub(max_clients_per_host=2)
+    connect(hub, "10.0.0.1")
+    connect(hub, "10.0.0.1")
+    assert hub.connect("10.0.0.1", None) == "too_many_from_host"
+    connect(hub, "10.0.0.2")
+    assert hub.refused == {"too_many_from_host": 1}
+
+
+def test_hub_disconnect_frees_the_slot() -> None:
+    hub = make_hub(max_clients=1, max_clients_per_host=1)
+    first = connect(hub, "10.0.0.1")
+    assert hub.connect("10.0.0.1", None) == "too_many_clients"
+    hub.disconnect(first)
+    hub.disconnect(first)  # twice is harmless
+    assert hub.per_host == {}
+    connect(hub, "10.0.0.1")
+
+
+def test_hub_publish_pushes_one_chunk_per_client() -> None:
+    hub = make_hub()
+    clients = [connect(hub, f"10.0.0.{i}") for i in range(3)]
+    hub.publish(ingest(hub, ("a/t", "1"), ("b/t", "2")), now=123.0)
+    for client in clients:
+        assert len(client.frames) == 1
+    kinds = [e["event"] for e in events(clients[0].frames[0])]
+    assert kinds == ["catalog", "readings"]
+
+
+def test_hub_publish_encodes_once_for_clients_with_the_same_patterns() -> None:
+    hub = make_hub()
+    everything = [connect(hub, "10.0.0.1"), connect(hub, "10.0.0.2")]
+    same = [connect(hub, "10.0.0.3", ("a/*",)), connect(hub, "10.0.0.4", ("a/*",))]
+    hub.publish(ingest(hub, ("a/t", "1"), ("b/t", "2")), now=123.0)
+    assert everything[0].frames[0] is everything[1].frames[0]
+    assert same[0].frames[0] is same[1].frames[0]
+    assert same[0].frames[0] != everything[0].frames[0]
+    assert hub.frames == 2
+
+
+def test_hub_publish_gives_clients_with_patterns_only_their_series() -> None:
+    hub = make_hub()
+    every = connect(hub, "10.0.0.1")
+    only_a = connect(hub, "10.0.0.2", ("a/*",))
+    only_c = connect(hub, "10.0.0.3", ("c/*",))
+    hub.publish(ingest(hub, ("a/t", "1"), ("b/t", "2")), now=123.0)
+    assert readings_of(every) == {"a/t": [100.0, 1.0], "b/t": [100.0, 2.0]}
+    assert readings_of(only_a) == {"a/t": [100.0, 1.0]}
+    assert len(only_c.frames) == 0
+
+
+def test_hub_publish_readings_carry_the_server_time_and_a_cursor() -> None:
+    hub = make_hub()
+    client = connect(hub)
+    hub.publish(ingest(hub, ("a/t", "1")), now=123.0)
+    hub.publish(ingest(hub, ("a/t", "2")), now=124.0)
+    found = [e for e in events(client.take()) if e["event"] == "readings"]
+    assert [json.loads(e["data"])["t"] for e in found] == [123.0, 124.0]
+    assert [e["id"] for e in found] == [f"{hub.boot_id}-1", f"{hub.boot_id}-2"]
+
+
+def test_hub_publish_of_an_empty_tick_sends_nothing() -> None:
+    hub = make_hub()
+    client = connect(hub)
+    hub.publish(Tick(), now=1.0)
+    assert len(client.frames) == 0
+    assert hub.frames == 0
+
+
+def test_hub_publish_sends_a_status_when_a_source_changes_state() -> None:
+    state: list[State] = ["connecting"]
+    hub = Hub(
+        Pipeline(Config()),
+        ServerConfig(),
+        LimitsConfig(),
+        statuses=lambda: [SourceStatus("home", "mqtt", state[0], 1.0)],
+    )
+    client = connect(hub)
+    hub.publish(Tick(), now=1.0)
+    hub.publish(Tick(), now=2.0)
+    state[0] = "connected"
+    hub.publish(Tick(), now=3.0)
+    found = [json.loads(e["data"]) for e in events(client.take())]
+    assert [s["sources"][0]["state"] for s in found] == ["connecting", "connected"]
+
+
+def test_hub_client_with_a_full_backlog_drops_its_oldest_frame_and_counts_it() -> None:
+    hub = make_hub(client_backlog=2)
+    client = connect(hub)
+    for value in ("1", "2", "3", "4"):
+        hub.publish(ingest(hub, ("a/t", value)), now=float(value))
+    assert client.dropped == 2
+    times = [json.loads(e["data"])["t"] for e in events(client.take()) if e["event"] == "readings"]
+    assert times == [3.0, 4.0]
+    assert client.sent == 2
+
+
+def test_hub_close_sends_a_final_status_and_closes_every_client() -> None:
+    hub = make_hub()
+    clients = [connect(hub, "10.0.0.1"), connect(hub, "10.0.0.2")]
+    hub.close()
+    for client in clients:
+        assert client.closed
+        assert client.reason == "shutdown"
+        assert events(client.take()) == [{"event": "status", "data": '{"server":"shutdown"}'}]
+    assert hub.connect("10.0.0.3", None) == "shutdown"
+
+
+def test_hub_opening_starts_with_retry_then_hello_and_the_catalog() -> None:
+    hub = make_hub()
+    ingest(hub, ("a/t", "21.5 °C"), ("b/t", "2"))
+    client = connect(hub, patterns=("a/*",))
+    opening = hub.opening(client, None)
+    assert re.match(rb"retry: \d+\n\n", opening)
+    retry = int(opening.split(b"\n", 1)[0].removeprefix(b"retry: "))
+    assert 3000 <= retry < 4500
+    found = events(opening.split(b"\n\n", 1)[1])
+    assert [e["event"] for e in found] == ["hello", "catalog"]
+    hello = json.loads(found[0]["data"])
+    assert hello["boot"] == hub.boot_id
+    assert hello["tick"] == 100
+    catalog = json.loads(found[1]["data"])
+    assert catalog["full"] is True
+    assert [(s["id"], s["unit"], s["last_value"]) for s in catalog["series"]] == [
+        ("a/t", "°C", 21.5)
+    ]
+
+
+def test_hub_opening_with_a_last_event_id_adds_a_reset() -> None:
+    hub = make_hub()
+    client = connect(hub)
+    found = events(hub.opening(client, f"{hub.boot_id}-7").split(b"\n\n", 1)[1])
+    assert [e["event"] for e in found] == ["hello", "catalog", "reset"]
+    assert "reset" not in hub.opening(client, None).decode()

@@ -1,0 +1,207 @@
+"""The `number` payload family and the normalizer that names devices and sensors."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from telemetry.model import Outcome, RawMessage, Reading, Route
+from telemetry.normalize import Normalizer
+
+MQTT = Route("home", "mqtt", "number")
+TEMPLATED = Route("home", "mqtt", "number", template="{device}/{sensor...}")
+
+
+def normalize(
+    payload: bytes, topic: str = "kitchen/temp", route: Route = MQTT, **limits: int
+) -> Outcome:
+    return Normalizer(**limits).normalize(RawMessage(route, topic, payload, 1700000000.0))
+
+
+def only_reading(outcome: Outcome) -> Reading:
+    assert outcome.errors == []
+    assert len(outcome.readings) == 1
+    return outcome.readings[0]
+
+
+def only_reason(outcome: Outcome) -> str:
+    assert outcome.readings == []
+    assert len(outcome.errors) == 1
+    return outcome.errors[0].reason
+
+
+@pytest.mark.parametrize(
+    ("payload", "value", "unit"),
+    [
+        (b"21.5", 21.5, None),
+        (b" -3e2 ", -300.0, None),
+        (b"+7", 7.0, None),
+        (b".5", 0.5, None),
+        (b"0", 0.0, None),
+        (b"21.5\n", 21.5, None),
+        ("21.5 °C".encode(), 21.5, "°C"),
+        (b"1013hPa", 1013.0, "hPa"),
+        (b"21.5 degC", 21.5, "°C"),
+        (b"\xef\xbb\xbf21.5", 21.5, None),
+        ("\ufeff42 %".encode(), 42.0, "%"),
+    ],
+)
+def test_number_payload_gives_one_reading(payload: bytes, value: float, unit: str | None) -> None:
+    reading = only_reading(normalize(payload))
+    assert reading.value == value
+    assert type(reading.value) is float
+    assert reading.unit == unit
+
+
+def test_number_reading_carries_the_receive_time_not_a_device_time() -> None:
+    reading = only_reading(normalize(b"1"))
+    assert reading.ts == reading.recv_ts == 1700000000.0
+    assert reading.device_ts is False
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b"nan", "not_a_number"),
+        (b"NaN", "not_a_number"),
+        (b"inf", "not_a_number"),
+        (b"-inf", "not_a_number"),
+        (b"Infinity", "not_a_number"),
+        (b"1e309", "not_finite"),
+        (b"-1e309", "not_finite"),
+        (b"true", "not_a_number"),
+        (b"21,5", "comma_decimal"),
+        (b"unavailable", "not_a_number"),
+        (b"unknown", "not_a_number"),
+        (b"", "empty"),
+        (b"   \n", "empty"),
+        (b"\xef\xbb\xbf", "empty"),
+        (b"\xff\xfe", "not_utf8"),
+        (b"\xed\xa0\x80", "not_utf8"),
+        (b"21.5 furlongs", "unknown_unit"),
+        (b'{"temp": 21.5}', "not_a_number"),
+    ],
+)
+def test_number_payload_that_is_not_a_reading_is_rejected_with_a_reason(
+    payload: bytes, reason: str
+) -> None:
+    assert only_reason(normalize(payload)) == reason
+
+
+def test_normalizer_rejects_an_oversized_payload_before_parsing() -> None:
+    outcome = normalize(b"1" * 65, max_payload=64)
+    assert only_reason(outcome) == "payload_too_large"
+    assert "65 bytes" in outcome.errors[0].detail
+
+
+def test_normalizer_accepts_a_payload_at_the_size_limit() -> None:
+    assert only_reading(normalize(b"1" * 64, max_payload=64)).value == float("1" * 64)
+
+
+def test_normalizer_rejects_an_over_long_series_id() -> None:
+    assert only_reason(normalize(b"1", topic="d/" + "s" * 20, max_id_length=21)) == "id_too_long"
+    assert only_reading(normalize(b"1", topic="d/" + "s" * 19, max_id_length=21))
+
+
+def test_normalizer_rejects_a_topic_that_does_not_fit_the_template() -> None:
+    route = Route("home", "mqtt", "number", template="tele/{device}/SENSOR")
+    outcome = normalize(b"1", topic="stat/kitchen/POWER", route=route)
+    assert only_reason(outcome) == "topic_mismatch"
+    assert "stat/kitchen/POWER" in outcome.errors[0].detail
+
+
+def test_normalizer_without_template_takes_the_first_level_as_device() -> None:
+    reading = only_reading(normalize(b"1", topic="kitchen/climate/temp"))
+    assert (reading.device, reading.sensor) == ("kitchen", "climate/temp")
+    assert reading.series == "kitchen/climate/temp"
+
+
+def test_normalizer_without_template_names_a_single_level_sensor_value() -> None:
+    reading = only_reading(normalize(b"1", topic="kitchen"))
+    assert (reading.device, reading.sensor) == ("kitchen", "value")
+
+
+def test_normalizer_without_device_in_topic_rejects_with_no_device() -> None:
+    assert only_reason(normalize(b"1", topic="/temp")) == "no_device"
+
+
+def test_normalizer_with_template_names_device_and_sensor_from_the_topic() -> None:
+    route = Route("home", "mqtt", "number", template="shellies/{device}/{sensor...}")
+    reading = only_reading(normalize(b"1", topic="shellies/plug-1/relay/0/power", route=route))
+    assert (reading.device, reading.sensor) == ("plug-1", "relay/0/power")
+
+
+def test_normalizer_with_template_without_sensor_names_the_sensor_value() -> None:
+    route = Route("home", "mqtt", "number", template="zigbee2mqtt/{device}")
+    reading = only_reading(normalize(b"1", topic="zigbee2mqtt/lamp", route=route))
+    assert (reading.device, reading.sensor) == ("lamp", "value")
+
+
+def test_normalizer_with_fixed_device_uses_it_with_the_template_sensor() -> None:
+    route = Route("home", "mqtt", "number", template="garden/{sensor...}", device="garden")
+    reading = only_reading(normalize(b"1", topic="garden/soil/moisture", route=route))
+    assert (reading.device, reading.sensor) == ("garden", "soil/moisture")
+
+
+def test_normalizer_with_fixed_device_and_no_template_keeps_the_topic_rest_as_sensor() -> None:
+    route = Route("home", "mqtt", "number", device="boiler")
+    reading = only_reading(normalize(b"1", topic="heating/flow", route=route))
+    assert (reading.device, reading.sensor) == ("boiler", "flow")
+
+
+def test_normalizer_serial_route_names_the_port_device_and_sensor_value() -> None:
+    route = Route("bench", "serial", "number", device="bench")
+    reading = only_reading(normalize(b"21.5", topic="/dev/ttyUSB0", route=route))
+    assert (reading.device, reading.sensor) == ("bench", "value")
+
+
+def test_normalizer_device_rest_with_slashes_never_gives_a_device_with_a_slash() -> None:
+    route = Route("home", "mqtt", "number", template="x/{device...}")
+    reading = only_reading(normalize(b"1", topic="x/a/b/c", route=route))
+    assert "/" not in reading.device
+    assert reading.device == "a_b_c"
+
+
+def test_normalizer_fixed_device_with_a_slash_never_gives_a_device_with_a_slash() -> None:
+    route = Route("lab", "serial", "number", device="lab/bench")
+    reading = only_reading(normalize(b"1", topic="/dev/ttyACM0", route=route))
+    assert reading.device == "lab_bench"
+
+
+_ROUTES = st.sampled_from(
+    [
+        MQTT,
+        TEMPLATED,
+        Route("home", "mqtt", "number", template="tele/{device}/SENSOR"),
+        Route("home", "mqtt", "auto", template="x/{device...}"),
+        Route("home", "mqtt", "number", template="g/{sensor...}", device="g"),
+        Route("bench", "serial", "number", device="bench"),
+        Route("bench", "serial", "auto"),
+    ]
+)
+
+
+@settings(max_examples=300)
+@given(st.binary(max_size=200), st.text(max_size=40), _ROUTES)
+def test_normalizer_never_raises_and_gives_only_finite_readings(
+    payload: bytes, topic: str, route: Route
+) -> None:
+    outcome = Normalizer(max_payload=100, max_id_length=30).normalize(
+        RawMessage(route, topic, payload, 1.0)
+    )
+    assert isinstance(outcome, Outcome)
+    assert len(outcome.readings) + len(outcome.errors) == 1
+    for reading in outcome.readings:
+        assert math.isfinite(reading.value)
+        assert "/" not in reading.device
+        assert len(reading.series) <= 30
+
+
+@settings(max_examples=200)
+@given(st.floats(allow_nan=False, allow_infinity=False), st.sampled_from(["", " ", " °C", "hPa"]))
+def test_normalizer_reads_back_any_finite_float_it_is_sent(value: float, unit: str) -> None:
+    reading = only_reading(normalize(f"{value!r}{unit}".encode()))
+    assert reading.value == value

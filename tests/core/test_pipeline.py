@@ -1,0 +1,171 @@
+"""From raw messages to stored points and one pending point per series per tick."""
+
+from __future__ import annotations
+
+from telemetry.config import Config, FilterSpec, LimitsConfig, SeriesRule
+from telemetry.model import RawMessage, Route
+from telemetry.pipeline import Pipeline
+
+ROUTE = Route("home", "mqtt", "number", template="{device}/{sensor...}")
+
+
+def msg(topic: str, payload: bytes | str, ts: float = 100.0) -> RawMessage:
+    data = payload.encode() if isinstance(payload, str) else payload
+    return RawMessage(ROUTE, topic, data, ts)
+
+
+def stored(pipeline: Pipeline, series: str) -> list[tuple[float, float]]:
+    ts, values = pipeline.store.series[series].ring.points()
+    return list(zip(ts.tolist(), values.tolist(), strict=True))
+
+
+def test_pipeline_ingest_stores_readings_per_series() -> None:
+    pipeline = Pipeline(Config())
+    pipeline.ingest(
+        [
+            msg("kitchen/temp", "21.5 °C", 100.0),
+            msg("kitchen/temp", "21.7", 101.0),
+            msg("garage/door/open", "1", 101.5),
+        ]
+    )
+    assert sorted(pipeline.store.series) == ["garage/door/open", "kitchen/temp"]
+    assert stored(pipeline, "kitchen/temp") == [(100.0, 21.5), (101.0, 21.7)]
+    info = pipeline.store.series["kitchen/temp"]
+    assert (info.device, info.sensor, info.unit, info.source) == ("kitchen", "temp", "°C", "home")
+    assert pipeline.accepted == 3
+    assert not pipeline.rejected
+
+
+def test_pipeline_counts_rejected_messages_by_reason() -> None:
+    pipeline = Pipeline(Config())
+    pipeline.ingest(
+        [
+            msg("a/t", "nan"),
+            msg("a/t", "unavailable"),
+            msg("a/t", ""),
+            msg("a/t", b"\xff"),
+            msg("a/t", "1e309"),
+            msg("a/t", "3 furlongs"),
+            msg("notemplate", "1"),
+            msg("a/t", "5"),
+        ]
+    )
+    assert pipeline.rejected == {
+        "not_a_number": 2,
+        "empty": 1,
+        "not_utf8": 1,
+        "not_finite": 1,
+        "unknown_unit": 1,
+        "topic_mismatch": 1,
+    }
+    assert pipeline.accepted == 1
+    assert stored(pipeline, "a/t") == [(100.0, 5.0)]
+
+
+def test_pipeline_refuses_and_counts_an_out_of_order_reading() -> None:
+    pipeline = Pipeline(Config())
+    pipeline.ingest([msg("a/t", "1", 100.0), msg("a/t", "2", 99.0)])
+    assert pipeline.rejected == {"out_of_order": 1}
+    assert stored(pipeline, "a/t") == [(100.0, 1.0)]
+
+
+def test_take_tick_gives_ts_and_value_for_a_single_reading() -> None:
+    pipeline = Pipeline(Config())
+    pipeline.ingest([msg("a/t", "21.5", 100.0)])
+    tick = pipeline.take_tick()
+    assert {sid: p.as_json() for sid, p in tick.points.items()} == {"a/t": [100.0, 21.5]}
+
+
+def test_take_tick_gives_last_min_and_max_for_several_readings() -> None:
+    pipeline = Pipeline(Config())
+    pipeline.ingest(
+        [
+            msg("a/t", "3", 100.0),
+            msg("a/t", "9", 100.1),
+            msg("a/t", "1", 100.2),
+            msg("a/t", "4", 100.3),
+        ]
+    )
+    tick = pipeline.take_tick()
+    assert tick.points["a/t"].as_json() == [100.3, 4.0, 1.0, 9.0]
+
+
+def test_take_tick_gives_one_point_per_series() -> None:
+    pipeline = Pipeline(Config())
+    pipeline.ingest([msg("a/t", "1"), msg("b/t", "2"), msg("a/t", "3", 101.0)])
+    tick = pipeline.take_tick()
+    assert {sid: p.as_json() for sid, p in tick.points.items()} == {
+        "a/t": [101.0, 3.0, 1.0, 3.0],
+        "b/t": [100.0, 2.0],
+    }
+
+
+def test_take_tick_starts_a_new_empty_tick() -> None:
+    pipeline = Pipeline(Config())
+    pipeline.ingest([msg("a/t", "1")])
+    pipeline.take_tick()
+    tick = pipeline.take_tick()
+    assert tick.points == {}
+    assert tick.new_series == []
+
+
+def test_take_tick_lists_a_new_series_once_in_the_tick_it_appears() -> None:
+    pipeline = Pipeline(Config())
+    pipeline.ingest([msg("a/t", "1", 100.0), msg("a/t", "2", 101.0)])
+    first = pipeline.take_tick()
+    assert [info.id for info in first.new_series] == ["a/t"]
+    pipeline.ingest([msg("a/t", "3", 102.0), msg("b/t", "4", 102.0)])
+    second = pipeline.take_tick()
+    assert [info.id for info in second.new_series] == ["b/t"]
+    assert sorted(second.points) == ["a/t", "b/t"]
+
+
+def test_series_rule_overrides_the_unit_and_applies_filters() -> None:
+    rule = SeriesRule(
+        "bench/*", unit="°C", filters=(FilterSpec("offset", -0.5), FilterSpec("clamp", [-40, 85]))
+    )
+    pipeline = Pipeline(Config(series=(rule,)))
+    pipeline.ingest([msg("bench/temp", "21.5 %", 100.0), msg("bench/temp", "200", 101.0)])
+    assert pipeline.store.series["bench/temp"].unit == "°C"
+    assert stored(pipeline, "bench/temp") == [(100.0, 21.0), (101.0, 85.0)]
+    assert pipeline.take_tick().points["bench/temp"].as_json() == [101.0, 85.0, 21.0, 85.0]
+
+
+def test_series_rule_only_applies_to_matching_series() -> None:
+    rule = SeriesRule("bench/*", unit="°C", filters=(FilterSpec("offset", 100),))
+    pipeline = Pipeline(Config(series=(rule,)))
+    pipeline.ingest([msg("kitchen/temp", "21.5 %")])
+    assert pipeline.store.series["kitchen/temp"].unit == "%"
+    assert stored(pipeline, "kitchen/temp") == [(100.0, 21.5)]
+
+
+def test_series_rule_first_match_wins() -> None:
+    rules = (
+        SeriesRule("bench/temp", unit="°F", filters=(FilterSpec("multiply", 2),)),
+        SeriesRule("bench/*", unit="°C", filters=(FilterSpec("offset", 100),)),
+    )
+    pipeline = Pipeline(Config(series=rules))
+    pipeline.ingest([msg("bench/temp", "10"), msg("bench/hum", "10")])
+    assert pipeline.store.series["bench/temp"].unit == "°F"
+    assert stored(pipeline, "bench/temp") == [(100.0, 20.0)]
+    assert pipeline.store.series["bench/hum"].unit == "°C"
+    assert stored(pipeline, "bench/hum") == [(100.0, 110.0)]
+
+
+def test_series_rule_filter_that_overflows_drops_the_reading_counted_as_filtered() -> None:
+    rule = SeriesRule("a/*", filters=(FilterSpec("multiply", 1e308),))
+    pipeline = Pipeline(Config(series=(rule,)))
+    pipeline.ingest([msg("a/t", "10", 100.0), msg("a/t", "0.5", 101.0)])
+    assert pipeline.rejected == {"filtered": 1}
+    assert stored(pipeline, "a/t") == [(101.0, 0.5e308)]
+
+
+def test_series_cap_refuses_a_new_series_and_counts_it() -> None:
+    pipeline = Pipeline(Config(limits=LimitsConfig(max_series=2)))
+    pipeline.ingest([msg("a/t", "1"), msg("b/t", "2"), msg("c/t", "3"), msg("a/t", "4", 101.0)])
+    assert sorted(pipeline.store.series) == ["a/t", "b/t"]
+    assert pipeline.rejected == {"series_limit": 1}
+    assert pipeline.store.refused_series == 1
+    tick = pipeline.take_tick()
+    assert sorted(tick.points) == ["a/t", "b/t"]
+    assert [info.id for info in tick.new_series] == ["a/t", "b/t"]
