@@ -437,7 +437,20 @@ def _mqtt(t: _Table, index: int) -> MqttConfig | None:
             t.problems.add(t.key(key), f"{_show(path)} is not a readable file")
     if (files["cert_file"] is None) != (files["key_file"] is None):
         t.problems.add(t.key("cert_file"), "cert_file and key_file go together; set both")
-    subs = [_subscription(s) for s in t.tables("subscribe")]
+    sub_tables = t.tables("subscribe")
+    subs = [_subscription(s) for s in sub_tables]
+    seen_topics: set[str] = set()
+    for table in sub_tables:
+        topic = table.data.get("topic")
+        if isinstance(topic, str) and topic in seen_topics:
+            # paho keeps one message callback per filter: the second would be lost.
+            t.problems.add(
+                f"{table.path}.topic",
+                f"{_show(topic)} is subscribed twice; expected each filter once per broker",
+            )
+            ok = False
+        elif isinstance(topic, str):
+            seen_topics.add(topic)
     if not subs:
         t.problems.add(t.key("subscribe"), "is missing; expected at least one [[mqtt.subscribe]]")
     cfg = MqttConfig(

@@ -1,20 +1,88 @@
 """`telemetry demo`: the real server fed by simulated devices, with no hardware.
 
-In-process simulated sensors of several shapes and rates feed the same
-normalizer, store and hub as real readers do.
+Three kinds of simulated device, each read the way real ones are:
+- in-process sensors of several shapes and rates, straight into the inbox;
+- a serial device on a pseudo-terminal behind a symlink, read by the real
+  serial reader (device `bench`);
+- when a `mosquitto` program is installed, a private broker on a free loopback
+  port with simulated MQTT devices publishing to it, read by the real MQTT
+  reader (devices `dev0`, `dev1`, ...).
+Everything the demo starts is stopped when the server stops.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
+from devices.mqtt import MqttSource
+from devices.serial import SerialSource
+from simulators import signals
+from simulators.broker import Broker, find_mosquitto, free_port
 from simulators.inprocess import SimulatedSource, demo_sensors
-from telemetry.config import Config
+from simulators.mqtt import MqttSimulator
+from simulators.serial import PtyDevice, SerialSimulator
+from telemetry.config import Config, MqttConfig, SerialConfig, Subscription
+from telemetry.errors import SourceError
 from telemetry.server import make_server
 from telemetry.sources import Source
 
+logger = logging.getLogger(__name__)
+
+MQTT_PREFIX = "sim"
+
+
+def _serial(stack: contextlib.ExitStack, folder: Path, config: Config) -> Source:
+    link = folder / "ttyDEMO"
+    device = stack.enter_context(PtyDevice(link))
+    simulator = SerialSimulator(
+        device, signals.sine(23.0, 1.5, 40.0, noise=0.05), rate_hz=2.0, unit="°C"
+    )
+    simulator.start()
+    stack.callback(simulator.stop)
+    return SerialSource(SerialConfig(name="bench", port=str(link), format="number"), config.limits)
+
+
+def _mqtt(stack: contextlib.ExitStack, folder: Path, config: Config) -> Source | None:
+    program = find_mosquitto()
+    if program is None:
+        logger.info(
+            "mosquitto is not installed: the demo runs without MQTT devices "
+            "(sudo apt-get install mosquitto)"
+        )
+        return None
+    (folder / "mqtt").mkdir()
+    broker = Broker(program, folder / "mqtt", free_port())
+    try:
+        broker.start()
+    except (SourceError, OSError) as exc:
+        logger.warning("the demo's private mosquitto did not start; no MQTT devices: %s", exc)
+        return None
+    stack.callback(broker.stop)
+    simulator = MqttSimulator(broker.host, broker.port, devices=3, rate_hz=1.0, prefix=MQTT_PREFIX)
+    simulator.start()
+    stack.callback(simulator.stop)
+    subscription = Subscription(
+        topic=f"{MQTT_PREFIX}/#",
+        template=f"{MQTT_PREFIX}/{{device}}/{{sensor...}}",
+        format="number",
+    )
+    mqtt = MqttConfig(
+        name="demo-broker", host=broker.host, port=broker.port, subscribe=(subscription,)
+    )
+    return MqttSource(mqtt, config.limits)
+
 
 def run_demo(config: Config, on_ready: Callable[[str], None]) -> int:
-    sources: list[Source] = [SimulatedSource("demo", demo_sensors())]
-    make_server(config, sources, on_ready=on_ready).run()
+    with contextlib.ExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="telemetry-demo-")))
+        sources: list[Source] = [SimulatedSource("demo", demo_sensors())]
+        sources.append(_serial(stack, folder, config))
+        mqtt = _mqtt(stack, folder, config)
+        if mqtt is not None:
+            sources.append(mqtt)
+        make_server(config, sources, on_ready=on_ready).run()
     return 0

@@ -9,10 +9,11 @@ or Ctrl-C the hub ends every open stream first, so uvicorn's graceful shutdown
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from types import FrameType
 
 import uvicorn
@@ -58,6 +59,17 @@ class Server(uvicorn.Server):
         self.runtime = runtime
         self.on_ready = on_ready
         self.port: int | None = None
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # uvicorn re-raises SIGTERM after a graceful shutdown, which would kill
+        # the process before the caller's own clean-up (the demo's broker and
+        # pty) ran.  The shutdown is complete here: exit normally instead.
+        with super().capture_signals():
+            yield
+            captured = getattr(self, "_captured_signals", None)
+            if captured:
+                captured.clear()
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         loop = getattr(self, "loop", None)

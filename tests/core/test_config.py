@@ -430,3 +430,17 @@ def test_config_file_that_cannot_be_read_names_the_file(tmp_path: Path) -> None:
 def test_config_broker_template_is_kept_for_routing() -> None:
     (mqtt,) = parse_config(BROKER, env={}).mqtt
     assert mqtt.subscribe[0].template == "tele/{device}/SENSOR"
+
+
+def test_config_the_same_filter_twice_on_one_broker_is_refused() -> None:
+    text = (
+        '[[mqtt]]\nurl = "mqtt://broker"\n'
+        '[[mqtt.subscribe]]\ntopic = "a/#"\n'
+        '[[mqtt.subscribe]]\ntopic = "a/#"\nformat = "number"\n'
+    )
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, env={})
+    assert info.value.problems == [
+        'mqtt[0].subscribe[1].topic: "a/#" is subscribed twice; '
+        "expected each filter once per broker"
+    ]

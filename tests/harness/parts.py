@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from pathlib import Path
 
 import pytest
@@ -32,10 +31,3 @@ def find_program(name: str, *extra_dirs: str, hint: str) -> str:
             return str(candidate)
     missing(name, hint)
     raise AssertionError("unreachable")  # missing() always raises
-
-
-def free_port() -> int:
-    """A TCP port free on loopback right now (for programs that cannot take port 0)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])

@@ -1,0 +1,322 @@
+"""The MQTT reader: one paho client per `[[mqtt]]` section, in a thread it owns.
+
+The thread connects, runs paho's network loop and, when the broker is absent,
+refuses or goes away, waits a jittered, capped backoff and connects again; it
+never gives up and `start` never waits for it.  paho does not resubscribe after
+a reconnect, so `on_connect` subscribes every time.  Each subscription has its
+own `Route` and its own message callback, so a message is read the way the
+subscription that brought it says.
+
+Callbacks only hand over: build a `RawMessage`, put it in the inbox.  Every
+callback catches everything: an exception escaping into paho would end the
+network loop and with it the reader.  What is skipped (oversized payloads,
+non-UTF-8 topics, messages no subscription claims) is counted in `rejected`.
+Credentials are handed to paho and never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+import time
+from collections.abc import Callable
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from devices import ReconnectingSource, count_rejection
+from devices.backoff import Backoff
+from telemetry.config import LimitsConfig, MqttConfig
+from telemetry.errors import SourceError
+from telemetry.handoff import Inbox
+from telemetry.model import RawMessage, Route
+
+logger = logging.getLogger(__name__)
+
+# How often the network thread looks at the stop flag: bounds `stop()`.
+LOOP_TIMEOUT = 0.2
+# Seconds a TCP/TLS connect may take before the attempt counts as failed.
+CONNECT_TIMEOUT = 5.0
+# MQTT 5 only: how long the broker keeps a persistent session after a disconnect.
+SESSION_EXPIRY = 3600
+
+OnMessage = Callable[[mqtt.Client, Any, mqtt.MQTTMessage], None]
+
+
+class TrackingContext(ssl.SSLContext):
+    """An SSL context that can close the last socket it wrapped.
+
+    paho 2.2 drops, without closing it, the socket of a TLS handshake that
+    fails (a wrong certificate): without this every retry would leak one.
+    """
+
+    last: ssl.SSLSocket | None = None
+
+    def wrap_socket(  # noqa: PLR0917 (the signature of ssl.SSLContext.wrap_socket)
+        self,
+        sock: socket.socket,
+        server_side: bool = False,
+        do_handshake_on_connect: bool = True,
+        suppress_ragged_eofs: bool = True,
+        server_hostname: str | bytes | None = None,
+        session: ssl.SSLSession | None = None,
+    ) -> ssl.SSLSocket:
+        self.last = super().wrap_socket(
+            sock,
+            server_side,
+            do_handshake_on_connect,
+            suppress_ragged_eofs,
+            server_hostname,
+            session,
+        )
+        return self.last
+
+    def close_last(self) -> None:
+        """Close the socket of a failed connect attempt (paho does not hold it)."""
+        last, self.last = self.last, None
+        if last is not None:
+            last.close()
+
+
+class MqttSource(ReconnectingSource):
+    """Reads the subscriptions of one broker into an `Inbox`."""
+
+    kind = "mqtt"
+
+    def __init__(
+        self, cfg: MqttConfig, limits: LimitsConfig, *, backoff: Backoff | None = None
+    ) -> None:
+        super().__init__(cfg.name, backoff)
+        self.cfg = cfg
+        self.limits = limits
+        # One route per subscription: its template and format say how to read it.
+        self.routes = tuple(
+            Route(cfg.name, "mqtt", sub.format, sub.template, sub.device) for sub in cfg.subscribe
+        )
+        # Why the current connection ended; set by paho's callbacks in the thread.
+        self._ended: str | None = None
+        self._inbox: Inbox | None = None
+        self._tls: TrackingContext | None = None
+        self._client = self._make_client()
+
+    def _run(self, inbox: Inbox) -> None:
+        self._inbox = inbox
+        client = self._client
+        try:
+            while not self._stopping:
+                self._connecting()
+                self._ended = None
+                try:
+                    self._connect(client)
+                except Exception as exc:  # refused, unreachable, TLS failure, bad host
+                    if self._tls is not None:
+                        self._tls.close_last()
+                    self._retry(f"cannot connect to {self.cfg.url}: {exc}")
+                    continue
+                if self._tls is not None:
+                    self._tls.last = None  # paho owns (and will close) this socket now
+                while not self._stopping:
+                    rc = client.loop(LOOP_TIMEOUT)
+                    if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                        self._ended = self._ended or f"connection lost: {mqtt.error_string(rc)}"
+                        break
+                if not self._stopping:
+                    self._retry(self._ended or "connection lost")
+        finally:
+            self._close(client)
+
+    def _connect(self, client: mqtt.Client) -> None:
+        cfg = self.cfg
+        keepalive = max(1, round(cfg.keepalive))
+        if cfg.protocol != "5":
+            client.connect(cfg.host, cfg.port, keepalive)
+            return
+        persistent = cfg.client_id is not None
+        properties = None
+        if persistent:
+            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            properties.SessionExpiryInterval = SESSION_EXPIRY
+        client.connect(
+            cfg.host, cfg.port, keepalive, clean_start=not persistent, properties=properties
+        )
+
+    def _close(self, client: mqtt.Client) -> None:
+        try:
+            if client.is_connected():
+                # Without our own paho thread, disconnect() writes DISCONNECT and
+                # closes the socket before it returns.
+                client.disconnect()
+        except Exception:
+            logger.debug("mqtt %r: disconnect failed", self.cfg.name, exc_info=True)
+        # paho has no public call that closes its socket and wake-up socketpair.
+        client._reset_sockets()
+
+    def _make_client(self) -> mqtt.Client:
+        cfg = self.cfg
+        v5 = cfg.protocol == "5"
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=cfg.client_id or "",
+            # Persistent sessions only with an explicit, stable client id.
+            clean_session=None if v5 else cfg.client_id is None,
+            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+        )
+        client.suppress_exceptions = True  # second guard; every callback catches already
+        client.connect_timeout = CONNECT_TIMEOUT
+        if cfg.username is not None:
+            client.username_pw_set(cfg.username, cfg.password)
+        if cfg.tls:
+            self._tls = self._tls_context()
+            client.tls_set_context(self._tls)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_unrouted
+        for sub, route in zip(cfg.subscribe, self.routes, strict=True):
+            client.message_callback_add(sub.topic, self._handler(route))
+        return client
+
+    def _tls_context(self) -> TrackingContext:
+        cfg = self.cfg
+        # Like ssl.create_default_context: verifies the certificate and the host name.
+        context = TrackingContext(ssl.PROTOCOL_TLS_CLIENT)
+        try:
+            if cfg.ca_file:
+                context.load_verify_locations(cafile=cfg.ca_file)
+            else:
+                context.load_default_certs()
+            if cfg.cert_file:
+                context.load_cert_chain(cfg.cert_file, cfg.key_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise SourceError(
+                f"mqtt {cfg.name!r}: cannot load the TLS files (ca_file {cfg.ca_file!r}, "
+                f"cert_file {cfg.cert_file!r}, key_file {cfg.key_file!r}): {exc}; "
+                "expected readable PEM files"
+            ) from None
+        return context
+
+    # -- paho callbacks: they run in the thread, inside client.loop() ---------
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.ConnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        try:
+            if reason_code.is_failure:
+                self._ended = f"broker refused the connection: {reason_code}"
+                return
+            if self.cfg.subscribe:
+                client.subscribe([(sub.topic, sub.qos) for sub in self.cfg.subscribe])
+            self._connected()
+            logger.info("mqtt %r: connected to %s", self.cfg.name, self.cfg.url)
+        except Exception:
+            logger.exception("mqtt %r: on_connect failed", self.cfg.name)
+
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.DisconnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        # A refusal seen in on_connect says more than the disconnect that follows it.
+        self._ended = self._ended or f"connection lost: {reason_code}"
+
+    def _on_subscribe(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        mid: int,
+        reason_codes: list[ReasonCode],
+        properties: Properties | None,
+    ) -> None:
+        try:
+            for sub, code in zip(self.cfg.subscribe, reason_codes, strict=False):
+                if code.is_failure:
+                    logger.warning(
+                        "mqtt %r: broker refused the subscription %r: %s",
+                        self.cfg.name,
+                        sub.topic,
+                        code,
+                    )
+        except Exception:
+            logger.exception("mqtt %r: on_subscribe failed", self.cfg.name)
+
+    def _handler(self, route: Route) -> OnMessage:
+        def on_message(client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+            try:
+                self._hand_over(route, message)
+            except Exception:
+                count_rejection(
+                    self.rejected,
+                    logger,
+                    "handler_error",
+                    "mqtt %r: could not hand over a message",
+                    self.cfg.name,
+                )
+
+        return on_message
+
+    def _hand_over(self, route: Route, message: mqtt.MQTTMessage) -> None:
+        recv_ts = time.time()
+        topic = self._topic(message)
+        if topic is None:
+            return
+        payload = bytes(message.payload)
+        if len(payload) > self.limits.max_payload:
+            count_rejection(
+                self.rejected,
+                logger,
+                "payload_too_large",
+                "mqtt %r: %d bytes on %r; the limit is %d",
+                self.cfg.name,
+                len(payload),
+                topic,
+                self.limits.max_payload,
+            )
+            return
+        inbox = self._inbox
+        if inbox is not None:
+            inbox.put(RawMessage(route, topic, payload, recv_ts))
+            self.received += 1
+
+    def _topic(self, message: mqtt.MQTTMessage) -> str | None:
+        try:
+            return message.topic
+        except UnicodeDecodeError:
+            count_rejection(
+                self.rejected,
+                logger,
+                "topic_not_utf8",
+                "mqtt %r: topic %r is not UTF-8",
+                self.cfg.name,
+                bytes(message._topic),
+            )
+            return None
+
+    def _on_unrouted(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        # paho calls this for what no subscription's callback matched: a topic
+        # it cannot decode, or a message from an old persistent session.
+        try:
+            topic = self._topic(message)
+            if topic is not None:
+                count_rejection(
+                    self.rejected,
+                    logger,
+                    "unrouted",
+                    "mqtt %r: no subscription matches topic %r",
+                    self.cfg.name,
+                    topic,
+                )
+        except Exception:
+            logger.exception("mqtt %r: on_message failed", self.cfg.name)

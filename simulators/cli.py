@@ -1,0 +1,172 @@
+"""`telemetry sim mqtt|serial`: simulated devices run by hand.
+
+The main CLI calls `add_sim_parser(subparsers)` and, for the `sim` command,
+`args.func(args)`, which is `run_sim`.  A run lasts until `--duration` is over
+or SIGINT/SIGTERM arrives, and then exits 0 after stopping cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+from simulators import signals
+from simulators.mqtt import MqttSimulator
+from simulators.serial import PtyDevice, SerialSimulator
+
+# How often the main thread looks for the end of a run.
+POLL = 0.2
+
+
+def add_sim_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
+    """Add `sim` with its `mqtt` and `serial` subcommands; return the `sim` parser."""
+    sim = subparsers.add_parser("sim", help="run simulated devices (MQTT or serial)")
+    sim.set_defaults(func=run_sim)
+    kinds = sim.add_subparsers(dest="sim_kind", metavar="{mqtt,serial}", required=True)
+
+    mqtt = kinds.add_parser("mqtt", help="publish simulated sensors to an MQTT broker")
+    mqtt.add_argument("--host", default="127.0.0.1", help="broker host (default: %(default)s)")
+    mqtt.add_argument("--port", type=int, default=1883, help="broker port (default: %(default)s)")
+    mqtt.add_argument(
+        "--devices",
+        type=_positive_int,
+        default=3,
+        help="simulated devices, two sensors each (default: %(default)s)",
+    )
+    mqtt.add_argument(
+        "--prefix", default="sim", help="topics are PREFIX/DEVICE/SENSOR (default: %(default)s)"
+    )
+
+    serial = kinds.add_parser("serial", help="a simulated serial device on a pseudo-terminal")
+    serial.add_argument(
+        "--link",
+        required=True,
+        metavar="PATH",
+        help="the symlink to create, pointing at the pty (give it to [[serial]] port)",
+    )
+
+    for parser in (mqtt, serial):
+        parser.add_argument(
+            "--rate",
+            type=_positive_float,
+            default=1.0,
+            help="readings per sensor per second (default: %(default)s)",
+        )
+        parser.add_argument(
+            "--seed",
+            type=int,
+            default=0,
+            help="makes the signals repeatable (default: %(default)s)",
+        )
+        parser.add_argument(
+            "--duration",
+            type=_positive_float,
+            default=None,
+            metavar="SECONDS",
+            help="stop after this long (default: until Ctrl-C)",
+        )
+    return sim
+
+
+def run_sim(args: argparse.Namespace) -> int:
+    stop = threading.Event()
+    with _stop_on_signals(stop):
+        if args.sim_kind == "mqtt":
+            return _run_mqtt(args, stop)
+        return _run_serial(args, stop)
+
+
+def _run_mqtt(args: argparse.Namespace, stop: threading.Event) -> int:
+    sim = MqttSimulator(
+        args.host,
+        args.port,
+        args.devices,
+        args.rate,
+        seed=args.seed,
+        prefix=args.prefix,
+        duration=args.duration,
+    )
+    print(
+        f"publishing {len(sim.topics)} sensors of {args.devices} devices to "
+        f"mqtt://{args.host}:{args.port} as {args.prefix}/DEVICE/SENSOR; Ctrl-C stops",
+        flush=True,
+    )
+    sim.start()
+    try:
+        _wait(sim.wait, stop)
+    finally:
+        sim.stop()
+    print(f"published {sim.published} messages ({sim.failed} not sent: broker away)", flush=True)
+    return 0
+
+
+def _run_serial(args: argparse.Namespace, stop: threading.Event) -> int:
+    device = PtyDevice(args.link)
+    try:
+        device.open()
+    except OSError as exc:
+        print(f"sim serial: cannot create the device at {args.link!r}: {exc}", file=sys.stderr)
+        return 1
+    try:
+        signal_ = signals.sine(21.0, 3.0, 60.0, noise=0.05, seed=args.seed)
+        sim = SerialSimulator(device, signal_, args.rate, duration=args.duration)
+        print(
+            f"simulated serial device at {device.link} -> {device.slave_name}; Ctrl-C stops",
+            flush=True,
+        )
+        sim.start()
+        try:
+            _wait(sim.wait, stop)
+        finally:
+            sim.stop()
+        print(
+            f"wrote {sim.lines} lines ({device.dropped} bytes dropped: no reader kept up)",
+            flush=True,
+        )
+    finally:
+        device.close()
+    return 0
+
+
+def _wait(done: Callable[[float | None], bool], stop: threading.Event) -> None:
+    while not stop.is_set() and not done(POLL):
+        pass
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """Turn SIGINT and SIGTERM into `stop` for the run; restore the handlers after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers (the tests call run_sim elsewhere)
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a whole number of 1 or more")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} is not a number above 0")
+    return value

@@ -1,0 +1,6 @@
+pytest_plugins = [
+    "tests.harness.broker",
+    "tests.harness.serialdev",
+    "tests.harness.server",
+    "tests.harness.browser",
+]

@@ -1,0 +1,358 @@
+"""The MQTT reader against a real mosquitto."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import socket
+import subprocess
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from devices.backoff import Backoff
+from devices.mqtt import MqttSource
+from simulators.broker import Broker
+from telemetry.config import LimitsConfig, MqttConfig, Subscription
+from telemetry.handoff import Inbox
+from telemetry.model import RawMessage, Route
+from telemetry.normalize import Normalizer
+from tests.harness.broker import MosquittoFactory
+from tests.harness.parts import find_program
+from tests.harness.waiting import wait_for_state, wait_until
+
+pytestmark = pytest.mark.broker
+
+
+class Reader:
+    """An `MqttSource` under test and what it handed over."""
+
+    def __init__(self, source: MqttSource, inbox_class: type[Inbox] = Inbox) -> None:
+        self.source = source
+        self.messages: list[RawMessage] = []
+        self.inbox = inbox_class(10_000, self.messages.extend)
+
+    def received(self) -> list[RawMessage]:
+        self.inbox.drain()
+        return self.messages
+
+    def payloads(self) -> list[bytes]:
+        return [m.payload for m in self.received()]
+
+    def state(self) -> str:
+        return self.source.status().state
+
+
+@pytest.fixture
+def readers() -> Iterator[list[Reader]]:
+    started: list[Reader] = []
+    yield started
+    for reader in started:
+        reader.source.stop()
+
+
+class Address(NamedTuple):
+    host: str
+    port: int
+
+
+def start_reader(
+    readers: list[Reader],
+    broker: Broker | Address,
+    subscribe: Iterable[Subscription],
+    *,
+    limits: LimitsConfig | None = None,
+    inbox_class: type[Inbox] = Inbox,
+    **options: Any,
+) -> Reader:
+    cfg = MqttConfig(name="home", host=broker.host, port=broker.port, subscribe=tuple(subscribe))
+    cfg = dataclasses.replace(cfg, **options)
+    source = MqttSource(cfg, limits or LimitsConfig(), backoff=Backoff(base=0.05, cap=0.3))
+    reader = Reader(source, inbox_class)
+    readers.append(reader)
+    source.start(reader.inbox)
+    return reader
+
+
+def send(broker: Broker, topic: str, payload: bytes) -> None:
+    """Publish one QoS 0 message: without a network loop paho writes it at once."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2)
+    client.connect(broker.host, broker.port)
+    client.publish(topic, payload)
+    client.disconnect()  # sends DISCONNECT and closes the socket
+
+
+def receive(broker: Broker, reader: Reader, topic: str, payload: bytes) -> RawMessage:
+    """Publish until the reader has the message: its SUBACK may still be on the way."""
+
+    def arrived() -> RawMessage | None:
+        send(broker, topic, payload)
+        time.sleep(0.05)
+        return next((m for m in reader.received() if m.payload == payload), None)
+
+    return wait_until(arrived, timeout=10, what=f"{payload!r} on {topic!r}")
+
+
+def sensors(prefix: str) -> Subscription:
+    return Subscription(
+        topic=f"{prefix}/#", template=f"{prefix}/{{device}}/{{sensor...}}", format="number"
+    )
+
+
+def test_mqtt_reader_hands_over_messages_with_their_subscriptions_route(
+    mosquitto: Broker, readers: list[Reader]
+) -> None:
+    reader = start_reader(
+        readers,
+        mosquitto,
+        [
+            sensors("t1"),
+            Subscription(topic="t1x/boiler", format="number", device="boiler"),
+        ],
+    )
+
+    message = receive(mosquitto, reader, "t1/greenhouse/air/temperature", "21.5 °C".encode())
+    other = receive(mosquitto, reader, "t1x/boiler", b"63")
+
+    assert message.route == Route(
+        source="home", transport="mqtt", format="number", template="t1/{device}/{sensor...}"
+    )
+    assert message.topic == "t1/greenhouse/air/temperature"
+    assert abs(message.recv_ts - time.time()) < 10
+    assert other.route == Route(source="home", transport="mqtt", format="number", device="boiler")
+    normalizer = Normalizer()
+    reading = normalizer.normalize(message).readings[0]
+    assert (reading.series, reading.value, reading.unit) == (
+        "greenhouse/air/temperature",
+        21.5,
+        "°C",
+    )
+    assert reader.source.status().state == "connected"
+    assert reader.source.status().received >= 2
+
+
+def test_mqtt_reader_connects_when_the_broker_starts_later(
+    mosquitto_factory: MosquittoFactory, readers: list[Reader]
+) -> None:
+    broker = mosquitto_factory(start=False)
+    reader = start_reader(readers, broker, [sensors("t2")])
+
+    status = wait_for_state(reader.source, "disconnected")
+    assert "cannot connect" in (status.last_error or "")
+    assert status.next_attempt is not None and status.next_attempt >= status.since
+
+    broker.start()
+    wait_for_state(reader.source, "connected", timeout=10)
+    assert reader.source.status().last_error is None
+    receive(broker, reader, "t2/dev/temp", b"1")
+
+
+def test_mqtt_reader_resubscribes_after_broker_restart(
+    mosquitto_factory: MosquittoFactory, readers: list[Reader]
+) -> None:
+    broker = mosquitto_factory()
+    reader = start_reader(readers, broker, [sensors("t3")])
+    receive(broker, reader, "t3/dev/temp", b"1")
+
+    broker.stop()
+    wait_for_state(reader.source, "disconnected")
+    broker.start()  # a fresh broker: it remembers no subscriptions
+
+    wait_for_state(reader.source, "connected", timeout=10)
+    receive(broker, reader, "t3/dev/temp", b"2")
+
+
+def test_mqtt_reader_counts_and_skips_oversized_payloads(
+    mosquitto: Broker, readers: list[Reader]
+) -> None:
+    reader = start_reader(readers, mosquitto, [sensors("t4")], limits=LimitsConfig(max_payload=16))
+    receive(mosquitto, reader, "t4/dev/temp", b"0")
+
+    send(mosquitto, "t4/dev/temp", b"9" * 17)
+    receive(mosquitto, reader, "t4/dev/temp", b"2.5")
+
+    assert b"9" * 17 not in reader.payloads()
+    assert reader.source.rejected["payload_too_large"] == 1
+
+
+class FailingOnceInbox(Inbox):
+    """Injects a fault: the first hand-over raises."""
+
+    failed = False
+
+    def put(self, msg: RawMessage) -> None:
+        if not self.failed:
+            self.failed = True
+            raise RuntimeError("injected fault")
+        super().put(msg)
+
+
+def test_mqtt_reader_survives_an_exception_in_its_message_callback(
+    mosquitto: Broker, readers: list[Reader]
+) -> None:
+    reader = start_reader(readers, mosquitto, [sensors("t5")], inbox_class=FailingOnceInbox)
+
+    receive(mosquitto, reader, "t5/dev/temp", b"1")
+
+    assert isinstance(reader.inbox, FailingOnceInbox) and reader.inbox.failed
+    assert reader.source.rejected["handler_error"] == 1
+    assert reader.state() == "connected"
+
+
+def test_mqtt_reader_counts_and_skips_a_topic_that_is_not_utf8(
+    mosquitto: Broker, readers: list[Reader]
+) -> None:
+    reader = start_reader(readers, mosquitto, [sensors("t6")])
+    receive(mosquitto, reader, "t6/dev/temp", b"1")
+
+    # mosquitto refuses such topics itself, so the fault is injected into paho.
+    bad = mqtt.MQTTMessage(topic=b"t6/\xff/temp")
+    bad.payload = b"2"
+    reader.source._client._handle_on_message(bad)
+
+    assert reader.source.rejected["topic_not_utf8"] == 1
+    assert reader.payloads() == [b"1"]
+
+
+def test_mqtt_reader_speaks_mqtt5_with_a_client_id(
+    mosquitto: Broker, readers: list[Reader]
+) -> None:
+    reader = start_reader(
+        readers,
+        mosquitto,
+        [sensors("t7")],
+        protocol="5",
+        client_id="telemetry-test-t7",
+        keepalive=5.0,
+    )
+    message = receive(mosquitto, reader, "t7/dev/temp", b"7")
+    assert message.topic == "t7/dev/temp"
+
+
+def test_mqtt_reader_never_logs_the_password(
+    mosquitto_factory: MosquittoFactory, readers: list[Reader], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    broker = mosquitto_factory(start=False)
+    reader = start_reader(
+        readers, broker, [sensors("t8")], username="pi", password="hunter2-secret"
+    )
+    status = wait_for_state(reader.source, "disconnected")
+    broker.start()
+    wait_for_state(reader.source, "connected", timeout=10)
+
+    assert caplog.records
+    assert "hunter2-secret" not in caplog.text
+    assert "hunter2-secret" not in repr(status) + repr(reader.source.cfg)
+
+
+def test_mqtt_reader_stop_disconnects_within_its_timeout(
+    mosquitto: Broker, readers: list[Reader]
+) -> None:
+    reader = start_reader(readers, mosquitto, [sensors("t9")])
+    wait_for_state(reader.source, "connected")
+
+    started = time.monotonic()
+    reader.source.stop(timeout=1.0)
+
+    assert time.monotonic() - started < 1.0
+    assert reader.state() == "stopped"
+    assert not reader.source._client.is_connected()
+
+
+def test_mqtt_reader_gives_up_on_a_broker_that_never_answers(readers: list[Reader]) -> None:
+    # A listening socket nobody accepts from: TCP connects, CONNACK never comes.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        host, port = silent.getsockname()
+        reader = start_reader(readers, Address(host, port), [sensors("t10")], keepalive=1.0)
+
+        status = wait_for_state(reader.source, "disconnected", timeout=5)
+        assert status.last_error
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A CA, and a broker certificate it signed for 127.0.0.1 only."""
+    openssl = find_program("openssl", hint="sudo apt-get install openssl")
+    folder = tmp_path_factory.mktemp("tls")
+    (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    for command in (
+        [
+            "req",
+            "-x509",
+            *ec,
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=telemetry test CA",
+        ],
+        ["req", *ec, "-keyout", "broker.key", "-out", "broker.csr", "-subj", "/CN=127.0.0.1"],
+        [
+            "x509",
+            "-req",
+            "-in",
+            "broker.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "broker.pem",
+            "-days",
+            "1",
+            "-extfile",
+            "san.ext",
+        ],
+    ):
+        subprocess.run([openssl, *command], cwd=folder, check=True, capture_output=True)
+    return folder
+
+
+def tls_broker(mosquitto_factory: MosquittoFactory, certificates: Path) -> Broker:
+    return mosquitto_factory(
+        listener_options=(
+            f"certfile {certificates / 'broker.pem'}",
+            f"keyfile {certificates / 'broker.key'}",
+        )
+    )
+
+
+def test_mqtt_reader_reads_over_tls_verifying_the_broker(
+    mosquitto_factory: MosquittoFactory, certificates: Path, readers: list[Reader]
+) -> None:
+    broker = tls_broker(mosquitto_factory, certificates)
+    reader = start_reader(
+        readers, broker, [sensors("t11")], tls=True, ca_file=str(certificates / "ca.pem")
+    )
+
+    wait_for_state(reader.source, "connected", timeout=10)
+
+
+def test_mqtt_reader_refuses_a_broker_certificate_for_another_host(
+    mosquitto_factory: MosquittoFactory, certificates: Path, readers: list[Reader]
+) -> None:
+    broker = tls_broker(mosquitto_factory, certificates)
+    reader = start_reader(
+        readers,
+        broker,
+        [sensors("t12")],
+        tls=True,
+        host="localhost",
+        ca_file=str(certificates / "ca.pem"),
+    )
+
+    status = wait_for_state(reader.source, "disconnected", timeout=10)
+    assert "certificate" in (status.last_error or "").lower()
