@@ -80,6 +80,9 @@ class Broker:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
+                # Out of the terminal's process group: Ctrl-C reaches the server,
+                # which stops its reader first and then this broker, in order.
+                start_new_session=True,
             )
         deadline = time.monotonic() + START_TIMEOUT
         while not self._accepts():

@@ -15,6 +15,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 
+from telemetry.logs import RateLimitedLog
 from telemetry.model import RawMessage
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ class Inbox:
         self.received = 0
         self.dropped = 0
         self.batches = 0
+        self._log = RateLimitedLog(logger, interval=30.0)
 
     def bind(self, loop: asyncio.AbstractEventLoop | None) -> None:
         """Deliver batches on `loop` from now on (None: only by calling `drain`)."""
@@ -46,11 +48,19 @@ class Inbox:
     def put_many(self, msgs: Iterable[RawMessage]) -> None:
         with self._lock:
             queue = self._queue
+            dropped = self.dropped
             for msg in msgs:
                 if len(queue) == self.capacity:
                     self.dropped += 1
                 queue.append(msg)
                 self.received += 1
+            if self.dropped != dropped:
+                self._log.warning(
+                    "inbox_full",
+                    "inbox full (%d messages): dropped the oldest, %d so far",
+                    self.capacity,
+                    self.dropped,
+                )
             loop = self._loop
             if self._scheduled or loop is None or not queue:
                 return

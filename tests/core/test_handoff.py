@@ -1,0 +1,71 @@
+"""The inbox where reader threads meet the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from telemetry.handoff import Inbox
+from telemetry.model import RawMessage, Route
+
+ROUTE = Route("test", "mqtt", "number")
+
+
+def _messages(n: int, start: int = 0) -> list[RawMessage]:
+    return [RawMessage(ROUTE, f"t/{i}", b"1", float(i)) for i in range(start, start + n)]
+
+
+def test_inbox_full_drops_the_oldest_and_counts_them(caplog: pytest.LogCaptureFixture) -> None:
+    got: list[RawMessage] = []
+    inbox = Inbox(3, got.extend)
+    inbox.put_many(_messages(5))
+    assert inbox.dropped == 2
+    assert inbox.drain() == 3
+    assert [m.topic for m in got] == ["t/2", "t/3", "t/4"]
+    assert "inbox full" in caplog.text
+
+
+def test_inbox_wakes_the_loop_once_per_batch_not_per_message() -> None:
+    got: list[RawMessage] = []
+    done = asyncio.Event()
+
+    def consume(batch: list[RawMessage]) -> None:  # runs on the loop
+        got.extend(batch)
+        if len(got) == 1000:
+            done.set()
+
+    inbox = Inbox(100_000, consume)
+
+    async def main() -> None:
+        inbox.bind(asyncio.get_running_loop())
+
+        def reader() -> None:
+            for chunk in range(10):
+                inbox.put_many(_messages(100, chunk * 100))
+
+        thread = threading.Thread(target=reader)
+        thread.start()
+        await asyncio.wait_for(done.wait(), 10)
+        thread.join()
+
+    asyncio.run(main())
+    assert [m.recv_ts for m in got] == [float(i) for i in range(1000)]
+    assert inbox.batches <= 10
+
+
+def test_inbox_consumer_failure_does_not_stop_later_batches() -> None:
+    calls: list[int] = []
+
+    def consumer(batch: list[RawMessage]) -> None:
+        calls.append(len(batch))
+        if len(calls) == 1:
+            raise RuntimeError("a bug in the pipeline")
+
+    inbox = Inbox(10, consumer)
+    inbox.put(_messages(1)[0])
+    assert inbox.drain() == 1
+    inbox.put_many(_messages(2))
+    assert inbox.drain() == 2
+    assert calls == [1, 2]
