@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import heapq
 import logging
-import threading
 import time
 from dataclasses import dataclass
 
 from simulators import signals
 from telemetry.handoff import Inbox
 from telemetry.model import RawMessage, Route
-from telemetry.sources import SourceStatus, State
+from telemetry.sources import ThreadedSource
 
 logger = logging.getLogger(__name__)
 
@@ -80,51 +79,24 @@ def demo_sensors(seed: int = 0) -> list[SimSensor]:
     ]
 
 
-class SimulatedSource:
+class SimulatedSource(ThreadedSource):
     """Publishes each sensor's payload every `interval` seconds until stopped."""
 
+    kind = "sim"
+    initial_state = "connected"  # nothing to connect to: it publishes from the start
+
     def __init__(self, name: str, sensors: list[SimSensor]) -> None:
-        self._name = name
+        super().__init__(name)
         self.sensors = list(sensors)
         self.route = Route(
             source=name, transport="sim", format="number", template="{device}/{sensor...}"
         )
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._state: State = "stopped"
-        self._since = time.time()
-        self._sent = 0
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    def start(self, inbox: Inbox) -> None:
-        self._stop.clear()
-        self._set_state("connected")
-        self._thread = threading.Thread(
-            target=self._run, args=(inbox,), name=f"sim-{self._name}", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self, timeout: float = 2.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-        self._set_state("stopped")
-
-    def status(self) -> SourceStatus:
-        return SourceStatus(self._name, "sim", self._state, self._since, received=self._sent)
-
-    def _set_state(self, state: State) -> None:
-        self._state, self._since = state, time.time()
 
     def _run(self, inbox: Inbox) -> None:
         start = time.monotonic()
         due = [(start, i) for i in range(len(self.sensors))]
         heapq.heapify(due)
-        while not self._stop.is_set():
+        while not self._stopping:
             now = time.monotonic()
             batch: list[RawMessage] = []
             wall = time.time()
@@ -142,6 +114,6 @@ class SimulatedSource:
                 # Catch up without a burst if the thread was descheduled for long.
                 heapq.heappush(due, (max(at + sensor.interval, now), i))
             if batch:
-                self._sent += len(batch)
+                self.received += len(batch)
                 inbox.put_many(batch)
-            self._stop.wait(max(0.0, due[0][0] - time.monotonic()) if due else 1.0)
+            self._worker.sleep(max(0.0, due[0][0] - time.monotonic()) if due else 1.0)

@@ -13,14 +13,13 @@ away is lost (QoS 0), as with a real device.
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from simulators import signals
-from simulators.serial import Ticker
+from telemetry.threads import Worker
 
 logger = logging.getLogger(__name__)
 
@@ -87,27 +86,21 @@ class MqttSimulator:
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2)
         # Come back quickly after a broker restart: this is a simulator, not a fleet.
         self._client.reconnect_delay_set(min_delay=1, max_delay=5)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = Worker("sim-mqtt")
 
     @property
     def connected(self) -> bool:
         return self._client.is_connected()
 
     def start(self) -> None:
-        if self._thread is not None:
+        if self._worker.running:
             raise RuntimeError("the MQTT simulator is already running")
-        self._stop.clear()
         self._client.connect_async(self.host, self.port, keepalive=30)
         self._client.loop_start()
-        self._thread = threading.Thread(target=self._run, name="sim-mqtt", daemon=True)
-        self._thread.start()
+        self._worker.start(self._run)
 
     def stop(self, timeout: float = 2.0) -> None:
-        self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(timeout)
+        self._worker.stop(timeout)
         self._client.disconnect()
         self._client.loop_stop()
         # paho has no public call that closes its wake-up socketpair.
@@ -115,15 +108,11 @@ class MqttSimulator:
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until `duration` is over (or `stop`); True when publishing has ended."""
-        thread = self._thread
-        if thread is None:
-            return True
-        thread.join(timeout)
-        return not thread.is_alive()
+        return self._worker.wait(timeout)
 
     def _run(self) -> None:
-        ticker = Ticker(self.interval, self.duration)
-        while not self._stop.is_set() and ticker.running():
+        ticker = signals.Ticker(self.interval, self.duration)
+        while not self._worker.stopping and ticker.running():
             t = ticker.elapsed()
             for sim in self.topics:
                 info = self._client.publish(sim.topic, sim.payload(t), qos=self.qos)
@@ -131,4 +120,4 @@ class MqttSimulator:
                     self.published += 1
                 else:
                     self.failed += 1
-            self._stop.wait(ticker.until_next())
+            self._worker.sleep(ticker.until_next())

@@ -17,11 +17,11 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 import tty
 from pathlib import Path
 
 from simulators import signals
+from telemetry.threads import Worker
 
 logger = logging.getLogger(__name__)
 
@@ -155,60 +155,25 @@ class SerialSimulator:
         self.terminator = terminator
         self.duration = duration
         self.lines = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = Worker(f"sim-serial-{device.link.name}")
 
     def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._run, name=f"sim-serial-{self.device.link.name}", daemon=True
-        )
-        self._thread.start()
+        self._worker.start(self._run)
 
     def stop(self, timeout: float = 2.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self._worker.stop(timeout)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the duration is over or `stop`; True when it is done."""
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
-            return not thread.is_alive()
-        return True
+        return self._worker.wait(timeout)
 
     def line(self, t: float) -> str:
         text = f"{self.signal(t):.{self.decimals}f}"
         return f"{text} {self.unit}" if self.unit else text
 
     def _run(self) -> None:
-        clock = Ticker(self.interval, self.duration)
-        while not self._stop.is_set() and clock.running():
+        clock = signals.Ticker(self.interval, self.duration)
+        while not self._worker.stopping and clock.running():
             self.device.write_line(self.line(clock.elapsed()), self.terminator)
             self.lines += 1
-            self._stop.wait(clock.until_next())
-
-
-class Ticker:
-    """Ticks every `interval` seconds without drift, for `duration` seconds (None: always)."""
-
-    def __init__(self, interval: float, duration: float | None = None) -> None:
-        self.start = time.monotonic()
-        self.interval = interval
-        self.duration = duration
-        self._due = self.start
-
-    def elapsed(self) -> float:
-        return time.monotonic() - self.start
-
-    def running(self) -> bool:
-        return self.duration is None or self.elapsed() < self.duration
-
-    def until_next(self) -> float:
-        """Seconds to the next tick (never negative)."""
-        now = time.monotonic()
-        # After a long stall, carry on from now instead of sending a burst.
-        self._due = max(self._due + self.interval, now)
-        return self._due - now
+            self._worker.sleep(clock.until_next())

@@ -1,12 +1,15 @@
-"""Signal shapes for simulated sensors: deterministic for a seed, cheap per sample.
+"""Signal shapes for simulated sensors, and the clock that paces them.
 
-Each shape is a callable of time in seconds (any clock) returning a float.
+Each shape is a callable of time in seconds (any clock) returning a float,
+deterministic for a seed and cheap per sample.  `Ticker` paces a simulator
+without drift.
 """
 
 from __future__ import annotations
 
 import math
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -59,3 +62,26 @@ class RandomWalk:
 
 def random_walk(low: float, high: float, step: float, seed: int = 0) -> Signal:
     return RandomWalk(low, high, step, seed)
+
+
+class Ticker:
+    """Ticks every `interval` seconds without drift, for `duration` seconds (None: always)."""
+
+    def __init__(self, interval: float, duration: float | None = None) -> None:
+        self.start = time.monotonic()
+        self.interval = interval
+        self.duration = duration
+        self._due = self.start
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+    def running(self) -> bool:
+        return self.duration is None or self.elapsed() < self.duration
+
+    def until_next(self) -> float:
+        """Seconds to the next tick (never negative)."""
+        now = time.monotonic()
+        # After a long stall, carry on from now instead of sending a burst.
+        self._due = max(self._due + self.interval, now)
+        return self._due - now
