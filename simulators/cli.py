@@ -11,9 +11,10 @@ import argparse
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Protocol
 
 from simulators import signals
 from simulators.mqtt import MqttSimulator
@@ -98,11 +99,7 @@ def _run_mqtt(args: argparse.Namespace, stop: threading.Event) -> int:
         f"mqtt://{args.host}:{args.port} as {args.prefix}/DEVICE/SENSOR; Ctrl-C stops",
         flush=True,
     )
-    sim.start()
-    try:
-        _wait(sim.wait, stop)
-    finally:
-        sim.stop()
+    _run_until_done(sim, stop)
     print(f"published {sim.published} messages ({sim.failed} not sent: broker away)", flush=True)
     return 0
 
@@ -121,11 +118,7 @@ def _run_serial(args: argparse.Namespace, stop: threading.Event) -> int:
             f"simulated serial device at {device.link} -> {device.slave_name}; Ctrl-C stops",
             flush=True,
         )
-        sim.start()
-        try:
-            _wait(sim.wait, stop)
-        finally:
-            sim.stop()
+        _run_until_done(sim, stop)
         print(
             f"wrote {sim.lines} lines ({device.dropped} bytes dropped: no reader kept up)",
             flush=True,
@@ -135,9 +128,20 @@ def _run_serial(args: argparse.Namespace, stop: threading.Event) -> int:
     return 0
 
 
-def _wait(done: Callable[[float | None], bool], stop: threading.Event) -> None:
-    while not stop.is_set() and not done(POLL):
-        pass
+class _Simulator(Protocol):
+    def start(self) -> None: ...
+    def stop(self, timeout: float = 2.0) -> None: ...
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
+def _run_until_done(sim: _Simulator, stop: threading.Event) -> None:
+    """Run `sim` until its duration is over or `stop` is set; always stop it."""
+    sim.start()
+    try:
+        while not stop.is_set() and not sim.wait(POLL):
+            pass
+    finally:
+        sim.stop()
 
 
 @contextmanager
