@@ -56,9 +56,10 @@ class ReconnectingSource(ThreadedSource):
         self._backoff.reset()
         self._set_state("connected")
 
-    def _retry(self, error: str) -> None:
+    def _retry(self, error: str, *, at_least: float = 0.0) -> None:
         """Report `error`, then wait the next backoff delay (or until stopped)."""
-        delay = self._backoff.next_delay()
+        delay = max(at_least, self._backoff.next_delay())
+        self.reconnects += 1
         self._set_state("disconnected", error=error, next_attempt=time.time() + delay)
         self._log.warning("%s %r: %s; next attempt in %.1f s", self.kind, self._name, error, delay)
         self._worker.sleep(delay)

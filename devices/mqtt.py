@@ -44,6 +44,9 @@ LOOP_TIMEOUT = 0.2
 CONNECT_TIMEOUT = 5.0
 # MQTT 5 only: how long the broker keeps a persistent session after a disconnect.
 SESSION_EXPIRY = 3600
+# CONNACK reason codes that mean "your credentials": retrying fast cannot help,
+# and hammering a broker with bad passwords can get the client banned.
+AUTH_REFUSALS = frozenset({134, 135})  # bad user name or password, not authorized
 
 OnMessage = Callable[[mqtt.Client, Any, mqtt.MQTTMessage], None]
 
@@ -100,6 +103,7 @@ class MqttSource(ReconnectingSource):
         )
         # Why the current connection ended; set by paho's callbacks in the thread.
         self._ended: str | None = None
+        self._refused_credentials = False
         self._inbox: Inbox | None = None
         self._tls: TrackingContext | None = None
         self._client = self._make_client()
@@ -111,6 +115,7 @@ class MqttSource(ReconnectingSource):
             while not self._stopping:
                 self._connecting()
                 self._ended = None
+                self._refused_credentials = False
                 try:
                     self._connect(client)
                 except Exception as exc:  # refused, unreachable, TLS failure, bad host
@@ -126,7 +131,8 @@ class MqttSource(ReconnectingSource):
                         self._ended = self._ended or f"connection lost: {mqtt.error_string(rc)}"
                         break
                 if not self._stopping:
-                    self._retry(self._ended or "connection lost")
+                    slow = self._backoff.cap if self._refused_credentials else 0.0
+                    self._retry(self._ended or "connection lost", at_least=slow)
         finally:
             self._close(client)
 
@@ -213,6 +219,11 @@ class MqttSource(ReconnectingSource):
         try:
             if reason_code.is_failure:
                 self._ended = f"broker refused the connection: {reason_code}"
+                if reason_code.value in AUTH_REFUSALS:
+                    self._refused_credentials = True
+                    self._ended += (
+                        f"; check username and password of [[mqtt]] {self.cfg.name!r}"
+                    )
                 return
             if self.cfg.subscribe:
                 client.subscribe([(sub.topic, sub.qos) for sub in self.cfg.subscribe])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -42,7 +43,13 @@ class Broker:
     """One mosquitto process on a fixed loopback port; restartable."""
 
     def __init__(
-        self, program: str, folder: Path, port: int, listener_options: tuple[str, ...] = ()
+        self,
+        program: str,
+        folder: Path,
+        port: int,
+        listener_options: tuple[str, ...] = (),
+        *,
+        anonymous: bool = True,
     ) -> None:
         self.program = program
         self.folder = folder
@@ -52,7 +59,7 @@ class Broker:
         lines = [
             f"listener {port} {HOST}",
             *listener_options,
-            "allow_anonymous true",
+            f"allow_anonymous {'true' if anonymous else 'false'}",
             "persistence false",
             "log_dest stderr",
             # Started as root, mosquitto would become user `mosquitto`, who cannot
@@ -93,11 +100,15 @@ class Broker:
             time.sleep(0.02)
         return self
 
-    def stop(self) -> None:
+    def kill(self) -> None:
+        """`kill -9`: the broker vanishes without closing anything cleanly."""
+        self.stop(signal.SIGKILL)
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
         process, self._process = self._process, None
         if process is None:
             return
-        process.terminate()
+        process.send_signal(sig)
         try:
             process.wait(timeout=5)
         except subprocess.TimeoutExpired:

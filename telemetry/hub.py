@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 
 from telemetry import __version__, sse
 from telemetry.config import LimitsConfig, ServerConfig
-from telemetry.pipeline import Pipeline, Tick
+from telemetry.pipeline import Pipeline, Tick, availability_json
 from telemetry.sources import SourceStatus
 
 logger = logging.getLogger(__name__)
@@ -166,6 +166,7 @@ class Hub:
                 if self.wants(client.patterns, info.id)
             ],
             "sources": [s.as_json() for s in self.statuses()],
+            "devices": [availability_json(a) for a in self.pipeline.devices.values()],
         }
         chunks = [
             sse.retry(int(self.server.retry * 1000) + jitter),
@@ -189,15 +190,20 @@ class Hub:
 
     def publish(self, tick: Tick, now: float | None = None) -> None:
         """Encode `tick` once per distinct subscription and give it to every client."""
-        statuses = self._status_changes()
-        if not tick.points and not tick.new_series and not statuses:
+        status: dict[str, object] = {}
+        sources = self._status_changes()
+        if sources:
+            status["sources"] = sources
+        if tick.availability:
+            status["devices"] = [availability_json(a) for a in tick.availability.values()]
+        if not tick.points and not tick.new_series and not status:
             return
         now = time.time() if now is None else now
         cursor = None
         if tick.points:
             self.seq += 1
             cursor = f"{self.boot_id}-{self.seq}"
-        status_chunk = sse.event("status", {"sources": statuses}) if statuses else b""
+        status_chunk = sse.event("status", status) if status else b""
         groups: dict[Patterns, list[Client]] = {}
         for client in self.clients:
             groups.setdefault(client.patterns, []).append(client)

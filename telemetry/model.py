@@ -76,9 +76,19 @@ class RawMessage:
     recv_ts: float
 
 
+@dataclass(frozen=True, slots=True)
+class Availability:
+    """A device said it is online, or its Last Will said it went away."""
+
+    device: str
+    online: bool
+    ts: float
+
+
 @dataclass(slots=True)
 class Outcome:
     """What normalizing one message gave: readings, and reasons for what it did not."""
 
     readings: list[Reading] = field(default_factory=list)
     errors: list[PayloadError] = field(default_factory=list)
+    availability: list[Availability] = field(default_factory=list)

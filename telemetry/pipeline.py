@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from telemetry import filters
 from telemetry.config import Config, SeriesRule
 from telemetry.logs import RateLimitedLog
-from telemetry.model import RawMessage, Reading
+from telemetry.model import Availability, RawMessage, Reading
 from telemetry.normalize import Normalizer
 from telemetry.store import SeriesInfo, Store
 
@@ -53,6 +53,11 @@ class TickPoint:
 class Tick:
     points: dict[str, TickPoint] = field(default_factory=dict)
     new_series: list[SeriesInfo] = field(default_factory=list)
+    availability: dict[str, Availability] = field(default_factory=dict)
+
+
+def availability_json(a: Availability) -> dict[str, object]:
+    return {"device": a.device, "online": a.online, "since": a.ts}
 
 
 class _SeriesState:
@@ -72,6 +77,8 @@ class Pipeline:
         self.rejected: Counter[str] = Counter()
         self.accepted = 0
         self._state: dict[str, _SeriesState] = {}
+        # Devices that said they are online or offline; bounded like the series.
+        self.devices: dict[str, Availability] = {}
         self._tick = Tick()
         self._log = RateLimitedLog(logger, interval=30.0)
 
@@ -113,6 +120,18 @@ class Pipeline:
                 )
             for reading in outcome.readings:
                 self.add(reading, msg.route.source)
+            for change in outcome.availability:
+                self.set_availability(change)
+
+    def set_availability(self, change: Availability) -> None:
+        known = self.devices.get(change.device)
+        if known is not None and known.online == change.online:
+            return
+        if known is None and len(self.devices) >= self.store.max_series:
+            self.rejected["device_limit"] += 1
+            return
+        self.devices[change.device] = change
+        self._tick.availability[change.device] = change
 
     def add(self, reading: Reading, source: str) -> None:
         """Store one reading and fold it into the pending tick."""

@@ -29,6 +29,8 @@ class SourceStatus:
     last_error: str | None = None
     next_attempt: float | None = None
     received: int = 0
+    reconnects: int = 0
+    rejected: tuple[tuple[str, int], ...] = ()
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -39,6 +41,8 @@ class SourceStatus:
             "last_error": self.last_error,
             "next_attempt": self.next_attempt,
             "received": self.received,
+            "reconnects": self.reconnects,
+            "rejected": dict(self.rejected),
         }
 
 
@@ -70,6 +74,7 @@ class ThreadedSource:
         self._name = name
         self._log = logging.getLogger(type(self).__module__)
         self.received = 0
+        self.reconnects = 0  # failed attempts and lost connections, since start
         self.rejected: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._state: State = "stopped"
@@ -107,6 +112,8 @@ class ThreadedSource:
                 self._last_error,
                 self._next_attempt,
                 self.received,
+                self.reconnects,
+                tuple(sorted(self.rejected.items())),
             )
 
     def _run(self, inbox: Inbox) -> None:

@@ -3,4 +3,5 @@ pytest_plugins = [
     "tests.harness.serialdev",
     "tests.harness.server",
     "tests.harness.browser",
+    "tests.harness.mqtt_reader",
 ]

@@ -18,6 +18,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from telemetry.pipeline import availability_json
 from telemetry.runtime import Runtime
 from web.events import EventStream
 from web.headers import SecurityHeaders
@@ -38,7 +39,10 @@ def create_app(runtime: Runtime) -> Starlette:
             {
                 "series": [info.as_json() for info in store.series.values()],
                 "sources": [s.as_json() for s in runtime.statuses()],
+                "devices": [availability_json(a) for a in runtime.pipeline.devices.values()],
                 "refused_series": store.refused_series,
+                "rejected": dict(runtime.pipeline.rejected),
+                "inbox": {"dropped": runtime.inbox.dropped, "received": runtime.inbox.received},
             }
         )
 

@@ -6,12 +6,15 @@ Pure code: no I/O, no asyncio, no threads.  One module per payload family;
 payload, and enforces the size limits before anything is parsed.
 
 Families so far: `number` (a plain number, optionally with a unit attached).
+Availability topics (Tasmota `LWT`, Zigbee2MQTT `availability`, Homie `$state`,
+ESPHome `status`, Shelly `online`) are recognised whatever the format.
 """
 
 from __future__ import annotations
 
 from telemetry.errors import PayloadError
-from telemetry.model import Outcome, RawMessage, Reading, Route
+from telemetry.model import Availability, Outcome, RawMessage, Reading, Route
+from telemetry.normalize import availability
 from telemetry.normalize.number import parse_number
 from telemetry.topics import TopicTemplate
 
@@ -69,6 +72,14 @@ class Normalizer:
                     f"{len(msg.payload)} bytes on {msg.topic!r}; the limit is {self.max_payload}",
                 )
             device, sensor = self._names(msg.route, msg.topic)
+            if msg.route.transport == "mqtt":
+                level = msg.topic.rpartition("/")[2]
+                if level in availability.LEVELS:
+                    state = availability.parse_availability(level, msg.payload)
+                    if state is not None:
+                        if isinstance(state, bool):
+                            outcome.availability.append(Availability(device, state, msg.recv_ts))
+                        return outcome
             value, unit = parse_number(msg.payload)
             outcome.readings.append(
                 Reading(device, sensor, value, unit, msg.recv_ts, msg.recv_ts, device_ts=False)

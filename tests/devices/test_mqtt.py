@@ -2,106 +2,26 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import socket
 import subprocess
 import time
-from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
 
 import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
-from devices.backoff import Backoff
-from devices.mqtt import MqttSource
 from simulators.broker import Broker
-from telemetry.config import LimitsConfig, MqttConfig, Subscription
+from telemetry.config import LimitsConfig, Subscription
 from telemetry.handoff import Inbox
 from telemetry.model import RawMessage, Route
 from telemetry.normalize import Normalizer
 from tests.harness.broker import MosquittoFactory
+from tests.harness.mqtt_reader import Address, Reader, receive, send, sensors, start_reader
 from tests.harness.parts import find_program
-from tests.harness.waiting import wait_for_state, wait_until
+from tests.harness.waiting import wait_for_state
 
 pytestmark = pytest.mark.broker
-
-
-class Reader:
-    """An `MqttSource` under test and what it handed over."""
-
-    def __init__(self, source: MqttSource, inbox_class: type[Inbox] = Inbox) -> None:
-        self.source = source
-        self.messages: list[RawMessage] = []
-        self.inbox = inbox_class(10_000, self.messages.extend)
-
-    def received(self) -> list[RawMessage]:
-        self.inbox.drain()
-        return self.messages
-
-    def payloads(self) -> list[bytes]:
-        return [m.payload for m in self.received()]
-
-    def state(self) -> str:
-        return self.source.status().state
-
-
-@pytest.fixture
-def readers() -> Iterator[list[Reader]]:
-    started: list[Reader] = []
-    yield started
-    for reader in started:
-        reader.source.stop()
-
-
-class Address(NamedTuple):
-    host: str
-    port: int
-
-
-def start_reader(
-    readers: list[Reader],
-    broker: Broker | Address,
-    subscribe: Iterable[Subscription],
-    *,
-    limits: LimitsConfig | None = None,
-    inbox_class: type[Inbox] = Inbox,
-    **options: Any,
-) -> Reader:
-    cfg = MqttConfig(name="home", host=broker.host, port=broker.port, subscribe=tuple(subscribe))
-    cfg = dataclasses.replace(cfg, **options)
-    source = MqttSource(cfg, limits or LimitsConfig(), backoff=Backoff(base=0.05, cap=0.3))
-    reader = Reader(source, inbox_class)
-    readers.append(reader)
-    source.start(reader.inbox)
-    return reader
-
-
-def send(broker: Broker, topic: str, payload: bytes) -> None:
-    """Publish one QoS 0 message: without a network loop paho writes it at once."""
-    client = mqtt.Client(CallbackAPIVersion.VERSION2)
-    client.connect(broker.host, broker.port)
-    client.publish(topic, payload)
-    client.disconnect()  # sends DISCONNECT and closes the socket
-
-
-def receive(broker: Broker, reader: Reader, topic: str, payload: bytes) -> RawMessage:
-    """Publish until the reader has the message: its SUBACK may still be on the way."""
-
-    def arrived() -> RawMessage | None:
-        send(broker, topic, payload)
-        time.sleep(0.05)
-        return next((m for m in reader.received() if m.payload == payload), None)
-
-    return wait_until(arrived, timeout=10, what=f"{payload!r} on {topic!r}")
-
-
-def sensors(prefix: str) -> Subscription:
-    return Subscription(
-        topic=f"{prefix}/#", template=f"{prefix}/{{device}}/{{sensor...}}", format="number"
-    )
 
 
 def test_mqtt_reader_hands_over_messages_with_their_subscriptions_route(

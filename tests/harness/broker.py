@@ -39,7 +39,7 @@ MosquittoFactory = Callable[..., Broker]
 
 @pytest.fixture
 def mosquitto_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MosquittoFactory]:
-    """Make private brokers: `mosquitto_factory(start=True, listener_options=())`.
+    """Make private brokers: `mosquitto_factory(start=True, listener_options=(), anonymous=True)`.
 
     `listener_options` are mosquitto.conf lines for the listener (`certfile ...`
     for TLS).  Every broker made is stopped after the test.
@@ -47,9 +47,11 @@ def mosquitto_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosq
     program = _program()
     brokers: list[Broker] = []
 
-    def make(start: bool = True, listener_options: tuple[str, ...] = ()) -> Broker:
+    def make(
+        start: bool = True, listener_options: tuple[str, ...] = (), anonymous: bool = True
+    ) -> Broker:
         folder = tmp_path_factory.mktemp("mosquitto")
-        broker = Broker(program, folder, free_port(), listener_options)
+        broker = Broker(program, folder, free_port(), listener_options, anonymous=anonymous)
         brokers.append(broker)
         return broker.start() if start else broker
 

@@ -46,10 +46,14 @@ StartServer = Callable[..., RunningServer]
 
 @pytest.fixture
 def start_server() -> Iterator[StartServer]:
-    """Start servers with `start_server(config, sources)`; all are stopped after the test."""
+    """Start servers with `start_server(config, sources)`; all are stopped after the test.
+
+    Without `sources` the server builds the readers its config names, as
+    `telemetry serve` does.
+    """
     running: list[RunningServer] = []
 
-    def start(config: Config | None = None, sources: Sequence[Source] = ()) -> RunningServer:
+    def start(config: Config | None = None, sources: Sequence[Source] | None = ()) -> RunningServer:
         config = config or Config()
         config = dataclasses.replace(
             config, server=dataclasses.replace(config.server, host="127.0.0.1", port=0)
@@ -61,7 +65,7 @@ def start_server() -> Iterator[StartServer]:
             urls.append(url)
             ready.set()
 
-        server = make_server(config, list(sources), on_ready=on_ready)
+        server = make_server(config, None if sources is None else list(sources), on_ready=on_ready)
         thread = threading.Thread(target=server.run, name="uvicorn-under-test", daemon=True)
         thread.start()
         if not ready.wait(15):

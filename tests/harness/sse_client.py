@@ -80,13 +80,20 @@ class SSEClient:
                 self.retry = int(value)
 
     def until(self, name: str, timeout: float = 5.0) -> Event:
+        """The next event called `name`; fail if none comes within `timeout`."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            event = self.next_event()
-            if event is None:
-                raise AssertionError(f"stream ended before a {name!r} event")
-            if event.name == name:
-                return event
+        sock = self.conn.sock
+        try:
+            while (remaining := deadline - time.monotonic()) > 0:
+                if sock is not None:  # pings must not keep a read waiting past the deadline
+                    sock.settimeout(remaining)
+                event = self.next_event()
+                if event is None:
+                    raise AssertionError(f"stream ended before a {name!r} event")
+                if event.name == name:
+                    return event
+        except TimeoutError:
+            pass
         raise AssertionError(f"no {name!r} event within {timeout} s")
 
     def close(self) -> None:

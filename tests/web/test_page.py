@@ -41,7 +41,10 @@ def test_page_shows_every_series_live_with_its_unit(
     while _row_value(web_page, "workshop/power") == first and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _row_value(web_page, "workshop/power") != first, "the value did not change"
-    assert page.locator("section.device h2").all_inner_texts() == ["greenhouse", "workshop"]
+    assert page.locator("section.device .device-name").all_inner_texts() == [
+        "greenhouse",
+        "workshop",
+    ]
     assert web_page.errors == []
 
 
@@ -55,8 +58,8 @@ def test_page_shows_hostile_device_names_as_text(
     hostile = '<img src=x onerror="document.title=1">'
     route = Route("evil", "mqtt", "number", template="{device}/{sensor...}")
     server.runtime.inbox.put(RawMessage(route, f"{hostile}/<b>t</b>", b"7.25", time.time()))
-    page.locator("section.device h2").wait_for(timeout=2000)
-    assert page.locator("section.device h2").inner_text() == hostile
+    page.locator("section.device .device-name").wait_for(timeout=2000)
+    assert page.locator("section.device .device-name").inner_text() == hostile
     assert page.locator("td.sensor").inner_text() == "<b>t</b>"
     assert page.locator("img").count() == 0 and page.locator("b").count() == 0
     assert page.title() == "Telemetry"

@@ -3,7 +3,8 @@
 "use strict";
 
 const rows = new Map();      // series id -> {value: Element, unit: Element}
-const devices = new Map();   // device -> tbody
+const devices = new Map();   // device -> {section, body, state}
+const availability = new Map();  // device -> online (true/false), as last reported
 let source = null;
 let lastId = null;
 let attempt = 0;
@@ -15,16 +16,34 @@ function setStatus(kind, text) {
   statusEl.textContent = text;
 }
 
-function deviceBody(device) {
-  let body = devices.get(device);
-  if (body) return body;
+function deviceEntry(device) {
+  let entry = devices.get(device);
+  if (entry) return entry;
   const node = document.getElementById("device-template").content.cloneNode(true);
   node.querySelector(".device-name").textContent = device;
-  body = node.querySelector("tbody");
-  devices.set(device, body);
+  entry = {
+    section: node.querySelector("section"),
+    body: node.querySelector("tbody"),
+    state: node.querySelector(".device-state"),
+  };
+  entry.section.dataset.device = device;
+  devices.set(device, entry);
   document.getElementById("devices").appendChild(node);
   document.getElementById("empty").hidden = true;
-  return body;
+  showAvailability(device);
+  return entry;
+}
+
+function setAvailability(info) {
+  availability.set(info.device, info.online);
+  if (devices.has(info.device)) showAvailability(info.device);
+}
+
+function showAvailability(device) {
+  const entry = devices.get(device);
+  const online = availability.get(device);
+  entry.section.classList.toggle("offline", online === false);
+  entry.state.textContent = online === false ? "offline" : "";
 }
 
 function formatValue(v) {
@@ -46,7 +65,7 @@ function addSeries(info) {
     const unit = document.createElement("td");
     unit.className = "unit";
     tr.append(sensor, value, unit);
-    deviceBody(info.device).appendChild(tr);
+    deviceEntry(info.device).body.appendChild(tr);
     row = {value, unit};
     rows.set(info.id, row);
   }
@@ -70,7 +89,12 @@ function connect() {
   source = new EventSource(url);
   source.addEventListener("open", () => { attempt = 0; setStatus("live", "live"); });
   source.addEventListener("catalog", (e) => {
-    for (const info of JSON.parse(e.data).series) addSeries(info);
+    const catalog = JSON.parse(e.data);
+    for (const info of catalog.devices || []) setAvailability(info);
+    for (const info of catalog.series) addSeries(info);
+  });
+  source.addEventListener("status", (e) => {
+    for (const info of JSON.parse(e.data).devices || []) setAvailability(info);
   });
   source.addEventListener("readings", onReadings);
   source.addEventListener("error", () => {

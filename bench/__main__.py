@@ -1,0 +1,98 @@
+"""`python -m bench`: run the benchmarks, print the machine and one table of ratios.
+
+    python -m bench                      # everything, 5 repeats
+    python -m bench --quick              # smaller inputs, 2 repeats
+    python -m bench --only ingest --repeat 3 --messages 50000
+    python -m bench --markdown --json results.json
+
+Progress goes to stderr; the machine, the table and the notes to stdout.
+Ctrl-C or SIGTERM end the run in order: every broker, consumer and publisher it
+started is stopped before it exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from typing import Any
+
+from bench import suite, table
+from bench.machine import describe
+from bench.model import BenchError, Options, Report
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description="Benchmark the project against its baselines."
+    )
+    parser.add_argument("--quick", action="store_true", help="smaller inputs, 2 repeats")
+    parser.add_argument("--repeat", type=int, help="measurements per figure (default 5)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=tuple(suite.BENCHMARKS),
+        help="run only this benchmark (repeatable)",
+    )
+    parser.add_argument("--messages", type=int, help="messages per ingest run (default 200000)")
+    parser.add_argument("--markdown", action="store_true", help="also print a Markdown table")
+    parser.add_argument("--json", metavar="FILE", help="save machine, rows and details as JSON")
+    return parser
+
+
+def _json(machine: dict[str, str], options: Options, reports: list[Report]) -> dict[str, Any]:
+    return {
+        "machine": machine,
+        "options": {"repeat": options.repeat, "quick": options.quick, "messages": options.messages},
+        "rows": [row.as_json() for report in reports for row in report.rows],
+        "notes": [note for report in reports for note in report.notes],
+        "details": {report.name: report.details for report in reports},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    repeat = args.repeat or (2 if args.quick else 5)
+    try:
+        options = Options(repeat=repeat, quick=args.quick, messages=args.messages)
+    except ValueError as exc:
+        _parser().error(str(exc))
+    names = args.only or list(suite.BENCHMARKS)
+    machine = describe()
+    print(table.machine(machine), end="\n\n", flush=True)
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    # SIGTERM unwinds like Ctrl-C, through every `finally` that stops a child.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    start = time.monotonic()
+    try:
+        reports = suite.run(names, options, progress)
+    except BenchError as exc:
+        print(f"benchmark failed: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    rows = [row for report in reports for row in report.rows]
+    print(table.text(rows))
+    notes = [note for report in reports for note in report.notes]
+    if notes:
+        print()
+        print("\n".join(notes))
+    if args.markdown:
+        print()
+        print(table.markdown(rows))
+    print(f"\n({time.monotonic() - start:.0f} s)", flush=True)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(_json(machine, options, reports), f, indent=2)
+            f.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

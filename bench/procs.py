@@ -1,0 +1,85 @@
+"""Child processes the benchmarks start: timed, measured, and always ended.
+
+`run_measured` starts one program in its own session (so a Ctrl-C in the
+terminal reaches only the harness, which then ends its children in order),
+waits for it with a deadline and reaps it with `os.wait4`, which gives the
+CPU time of that child alone: nothing else the harness runs is counted.
+Whatever happens in between (a timeout, an exception, a KeyboardInterrupt) the
+child is killed and reaped before the call returns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bench.model import BenchError
+
+POLL = 0.005
+
+
+class ChildError(BenchError):
+    """A child failed: it ran out of time or exited non-zero; says which and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """A child that exited: its output, its own CPU time and wall time."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    cpu: float
+    wall: float
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    if process.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, 9)  # the child leads its own session: take its group
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(process.pid, 0)
+    process.returncode = -9
+
+
+def run_measured(argv: Sequence[str], timeout: float, *, discard_stdout: bool = False) -> Finished:
+    """Run `argv` to completion; its user+system CPU seconds come from wait4."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL if discard_stdout else out,
+            stderr=err,
+            start_new_session=True,
+        )
+        try:
+            deadline = start + timeout
+            while True:
+                pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+                if pid:
+                    break
+                if time.perf_counter() > deadline:
+                    raise ChildError(f"{argv[0]} did not finish within {timeout:.0f} s")
+                time.sleep(POLL)
+            wall = time.perf_counter() - start
+            # wait4 reaped it: tell Popen, or it would try again.
+            process.returncode = os.waitstatus_to_exitcode(status)
+        except BaseException:
+            _kill(process)
+            raise
+        out.seek(0)
+        err.seek(0)
+        return Finished(
+            process.returncode,
+            out.read().decode("utf-8", "replace"),
+            err.read().decode("utf-8", "replace"),
+            usage.ru_utime + usage.ru_stime,
+            wall,
+        )

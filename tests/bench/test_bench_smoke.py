@@ -1,0 +1,66 @@
+"""The benchmark command runs end to end: a tiny ingest through the real broker.
+
+Only that it works and that its accounting holds (every consumer got exactly
+the messages published, every figure has a ratio): timings are the
+benchmark's business, never the test suite's.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.harness.parts import find_program
+
+MESSAGES = 300
+HINT = "sudo apt-get install mosquitto mosquitto-clients"
+
+
+@pytest.mark.broker
+def test_bench_ingest_delivers_every_message_to_every_consumer(tmp_path: Path) -> None:
+    find_program("mosquitto", "/usr/sbin", hint=HINT)
+    find_program("mosquitto_sub", hint=HINT)
+    results = tmp_path / "results.json"
+
+    done = subprocess.run(
+        [
+            *[sys.executable, "-m", "bench", "--only", "ingest", "--repeat", "1"],
+            *["--messages", str(MESSAGES), "--markdown", "--json", str(results)],
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    saved = json.loads(results.read_text())
+    runs = saved["details"]["ingest"]
+    assert {(run["kind"], run["consumer"]) for run in runs} == {
+        (kind, consumer)
+        for kind in ("number", "tasmota")
+        for consumer in ("project", "paho", "mosquitto_sub")
+    }
+    for run in runs:
+        assert run["messages"] == MESSAGES, run
+    project = [run for run in runs if run["consumer"] == "project"]
+    for run in project:
+        assert run["received"] == MESSAGES
+        assert run["dropped"] == 0
+    number = next(run for run in project if run["kind"] == "number")
+    assert number["readings"] == MESSAGES
+
+    rows = saved["rows"]
+    assert len(rows) == 4  # two kinds of message, each against two baselines
+    for row in rows:
+        assert row["ratio"]["median"] > 0
+        assert row["ratio"]["median"] == pytest.approx(
+            row["project"]["median"] / row["baseline"]["median"]
+        )
+    markdown = [line for line in done.stdout.splitlines() if line.startswith("| ingest")]
+    assert len(markdown) == len(rows)
+    assert all(line.rstrip(" |").endswith(")") and "×" in line for line in markdown)
