@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -223,3 +225,36 @@ def test_serial_reader_stop_is_bounded_and_releases_the_port(
         wait_for_state(again, "connected")
     finally:
         again.stop()
+
+
+def _thread_cpu_seconds(native_id: int) -> float:
+    """User plus system CPU time of one thread of this process, from /proc."""
+    stat = Path(f"/proc/self/task/{native_id}/stat").read_text()
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_serial_reader_stays_idle_while_unplugged(
+    serial_device: PtyDevice, collected: Collected
+) -> None:
+    # The default backoff, as a user gets it: 0.5 s doubling up to 30 s.
+    source = SerialSource(
+        SerialConfig(name="bench", port=str(serial_device.link), format="number"),
+        LimitsConfig(),
+    )
+    source.start(collected.inbox)
+    try:
+        wait_for_state(source, "connected")
+        thread = next(t for t in threading.enumerate() if t.name == "serial-bench")
+        assert thread.native_id is not None
+        serial_device.unplug()
+        wait_for_state(source, "disconnected")
+        cpu_before, attempts_before = _thread_cpu_seconds(thread.native_id), source.reconnects
+        time.sleep(3.0)
+        # A few reopen attempts on the backoff's schedule, not a busy loop.
+        assert source.reconnects - attempts_before <= 4
+        assert _thread_cpu_seconds(thread.native_id) - cpu_before < 0.2
+        serial_device.replug()
+        wait_for_state(source, "connected", timeout=10)
+    finally:
+        source.stop()
