@@ -221,9 +221,7 @@ class MqttSource(ReconnectingSource):
                 self._ended = f"broker refused the connection: {reason_code}"
                 if reason_code.value in AUTH_REFUSALS:
                     self._refused_credentials = True
-                    self._ended += (
-                        f"; check username and password of [[mqtt]] {self.cfg.name!r}"
-                    )
+                    self._ended += f"; check username and password of [[mqtt]] {self.cfg.name!r}"
                 return
             if self.cfg.subscribe:
                 client.subscribe([(sub.topic, sub.qos) for sub in self.cfg.subscribe])

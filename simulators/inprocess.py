@@ -1,7 +1,8 @@
 """Simulated sensors inside the server process: a `Source` with no hardware.
 
 Each sensor publishes its payload as a device would (`"21.50 °C"`), so the
-readings go through the same normalizer as real ones.  One thread serves every
+readings go through the same normalizer as real ones; a signal's None (a
+dropout) publishes nothing.  One thread serves every
 sensor of the source, sleeping until the next one is due.
 """
 
@@ -13,6 +14,7 @@ import time
 from dataclasses import dataclass
 
 from simulators import signals
+from simulators.firmware import Sample
 from telemetry.handoff import Inbox
 from telemetry.model import RawMessage, Route
 from telemetry.sources import ThreadedSource
@@ -29,9 +31,12 @@ class SimSensor:
     signal: signals.Signal
     decimals: int = 2
 
-    def payload(self, t: float) -> bytes:
-        text = f"{self.signal(t):.{self.decimals}f}"
-        return (f"{text} {self.unit}" if self.unit else text).encode("utf-8")
+    def payload(self, t: float) -> bytes | None:
+        """The payload at `t`, or None in a dropout (the device publishes nothing)."""
+        value = self.signal(t)
+        if value is None:
+            return None
+        return Sample(self.sensor, self.unit, value, self.decimals).plain.encode("utf-8")
 
 
 def demo_sensors(seed: int = 0) -> list[SimSensor]:
@@ -103,14 +108,10 @@ class SimulatedSource(ThreadedSource):
             while due and due[0][0] <= now:
                 at, i = heapq.heappop(due)
                 sensor = self.sensors[i]
-                batch.append(
-                    RawMessage(
-                        self.route,
-                        f"{sensor.device}/{sensor.sensor}",
-                        sensor.payload(now - start),
-                        wall,
-                    )
-                )
+                payload = sensor.payload(now - start)
+                if payload is not None:
+                    topic = f"{sensor.device}/{sensor.sensor}"
+                    batch.append(RawMessage(self.route, topic, payload, wall))
                 # Catch up without a burst if the thread was descheduled for long.
                 heapq.heappush(due, (max(at + sensor.interval, now), i))
             if batch:

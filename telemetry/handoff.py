@@ -1,10 +1,11 @@
 """Where reader threads meet the event loop: a bounded inbox drained in batches.
 
 Readers call `put`/`put_many` from any thread.  The first message of a batch
-schedules one `call_soon_threadsafe` wake-up; messages that arrive before the
-loop runs it join the same batch, so the loop wakes once per batch, never once
-per message.  When the inbox is full the oldest message is dropped and counted:
-a reader never blocks on a slow consumer.
+schedules one `call_soon_threadsafe` wake-up, which drains the inbox
+`BATCH_WINDOW` later; messages that arrive meanwhile join the same batch, so
+the loop wakes once per batch, never once per message.  When the inbox is full
+the oldest message is dropped and counted: a reader never blocks on a slow
+consumer.
 """
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ from telemetry.logs import RateLimitedLog
 from telemetry.model import RawMessage
 
 logger = logging.getLogger(__name__)
+
+# How long the first message of a batch waits for company.  Draining at once
+# woke the loop every ~10 messages and the two threads spent their time
+# handing the GIL back and forth (bench: 0.42x paho's bare loop); 5 ms makes
+# batches of hundreds (0.59x) and is invisible next to a 100 ms tick.
+BATCH_WINDOW = 0.005
 
 
 class Inbox:
@@ -69,7 +76,7 @@ class Inbox:
 
     def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
         try:
-            loop.call_soon_threadsafe(self.drain)
+            loop.call_soon_threadsafe(loop.call_later, BATCH_WINDOW, self.drain)
         except RuntimeError:  # the loop is closed: shutdown is under way
             with self._lock:
                 self._scheduled = False

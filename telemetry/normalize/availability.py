@@ -2,13 +2,14 @@
 
 Each convention is a topic whose last level names it and a small set of words:
 
-| firmware      | last level      | online                 | offline                      |
-|---------------|-----------------|------------------------|------------------------------|
-| Tasmota       | `LWT`           | `Online`               | `Offline`                    |
-| Zigbee2MQTT   | `availability`  | `online`, `{"state":"online"}` | `offline`, `{"state":"offline"}` |
-| Homie v4/v5   | `$state`        | `ready`                | `lost`, `disconnected`, `sleeping` |
-| ESPHome       | `status`        | `online`               | `offline`                    |
-| Shelly Gen1   | `online`        | `true`                 | `false`                      |
+| firmware    | last level     | online                     | offline                    |
+|-------------|----------------|----------------------------|----------------------------|
+| Tasmota     | `LWT`          | `Online`                   | `Offline`                  |
+| Zigbee2MQTT | `availability` | `online`, `{"state":...}`  | `offline`, `{"state":...}` |
+| Homie v4/v5 | `$state`       | `ready`                    | `lost`, `disconnected`,    |
+|             |                |                            | `sleeping`                 |
+| ESPHome     | `status`       | `online`                   | `offline`                  |
+| Shelly Gen1 | `online`       | `true`                     | `false`                    |
 
 The offline message is usually the MQTT Last Will, which the broker publishes
 when the device vanishes without a goodbye.  A word outside the table (Homie's

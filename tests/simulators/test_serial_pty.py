@@ -15,22 +15,7 @@ from simulators import signals
 from simulators.cli import add_sim_parser, run_sim
 from simulators.serial import PtyDevice, SerialSimulator
 from tests.harness.waiting import wait_until
-
-
-def open_port(device: PtyDevice) -> serial.Serial:
-    return serial.Serial(str(device.link), timeout=0.05, exclusive=True)
-
-
-def read_until(port: serial.Serial, size: int, timeout: float = 3.0) -> bytes:
-    data = b""
-
-    def enough() -> bool:
-        nonlocal data
-        data += port.read(max(1, port.in_waiting))
-        return len(data) >= size
-
-    wait_until(enough, timeout, what=f"{size} bytes")
-    return data
+from tests.simulators.ptyread import RawReader, open_port, read_until
 
 
 def test_pty_device_passes_bytes_unchanged(serial_device: PtyDevice) -> None:
@@ -65,6 +50,39 @@ def test_pty_device_replug_moves_the_link_to_a_new_pty(serial_device: PtyDevice)
     with open_port(serial_device) as port:
         serial_device.write(b"ok\n")
         assert read_until(port, 3) == b"ok\n"
+
+
+def test_pty_device_replug_same_gets_the_old_number_back_once_the_reader_let_go(
+    serial_device: PtyDevice,
+) -> None:
+    first = serial_device.slave_name
+    reader = RawReader(serial_device.link)
+    serial_device.unplug()
+    reader.close()
+
+    assert serial_device.replug(same=True)
+    assert serial_device.slave_name == first
+    assert os.path.realpath(serial_device.link) == first
+
+
+def test_pty_device_replug_same_falls_back_to_a_new_pty_while_the_reader_holds_the_old(
+    serial_device: PtyDevice,
+) -> None:
+    first = serial_device.slave_name
+    reader = RawReader(serial_device.link)
+    try:
+        serial_device.unplug()
+        assert not serial_device.replug(same=True)
+        assert serial_device.slave_name != first
+        assert serial_device.plugged
+    finally:
+        reader.close()
+
+
+def test_pty_device_counts_its_plug_ins(serial_device: PtyDevice) -> None:
+    assert serial_device.generation == 1
+    serial_device.replug()
+    assert serial_device.generation == 2
 
 
 def test_pty_device_drops_instead_of_blocking_when_nobody_reads(
