@@ -46,10 +46,13 @@ logger = logging.getLogger(__name__)
 ANNOUNCE_QOS = 1
 
 
-def device_quantities(devices: int, seed: int) -> dict[str, list[Quantity]]:
-    """Two sensors per device, each device a little different, all deterministic for `seed`."""
+def device_quantities(devices: int, seed: int, names: str = "dev") -> dict[str, list[Quantity]]:
+    """Two sensors per device, each device a little different, all deterministic for `seed`.
+
+    Devices are called `<names>0`, `<names>1`, ...
+    """
     return {
-        f"dev{i}": [
+        f"{names}{i}": [
             Quantity("temperature", "°C", signals.sine(20.0 + i, 2.0, 120.0, 0.05, seed + i)),
             Quantity("humidity", "%", signals.random_walk(40.0, 70.0, 0.8, seed + 1000 + i), 1),
         ]
@@ -83,6 +86,7 @@ class MqttSimulator:
         disconnect_every: float | None = None,
         reconnect_delay: int = 1,
         burst: signals.Burst | None = None,
+        names: str = "dev",
     ) -> None:
         if devices < 1 or rate_hz <= 0:
             raise ValueError(f"need devices >= 1 and rate_hz > 0, got {devices} and {rate_hz}")
@@ -108,7 +112,7 @@ class MqttSimulator:
         self._rng = signals.generator(seed, 5)
         self.devices = [
             _Device(name, quantities, self._client(name, quantities))
-            for name, quantities in device_quantities(devices, seed).items()
+            for name, quantities in device_quantities(devices, seed, names).items()
         ]
         self._worker = Worker("sim-mqtt")
 

@@ -5,8 +5,11 @@ Three kinds of simulated device, each read the way real ones are:
 - a serial device on a pseudo-terminal behind a symlink, read by the real
   serial reader (device `bench`);
 - when a `mosquitto` program is installed, a private broker on a free loopback
-  port with simulated MQTT devices publishing to it, read by the real MQTT
-  reader (devices `dev0`, `dev1`, ...).
+  port with simulated MQTT devices publishing to it as real firmware does,
+  read by the real MQTT reader: plain numbers (`dev0`...), Shelly Gen1 H&T
+  (`shelly0`...) and ESPHome nodes (`esp0`...), the last two with their
+  availability topics and Last Wills.  (More families join once the
+  normalizer reads their payloads.)
 Everything the demo starts is stopped when the server stops.
 """
 
@@ -32,7 +35,26 @@ from telemetry.sources import Source
 
 logger = logging.getLogger(__name__)
 
-MQTT_PREFIX = "sim"
+# (firmware family, device names, what the demo's reader subscribes to)
+MQTT_DEVICES = (
+    ("number", "dev", (Subscription("sim/#", "sim/{device}/{sensor...}", "number"),)),
+    (
+        "shelly",
+        "shelly",
+        (
+            Subscription("shellies/+/sensor/+", "shellies/{device}/sensor/{sensor}", "number"),
+            Subscription("shellies/+/online", "shellies/{device}/online"),
+        ),
+    ),
+    (
+        "esphome",
+        "esp",
+        (
+            Subscription("+/sensor/+/state", "{device}/sensor/{sensor}/state", "number"),
+            Subscription("+/status", "{device}/status"),
+        ),
+    ),
+)
 
 
 def _serial(stack: contextlib.ExitStack, folder: Path, config: Config) -> Source:
@@ -62,16 +84,22 @@ def _mqtt(stack: contextlib.ExitStack, folder: Path, config: Config) -> Source |
         logger.warning("the demo's private mosquitto did not start; no MQTT devices: %s", exc)
         return None
     stack.callback(broker.stop)
-    simulator = MqttSimulator(broker.host, broker.port, devices=3, rate_hz=1.0, prefix=MQTT_PREFIX)
-    simulator.start()
-    stack.callback(simulator.stop)
-    subscription = Subscription(
-        topic=f"{MQTT_PREFIX}/#",
-        template=f"{MQTT_PREFIX}/{{device}}/{{sensor...}}",
-        format="number",
-    )
+    subscriptions: list[Subscription] = []
+    for seed, (family, names, subscribe) in enumerate(MQTT_DEVICES):
+        simulator = MqttSimulator(
+            broker.host,
+            broker.port,
+            devices=2,
+            rate_hz=1.0,
+            seed=seed,
+            format=family,
+            names=names,
+        )
+        simulator.start()
+        stack.callback(simulator.stop)
+        subscriptions.extend(subscribe)
     mqtt = MqttConfig(
-        name="demo-broker", host=broker.host, port=broker.port, subscribe=(subscription,)
+        name="demo-broker", host=broker.host, port=broker.port, subscribe=tuple(subscriptions)
     )
     return MqttSource(mqtt, config.limits)
 
