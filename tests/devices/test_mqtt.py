@@ -276,3 +276,40 @@ def test_mqtt_reader_refuses_a_broker_certificate_for_another_host(
 
     status = wait_for_state(reader.source, "disconnected", timeout=10)
     assert "certificate" in (status.last_error or "").lower()
+
+
+def test_mqtt_reader_refuses_a_broker_signed_by_another_ca(
+    mosquitto_factory: MosquittoFactory, certificates: Path, readers: list[Reader]
+) -> None:
+    openssl = find_program("openssl", hint="sudo apt-get install openssl")
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "other.key",
+            "-out",
+            "other.pem",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=someone else's CA",
+        ],
+        cwd=certificates,
+        check=True,
+        capture_output=True,
+    )
+    broker = tls_broker(mosquitto_factory, certificates)
+    reader = start_reader(
+        readers, broker, [sensors("t13")], tls=True, ca_file=str(certificates / "other.pem")
+    )
+
+    status = wait_for_state(reader.source, "disconnected", timeout=10)
+    assert "certificate verify failed" in (status.last_error or "")
+    assert reader.source.status().received == 0

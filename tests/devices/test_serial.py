@@ -258,3 +258,16 @@ def test_serial_reader_stays_idle_while_unplugged(
         wait_for_state(source, "connected", timeout=10)
     finally:
         source.stop()
+
+
+def test_serial_reader_reopens_when_the_same_pty_comes_back(
+    serial_device: PtyDevice, reader: SerialSource, collected: Collected
+) -> None:
+    first_pty = serial_device.slave_name
+    serial_device.unplug()
+    wait_for_state(reader, "disconnected")  # the reader has let go of the old pty
+    assert serial_device.replug(same=True), "the kernel did not give the same pty back"
+    assert serial_device.slave_name == first_pty
+    wait_for_state(reader, "connected", timeout=10)
+    serial_device.write(b"5\n")
+    wait_until(collected.payloads, what="a line after the replug")
