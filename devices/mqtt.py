@@ -98,9 +98,7 @@ class MqttSource(ReconnectingSource):
         self.cfg = cfg
         self.limits = limits
         # One route per subscription: its template and format say how to read it.
-        self.routes = tuple(
-            Route(cfg.name, "mqtt", sub.format, sub.template, sub.device) for sub in cfg.subscribe
-        )
+        self.routes = tuple(sub.route(cfg.name) for sub in cfg.subscribe)
         # Why the current connection ended; set by paho's callbacks in the thread.
         self._ended: str | None = None
         self._refused_credentials = False

@@ -25,7 +25,7 @@ from devices import ReconnectingSource, count_rejection
 from devices.backoff import Backoff
 from telemetry.config import LimitsConfig, SerialConfig
 from telemetry.handoff import Inbox
-from telemetry.model import RawMessage, Route
+from telemetry.model import RawMessage
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ class SerialSource(ReconnectingSource):
         super().__init__(cfg.name, backoff)
         self.cfg = cfg
         self.limits = limits
-        self.route = Route(source=cfg.name, transport="serial", format=cfg.format, device=cfg.name)
+        self.route = cfg.route
         self.opened_path: str | None = None  # the device the configured path resolved to
         self._splitter = LineSplitter(TERMINATORS[cfg.terminator], limits.max_line, self.rejected)
 

@@ -22,6 +22,8 @@ from urllib.parse import unquote, urlsplit
 from telemetry import filters as filters_mod
 from telemetry import normalize
 from telemetry.errors import ConfigError
+from telemetry.model import Route
+from telemetry.normalize.timestamps import ClockPolicy, zone
 from telemetry.quantities import (
     DURATION_FORM,
     SIZE_FORM,
@@ -52,6 +54,14 @@ class Subscription:
     format: str = "auto"
     qos: int = 0
     device: str | None = None
+    timezone: str | None = None
+    precision: str | None = None
+
+    def route(self, source: str) -> Route:
+        """How messages this subscription brings in are read."""
+        return Route(
+            source, "mqtt", self.format, self.template, self.device, self.timezone, self.precision
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +97,12 @@ class SerialConfig:
     terminator: str = "LF"
     encoding: str = "utf-8"
     format: str = "auto"
+    timezone: str | None = None
+
+    @property
+    def route(self) -> Route:
+        """How lines from this port are read: the port's name is their device."""
+        return Route(self.name, "serial", self.format, device=self.name, timezone=self.timezone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +136,8 @@ class LimitsConfig:
     max_clients_per_host: int = 8
     client_backlog: int = 64
     send_timeout: float = 10.0
+    max_clock_skew: float = 600.0
+    timezone: str = "UTC"
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,6 +383,25 @@ def _server(t: _Table) -> ServerConfig:
     return cfg
 
 
+PRECISIONS = ("s", "ms", "us", "ns")
+
+
+def _timezone(t: _Table, name: str, default: str | None) -> str | None:
+    text = t.string(name, default)
+    if text is None or text == default:
+        return text
+    try:
+        zone(text)
+    except ValueError:
+        t.problems.add(
+            t.key(name),
+            f"{_show(text)} is not a time zone; expected UTC or an IANA name "
+            'such as "Europe/Berlin"',
+        )
+        return default
+    return text
+
+
 def _check_format(t: _Table, name: str, options: tuple[str, ...]) -> str:
     return t.choice(name, "auto", options)
 
@@ -398,6 +435,8 @@ def _subscription(t: _Table) -> Subscription | None:
         format=_check_format(t, "format", normalize.MQTT_FORMATS),
         qos=t.choice("qos", 0, (0, 1, 2)),
         device=device,
+        timezone=_timezone(t, "timezone", None),
+        precision=t.choice("precision", None, PRECISIONS),
     )
     t.finish()
     return sub if ok else None
@@ -486,6 +525,7 @@ def _serial(t: _Table, index: int) -> SerialConfig | None:
         terminator=t.choice("terminator", "LF", ("LF", "CR", "CRLF")),
         encoding=t.choice("encoding", "utf-8", ("utf-8", "ascii", "latin-1")),
         format=_check_format(t, "format", normalize.SERIAL_FORMATS),
+        timezone=_timezone(t, "timezone", None),
     )
     t.finish()
     return cfg if ok else None
@@ -539,6 +579,8 @@ def _limits(t: _Table) -> LimitsConfig:
         max_clients_per_host=t.integer("max_clients_per_host", d.max_clients_per_host, 1, 100_000),
         client_backlog=t.integer("client_backlog", d.client_backlog, 1, 100_000),
         send_timeout=t.duration("send_timeout", d.send_timeout, 0.1, 600.0),
+        max_clock_skew=t.duration("max_clock_skew", d.max_clock_skew, 0.0, 366 * 86400.0),
+        timezone=_timezone(t, "timezone", d.timezone) or d.timezone,
     )
     t.finish()
     return cfg
@@ -554,6 +596,16 @@ def _unique(problems: _Problems, tables: list[_Table], section: str) -> None:
         if name in seen:
             problems.add(f"{table.path}.name", f"{_show(name)} is used twice; names must differ")
         seen.add(name)
+
+
+def make_normalizer(limits: LimitsConfig) -> normalize.Normalizer:
+    """The normalizer the server (and `telemetry parse`) use with these limits."""
+    return normalize.Normalizer(
+        limits.max_payload,
+        limits.max_id_length,
+        limits.max_json_depth,
+        ClockPolicy(max_skew=limits.max_clock_skew, timezone=limits.timezone),
+    )
 
 
 def build_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Config:

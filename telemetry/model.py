@@ -64,6 +64,8 @@ class Route:
     format: str = "auto"
     template: str | None = None
     device: str | None = None
+    timezone: str | None = None  # of zone-less device times; None: the server's default
+    precision: str | None = None  # of bare epoch numbers where a format needs telling
 
 
 @dataclass(frozen=True, slots=True)

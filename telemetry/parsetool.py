@@ -16,9 +16,8 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from telemetry.config import Config
+from telemetry.config import Config, make_normalizer
 from telemetry.model import RawMessage, Route
-from telemetry.normalize import Normalizer
 from telemetry.sse import encode_json
 from telemetry.topics import filter_matches
 
@@ -28,19 +27,19 @@ _LINES = re.compile(rb"\r\n|\r|\n")
 class ParseTool:
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.normalizer = Normalizer(config.limits.max_payload, config.limits.max_id_length)
+        self.normalizer = make_normalizer(config.limits)
 
     def _mqtt_route(self, topic: str) -> Route:
         for broker in self.config.mqtt:
             for sub in broker.subscribe:
                 if filter_matches(sub.topic, topic):
-                    return Route(broker.name, "mqtt", sub.format, sub.template, sub.device)
+                    return sub.route(broker.name)
         return Route("parse", "mqtt")
 
     def _serial_route(self, port: str) -> Route:
         for serial in self.config.serial:
             if port in (serial.name, serial.port):
-                return Route(serial.name, "serial", serial.format, device=serial.name)
+                return serial.route
         return Route(port, "serial", device=port)
 
     def _messages(self, item: dict[str, Any]) -> list[RawMessage]:

@@ -15,10 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from telemetry import filters
-from telemetry.config import Config, SeriesRule
+from telemetry.config import Config, SeriesRule, make_normalizer
 from telemetry.logs import RateLimitedLog
 from telemetry.model import Availability, RawMessage, Reading
-from telemetry.normalize import Normalizer
 from telemetry.store import SeriesInfo, Store
 
 logger = logging.getLogger(__name__)
@@ -71,7 +70,7 @@ class _SeriesState:
 class Pipeline:
     def __init__(self, config: Config) -> None:
         limits = config.limits
-        self.normalizer = Normalizer(limits.max_payload, limits.max_id_length)
+        self.normalizer = make_normalizer(limits)
         self.store = Store(limits.max_series, config.history.raw_points, config.history.raw_span)
         self.rules = config.series
         self.rejected: Counter[str] = Counter()

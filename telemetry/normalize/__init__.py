@@ -1,70 +1,84 @@
 """Normalization: raw message bytes in, readings (or counted reasons) out.
 
-Pure code: no I/O, no asyncio, no threads.  One module per payload family;
-`Normalizer` picks the family from the route's `format` (or recognises it for
-`auto`), names the device and sensor from the topic template, the route or the
-payload, and enforces the size limits before anything is parsed.
-
-Families so far: `number` (a plain number, optionally with a unit attached).
-Availability topics (Tasmota `LWT`, Zigbee2MQTT `availability`, Homie `$state`,
-ESPHome `status`, Shelly `online`) are recognised whatever the format.
+Pure code: no I/O, no asyncio, no threads.  One module per payload family in
+`families/`; `Normalizer` enforces the size limit before anything is parsed,
+names the device and sensor from the topic template or the route, recognises
+availability topics whatever the format (Tasmota `LWT`, Zigbee2MQTT
+`availability`, Homie `$state`, ESPHome `status`, Shelly `online`), then hands
+the message to the family its route names, or for `auto` to the first family
+whose `sniff` claims it.  No input makes it raise: every problem becomes a
+counted rejection with a short reason.
 """
 
 from __future__ import annotations
 
+import logging
+import traceback
+
 from telemetry.errors import PayloadError
-from telemetry.model import Availability, Outcome, RawMessage, Reading, Route
-from telemetry.normalize import availability
-from telemetry.normalize.number import parse_number
+from telemetry.logs import RateLimitedLog
+from telemetry.model import Outcome, RawMessage, Route
+from telemetry.normalize import availability, registry
+from telemetry.normalize.base import Context, Emit, Family, ParseLimits, State
+from telemetry.normalize.families.number import parse_number
+from telemetry.normalize.timestamps import ClockPolicy
 from telemetry.topics import TopicTemplate
 
-MQTT_FORMATS = ("auto", "number")
-SERIAL_FORMATS = ("auto", "number")
+__all__ = ["MQTT_FORMATS", "SERIAL_FORMATS", "Normalizer", "parse_number"]
 
-DEFAULT_SENSOR = "value"
+logger = logging.getLogger(__name__)
+
+MQTT_FORMATS = registry.formats("mqtt")
+SERIAL_FORMATS = registry.formats("serial")
 
 
 class Normalizer:
     """Turns `RawMessage`s into `Reading`s; keeps what a run has learned so far."""
 
-    def __init__(self, max_payload: int = 65536, max_id_length: int = 200) -> None:
+    def __init__(
+        self,
+        max_payload: int = 65536,
+        max_id_length: int = 200,
+        max_json_depth: int = 32,
+        clock: ClockPolicy | None = None,
+    ) -> None:
         self.max_payload = max_payload
-        self.max_id_length = max_id_length
+        self.limits = ParseLimits(max_json_depth, max_id_length, clock or ClockPolicy())
+        self.state = State()
         self._templates: dict[str, TopicTemplate] = {}
+        self._log = RateLimitedLog(logger, interval=60.0)
 
-    def _names(self, route: Route, topic: str) -> tuple[str, str]:
-        if route.template:
-            template = self._templates.get(route.template)
-            if template is None:
-                template = self._templates[route.template] = TopicTemplate(route.template)
-            parts = template.match(topic)
-            if parts is None:
-                raise PayloadError(
-                    "topic_mismatch", f"topic {topic!r} does not fit template {route.template!r}"
-                )
-            device = parts.get("device") or route.device
-            sensor = parts.get("sensor") or DEFAULT_SENSOR
-        elif route.transport == "mqtt":
-            first, _, rest = topic.partition("/")
-            device = route.device or first
-            sensor = rest or DEFAULT_SENSOR
-        else:  # a serial line: the port's configured name is the device
-            device, sensor = route.device or route.source, DEFAULT_SENSOR
-        if not device:
-            raise PayloadError("no_device", f"no device name in topic {topic!r}")
-        device = device.replace("/", "_")
-        try:
-            (device + sensor).encode("utf-8")
-        except UnicodeEncodeError:
-            raise PayloadError("bad_name", f"topic {topic!r} holds a lone surrogate") from None
-        if len(device) + 1 + len(sensor) > self.max_id_length:
+    @property
+    def max_id_length(self) -> int:
+        return self.limits.max_id_length
+
+    def _names(self, route: Route, topic: str) -> tuple[str | None, str | None]:
+        if not route.template:
+            return route.device, None
+        template = self._templates.get(route.template)
+        if template is None:
+            template = self._templates[route.template] = TopicTemplate(route.template)
+        parts = template.match(topic)
+        if parts is None:
             raise PayloadError(
-                "id_too_long", f"series id from {topic!r} is over {self.max_id_length} characters"
+                "topic_mismatch", f"topic {topic!r} does not fit template {route.template!r}"
             )
-        return device, sensor
+        return parts.get("device") or route.device, parts.get("sensor")
+
+    def _family(self, ctx: Context) -> Family:
+        route = ctx.msg.route
+        if route.format != "auto":
+            family = registry.BY_NAME.get(route.format)
+            if family is None:
+                raise PayloadError("unknown_format", f"no payload family {route.format!r}")
+            return family
+        for family in registry.auto(route.transport):
+            if family.sniff(ctx):
+                return family
+        raise PayloadError("unrecognised", "no payload family recognises this message")
 
     def normalize(self, msg: RawMessage) -> Outcome:
-        outcome = Outcome()
+        emit = Emit(msg, self.limits)
         try:
             if len(msg.payload) > self.max_payload:
                 raise PayloadError(
@@ -72,18 +86,28 @@ class Normalizer:
                     f"{len(msg.payload)} bytes on {msg.topic!r}; the limit is {self.max_payload}",
                 )
             device, sensor = self._names(msg.route, msg.topic)
-            if msg.route.transport == "mqtt":
-                level = msg.topic.rpartition("/")[2]
-                if level in availability.LEVELS:
-                    state = availability.parse_availability(level, msg.payload)
-                    if state is not None:
-                        if isinstance(state, bool):
-                            outcome.availability.append(Availability(device, state, msg.recv_ts))
-                        return outcome
-            value, unit = parse_number(msg.payload)
-            outcome.readings.append(
-                Reading(device, sensor, value, unit, msg.recv_ts, msg.recv_ts, device_ts=False)
-            )
+            ctx = Context(msg, device, sensor, self.state, self.limits)
+            if msg.route.transport == "mqtt" and self._availability(ctx, emit):
+                return emit.outcome
+            self._family(ctx).parse(ctx, emit)
         except PayloadError as exc:
-            outcome.errors.append(exc)
-        return outcome
+            emit.outcome.errors.append(exc)
+        except Exception:  # a parser bug: never let one message take the reader down
+            self._log.warning(
+                "parser_bug", "a parser failed on %r: %s", msg.topic, traceback.format_exc(limit=4)
+            )
+            emit.error("parser_error", "the parser failed on this message (a bug; logged)")
+        return emit.outcome
+
+    @staticmethod
+    def _availability(ctx: Context, emit: Emit) -> bool:
+        level = ctx.topic.rpartition("/")[2]
+        if level not in availability.LEVELS:
+            return False
+        state = availability.parse_availability(level, ctx.payload)
+        if state is None:
+            return False
+        if isinstance(state, bool):
+            device, _ = ctx.names()
+            emit.availability(device.replace("/", "_"), state)
+        return True

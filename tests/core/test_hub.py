@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+from typing import Any
 
 from telemetry.config import Config, LimitsConfig, ServerConfig
 from telemetry.hub import Client, Hub
@@ -14,8 +16,8 @@ from telemetry.sources import SourceStatus, State
 ROUTE = Route("home", "mqtt", "number", template="{device}/{sensor...}")
 
 
-def make_hub(**limits: int) -> Hub:
-    return Hub(Pipeline(Config()), ServerConfig(), LimitsConfig(**limits))
+def make_hub(**limits: Any) -> Hub:
+    return Hub(Pipeline(Config()), ServerConfig(), dataclasses.replace(LimitsConfig(), **limits))
 
 
 def connect(hub: Hub, host: str = "10.0.0.1", patterns: tuple[str, ...] | None = None) -> Client:

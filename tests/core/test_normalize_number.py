@@ -18,7 +18,11 @@ TEMPLATED = Route("home", "mqtt", "number", template="{device}/{sensor...}")
 def normalize(
     payload: bytes, topic: str = "kitchen/temp", route: Route = MQTT, **limits: int
 ) -> Outcome:
-    return Normalizer(**limits).normalize(RawMessage(route, topic, payload, 1700000000.0))
+    normalizer = Normalizer(
+        max_payload=limits.get("max_payload", 65536),
+        max_id_length=limits.get("max_id_length", 200),
+    )
+    return normalizer.normalize(RawMessage(route, topic, payload, 1700000000.0))
 
 
 def only_reading(outcome: Outcome) -> Reading:

@@ -11,6 +11,7 @@ import math
 import re
 
 from telemetry.errors import PayloadError
+from telemetry.normalize.base import Context, Emit
 from telemetry.units import canonical_unit
 
 _COMMA_DECIMAL = re.compile(r"[+-]?\d+,\d")
@@ -46,3 +47,22 @@ def parse_number(payload: bytes) -> tuple[float, str | None]:
     if unit is None:
         raise PayloadError("unknown_unit", f"{unit_text[:40]!r} is not a known unit")
     return value, unit
+
+
+class Number:
+    """MQTT payloads and serial lines that are one number: `21.5`, `21.5 °C`."""
+
+    name = "number"
+    transports = ("mqtt", "serial", "sim")
+    priority = 1000  # the last resort of `auto`
+
+    def sniff(self, ctx: Context) -> bool:
+        return True
+
+    def parse(self, ctx: Context, emit: Emit) -> None:
+        device, sensor = ctx.names()
+        value, unit = parse_number(ctx.payload)
+        emit.reading(device, sensor, value, unit)
+
+
+FAMILY = Number()

@@ -1,0 +1,281 @@
+"""What every payload family shares: the message in context, and the emitter.
+
+A family is an object with a `name`, the `transports` it reads, `sniff(ctx)`
+(a cheap "is this mine?" for `format = "auto"`) and `parse(ctx, emit)`, which
+hands each value it finds to `emit.reading(...)` and each problem to
+`emit.error(...)`.  The emitter does what every family would otherwise repeat:
+numbers from strings, NaN and infinities refused, units mapped to the
+vocabulary, device times checked, ids bounded.  A parser raises only
+`PayloadError` (for a message it cannot read at all); anything else escaping a
+parser is a bug, which the normalizer still turns into a counted rejection.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from telemetry.errors import PayloadError
+from telemetry.model import Availability, Outcome, RawMessage, Reading
+from telemetry.normalize.timestamps import ClockPolicy, device_time
+from telemetry.units import canonical_unit
+
+MAX_UNIT_LENGTH = 24
+
+
+@dataclass(frozen=True, slots=True)
+class ParseLimits:
+    max_json_depth: int = 32
+    max_id_length: int = 200
+    clock: ClockPolicy = field(default_factory=ClockPolicy)
+
+
+class BoundedDict(OrderedDict[str, Any]):
+    """A dict that forgets its least recently set entries beyond `limit`."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key in self:
+            self.move_to_end(key)
+        super().__setitem__(key, value)
+        while len(self) > self.limit:
+            self.popitem(last=False)
+
+
+class State:
+    """What a run has learned from earlier messages (Homie `$unit`, CSV headers, ...).
+
+    Each family keeps its own namespace; each namespace is bounded, so a device
+    publishing endless new topics cannot grow it without limit.
+    """
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self.limit = limit
+        self._spaces: dict[str, BoundedDict] = {}
+
+    def space(self, name: str) -> BoundedDict:
+        found = self._spaces.get(name)
+        if found is None:
+            found = self._spaces[name] = BoundedDict(self.limit)
+        return found
+
+
+def _depth_exceeds(text: str, limit: int) -> bool:
+    """Whether JSON `text` nests deeper than `limit`, found before parsing it."""
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif ch in "]}":
+            depth -= 1
+    return False
+
+
+class Context:
+    """One message being read: its bytes, names from the topic, and the run's memory."""
+
+    __slots__ = ("_json", "_text", "device", "limits", "msg", "sensor", "state")
+
+    def __init__(
+        self,
+        msg: RawMessage,
+        device: str | None,
+        sensor: str | None,
+        state: State,
+        limits: ParseLimits,
+    ) -> None:
+        self.msg = msg
+        self.device = device  # from the template or the route; None when neither says
+        self.sensor = sensor
+        self.state = state
+        self.limits = limits
+        self._text: str | None = None
+        self._json: Any = None
+
+    @property
+    def topic(self) -> str:
+        return self.msg.topic
+
+    @property
+    def payload(self) -> bytes:
+        return self.msg.payload
+
+    def text(self) -> str:
+        """The payload as UTF-8 text without a BOM, or `PayloadError("not_utf8")`."""
+        if self._text is None:
+            try:
+                text = self.msg.payload.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise PayloadError("not_utf8", f"byte {exc.start} is not UTF-8") from None
+            self._text = text.removeprefix("\ufeff")
+        return self._text
+
+    def json(self) -> Any:
+        """The payload as JSON, depth-checked before parsing; `PayloadError` if not."""
+        if self._json is None:
+            text = self.text().strip()
+            if not text:
+                raise PayloadError("empty", "the payload is empty")
+            limit = self.limits.max_json_depth
+            if _depth_exceeds(text, limit):
+                raise PayloadError("json_too_deep", f"JSON nesting deeper than {limit}")
+            try:
+                self._json = json.loads(text)
+            except (ValueError, RecursionError) as exc:
+                raise PayloadError("bad_json", f"not JSON: {str(exc)[:60]}") from None
+        return self._json
+
+    def names(self, default_sensor: str = "value") -> tuple[str, str]:
+        """Device and sensor when the payload does not name them.
+
+        The template's, or the route's fixed device; without either, an MQTT
+        topic's first level is the device and the rest the sensor; a serial
+        line belongs to its port's device.
+        """
+        device, sensor = self.device, self.sensor
+        route = self.msg.route
+        if route.transport == "mqtt" and route.template is None:
+            first, _, rest = self.msg.topic.partition("/")
+            device = device or first
+            sensor = sensor or rest or None
+        if not device:
+            raise PayloadError("no_device", f"no device name in topic {self.msg.topic!r}")
+        return device, sensor or default_sensor
+
+    def looks_like_json(self) -> bool:
+        head = self.msg.payload.lstrip()[:1]
+        return head in (b"{", b"[") or self.msg.payload.startswith(b"\xef\xbb\xbf")
+
+
+class Family(Protocol):
+    name: str
+    transports: tuple[str, ...]
+
+    def sniff(self, ctx: Context) -> bool: ...
+
+    def parse(self, ctx: Context, emit: Emit) -> None: ...
+
+
+def as_number(value: Any) -> float | None:
+    """A finite float from a JSON number or a numeric string; None for anything else.
+
+    Booleans, nulls, lists, objects and text are not numbers; neither are NaN
+    and infinities, whatever their spelling.
+    """
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond float range
+            return None
+    elif isinstance(value, str):
+        text = value.strip()
+        if not text or len(text) > 64 or not (text[0].isdigit() or text[0] in "+-."):
+            return None
+        try:
+            number = float(text)
+        except ValueError:
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+class Emit:
+    """Collects one message's readings, availability and rejections into an `Outcome`."""
+
+    __slots__ = ("limits", "msg", "outcome", "sanitized")
+
+    def __init__(self, msg: RawMessage, limits: ParseLimits) -> None:
+        self.msg = msg
+        self.limits = limits
+        self.outcome = Outcome()
+
+    def error(self, reason: str, detail: str) -> None:
+        self.outcome.errors.append(PayloadError(reason, detail))
+
+    def availability(self, device: str, online: bool) -> None:
+        self.outcome.availability.append(Availability(device, online, self.msg.recv_ts))
+
+    def reading(
+        self,
+        device: str,
+        sensor: str,
+        value: Any,
+        unit: str | None = None,
+        ts: Any = None,
+        *,
+        timezone: str | None = None,
+    ) -> bool:
+        """Add one reading if `value` is a finite number; else count why not. True if added."""
+        number = as_number(value)
+        if number is None:
+            shown = repr(value)[:40]
+            reason = (
+                "not_finite"
+                if isinstance(value, float | str) and _nonfinite(value)
+                else ("not_a_number")
+            )
+            self.error(reason, f"{sensor}: {shown} is not a number")
+            return False
+        device = device.replace("/", "_").strip()
+        if not device or not sensor:
+            self.error("no_name", f"no device or sensor name for {self.msg.topic!r}")
+            return False
+        if len(device) + 1 + len(sensor) > self.limits.max_id_length:
+            self.error("id_too_long", f"series id over {self.limits.max_id_length} characters")
+            return False
+        try:
+            (device + sensor).encode("utf-8")
+        except UnicodeEncodeError:
+            self.error("bad_name", f"{sensor!r} holds a lone surrogate")
+            return False
+        recv = self.msg.recv_ts
+        when, problem = device_time(ts, recv, self.limits.clock, timezone)
+        if problem:
+            self.error(problem, f"{sensor}: device time {str(ts)[:40]!r} not used")
+        self.outcome.readings.append(
+            Reading(device, sensor, number, self.unit(unit), when or recv, recv, when is not None)
+        )
+        return True
+
+    @staticmethod
+    def unit(text: str | None) -> str | None:
+        """The vocabulary's spelling of a stated unit, or the stated text when it has none."""
+        if not text or not isinstance(text, str):
+            return None
+        known = canonical_unit(text)
+        if known is not None:
+            return known
+        text = text.strip()
+        return text[:MAX_UNIT_LENGTH] if text and text.isprintable() else None
+
+
+def _nonfinite(value: float | str) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    try:
+        return not math.isfinite(float(value.strip()))
+    except ValueError:
+        return False

@@ -1,0 +1,37 @@
+"""Every payload family, discovered from `telemetry.normalize.families` at import.
+
+A new family is a new module there; nothing else needs to list it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from typing import cast
+
+from telemetry.normalize import families as _package
+from telemetry.normalize.base import Family
+
+
+def _discover() -> tuple[Family, ...]:
+    found = []
+    for info in pkgutil.iter_modules(_package.__path__):
+        module = importlib.import_module(f"{_package.__name__}.{info.name}")
+        family = getattr(module, "FAMILY", None)
+        if family is not None:
+            found.append(cast(Family, family))
+    return tuple(sorted(found, key=lambda f: (getattr(f, "priority", 500), f.name)))
+
+
+FAMILIES = _discover()
+BY_NAME = {f.name: f for f in FAMILIES}
+
+
+def formats(transport: str) -> tuple[str, ...]:
+    """The `format` names a config may give for `transport`, `auto` first."""
+    return ("auto", *sorted(f.name for f in FAMILIES if transport in f.transports))
+
+
+def auto(transport: str) -> tuple[Family, ...]:
+    """The families `auto` tries for `transport`, in order."""
+    return tuple(f for f in FAMILIES if transport in f.transports)

@@ -1,0 +1,103 @@
+"""Device times: epoch numbers in s, ms, µs or ns, ISO 8601 text, and sanity checks.
+
+Epoch numbers are told apart by size, which is safe for any date between 1973
+and 5138: seconds stay below 1e11, milliseconds below 1e14, microseconds below
+1e17.  Zone-less ISO times are the device's local time, in the route's time
+zone (UTC unless configured).  A time before 2000 (an unsynchronised clock
+counting from 1970) or further ahead of the receive time than the allowed skew
+is not used: the reading keeps its receive time, and the reason is counted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import math
+import zoneinfo
+from dataclasses import dataclass
+from typing import Any
+
+EARLIEST = 946_684_800.0  # 2000-01-01T00:00:00Z
+
+
+@dataclass(frozen=True, slots=True)
+class ClockPolicy:
+    max_skew: float = 600.0  # seconds a device clock may run ahead of ours
+    timezone: str = "UTC"  # for zone-less local times
+
+
+@functools.lru_cache(maxsize=64)
+def zone(name: str) -> dt.tzinfo:
+    """The time zone called `name` (`UTC`, `Europe/Berlin`); `ValueError` if unknown."""
+    if name.upper() == "UTC":
+        return dt.UTC
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r}") from exc
+
+
+def epoch_seconds(value: float) -> float:
+    """Seconds from an epoch number in s, ms, µs or ns, told apart by size."""
+    magnitude = abs(value)
+    if magnitude < 1e11:
+        return value
+    if magnitude < 1e14:
+        return value / 1e3
+    if magnitude < 1e17:
+        return value / 1e6
+    return value / 1e9
+
+
+def parse_iso(text: str, timezone: str) -> float | None:
+    """Epoch seconds of an ISO 8601 time; zone-less ones are in `timezone`."""
+    text = text.strip()
+    if len(text) < 10 or len(text) > 40 or not text[:4].isdigit():
+        return None
+    try:
+        when = dt.datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        try:
+            when = when.replace(tzinfo=zone(timezone))
+        except ValueError:
+            return None
+    return when.timestamp()
+
+
+def device_time(
+    value: Any, recv_ts: float, policy: ClockPolicy, timezone: str | None = None
+) -> tuple[float | None, str | None]:
+    """(epoch seconds or None, the reason it was not used or None)."""
+    if value is None:
+        return None, None
+    seconds: float | None
+    if isinstance(value, bool):
+        return None, "bad_time"
+    if isinstance(value, int | float):
+        try:
+            seconds = epoch_seconds(float(value))
+        except OverflowError:
+            return None, "bad_time"
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            seconds = (
+                epoch_seconds(float(text))
+                if text[:1].isdigit() and "-" not in text[1:] and ":" not in text
+                else parse_iso(text, timezone or policy.timezone)
+            )
+        except ValueError:
+            seconds = None
+        if seconds is None:
+            return None, "bad_time"
+    else:
+        return None, "bad_time"
+    if not math.isfinite(seconds):
+        return None, "bad_time"
+    if seconds < EARLIEST:
+        return None, "clock_unsynced"
+    if seconds > recv_ts + policy.max_skew:
+        return None, "clock_ahead"
+    return seconds, None
