@@ -42,7 +42,8 @@ class ParseTool:
                 return serial.route
         return Route(port, "serial", device=port)
 
-    def _messages(self, item: dict[str, Any]) -> list[RawMessage]:
+    def messages(self, item: dict[str, Any]) -> list[RawMessage]:
+        """The raw messages one input line stands for, routed as the server would."""
         if "payload_b64" in item:
             if not isinstance(item["payload_b64"], str):
                 raise ValueError("payload_b64 must be a base64 string")
@@ -74,7 +75,7 @@ class ParseTool:
             item = json.loads(line)
             if not isinstance(item, dict):
                 raise ValueError("expected a JSON object")
-            messages = self._messages(item)
+            messages = self.messages(item)
         except ValueError as exc:  # json.JSONDecodeError is a ValueError
             out["errors"].append(f"input line {number}: {exc}")
             return out

@@ -64,3 +64,22 @@ def test_bench_ingest_delivers_every_message_to_every_consumer(tmp_path: Path) -
     markdown = [line for line in done.stdout.splitlines() if line.startswith("| ingest")]
     assert len(markdown) == len(rows)
     assert all(line.rstrip(" |").endswith(")") and "×" in line for line in markdown)
+
+
+def test_bench_normalize_has_a_row_per_corpus_family(tmp_path: Path) -> None:
+    results = tmp_path / "results.json"
+    done = subprocess.run(
+        [
+            *[sys.executable, "-m", "bench", "--only", "normalize", "--quick", "--repeat", "1"],
+            *["--json", str(results)],
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    families = {path.stem for path in (Path(__file__).parents[1] / "corpus").glob("*.json")}
+    rows = json.loads(results.read_text())["rows"]
+    assert {row["figure"] for row in rows} == families
+    assert all(row["ratio"]["median"] > 0 for row in rows)
