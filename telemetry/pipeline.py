@@ -74,6 +74,7 @@ class Pipeline:
         self.store = Store(limits.max_series, config.history.raw_points, config.history.raw_span)
         self.rules = config.series
         self.rejected: Counter[str] = Counter()
+        self.rejected_by_source: Counter[tuple[str, str]] = Counter()
         self.accepted = 0
         self._state: dict[str, _SeriesState] = {}
         # Devices that said they are online or offline; bounded like the series.
@@ -110,6 +111,8 @@ class Pipeline:
             outcome = self.normalizer.normalize(msg)
             for error in outcome.errors:
                 self.rejected[error.reason] += 1
+                # Sources are configured, reasons a fixed set: this stays small.
+                self.rejected_by_source[msg.route.source, error.reason] += 1
                 self._log.info(
                     error.reason,
                     "rejected from %s %r: %s",

@@ -7,6 +7,7 @@ happens at import time.  The app's lifespan starts and stops the runtime.
 from __future__ import annotations
 
 import contextlib
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -26,6 +27,13 @@ from web.headers import SecurityHeaders
 STATIC = Path(__file__).parent / "static"
 
 
+def _by_source(counts: Counter[tuple[str, str]]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for (source, reason), count in counts.items():
+        out.setdefault(source, {})[reason] = count
+    return out
+
+
 def create_app(runtime: Runtime) -> Starlette:
     config = runtime.config
     stream = EventStream(runtime.hub, config.server.ping, config.limits.send_timeout)
@@ -42,6 +50,7 @@ def create_app(runtime: Runtime) -> Starlette:
                 "devices": [availability_json(a) for a in runtime.pipeline.devices.values()],
                 "refused_series": store.refused_series,
                 "rejected": dict(runtime.pipeline.rejected),
+                "rejected_by_source": _by_source(runtime.pipeline.rejected_by_source),
                 "inbox": {"dropped": runtime.inbox.dropped, "received": runtime.inbox.received},
             }
         )

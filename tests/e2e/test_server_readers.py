@@ -209,6 +209,8 @@ def test_server_counts_junk_from_devices_and_keeps_streaming(
             and readers["bench"].get("nul_bytes") == 1
             and catalog["rejected"].get("not_utf8", 0) >= 2
             and catalog["rejected"].get("not_a_number", 0) >= 1
+            and catalog["rejected_by_source"]["home"].get("not_a_number", 0) >= 1
+            and catalog["rejected_by_source"]["bench"].get("not_utf8", 0) >= 1
             and any(s["id"] == "bench/value" for s in catalog["series"])
         )
 
