@@ -13,6 +13,7 @@ import base64
 import binascii
 import json
 import re
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -55,18 +56,19 @@ class ParseTool:
             payload = item["payload"].encode("utf-8", "surrogatepass")
         else:
             raise ValueError('expected "payload" (a string) or "payload_b64"')
+        now = time.time()  # the receive time, as a server would stamp it
         transport = item.get("transport")
         if transport == "mqtt":
             topic = item.get("topic")
             if not isinstance(topic, str) or not topic:
                 raise ValueError('expected "topic", a non-empty string')
-            return [RawMessage(self._mqtt_route(topic), topic, payload, 0.0)]
+            return [RawMessage(self._mqtt_route(topic), topic, payload, now)]
         if transport == "serial":
             port = item.get("port")
             if not isinstance(port, str) or not port:
                 raise ValueError('expected "port", a non-empty string')
             route = self._serial_route(port)
-            return [RawMessage(route, port, line, 0.0) for line in _LINES.split(payload) if line]
+            return [RawMessage(route, port, line, now) for line in _LINES.split(payload) if line]
         raise ValueError('expected "transport": "mqtt" or "serial"')
 
     def run_line(self, line: str, number: int) -> dict[str, Any]:

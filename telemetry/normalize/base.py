@@ -163,8 +163,8 @@ class Context:
         return device, sensor or default_sensor
 
     def looks_like_json(self) -> bool:
-        head = self.msg.payload.lstrip()[:1]
-        return head in (b"{", b"[") or self.msg.payload.startswith(b"\xef\xbb\xbf")
+        head = self.msg.payload[:64].removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
+        return head in (b"{", b"[")
 
 
 class Family(Protocol):

@@ -9,6 +9,7 @@ import pytest
 import telemetry
 from telemetry.config import Config, FilterSpec, load_config, parse_config
 from telemetry.errors import ConfigError
+from telemetry.normalize import MQTT_FORMATS
 
 EXAMPLE = Path(telemetry.__file__).parent / "example-config.toml"
 
@@ -335,8 +336,10 @@ def test_config_qos_as_a_float_is_refused() -> None:
 
 
 def test_config_unknown_payload_format_lists_the_formats() -> None:
+    listed = ", ".join(f'"{name}"' for name in MQTT_FORMATS)
+    assert MQTT_FORMATS[:1] == ("auto",) and "number" in MQTT_FORMATS
     assert problems(broker(sub='topic = "a"\nformat = "xml"')) == [
-        'mqtt[0].subscribe[0].format: "xml" is not one of "auto", "number"'
+        f'mqtt[0].subscribe[0].format: "xml" is not one of {listed}'
     ]
 
 

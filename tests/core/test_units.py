@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from telemetry import units
 from telemetry.units import UNITS, canonical_unit
 
 
@@ -43,3 +44,35 @@ def test_canonical_unit_gives_none_for_an_unknown_spelling(spelling: str) -> Non
 @pytest.mark.parametrize("unit", UNITS)
 def test_canonical_unit_maps_every_canonical_unit_to_itself(unit: str) -> None:
     assert canonical_unit(unit) == unit
+
+
+@pytest.mark.parametrize(
+    ("spelling", "unit"),
+    [
+        ("deg C", "°C"),
+        ("°c", "°C"),
+        ("%RH", "%"),
+        ("VAr", "var"),
+        ("uA", "µA"),
+        ("\u03bcA", "µA"),
+        ("m3/h", "m³/h"),
+        ("l/min", "L/min"),
+        ("LUX", "lx"),
+        ("kph", "km/h"),
+        ("hr", "h"),
+        ("W/m2", "W/m²"),
+        ("k\u2126", "kΩ"),
+    ],
+)
+def test_canonical_unit_maps_firmware_spellings(spelling: str, unit: str) -> None:
+    assert canonical_unit(spelling) == unit
+
+
+@pytest.mark.parametrize("spelling", ["/", "Wmin", "MW h", "mw"])
+def test_canonical_unit_leaves_ambiguous_spellings_unknown(spelling: str) -> None:
+    # SenML's "/" is a fraction of 1, not a percentage; "mw" could be mW or MW.
+    assert canonical_unit(spelling) is None
+
+
+def test_every_alias_maps_into_the_vocabulary() -> None:
+    assert set(units._ALIASES.values()) <= set(UNITS)

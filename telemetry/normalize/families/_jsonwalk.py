@@ -1,0 +1,122 @@
+"""Shared by the JSON families (json, tasmota, zigbee2mqtt, shelly2, rtl_433, ttn, omg).
+
+`leaves(tree)` flattens a parsed JSON document to `(path, value)` pairs: object
+keys joined with `.` (`ENERGY.Power`), array items by index (`Voltage.0`).  Only
+values that are, or claim to be, numbers come out: JSON numbers, numeric
+strings, and the non-finite spellings (`NaN`, `Infinity`, `-inf`) so that the
+emitter counts them.  Booleans, nulls and other text are not readings and are
+skipped without an error: a JSON document mixes measurements with states,
+names and versions, and only a family that knows a field can say it should
+have been a number.
+
+The walk is iterative (the depth is already bounded by `Context.json`) and
+stops after `MAX_LEAVES` values, so a payload of many tiny numbers costs at
+most that many readings; the rest is counted once as `too_many_values`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from telemetry.normalize.base import Context, Emit, as_number
+from telemetry.normalize.timestamps import device_time
+
+MAX_LEAVES = 1000
+_NONFINITE = frozenset(
+    {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
+)
+
+UnitOf = Callable[[tuple[str, ...]], str | None]
+
+
+def looks_like_object(ctx: Context, arrays: bool = False) -> bool:
+    """Whether the payload starts like a JSON object (or array), after a BOM and blanks.
+
+    Stricter than `Context.looks_like_json`, which claims anything after a BOM:
+    a BOM-prefixed `42 °C` must stay with the `number` family.
+    """
+    head = ctx.payload[:64].removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
+    return head == b"{" or (arrays and head == b"[")
+
+
+def is_candidate(value: Any) -> bool:
+    """Whether `value` is a number, a numeric string or a non-finite spelling."""
+    if isinstance(value, bool) or value is None:
+        return False
+    if isinstance(value, int | float):
+        return True
+    if isinstance(value, str):
+        if as_number(value) is not None:
+            return True
+        return len(value) < 16 and value.strip().lower() in _NONFINITE
+    return False
+
+
+def is_nonfinite(value: Any) -> bool:
+    return isinstance(value, float) and not math.isfinite(value)
+
+
+def leaves(tree: Any, skip: frozenset[str] = frozenset()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """`(path parts, value)` for every number-like leaf, in document order.
+
+    `skip` names top-level keys left out (time fields, identifiers).
+    """
+    stack: list[tuple[tuple[str, ...], Any]] = [((), tree)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, dict):
+            items = [((*path, str(k)), v) for k, v in node.items() if path or str(k) not in skip]
+            stack.extend(reversed(items))
+        elif isinstance(node, list):
+            stack.extend(reversed([((*path, str(i)), v) for i, v in enumerate(node)]))
+        elif is_candidate(node):
+            yield path, node
+
+
+def field_name(parts: tuple[str, ...]) -> str:
+    """The last key that is not an array index: `("ENERGY", "Voltage", "0")` -> `Voltage`."""
+    for part in reversed(parts):
+        if not part.isdigit():
+            return part
+    return ""
+
+
+def emit_tree(
+    emit: Emit,
+    device: str,
+    tree: Any,
+    *,
+    prefix: str = "",
+    unit_of: UnitOf | None = None,
+    ts: Any = None,
+    timezone: str | None = None,
+    skip: frozenset[str] = frozenset(),
+) -> int:
+    """Emit every number-like leaf of `tree` as `device / prefix + dotted path`.
+
+    Returns how many readings were added.  `unit_of(parts)` gives each leaf's
+    unit from what the firmware states, or None.
+    """
+    added = 0
+    for count, (parts, value) in enumerate(leaves(tree, skip)):
+        if count >= MAX_LEAVES:
+            emit.error("too_many_values", f"only the first {MAX_LEAVES} values were read")
+            break
+        sensor = prefix + ".".join(parts) if parts else prefix.rstrip("./") or "value"
+        unit = unit_of(parts) if unit_of is not None else None
+        if emit.reading(device, sensor, value, unit, ts, timezone=timezone):
+            added += 1
+    return added
+
+
+def resolve_time(emit: Emit, value: Any, timezone: str | None = None) -> float | None:
+    """A payload's device time checked once (epoch seconds), so that a bad time is
+    counted once per message rather than once per reading; None when unusable."""
+    if value is None:
+        return None
+    when, problem = device_time(value, emit.msg.recv_ts, emit.limits.clock, timezone)
+    if problem:
+        emit.error(problem, f"device time {str(value)[:40]!r} not used")
+    return when

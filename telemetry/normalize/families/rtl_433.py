@@ -1,0 +1,149 @@
+"""The `rtl_433` family: rtl_433's JSON events (`-F json`, `-F mqtt` events topic).
+
+One flat JSON object per decoded radio message, fields as in rtl_433's
+docs/DATA_FORMAT.md: `{"time": "2024-01-02 10:00:00", "model": "Acurite-Tower",
+"id": 1234, "channel": "A", "battery_ok": 1, "temperature_C": 21.3,
+"humidity": 45, "mic": "CHECKSUM"}`.
+
+Conventions (decided here):
+- Device: the template's `{device}` when it names one; else the radio device
+  itself, `model`, `channel` and `id` joined with `_` in rtl_433's own devices
+  topic order (`Acurite-Tower_A_1234`; either of channel and id may be absent).
+  A message without `model` is rejected (`no_model`): it names no device.
+- Identifiers and text are not readings: `time`, `model`, `id`, `channel`,
+  `subtype`, `type`, `mic`, `protocol`, `mod`, and `rc` (a rolling code) and
+  `device` (the id's name in decoders before the 2019 field-name cleanup).
+- `battery_ok` IS a reading (no unit): DATA_FORMAT.md defines it as a battery
+  level between 0 (empty) and 1 (full).
+- Units from the field-name suffix, rtl_433's documented `<Type>_<Unit>`
+  convention (longest suffix first): `_C` °C, `_F` °F, `_K` K, `_m_s` m/s,
+  `_km_h` km/h, `_mi_h` mi/h, `_mm_h` mm/h, `_in_h` in/h, `_mm` mm, `_cm` cm,
+  `_in` in, `_m` m, `_km` km, `_hPa` hPa, `_kPa` kPa, `_psi` psi, `_bar` bar,
+  `_deg` °, `_lux` lx, `_klx` klx, `_V` V, `_mV` mV, `_A` A, `_mA` mA, `_W` W,
+  `_kW` kW, `_Wh` Wh, `_kWh` kWh, `_Hz` Hz, `_ppm` ppm, `_ug_m3` µg/m³, `_dB` dB,
+  `_s` s, `_min` min; the unsuffixed `humidity` and `moisture` are documented as
+  %.  `-M level` adds `rssi`, `snr`, `noise` (dB) and `freq`, `freq1`, `freq2`
+  (MHz).  Anything else has no unit.
+- `time` is the device time (rtl_433's local time unless `-M time:utc`; in the
+  route's time zone; `-M time:unix` epoch seconds work too).  A replay offset
+  (`"@0.524288s"`, rtl_433 reading a file with `-r`) is not a time of day and
+  is ignored without an error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telemetry.errors import PayloadError
+from telemetry.normalize.base import Context, Emit
+from telemetry.normalize.families._jsonwalk import (
+    emit_tree,
+    field_name,
+    looks_like_object,
+    resolve_time,
+)
+
+NOT_READINGS = frozenset(
+    {"time", "model", "id", "channel", "subtype", "type", "mic", "protocol", "mod", "rc", "device"}
+)
+SUFFIXES = (
+    ("_ug_m3", "µg/m³"),
+    ("_km_h", "km/h"),
+    ("_mi_h", "mi/h"),
+    ("_mm_h", "mm/h"),
+    ("_in_h", "in/h"),
+    ("_m_s", "m/s"),
+    ("_kWh", "kWh"),
+    ("_hPa", "hPa"),
+    ("_kPa", "kPa"),
+    ("_psi", "psi"),
+    ("_bar", "bar"),
+    ("_deg", "°"),
+    ("_lux", "lx"),
+    ("_klx", "klx"),
+    ("_ppm", "ppm"),
+    ("_min", "min"),
+    ("_Wh", "Wh"),
+    ("_kW", "kW"),
+    ("_mV", "mV"),
+    ("_mA", "mA"),
+    ("_Hz", "Hz"),
+    ("_dB", "dB"),
+    ("_mm", "mm"),
+    ("_cm", "cm"),
+    ("_km", "km"),
+    ("_in", "in"),
+    ("_C", "°C"),
+    ("_F", "°F"),
+    ("_K", "K"),
+    ("_m", "m"),
+    ("_V", "V"),
+    ("_A", "A"),
+    ("_W", "W"),
+    ("_s", "s"),
+)
+NAMED = {
+    "humidity": "%",
+    "moisture": "%",
+    "rssi": "dB",
+    "snr": "dB",
+    "noise": "dB",
+    "freq": "MHz",
+    "freq1": "MHz",
+    "freq2": "MHz",
+}
+
+
+def unit_of(parts: tuple[str, ...]) -> str | None:
+    name = field_name(parts)
+    if name in NAMED:
+        return NAMED[name]
+    return next((unit for suffix, unit in SUFFIXES if name.endswith(suffix)), None)
+
+
+def _part(value: Any) -> str | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | str):
+        text = str(value).strip()
+        return text[:64] or None
+    return None
+
+
+class Rtl433:
+    name = "rtl_433"
+    transports = ("mqtt",)
+    priority = 65
+
+    def sniff(self, ctx: Context) -> bool:
+        if b'"model"' not in ctx.payload or not looks_like_object(ctx):
+            return False
+        try:
+            document = ctx.json()
+        except PayloadError:
+            return False
+        return (
+            isinstance(document, dict)
+            and "model" in document
+            and ("id" in document or "time" in document)
+        )
+
+    def parse(self, ctx: Context, emit: Emit) -> None:
+        document = ctx.json()
+        if not isinstance(document, dict):
+            raise PayloadError("not_an_object", "an rtl_433 event is a JSON object")
+        device = ctx.device
+        if not device:
+            model = _part(document.get("model"))
+            if model is None:
+                raise PayloadError("no_model", "an rtl_433 event without a model")
+            parts = (model, _part(document.get("channel")), _part(document.get("id")))
+            device = "_".join(p for p in parts if p)
+        stamp = document.get("time")
+        ts = None
+        if isinstance(stamp, int | float) or (isinstance(stamp, str) and stamp[:1] != "@"):
+            ts = resolve_time(emit, stamp, ctx.msg.route.timezone)
+        emit_tree(emit, device, document, unit_of=unit_of, ts=ts, skip=NOT_READINGS)
+
+
+FAMILY = Rtl433()

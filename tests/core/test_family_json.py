@@ -1,0 +1,286 @@
+"""The JSON families: json, tasmota, zigbee2mqtt, shelly2, rtl_433, ttn, omg."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from telemetry.model import Outcome, RawMessage, Route
+from telemetry.normalize import Normalizer
+
+RECV = 1_800_000_000.0
+FAMILIES = ("json", "tasmota", "zigbee2mqtt", "shelly2", "rtl_433", "ttn", "omg")
+
+
+def run(
+    topic: str,
+    payload: Any,
+    fmt: str = "auto",
+    *,
+    template: str | None = None,
+    timezone: str | None = None,
+    transport: str = "mqtt",
+) -> Outcome:
+    data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    device = "port" if transport == "serial" else None
+    route = Route("t", transport, fmt, template, device, timezone)
+    return Normalizer().normalize(RawMessage(route, topic, data, RECV))
+
+
+def table(outcome: Outcome) -> dict[str, tuple[float, str | None]]:
+    return {f"{r.device}/{r.sensor}": (r.value, r.unit) for r in outcome.readings}
+
+
+def reasons(outcome: Outcome) -> list[str]:
+    return sorted(e.reason for e in outcome.errors)
+
+
+# --- json ---------------------------------------------------------------------------
+
+
+def test_json_flattens_nested_objects_and_arrays_under_the_topic() -> None:
+    out = run("esp32/room", {"env": {"t": 21.5, "h": "45"}, "acc": [1, 2], "ok": True, "n": None})
+    assert table(out) == {
+        "esp32/room/env.t": (21.5, None),
+        "esp32/room/env.h": (45.0, None),
+        "esp32/room/acc.0": (1.0, None),
+        "esp32/room/acc.1": (2.0, None),
+    }
+    assert out.errors == []
+
+
+def test_json_counts_nan_and_infinity_but_not_text() -> None:
+    out = run("esp32/x", b'{"a": NaN, "b": "Infinity", "c": "unavailable", "d": 1}')
+    assert table(out) == {"esp32/x/d": (1.0, None)}
+    assert reasons(out) == ["not_finite", "not_finite"]
+
+
+def test_json_time_field_is_device_time_and_not_a_reading() -> None:
+    out = run("esp32/x", {"ts": 1_700_000_000_000, "v": 3})
+    assert table(out) == {"esp32/x/v": (3.0, None)}
+    assert out.readings[0].ts == 1_700_000_000.0 and out.readings[0].device_ts
+
+
+def test_json_zone_less_time_uses_the_route_zone() -> None:
+    out = run("esp32/x", {"time": "2024-01-02T10:00:00", "v": 3}, timezone="Europe/Berlin")
+    assert out.readings[0].ts == 1_704_186_000.0  # 09:00 UTC
+
+
+def test_json_string_number_payload_with_explicit_format() -> None:
+    out = run("dev/temp", b'"21.5"', fmt="json")
+    assert table(out) == {"dev/temp": (21.5, None)}
+
+
+def test_json_serial_line_object_uses_the_port_device() -> None:
+    out = run("port", {"t": 1.5}, transport="serial")
+    assert table(out) == {"port/t": (1.5, None)}
+
+
+# --- tasmota ------------------------------------------------------------------------
+
+
+def test_tasmota_temp_and_pressure_units_follow_the_stated_words() -> None:
+    payload = {
+        "Time": "2024-01-02T10:00:00",
+        "BME280": {"Temperature": 70.1, "DewPoint": 50.0, "Pressure": 29.9, "Humidity": 40},
+        "TempUnit": "F",
+        "PressureUnit": "inHg",
+    }
+    out = run("tele/plug/SENSOR", payload)
+    assert table(out) == {
+        "plug/BME280.Temperature": (70.1, "°F"),
+        "plug/BME280.DewPoint": (50.0, "°F"),
+        "plug/BME280.Pressure": (29.9, "inHg"),
+        "plug/BME280.Humidity": (40.0, "%"),
+    }
+    assert all(r.ts == 1_704_189_600.0 for r in out.readings)
+
+
+def test_tasmota_swapped_fulltopic_names_the_device() -> None:
+    out = run("plug/tele/SENSOR", {"ENERGY": {"Power": 5}})
+    assert table(out) == {"plug/ENERGY.Power": (5.0, "W")}
+
+
+def test_tasmota_zigbee_messages_become_their_own_devices() -> None:
+    payload = {
+        "ZbReceived": {
+            "0x8F20": {"Device": "0x8F20", "Temperature": 21.5, "Endpoint": 1, "LinkQuality": 60}
+        }
+    }
+    out = run("tele/zbbridge/SENSOR", payload)
+    assert table(out) == {"0x8F20/Temperature": (21.5, None), "0x8F20/LinkQuality": (60.0, None)}
+
+
+def test_tasmota_bad_time_is_counted_once() -> None:
+    out = run("tele/plug/SENSOR", {"Time": "1970-01-01T00:00:10", "A": 1, "B": 2})
+    assert len(out.readings) == 2 and reasons(out) == ["clock_unsynced"]
+
+
+# --- zigbee2mqtt ---------------------------------------------------------------------
+
+
+def test_zigbee2mqtt_friendly_name_with_slash_and_no_units() -> None:
+    out = run("zigbee2mqtt/kitchen/sensor", {"temperature": 21.5, "occupancy": True})
+    assert table(out) == {"kitchen_sensor/temperature": (21.5, None)}
+
+
+def test_zigbee2mqtt_bridge_topics_are_skipped() -> None:
+    out = run("zigbee2mqtt/bridge/info", {"version": "1.35.0", "coordinator": {"ieee": 1}})
+    assert out.readings == [] and out.errors == []
+
+
+# --- shelly2 -------------------------------------------------------------------------
+
+
+def test_shelly2_notify_status_uses_params_ts() -> None:
+    payload = {
+        "method": "NotifyStatus",
+        "params": {"ts": 1_700_000_000.5, "switch:0": {"id": 0, "aenergy": {"total": 12.5}}},
+    }
+    out = run("shellyplus1pm-a1/events/rpc", payload)
+    assert table(out) == {"shellyplus1pm-a1/switch:0.aenergy.total": (12.5, "Wh")}
+    assert out.readings[0].ts == 1_700_000_000.5
+
+
+def test_shelly2_notify_event_has_no_readings() -> None:
+    out = run("shellyplus1pm-a1/events/rpc", {"method": "NotifyEvent", "params": {"ts": 1}})
+    assert out.readings == [] and out.errors == []
+
+
+# --- rtl_433 -------------------------------------------------------------------------
+
+
+def test_rtl_433_device_and_suffix_units() -> None:
+    payload = {
+        "model": "Acurite-Tower",
+        "id": 1234,
+        "channel": "A",
+        "battery_ok": 1,
+        "temperature_C": 21.3,
+        "wind_avg_m_s": 2.0,
+        "mic": "CHECKSUM",
+    }
+    out = run("rtl_433/pi/events", payload)
+    assert table(out) == {
+        "Acurite-Tower_A_1234/battery_ok": (1.0, None),
+        "Acurite-Tower_A_1234/temperature_C": (21.3, "°C"),
+        "Acurite-Tower_A_1234/wind_avg_m_s": (2.0, "m/s"),
+    }
+
+
+# --- ttn -----------------------------------------------------------------------------
+
+
+def test_ttn_decoded_payload_and_radio() -> None:
+    payload = {
+        "end_device_ids": {"device_id": "eui-1"},
+        "received_at": "2024-01-02T10:00:00.123456789Z",
+        "uplink_message": {
+            "decoded_payload": {"temperature": 21.5},
+            "rx_metadata": [{"rssi": -42, "snr": 9.5}],
+        },
+    }
+    out = run("v3/app@ttn/devices/eui-1/up", payload)
+    assert table(out) == {
+        "eui-1/temperature": (21.5, None),
+        "eui-1/radio.rssi": (-42.0, "dBm"),
+        "eui-1/radio.snr": (9.5, "dB"),
+    }
+    assert math.isclose(out.readings[0].ts, 1_704_189_600.123456)
+
+
+# --- omg -----------------------------------------------------------------------------
+
+
+def test_omg_ble_device_is_the_mac() -> None:
+    payload = {"id": "A4:C1:38:00:00:01", "tempc": 21.2, "hum": 45, "batt": 80, "mac_type": 0}
+    out = run("home/gw/BTtoMQTT/A4C138000001", payload)
+    assert table(out) == {
+        "A4C138000001/tempc": (21.2, "°C"),
+        "A4C138000001/hum": (45.0, "%"),
+        "A4C138000001/batt": (80.0, "%"),
+    }
+
+
+def test_omg_system_status_is_the_gateway() -> None:
+    out = run("home/gw/SYStoMQTT", {"uptime": 120, "mqttport": "1883", "version": "v1.7.0"})
+    assert table(out) == {"gw/SYStoMQTT.uptime": (120.0, "s")}
+
+
+# --- properties ----------------------------------------------------------------------
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**30), 10**30)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=12),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=8), children, max_size=5)
+    ),
+    max_leaves=30,
+)
+topics = st.sampled_from(
+    [
+        "tele/dev/SENSOR",
+        "dev/tele/STATE",
+        "zigbee2mqtt/a/b",
+        "shelly/events/rpc",
+        "shelly/status/switch:0",
+        "rtl_433/x/events",
+        "v3/a@t/devices/d/up",
+        "home/gw/BTtoMQTT/AA",
+        "esp/x",
+    ]
+)
+
+
+def _check(outcome: Outcome) -> None:
+    for r in outcome.readings:
+        assert math.isfinite(r.value)
+        assert len(r.series) <= 200
+
+
+@settings(max_examples=150, deadline=None)
+@given(topics, st.sampled_from(("auto", *FAMILIES)), json_values)
+def test_json_families_never_raise_on_any_document(topic: str, fmt: str, doc: Any) -> None:
+    outcome = run(topic, json.dumps(doc).encode(), fmt=fmt)
+    assert all(e.reason != "parser_error" for e in outcome.errors)
+    _check(outcome)
+
+
+@settings(max_examples=150, deadline=None)
+@given(topics, st.sampled_from(("auto", *FAMILIES)), st.binary(max_size=200))
+def test_json_families_never_raise_on_any_bytes(topic: str, fmt: str, payload: bytes) -> None:
+    outcome = run(topic, payload, fmt=fmt)
+    assert all(e.reason != "parser_error" for e in outcome.errors)
+    _check(outcome)
+
+
+keys = st.text(st.characters(categories=("L", "N")), min_size=1, max_size=8).filter(
+    lambda k: k not in {"time", "timestamp", "ts", "Time"}
+)
+finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.dictionaries(keys, st.dictionaries(keys, finite, min_size=1, max_size=4), max_size=4))
+def test_json_round_trip_gives_every_number_back(doc: dict[str, dict[str, float]]) -> None:
+    outcome = run("dev/s", doc, fmt="json")
+    want = {f"dev/s/{a}.{b}": v for a, inner in doc.items() for b, v in inner.items()}
+    assert {f"{r.device}/{r.sensor}": r.value for r in outcome.readings} == want
+    assert outcome.errors == []
+
+
+def test_json_does_not_claim_a_bom_prefixed_number() -> None:
+    out = run("esp32/x", "\ufeff42 °C".encode())
+    assert table(out) == {"esp32/x": (42.0, "°C")}
+
+
+def test_json_claims_a_bom_prefixed_object() -> None:
+    out = run("esp32/x", b'\xef\xbb\xbf {"v": 1}')
+    assert table(out) == {"esp32/x/v": (1.0, None)}
