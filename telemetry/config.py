@@ -98,11 +98,19 @@ class SerialConfig:
     encoding: str = "utf-8"
     format: str = "auto"
     timezone: str | None = None
+    precision: str | None = None
 
     @property
     def route(self) -> Route:
         """How lines from this port are read: the port's name is their device."""
-        return Route(self.name, "serial", self.format, device=self.name, timezone=self.timezone)
+        return Route(
+            self.name,
+            "serial",
+            self.format,
+            device=self.name,
+            timezone=self.timezone,
+            precision=self.precision,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -526,6 +534,7 @@ def _serial(t: _Table, index: int) -> SerialConfig | None:
         encoding=t.choice("encoding", "utf-8", ("utf-8", "ascii", "latin-1")),
         format=_check_format(t, "format", normalize.SERIAL_FORMATS),
         timezone=_timezone(t, "timezone", None),
+        precision=t.choice("precision", None, PRECISIONS),
     )
     t.finish()
     return cfg if ok else None

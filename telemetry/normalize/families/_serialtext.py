@@ -1,0 +1,53 @@
+"""Helpers the serial line families (`plotter`, `kv`, `csv`, `nmea`) share.
+
+Numbers in serial text are read with one strict pattern rather than `float()`,
+which would also take `1_0`, `infinity` and surrounding blanks; a device time
+found on a line is checked once for the whole line, so a bad clock is counted
+once per line rather than once per value.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from telemetry.normalize.base import Context, Emit
+from telemetry.normalize.timestamps import device_time
+
+# a decimal number, optionally with an exponent: what C's printf and Arduino's
+# Serial.print produce; no hex, no `_`, no words
+NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_NUMBER = re.compile(NUMBER)
+_NONFINITE = re.compile(r"[+-]?(?:nan|inf|infinity|ovf)", re.IGNORECASE)
+
+# column and key names that carry the device's own time rather than a reading
+TIME_NAMES = frozenset({"time", "timestamp", "ts", "datetime", "date_time"})
+
+MAX_FIELDS = 256  # more values than this on one line is not a sensor line
+
+
+def is_number(text: str) -> bool:
+    """Whether `text` is exactly one decimal number."""
+    return len(text) <= 64 and _NUMBER.fullmatch(text) is not None
+
+
+def number_prefix(text: str) -> tuple[str, str] | None:
+    """(the number `text` starts with, the rest), or None if it starts with none."""
+    match = _NUMBER.match(text[:128])
+    if match is None:
+        return None
+    return match.group(0), text[match.end() :]
+
+
+def looks_nonfinite(text: str) -> bool:
+    """`nan`, `inf`, `-Infinity`, `ovf` (an Arduino `Serial.print` of an overflow)."""
+    return _NONFINITE.fullmatch(text.strip()) is not None
+
+
+def line_time(ctx: Context, emit: Emit, value: Any) -> float | None:
+    """The device time `value` in epoch seconds, or None (the reason counted once)."""
+    route = ctx.msg.route
+    when, problem = device_time(value, ctx.msg.recv_ts, ctx.limits.clock, route.timezone)
+    if problem:
+        emit.error(problem, f"device time {str(value)[:40]!r} not used")
+    return when

@@ -1,0 +1,146 @@
+"""The `csv` family: CSV lines from a port that sent a header line first.
+
+- A line whose fields are all non-numbers (`time,temp (°C),hum`) is a header:
+  it is remembered for the port (the route's source, in the bounded
+  `ctx.state.space("csv")`) and gives no reading.  A later header (the device
+  rebooted, or its sketch changed) replaces it.
+- The separator is sniffed from the header: `,`, `;` or a tab, whichever it
+  holds most of (commas win ties); data lines are split with the header's.
+  Fields may be quoted as RFC 4180 says.
+- Data line value i is the reading named by header field i.  A line before
+  any header is counted (`no_header`); one with another number of fields than
+  the header is counted (`column_count`) and not read, since the columns can
+  no longer be matched.  Empty fields are missing values and skipped; a
+  non-numeric field is counted (`not_a_number` / `not_finite`).
+- A column named `time`, `timestamp`, `ts`, `datetime` or `date_time` (any
+  case) is the device's time (epoch s/ms/µs/ns or ISO 8601; zone-less times in
+  the port's time zone), not a reading.
+- Units: only a unit in brackets or parentheses at the end of a header field
+  is stated (`temp (°C)`, `temp[C]`, `pressure (hPa)`); it is removed from the
+  sensor name and mapped to the vocabulary.  `temp_C` is a name, not a unit.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+
+from telemetry.errors import PayloadError
+from telemetry.normalize.base import Context, Emit
+from telemetry.normalize.families._serialtext import (
+    MAX_FIELDS,
+    TIME_NAMES,
+    is_number,
+    line_time,
+    looks_nonfinite,
+)
+
+_SEPARATORS = (",", ";", "\t")
+_UNIT = re.compile(r"^(.*?)\s*[\[(]\s*([^\[\]()]{1,24}?)\s*[\])]$")
+_MAX_SNIFF = 8192
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    separator: str
+    names: tuple[str, ...]  # "" for the time column
+    units: tuple[str | None, ...]
+    time_index: int | None
+
+
+def _split(line: str, separator: str) -> list[str]:
+    try:
+        row = next(csv.reader([line], delimiter=separator), [])
+    except csv.Error:  # an unbalanced quote: read the fields as they are
+        row = line.split(separator)
+    return [field.strip() for field in row]
+
+
+def _separator(line: str) -> str | None:
+    counts = [(line.count(sep), -i, sep) for i, sep in enumerate(_SEPARATORS)]
+    count, _, sep = max(counts)
+    return sep if count else None
+
+
+def _is_header(fields: list[str]) -> bool:
+    """Every field a name: not empty, not a number, not `nan`/`inf`.
+
+    A field with a `:` (`var1:`, `Value:377`) makes it an Arduino plotter line.
+    """
+    return all(f and not is_number(f) and not looks_nonfinite(f) and ":" not in f for f in fields)
+
+
+def _header(line: str) -> Header | None:
+    separator = _separator(line)
+    if separator is None:
+        return None
+    fields = _split(line, separator)
+    if len(fields) < 2 or len(fields) > MAX_FIELDS or not _is_header(fields):
+        return None
+    names: list[str] = []
+    units: list[str | None] = []
+    time_index = None
+    for i, field in enumerate(fields):
+        match = _UNIT.match(field)
+        name, unit = (match.group(1), match.group(2)) if match and match.group(1) else (field, None)
+        if name.lower() in TIME_NAMES and time_index is None:
+            time_index = i
+            name = ""
+        names.append(name)
+        units.append(unit)
+    return Header(separator, tuple(names), tuple(units), time_index)
+
+
+class Csv:
+    """Comma, semicolon or tab separated serial lines after a header line."""
+
+    name = "csv"
+    transports = ("serial",)
+    priority = 50
+
+    def sniff(self, ctx: Context) -> bool:
+        payload = ctx.payload
+        if len(payload) > _MAX_SNIFF or payload[:1] in (b"$", b"!", b"{", b"["):
+            return False
+        try:
+            line = payload.decode("utf-8").removeprefix("\ufeff")
+        except UnicodeDecodeError:
+            return False
+        if "=" in line:
+            return False  # `key=value` lines are the kv family's
+        known = ctx.state.space(self.name).get(ctx.msg.route.source)
+        if known is not None and len(_split(line, known.separator)) == len(known.names):
+            return True
+        return _header(line) is not None
+
+    def parse(self, ctx: Context, emit: Emit) -> None:
+        device, _ = ctx.names()
+        line = ctx.text().strip()
+        headers = ctx.state.space(self.name)
+        header = _header(line)
+        if header is not None:
+            headers[ctx.msg.route.source] = header
+            return
+        known: Header | None = headers.get(ctx.msg.route.source)
+        if known is None:
+            raise PayloadError("no_header", "a CSV line before any header line")
+        fields = _split(line, known.separator)
+        if len(fields) != len(known.names):
+            raise PayloadError(
+                "column_count", f"{len(fields)} fields; the header has {len(known.names)}"
+            )
+        when = None
+        if known.time_index is not None and fields[known.time_index]:
+            when = line_time(ctx, emit, fields[known.time_index])
+        for name, unit, field in zip(known.names, known.units, fields, strict=True):
+            if not name or not field:
+                continue
+            if not is_number(field):
+                reason = "not_finite" if looks_nonfinite(field) else "not_a_number"
+                emit.error(reason, f"{name}: {field[:40]!r} is not a number")
+                continue
+            emit.reading(device, name, field, unit, when)
+
+
+FAMILY = Csv()
