@@ -41,9 +41,16 @@ def test_example_config_loads_with_its_password_from_the_environment() -> None:
     (home,) = config.mqtt
     assert (home.name, home.host, home.port, home.tls) == ("home", "127.0.0.1", 1883, False)
     assert (home.username, home.password) == ("pi", "hunter2")
-    assert [s.topic for s in home.subscribe] == ["sensors/+/+", "garden/#"]
-    assert home.subscribe[1].device == "garden"
-    assert home.subscribe[1].qos == 1
+    assert [s.topic for s in home.subscribe] == [
+        "sensors/+/+",
+        "tele/+/+",
+        "telegraf/#",
+        "garden/#",
+    ]
+    assert home.subscribe[1].timezone == "Europe/Berlin"
+    assert (home.subscribe[2].format, home.subscribe[2].precision) == ("influx", "s")
+    assert home.subscribe[3].device == "garden"
+    assert home.subscribe[3].qos == 1
     (bench,) = config.serial
     assert (bench.name, bench.baudrate, bench.parity) == ("bench", 115200, "N")
     (rule,) = config.series
@@ -53,6 +60,7 @@ def test_example_config_loads_with_its_password_from_the_environment() -> None:
     assert config.history.raw_span == 15 * 60.0
     assert config.limits.max_payload == 64 * 1024
     assert config.limits.max_line == 4 * 1024
+    assert (config.limits.max_clock_skew, config.limits.timezone) == (600.0, "UTC")
 
 
 def test_example_config_without_its_password_variable_names_key_and_variable() -> None:
@@ -446,4 +454,21 @@ def test_config_the_same_filter_twice_on_one_broker_is_refused() -> None:
     assert info.value.problems == [
         'mqtt[0].subscribe[1].topic: "a/#" is subscribed twice; '
         "expected each filter once per broker"
+    ]
+
+
+def test_config_time_zone_and_precision_are_checked() -> None:
+    text = (
+        '[[mqtt]]\nurl = "mqtt://broker"\n'
+        '[[mqtt.subscribe]]\ntopic = "a/#"\ntimezone = "Mars/Olympus_Mons"\nprecision = "min"\n'
+        '[limits]\ntimezone = "Europe/Berlin"\nmax_clock_skew = "soon"\n'
+    )
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, env={})
+    assert info.value.problems == [
+        'mqtt[0].subscribe[0].timezone: "Mars/Olympus_Mons" is not a time zone; expected UTC '
+        'or an IANA name such as "Europe/Berlin"',
+        'mqtt[0].subscribe[0].precision: "min" is not one of "s", "ms", "us", "ns"',
+        'limits.max_clock_skew: "soon" is not a duration such as "250ms", "10s", "10m", '
+        '"1h30m" or "30d"',
     ]
