@@ -6,10 +6,11 @@ Three kinds of simulated device, each read the way real ones are:
   serial reader (device `bench`);
 - when a `mosquitto` program is installed, a private broker on a free loopback
   port with simulated MQTT devices publishing to it as real firmware does,
-  read by the real MQTT reader: plain numbers (`dev0`...), Shelly Gen1 H&T
-  (`shelly0`...) and ESPHome nodes (`esp0`...), the last two with their
-  availability topics and Last Wills.  (More families join once the
-  normalizer reads their payloads.)
+  read by the real MQTT reader, every device as its firmware publishes: plain
+  numbers (`dev0`...), Shelly Gen1 (`shelly0`...), ESPHome (`esp0`...),
+  Tasmota (`tasmota0`...), Zigbee2MQTT (`zb0`...), Homie (`homie0`...), SenML
+  (`senml0`...) and InfluxDB line protocol (`influx0`...), each with its
+  availability topic and Last Will.
 Everything the demo starts is stopped when the server stops.
 """
 
@@ -52,6 +53,32 @@ MQTT_DEVICES = (
         (
             Subscription("+/sensor/+/state", "{device}/sensor/{sensor}/state", "number"),
             Subscription("+/status", "{device}/status"),
+        ),
+    ),
+    ("tasmota", "tasmota", (Subscription("tele/+/+", "tele/{device}/{ignore}"),)),
+    (
+        "zigbee2mqtt",
+        "zb",
+        (
+            Subscription("zigbee2mqtt/+", "zigbee2mqtt/{device}"),
+            Subscription("zigbee2mqtt/+/availability", "zigbee2mqtt/{device}/availability"),
+        ),
+    ),
+    ("homie", "homie", (Subscription("homie/#"),)),
+    (
+        "senml",
+        "senml",
+        (
+            Subscription("senml/+", "senml/{device}"),
+            Subscription("senml/+/status", "senml/{device}/status"),
+        ),
+    ),
+    (
+        "influx",
+        "influx",
+        (
+            Subscription("influx/+", "influx/{device}"),
+            Subscription("influx/+/status", "influx/{device}/status"),
         ),
     ),
 )

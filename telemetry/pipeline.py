@@ -60,11 +60,12 @@ def availability_json(a: Availability) -> dict[str, object]:
 
 
 class _SeriesState:
-    __slots__ = ("apply", "info")
+    __slots__ = ("apply", "info", "unit_fixed")
 
-    def __init__(self, info: SeriesInfo, apply: filters.Filter | None) -> None:
+    def __init__(self, info: SeriesInfo, apply: filters.Filter | None, unit_fixed: bool) -> None:
         self.info = info
         self.apply = apply
+        self.unit_fixed = unit_fixed  # a [[series]] rule says the unit: payloads do not change it
 
 
 class Pipeline:
@@ -101,7 +102,11 @@ class Pipeline:
                 self.store.max_series,
             )
             return None
-        state = _SeriesState(info, filters.build(rule.filters) if rule is not None else None)
+        state = _SeriesState(
+            info,
+            filters.build(rule.filters) if rule is not None else None,
+            unit_fixed=bool(rule is not None and rule.unit),
+        )
         self._state[info.id] = state
         self._tick.new_series.append(info)
         return state
@@ -142,6 +147,12 @@ class Pipeline:
             state = self._new_series(reading, source)
             if state is None:
                 return
+        elif reading.unit is not None and reading.unit != state.info.unit and not state.unit_fixed:
+            # A unit learned after the first reading (a Homie `$unit` that arrives after
+            # the retained value, a discovery config): the catalog changes with it.
+            state.info.unit = reading.unit
+            if state.info not in self._tick.new_series:
+                self._tick.new_series.append(state.info)
         value = reading.value
         if state.apply is not None:
             filtered = state.apply(value)

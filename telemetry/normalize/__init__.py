@@ -108,6 +108,10 @@ class Normalizer:
         if state is None:
             return False
         if isinstance(state, bool):
-            device, _ = ctx.names()
+            if ctx.device is None and level == "$state" and ctx.topic.startswith("homie/"):
+                # homie/<device>/$state and v5's homie/5/<device>/$state
+                device = ctx.topic.split("/")[-2]
+            else:
+                device, _ = ctx.names()
             emit.availability(device.replace("/", "_"), state)
         return True

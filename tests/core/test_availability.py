@@ -82,3 +82,9 @@ def test_pipeline_reports_each_availability_change_once() -> None:
     assert [(a.device, a.online) for a in second.availability.values()] == [("kitchen", False)]
     assert pipeline.devices["kitchen"].online is False
     assert pipeline.take_tick().availability == {}
+
+
+@pytest.mark.parametrize("topic", ["homie/boiler/$state", "homie/5/boiler/$state"])
+def test_homie_state_names_the_device_without_a_template(topic: str) -> None:
+    outcome = Normalizer().normalize(RawMessage(Route("home", "mqtt"), topic, b"lost", 1.0))
+    assert [(a.device, a.online) for a in outcome.availability] == [("boiler", False)]

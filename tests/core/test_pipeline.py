@@ -169,3 +169,26 @@ def test_series_cap_refuses_a_new_series_and_counts_it() -> None:
     tick = pipeline.take_tick()
     assert sorted(tick.points) == ["a/t", "b/t"]
     assert [info.id for info in tick.new_series] == ["a/t", "b/t"]
+
+
+def test_pipeline_a_unit_learned_later_changes_the_catalog_once() -> None:
+    pipeline = Pipeline(Config())
+    route = Route("home", "mqtt", "auto")
+    pipeline.ingest([RawMessage(route, "homie/h0/sensor/t", b"20.5", 1.0)])  # retained, first
+    assert [i.unit for i in pipeline.take_tick().new_series] == [None]
+    pipeline.ingest([RawMessage(route, "homie/h0/sensor/t/$unit", "°C".encode(), 2.0)])
+    pipeline.ingest([RawMessage(route, "homie/h0/sensor/t", b"20.6", 3.0)])
+    pipeline.ingest([RawMessage(route, "homie/h0/sensor/t", b"20.7", 4.0)])
+    changed = pipeline.take_tick().new_series
+    assert [(i.id, i.unit) for i in changed] == [("h0/sensor/t", "°C")]
+    assert pipeline.take_tick().new_series == []
+
+
+def test_pipeline_a_rule_unit_is_not_overridden_by_payloads() -> None:
+    rule = SeriesRule(match="h0/*", unit="K")
+    pipeline = Pipeline(Config(series=(rule,)))
+    route = Route("home", "mqtt", "auto")
+    pipeline.ingest([RawMessage(route, "homie/h0/sensor/t/$unit", "°C".encode(), 1.0)])
+    pipeline.ingest([RawMessage(route, "homie/h0/sensor/t", b"293.1", 2.0)])
+    pipeline.ingest([RawMessage(route, "homie/h0/sensor/t", b"293.2", 3.0)])
+    assert pipeline.store.series["h0/sensor/t"].unit == "K"
