@@ -12,6 +12,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -184,6 +185,26 @@ def test_demo_reads_simulated_serial_and_mqtt_devices_through_real_readers(
         while seen != {"bench/value", "dev0/temperature", "dev0/humidity"}:
             assert time.monotonic() < deadline, f"only {seen} arrived"
             seen.update(client.until("readings", timeout=10).json()["series"])
+
+    # Every simulated firmware family is read as the real firmware would be:
+    # every device online and reporting, nothing rejected.
+    families = {"dev", "shelly", "esp", "tasmota", "zb", "homie", "senml", "influx"}
+
+    def catalog() -> dict[str, Any]:
+        with urllib.request.urlopen(demo.url + "api/series", timeout=5) as response:
+            return cast(dict[str, Any], json.load(response))
+
+    def devices_reporting() -> set[str]:
+        return {s["device"].rstrip("0123456789") for s in catalog()["series"]}
+
+    deadline = time.monotonic() + 10
+    while not families <= devices_reporting():
+        assert time.monotonic() < deadline, f"only {devices_reporting()} report"
+        time.sleep(0.2)
+    final = catalog()
+    assert final["rejected_by_source"] == {}
+    online = {d["device"].rstrip("0123456789") for d in final["devices"] if d["online"]}
+    assert families - {"dev"} <= online
     broker = _children(demo.proc.pid)
     assert broker, "the demo runs its private mosquitto as a child"
     assert demo.stop() == 0
