@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import signal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -158,3 +159,25 @@ def test_influx_arbitrary_bytes_never_raise(payload: bytes) -> None:
 def test_influx_grammar_soup_never_raises(text: str) -> None:
     out = normalize(text)
     assert not any(e.reason == "parser_error" for e in out.errors)
+
+
+def test_influx_sniff_of_a_long_line_that_fails_late_returns_at_once() -> None:
+    # Many numeric fields, then junk: an ambiguous number pattern made the
+    # grammar backtrack exponentially here (found by fuzzing).
+    line = "m " + ",".join(f"f{i}=1234567890" for i in range(40)) + " x y"
+
+    def too_slow(signum: int, frame: object) -> None:
+        raise TimeoutError("the line-protocol grammar backtracked")
+
+    previous = signal.signal(signal.SIGALRM, too_slow)
+    signal.alarm(5)
+    try:
+        outcome = Normalizer().normalize(
+            RawMessage(Route("b", "mqtt", "auto"), "x/y", line.encode(), 1.7e9)
+        )
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    # The alarm's TimeoutError would surface as a parser_error rejection.
+    assert [e.reason for e in outcome.errors if e.reason == "parser_error"] == []
+    assert outcome.readings == []

@@ -43,7 +43,7 @@ from telemetry.normalize.families._explicit_time import reading_at
 DEVICE_TAGS = ("device", "host", "id")
 PER_SECOND = {"ns": 1_000_000_000, "us": 1_000_000, "ms": 1_000, "s": 1}
 BOOLEANS = frozenset(("t", "T", "true", "True", "TRUE", "f", "F", "false", "False", "FALSE"))
-_FLOAT = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_FLOAT = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
 _INTEGER = re.compile(r"-?\d+i|\d+u")
 _TIMESTAMP = re.compile(r"-?\d{1,19}")
 
@@ -51,8 +51,10 @@ _TIMESTAMP = re.compile(r"-?\d{1,19}")
 # `=` (legal, but then any `key=value key=value` text would look like a point).
 _KEY = r"(?:[^\s,=\\]|\\.)+"
 _MEASUREMENT = r"(?:[^\s,=\\#\[{\"]|\\.)(?:[^\s,=\\]|\\.)*"
+# Each number has one way to match: `\d+\.?\d*` had many, and backtracked
+# exponentially over a long line of fields that finally failed (found by fuzzing).
 _VALUE = (
-    r'(?:"(?:[^"\\]|\\.)*"|-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?[iu]?'
+    r'(?:"(?:[^"\\]|\\.)*"|-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?[iu]?'
     r"|[tT](?:rue)?|[fF](?:alse)?|TRUE|FALSE)"
 )
 _LINE = re.compile(
