@@ -51,3 +51,18 @@ def line_time(ctx: Context, emit: Emit, value: Any) -> float | None:
     if problem:
         emit.error(problem, f"device time {str(value)[:40]!r} not used")
     return when
+
+
+def sniff_text(ctx: Context, limit: int) -> str | None:
+    """The line as text if a plain-text family may claim it, else None.
+
+    Not over `limit` bytes, valid UTF-8 (a BOM dropped), and not NMEA (`$`, `!`)
+    or JSON (`{`, `[`), whose families come first.
+    """
+    payload = ctx.payload
+    if len(payload) > limit or payload[:1] in (b"$", b"!", b"{", b"["):
+        return None
+    try:
+        return payload.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        return None

@@ -34,6 +34,7 @@ from telemetry.normalize.families._serialtext import (
     is_number,
     line_time,
     looks_nonfinite,
+    sniff_text,
 )
 
 _SEPARATORS = (",", ";", "\t")
@@ -100,12 +101,8 @@ class Csv:
     priority = 50
 
     def sniff(self, ctx: Context) -> bool:
-        payload = ctx.payload
-        if len(payload) > _MAX_SNIFF or payload[:1] in (b"$", b"!", b"{", b"["):
-            return False
-        try:
-            line = payload.decode("utf-8").removeprefix("\ufeff")
-        except UnicodeDecodeError:
+        line = sniff_text(ctx, _MAX_SNIFF)
+        if line is None:
             return False
         if "=" in line:
             return False  # `key=value` lines are the kv family's

@@ -33,6 +33,7 @@ from telemetry.normalize.families._serialtext import (
     line_time,
     looks_nonfinite,
     number_prefix,
+    sniff_text,
 )
 from telemetry.units import canonical_unit
 
@@ -56,12 +57,8 @@ class KeyValue:
     priority = 60
 
     def sniff(self, ctx: Context) -> bool:
-        payload = ctx.payload
-        if len(payload) > _MAX_SNIFF or payload[:1] in (b"$", b"!", b"{", b"["):
-            return False
-        try:
-            line = payload.decode("utf-8")
-        except UnicodeDecodeError:
+        line = sniff_text(ctx, _MAX_SNIFF)
+        if line is None:
             return False
         return _SNIFF.search(line) is not None and _INFLUX.match(line) is None
 

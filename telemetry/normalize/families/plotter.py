@@ -36,6 +36,7 @@ from telemetry.normalize.families._serialtext import (
     is_number,
     looks_nonfinite,
     number_prefix,
+    sniff_text,
 )
 
 _PARTS = re.compile(r"[, \t]+")
@@ -76,12 +77,8 @@ class Plotter:
     priority = 70
 
     def sniff(self, ctx: Context) -> bool:
-        payload = ctx.payload
-        if len(payload) > _MAX_SNIFF or payload[:1] in (b"$", b"!", b"{", b"["):
-            return False
-        try:
-            line = payload.decode("utf-8")
-        except UnicodeDecodeError:
+        line = sniff_text(ctx, _MAX_SNIFF)
+        if line is None:
             return False
         if "=" in line:
             return False  # `key=value` lines are the kv family's
