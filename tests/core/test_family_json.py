@@ -211,6 +211,21 @@ def test_omg_system_status_is_the_gateway() -> None:
     assert table(out) == {"gw/SYStoMQTT.uptime": (120.0, "s")}
 
 
+def test_omg_decoded_ble_device_with_a_model_is_not_an_rtl_433_event() -> None:
+    # OpenMQTTGateway docs/use/ble.md: Theengs-decoded devices carry `model` and `id`,
+    # as rtl_433 events do; on a BTtoMQTT topic they are still OMG's BLE devices.
+    payload = {"id": "58:78:20:76:BC:24", "mac_type": 1, "rssi": -79, "model": "iBeacon"}
+    out = run("home/gw/BTtoMQTT/58782076BC24", payload)
+    assert table(out) == {"58782076BC24/rssi": (-79.0, "dBm")}
+
+
+def test_omg_servicedata_is_raw_hex_not_a_reading() -> None:
+    # OpenMQTTGateway issue 412: servicedata "595753443032" is hex that is all digits.
+    payload = {"id": "3F:59:C8:82:88:29", "rssi": -46, "servicedata": "595753443032"}
+    out = run("home/gw/BTtoMQTT/3F59C8828829", payload)
+    assert table(out) == {"3F59C8828829/rssi": (-46.0, "dBm")}
+
+
 # --- properties ----------------------------------------------------------------------
 
 json_values = st.recursive(

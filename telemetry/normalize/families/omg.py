@@ -17,7 +17,8 @@ other modules the gateway (the level before `<module>toMQTT`, or the
 template's `{device}`), with sensors under the module (`433toMQTT.value`,
 `SYStoMQTT.uptime`).  Identifiers and settings are not readings: `id`,
 `mac_type`, `adv_type`, `cidc`, `acts`, `cont`, `protocol`, `length`, `delay`,
-`mqttport`, `lowpowermode`, `interval`, `scanInterval`...
+`mqttport`, `lowpowermode`, `interval`, `scanInterval`, `servicedata` (the
+advertisement's raw hex, a number only by accident: `"595753443032"`)...
 
 Units from Theengs Decoder's documented property names (decoder docs,
 "properties"): `tempc*` °C, `tempf*` °F, `hum` %, `batt` %, `volt` V,
@@ -50,6 +51,7 @@ SKIP = frozenset(
         "scanInterval",
         "modules",
         "servicedatauuid",
+        "servicedata",
     }
 )
 NAMED = {

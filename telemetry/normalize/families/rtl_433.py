@@ -118,6 +118,8 @@ class Rtl433:
     def sniff(self, ctx: Context) -> bool:
         if b'"model"' not in ctx.payload or not looks_like_object(ctx):
             return False
+        if "BTtoMQTT" in ctx.topic.split("/"):
+            return False  # OpenMQTTGateway's BLE devices carry `model` and `id` too
         try:
             document = ctx.json()
         except PayloadError:
