@@ -18,6 +18,7 @@ from bench.model import Options, Report
 BENCHMARKS: dict[str, str] = {
     "ingest": "bench.ingest",
     "normalize": "bench.normalize",
+    "downsample": "bench.downsample",
 }
 
 Progress = Callable[[str], None]

@@ -23,6 +23,7 @@ from telemetry.pipeline import availability_json
 from telemetry.runtime import Runtime
 from web.events import EventStream
 from web.headers import SecurityHeaders
+from web.history import History
 
 STATIC = Path(__file__).parent / "static"
 
@@ -37,6 +38,7 @@ def _by_source(counts: Counter[tuple[str, str]]) -> dict[str, dict[str, int]]:
 def create_app(runtime: Runtime) -> Starlette:
     config = runtime.config
     stream = EventStream(runtime.hub, config.server.ping, config.limits.send_timeout)
+    history = History(runtime.pipeline.store)
 
     async def index(request: Request) -> Response:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
@@ -85,6 +87,8 @@ def create_app(runtime: Runtime) -> Starlette:
             Route("/", index, methods=["GET", "HEAD"]),
             Route("/events", stream, methods=["GET"]),
             Route("/api/series", series, methods=["GET"]),
+            Route("/api/history", history.history, methods=["GET"]),
+            Route("/api/export", history.export, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
