@@ -225,10 +225,12 @@ class Emit:
         value: Any,
         unit: str | None = None,
         ts: Any = None,
-        *,
-        timezone: str | None = None,
     ) -> bool:
-        """Add one reading if `value` is a finite number; else count why not. True if added."""
+        """Add one reading if `value` is a finite number; else count why not. True if added.
+
+        `ts` is the device's time as the payload states it, or epoch seconds
+        already checked by `device_time`.
+        """
         number = as_number(value)
         if number is None:
             shown = repr(value)[:40]
@@ -252,13 +254,27 @@ class Emit:
             self.error("bad_name", f"{sensor!r} holds a lone surrogate")
             return False
         recv = self.msg.recv_ts
-        when, problem = device_time(ts, recv, self.limits.clock, timezone)
-        if problem:
-            self.error(problem, f"{sensor}: device time {str(ts)[:40]!r} not used")
+        when = self.device_time(ts)
         self.outcome.readings.append(
             Reading(device, sensor, number, self.unit(unit), when or recv, recv, when is not None)
         )
         return True
+
+    def device_time(self, value: Any, timezone: str | None = None) -> float | None:
+        """A device time in epoch seconds, or None (and the reason counted).
+
+        Zone-less times are in `timezone`, else the route's, else the server's.
+        Families whose readings share one time check it once with this and pass
+        the result on, so a bad clock is counted once per message.
+        """
+        if value is None:
+            return None
+        when, problem = device_time(
+            value, self.msg.recv_ts, self.limits.clock, timezone or self.msg.route.timezone
+        )
+        if problem:
+            self.error(problem, f"device time {str(value)[:40]!r} not used")
+        return when
 
     @staticmethod
     def unit(text: str | None) -> str | None:

@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from telemetry.normalize.base import Context, Emit, as_number
-from telemetry.normalize.timestamps import device_time
 
 MAX_LEAVES = 1000
 _NONFINITE = frozenset(
@@ -91,7 +90,6 @@ def emit_tree(
     prefix: str = "",
     unit_of: UnitOf | None = None,
     ts: Any = None,
-    timezone: str | None = None,
     skip: frozenset[str] = frozenset(),
 ) -> int:
     """Emit every number-like leaf of `tree` as `device / prefix + dotted path`.
@@ -106,17 +104,6 @@ def emit_tree(
             break
         sensor = prefix + ".".join(parts) if parts else prefix.rstrip("./") or "value"
         unit = unit_of(parts) if unit_of is not None else None
-        if emit.reading(device, sensor, value, unit, ts, timezone=timezone):
+        if emit.reading(device, sensor, value, unit, ts):
             added += 1
     return added
-
-
-def resolve_time(emit: Emit, value: Any, timezone: str | None = None) -> float | None:
-    """A payload's device time checked once (epoch seconds), so that a bad time is
-    counted once per message rather than once per reading; None when unusable."""
-    if value is None:
-        return None
-    when, problem = device_time(value, emit.msg.recv_ts, emit.limits.clock, timezone)
-    if problem:
-        emit.error(problem, f"device time {str(value)[:40]!r} not used")
-    return when

@@ -9,10 +9,8 @@ once per line rather than once per value.
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from telemetry.normalize.base import Context, Emit
-from telemetry.normalize.timestamps import device_time
+from telemetry.normalize.base import Context
 
 # a decimal number, optionally with an exponent: what C's printf and Arduino's
 # Serial.print produce; no hex, no `_`, no words
@@ -42,15 +40,6 @@ def number_prefix(text: str) -> tuple[str, str] | None:
 def looks_nonfinite(text: str) -> bool:
     """`nan`, `inf`, `-Infinity`, `ovf` (an Arduino `Serial.print` of an overflow)."""
     return _NONFINITE.fullmatch(text.strip()) is not None
-
-
-def line_time(ctx: Context, emit: Emit, value: Any) -> float | None:
-    """The device time `value` in epoch seconds, or None (the reason counted once)."""
-    route = ctx.msg.route
-    when, problem = device_time(value, ctx.msg.recv_ts, ctx.limits.clock, route.timezone)
-    if problem:
-        emit.error(problem, f"device time {str(value)[:40]!r} not used")
-    return when
 
 
 def sniff_text(ctx: Context, limit: int) -> str | None:

@@ -32,7 +32,6 @@ from telemetry.normalize.families._serialtext import (
     MAX_FIELDS,
     TIME_NAMES,
     is_number,
-    line_time,
     looks_nonfinite,
     sniff_text,
 )
@@ -129,7 +128,7 @@ class Csv:
             )
         when = None
         if known.time_index is not None and fields[known.time_index]:
-            when = line_time(ctx, emit, fields[known.time_index])
+            when = emit.device_time(fields[known.time_index])
         for name, unit, field in zip(known.names, known.units, fields, strict=True):
             if not name or not field:
                 continue

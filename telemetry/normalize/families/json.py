@@ -24,7 +24,7 @@ Conventions (decided here):
 from __future__ import annotations
 
 from telemetry.normalize.base import Context, Emit
-from telemetry.normalize.families._jsonwalk import emit_tree, looks_like_object, resolve_time
+from telemetry.normalize.families._jsonwalk import emit_tree, looks_like_object
 
 TIME_FIELDS = ("time", "timestamp", "ts", "Time")
 _SKIP = frozenset(TIME_FIELDS)
@@ -41,7 +41,6 @@ class Json:
     def parse(self, ctx: Context, emit: Emit) -> None:
         document = ctx.json()
         device, sensor = ctx.names(default_sensor="")
-        timezone = ctx.msg.route.timezone
         if not isinstance(document, dict | list):
             # a bare number, a JSON string holding one, or something that is not a reading
             emit.reading(device, sensor or "value", document)
@@ -50,7 +49,7 @@ class Json:
         if isinstance(document, dict):
             stamp = next((document[k] for k in TIME_FIELDS if k in document), None)
             if isinstance(stamp, str | int | float):
-                ts = resolve_time(emit, stamp, timezone)
+                ts = emit.device_time(stamp)
         emit_tree(
             emit,
             device,

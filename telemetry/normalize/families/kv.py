@@ -30,7 +30,6 @@ from telemetry.normalize.families._serialtext import (
     MAX_FIELDS,
     NUMBER,
     TIME_NAMES,
-    line_time,
     looks_nonfinite,
     number_prefix,
     sniff_text,
@@ -81,7 +80,7 @@ class KeyValue:
                 value, sep = parts[index]  # `temp= 21.5`: the value is the next part
                 index += 1
             if key.lower() in TIME_NAMES:
-                when = line_time(ctx, emit, value) if value else None
+                when = emit.device_time(value) if value else None
                 continue
             number = number_prefix(value)
             if number is None:

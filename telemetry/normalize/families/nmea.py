@@ -34,7 +34,7 @@ from collections.abc import Callable
 
 from telemetry.errors import PayloadError
 from telemetry.normalize.base import Context, Emit
-from telemetry.normalize.families._serialtext import MAX_FIELDS, is_number, line_time
+from telemetry.normalize.families._serialtext import MAX_FIELDS, is_number
 
 _ADDRESS = re.compile(r"[A-Z][A-Z0-9]([A-Z]{3})")
 _SPEED_UNITS = {"N": "kn", "K": "km/h", "M": "m/s"}
@@ -161,7 +161,7 @@ def _rmc(s: _Sentence) -> None:
         if when is None:
             s.emit.error("bad_time", f"RMC time {clock[:12]!r} date {date[:8]!r}")
         else:
-            s.when = line_time(s.ctx, s.emit, when)
+            s.when = s.emit.device_time(when)
     valid = s.field(1) == "A" and s.field(11)[:1] != "N"
     if not valid:
         s.emit.error("nmea_void", "RMC: the receiver marks the data void")

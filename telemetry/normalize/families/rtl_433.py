@@ -40,7 +40,6 @@ from telemetry.normalize.families._jsonwalk import (
     emit_tree,
     field_name,
     looks_like_object,
-    resolve_time,
 )
 
 NOT_READINGS = frozenset(
@@ -144,7 +143,7 @@ class Rtl433:
         stamp = document.get("time")
         ts = None
         if isinstance(stamp, int | float) or (isinstance(stamp, str) and stamp[:1] != "@"):
-            ts = resolve_time(emit, stamp, ctx.msg.route.timezone)
+            ts = emit.device_time(stamp)
         emit_tree(emit, device, document, unit_of=unit_of, ts=ts, skip=NOT_READINGS)
 
 

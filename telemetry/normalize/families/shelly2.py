@@ -38,7 +38,7 @@ from typing import Any
 
 from telemetry.errors import PayloadError
 from telemetry.normalize.base import Context, Emit
-from telemetry.normalize.families._jsonwalk import emit_tree, looks_like_object, resolve_time
+from telemetry.normalize.families._jsonwalk import emit_tree, looks_like_object
 
 NOTIFY = frozenset({"NotifyStatus", "NotifyFullStatus"})
 MAX_COMPONENTS = 128
@@ -131,7 +131,7 @@ class Shelly2:
         if not isinstance(params, dict):
             raise PayloadError("bad_rpc", "a NotifyStatus without params")
         stamp = params.get("ts")
-        ts = resolve_time(emit, stamp) if isinstance(stamp, int | float) else None
+        ts = emit.device_time(stamp) if isinstance(stamp, int | float) else None
         components = {
             key: _strip(value)
             for key, value in list(params.items())[:MAX_COMPONENTS]

@@ -48,7 +48,6 @@ from telemetry.normalize.families._jsonwalk import (
     emit_tree,
     field_name,
     looks_like_object,
-    resolve_time,
 )
 
 LAST_LEVELS = frozenset({"SENSOR", "STATE", "STATUS8", "STATUS10", "STATUS11", "RESULT"})
@@ -141,7 +140,7 @@ class Tasmota:
                 document = inner
                 break
         device = _device(ctx)
-        ts = resolve_time(emit, _text(document.get("Time"), 40) or None, ctx.msg.route.timezone)
+        ts = emit.device_time(_text(document.get("Time"), 40) or None)
         units = _Units(document)
         zigbee = document.get("ZbReceived")
         if isinstance(zigbee, dict):

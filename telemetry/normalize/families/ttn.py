@@ -28,7 +28,7 @@ from typing import Any
 
 from telemetry.errors import PayloadError
 from telemetry.normalize.base import Context, Emit
-from telemetry.normalize.families._jsonwalk import emit_tree, looks_like_object, resolve_time
+from telemetry.normalize.families._jsonwalk import emit_tree, looks_like_object
 
 RADIO_UNITS = {"rssi": "dBm", "snr": "dB"}
 
@@ -64,7 +64,7 @@ class Ttn:
         if not device:
             raise PayloadError("no_device", f"no device id in {ctx.topic!r} or its payload")
         stamp = document.get("received_at")
-        ts = resolve_time(emit, stamp) if isinstance(stamp, str) else None
+        ts = emit.device_time(stamp) if isinstance(stamp, str) else None
         decoded = uplink.get("decoded_payload")
         if isinstance(decoded, dict):
             emit_tree(emit, device, decoded, ts=ts)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from telemetry.errors import PayloadError
 from telemetry.normalize.base import Context, Emit
-from telemetry.normalize.families._jsonwalk import emit_tree, looks_like_object, resolve_time
+from telemetry.normalize.families._jsonwalk import emit_tree, looks_like_object
 
 BASE = "zigbee2mqtt"
 _SKIP_LAST = frozenset({"set", "get", "availability"})
@@ -57,7 +57,7 @@ class Zigbee2Mqtt:
         if not device:
             raise PayloadError("no_device", f"no friendly name in topic {ctx.topic!r}")
         seen = document.get("last_seen")
-        ts = resolve_time(emit, seen, ctx.msg.route.timezone) if seen is not None else None
+        ts = emit.device_time(seen) if seen is not None else None
         emit_tree(emit, device, document, ts=ts, skip=_SKIP)
 
 
