@@ -19,6 +19,7 @@ BENCHMARKS: dict[str, str] = {
     "ingest": "bench.ingest",
     "normalize": "bench.normalize",
     "downsample": "bench.downsample",
+    "memory": "bench.memory",
 }
 
 Progress = Callable[[str], None]

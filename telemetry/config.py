@@ -130,6 +130,17 @@ class SeriesRule:
 class HistoryConfig:
     raw_span: float = 15 * 60.0
     raw_points: int = 20_000
+    # (bucket width, kept for) in seconds.  Sized so that 500 series at 1 Hz for a day
+    # stay well inside 100 MB on a Pi (about 100 KB a series; see bench/ memory).
+    rollups: tuple[tuple[float, float], ...] = (
+        (10.0, 3600.0),
+        (60.0, 86400.0),
+        (900.0, 30 * 86400.0),
+    )
+    # Optional SQLite file the history is saved to every `commit_interval` seconds
+    # and restored from at start; None: nothing is written to disk.
+    file: str | None = None
+    commit_interval: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +170,7 @@ class Config:
 
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_PATH = re.compile(r"[^\x00]+")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _SECRET_KEYS = frozenset({"password"})
 
@@ -570,9 +582,36 @@ def _history(t: _Table) -> HistoryConfig:
     cfg = HistoryConfig(
         raw_span=t.duration("raw_span", d.raw_span, 1.0, 7 * 86400.0),
         raw_points=t.integer("raw_points", d.raw_points, 10, 10_000_000),
+        rollups=_rollups(t) if "rollups" in t.data else d.rollups,
+        file=t.string("file", d.file, pattern=_PATH, form="a file path") or None,
+        commit_interval=t.duration("commit_interval", d.commit_interval, 1.0, 3600.0),
     )
     t.finish()
     return cfg
+
+
+MAX_ROLLUPS = 6
+
+
+def _rollups(t: _Table) -> tuple[tuple[float, float], ...]:
+    """`rollups = [{ bucket = "10s", keep = "1h" }, ...]`; an empty list turns them off."""
+    tiers: list[tuple[float, float]] = []
+    tables = t.tables("rollups")
+    if len(tables) > MAX_ROLLUPS:
+        t.problems.add(t.key("rollups"), f"{len(tables)} rollups; expected at most {MAX_ROLLUPS}")
+        return ()
+    for r in tables:
+        ok = r.required("bucket") & r.required("keep")
+        bucket = r.duration("bucket", 60.0, 1.0, 86400.0)
+        keep = r.duration("keep", 86400.0, 60.0, 400 * 86400.0)
+        if ok and keep < bucket:
+            r.problems.add(r.key("keep"), f"{_show(r.data['keep'])} is shorter than the bucket")
+        elif ok and any(bucket == b for b, _ in tiers):
+            r.problems.add(r.key("bucket"), f"{_show(r.data['bucket'])} is used twice")
+        elif ok:
+            tiers.append((bucket, keep))
+        r.finish()
+    return tuple(sorted(tiers))
 
 
 def _limits(t: _Table) -> LimitsConfig:

@@ -3,15 +3,24 @@
 `Pipeline.ingest(batch)` normalizes each message, applies the series' rule
 (unit override, filters), stores the point and folds it into the pending tick:
 one entry per series, however many readings arrived in the tick.
-`take_tick()` hands that over to the hub and starts a new tick.
+`take_tick(now)` runs what the monotonic clock drives (throttle windows closing,
+heartbeats, stale detection), hands the tick over to the hub and starts a new one.
+
+Every series gets stale detection: a `stale` filter sets the limit; otherwise it
+is derived from the series' own rhythm, max(30 s, 5 x the median of its last 8
+intervals between readings), once 3 intervals have been seen.  A series that
+flips stale or back is announced again in the tick's `new_series`.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import logging
-from collections import Counter
-from collections.abc import Iterable
+import math
+import statistics
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from telemetry import filters
@@ -28,22 +37,26 @@ class TickPoint:
 
     __slots__ = ("count", "high", "low", "ts", "value")
 
-    def __init__(self, ts: float, value: float) -> None:
+    def __init__(
+        self, ts: float, value: float, low: float | None = None, high: float | None = None
+    ) -> None:
         self.ts = ts
         self.value = value
-        self.low = value
-        self.high = value
+        self.low = value if low is None else min(low, value)
+        self.high = value if high is None else max(high, value)
         self.count = 1
 
-    def add(self, ts: float, value: float) -> None:
+    def add(
+        self, ts: float, value: float, low: float | None = None, high: float | None = None
+    ) -> None:
         self.ts = ts
         self.value = value
-        self.low = min(self.low, value)
-        self.high = max(self.high, value)
+        self.low = min(self.low, value, value if low is None else low)
+        self.high = max(self.high, value, value if high is None else high)
         self.count += 1
 
     def as_json(self) -> list[float]:
-        if self.count == 1:
+        if self.count == 1 and self.low == self.value == self.high:
             return [self.ts, self.value]
         return [self.ts, self.value, self.low, self.high]
 
@@ -59,25 +72,53 @@ def availability_json(a: Availability) -> dict[str, object]:
     return {"device": a.device, "online": a.online, "since": a.ts}
 
 
-class _SeriesState:
-    __slots__ = ("apply", "info", "unit_fixed")
+STALE_FLOOR = 30.0  # seconds: the derived stale limit is never shorter
+STALE_FACTOR = 5.0  # times the median interval between readings
+STALE_INTERVALS = 8  # the recent intervals the median is taken over
+STALE_MIN_INTERVALS = 3  # fewer seen: no derived limit yet, never stale
+STALE_CHECK_EVERY = 1.0  # seconds between stale checks over all series
 
-    def __init__(self, info: SeriesInfo, apply: filters.Filter | None, unit_fixed: bool) -> None:
+
+class _SeriesState:
+    __slots__ = ("chain", "info", "intervals", "seen", "stale_after", "unit_fixed")
+
+    def __init__(
+        self, info: SeriesInfo, rule: SeriesRule | None, unit_fixed: bool, now: float
+    ) -> None:
         self.info = info
-        self.apply = apply
+        self.chain = filters.build(rule.filters) if rule is not None else None
         self.unit_fixed = unit_fixed  # a [[series]] rule says the unit: payloads do not change it
+        self.stale_after = filters.stale_after(rule.filters) if rule is not None else None
+        self.seen = now  # monotonic arrival of the last reading (heartbeats are not readings)
+        self.intervals: deque[float] = deque(maxlen=STALE_INTERVALS)
+
+    def arrived(self, now: float) -> None:
+        self.intervals.append(now - self.seen)
+        self.seen = now
+
+    def stale_limit(self) -> float | None:
+        """Seconds without a reading after which the series is stale; None: not yet known."""
+        if self.stale_after is not None:
+            return self.stale_after
+        if len(self.intervals) < STALE_MIN_INTERVALS:
+            return None
+        return max(STALE_FLOOR, STALE_FACTOR * statistics.median(self.intervals))
 
 
 class Pipeline:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
         limits = config.limits
         self.normalizer = make_normalizer(limits)
-        self.store = Store(limits.max_series, config.history.raw_points, config.history.raw_span)
+        history = config.history
+        self.store = Store(limits.max_series, history.raw_points, history.raw_span, history.rollups)
         self.rules = config.series
         self.rejected: Counter[str] = Counter()
         self.rejected_by_source: Counter[tuple[str, str]] = Counter()
         self.accepted = 0
         self._state: dict[str, _SeriesState] = {}
+        self._windowed: dict[str, _SeriesState] = {}  # series whose filters act on ticks
+        self._stale_checked = -math.inf
         # Devices that said they are online or offline; bounded like the series.
         self.devices: dict[str, Availability] = {}
         self._tick = Tick()
@@ -89,7 +130,7 @@ class Pipeline:
                 return rule
         return None
 
-    def _new_series(self, reading: Reading, source: str) -> _SeriesState | None:
+    def _new_series(self, reading: Reading, source: str, now: float) -> _SeriesState | None:
         rule = self._rule(reading.series)
         unit = rule.unit if rule is not None and rule.unit else reading.unit
         info = self.store.create(reading, source, unit)
@@ -102,12 +143,10 @@ class Pipeline:
                 self.store.max_series,
             )
             return None
-        state = _SeriesState(
-            info,
-            filters.build(rule.filters) if rule is not None else None,
-            unit_fixed=bool(rule is not None and rule.unit),
-        )
+        state = _SeriesState(info, rule, bool(rule is not None and rule.unit), now)
         self._state[info.id] = state
+        if state.chain is not None and state.chain.windowed:
+            self._windowed[info.id] = state
         self._tick.new_series.append(info)
         return state
 
@@ -140,36 +179,74 @@ class Pipeline:
         self.devices[change.device] = change
         self._tick.availability[change.device] = change
 
+    def _announce(self, info: SeriesInfo) -> None:
+        """Send the series' catalog entry again with the next tick."""
+        if info not in self._tick.new_series:
+            self._tick.new_series.append(info)
+
     def add(self, reading: Reading, source: str) -> None:
-        """Store one reading and fold it into the pending tick."""
+        """Filter one reading, store what passes and fold it into the pending tick."""
+        now = self.clock()
         state = self._state.get(reading.series)
         if state is None:
-            state = self._new_series(reading, source)
+            state = self._new_series(reading, source, now)
             if state is None:
                 return
-        elif reading.unit is not None and reading.unit != state.info.unit and not state.unit_fixed:
-            # A unit learned after the first reading (a Homie `$unit` that arrives after
-            # the retained value, a discovery config): the catalog changes with it.
-            state.info.unit = reading.unit
-            if state.info not in self._tick.new_series:
-                self._tick.new_series.append(state.info)
-        value = reading.value
-        if state.apply is not None:
-            filtered = state.apply(value)
-            if filtered is None:
-                self.rejected["filtered"] += 1
-                return
-            value = filtered
-        if not self.store.append(state.info, reading.ts, value):
-            self.rejected["out_of_order"] += 1
+        else:
+            state.arrived(now)
+            unit = reading.unit
+            if unit is not None and unit != state.info.unit and not state.unit_fixed:
+                # A unit learned after the first reading (a Homie `$unit` that arrives
+                # after the retained value, a discovery config): the catalog changes.
+                state.info.unit = unit
+                self._announce(state.info)
+        if state.info.stale:
+            state.info.stale = False
+            self._announce(state.info)
+        if state.chain is None:
+            points: list[filters.Point] | None = [filters.Point(reading.ts, reading.value)]
+        else:
+            points = state.chain.push(reading.ts, reading.value, now)
+        if points is None:
+            self.rejected["filtered"] += 1
             return
-        self.accepted += 1
+        stored = [self._emit(state, p) for p in points]
+        if not points or any(stored):  # held in a throttle window counts as accepted
+            self.accepted += 1
+
+    def _emit(self, state: _SeriesState, p: filters.Point) -> bool:
+        late = p.ts < state.info.last_ts
+        refused = self.store.append(state.info, p.ts, p.value)
+        if refused is not None:
+            self.rejected[refused] += 1
+            return False
+        if late:  # in history at its place; the live frames only move forward
+            return True
         pending = self._tick.points.get(state.info.id)
         if pending is None:
-            self._tick.points[state.info.id] = TickPoint(reading.ts, value)
+            self._tick.points[state.info.id] = TickPoint(p.ts, p.value, p.low, p.high)
         else:
-            pending.add(reading.ts, value)
+            pending.add(p.ts, p.value, p.low, p.high)
+        return True
 
-    def take_tick(self) -> Tick:
+    def _check_stale(self, now: float) -> None:
+        for state in self._state.values():
+            if state.info.stale:
+                continue
+            limit = state.stale_limit()
+            if limit is not None and now - state.seen > limit:
+                state.info.stale = True
+                self._announce(state.info)
+
+    def take_tick(self, now: float | None = None) -> Tick:
+        """Run the clock-driven filters and stale checks, then hand the tick over."""
+        now = self.clock() if now is None else now
+        for state in self._windowed.values():
+            assert state.chain is not None
+            for p in state.chain.tick(now):
+                self._emit(state, p)
+        if now - self._stale_checked >= STALE_CHECK_EVERY:
+            self._stale_checked = now
+            self._check_stale(now)
         tick, self._tick = self._tick, Tick()
         return tick

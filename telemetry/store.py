@@ -1,16 +1,20 @@
-"""Per-series history: a bounded ring of recent raw points, and the catalog.
+"""Per-series history: a bounded ring of recent raw points, rollups, and the catalog.
 
-Each series keeps its points in a preallocated numpy buffer twice the ring's
-capacity: appends write at the end and, when the end is reached, the newest
-half is copied back to the start.  The live points are therefore always one
-contiguous, time-ordered slice, so range queries are two binary searches and
-an append is amortised O(1).
+Raw points live in a numpy buffer that grows by doubling up to twice the
+ring's capacity (so a series that reports slowly costs little memory).  When
+the end of the buffer is reached the live points are copied back to its start;
+they are therefore always one contiguous, time-ordered slice, so range queries
+are two binary searches and an append is amortised O(1).  A late point (QoS 1
+redelivery, a device flushing its buffer) is inserted at its place; an exact
+repeat of a stored (time, value) is a duplicate and refused.
 
-Points older than the series' newest point are refused and counted for now
-(the history work adds out-of-order insertion and rollups).
+Rollups keep, per bucket of a fixed width, the first, last, minimum, maximum,
+mean and count of the points that fell in it (see `Rollup`).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import numpy.typing as npt
@@ -19,19 +23,27 @@ from telemetry.model import Reading
 
 FloatArray = npt.NDArray[np.float64]
 
+INITIAL_POINTS = 64
+FLOAT32_MAX = float(
+    np.finfo(np.float32).max
+)  # first allocation of a raw buffer; it doubles as needed
+
 
 class Ring:
     """Time-ordered (ts, value) points: at most `capacity`, none older than `span`."""
 
-    __slots__ = ("_end", "_start", "_ts", "_values", "capacity", "span")
+    __slots__ = ("_end", "_start", "_ts", "_values", "capacity", "duplicates", "span", "too_old")
 
     def __init__(self, capacity: int, span: float) -> None:
         self.capacity = capacity
         self.span = span
-        self._ts: FloatArray = np.empty(2 * capacity, dtype=np.float64)
-        self._values: FloatArray = np.empty(2 * capacity, dtype=np.float64)
+        size = min(INITIAL_POINTS, 2 * capacity)
+        self._ts: FloatArray = np.empty(size, dtype=np.float64)
+        self._values: FloatArray = np.empty(size, dtype=np.float64)
         self._start = 0
         self._end = 0
+        self.duplicates = 0
+        self.too_old = 0
 
     def __len__(self) -> int:
         return self._end - self._start
@@ -40,19 +52,61 @@ class Ring:
     def last_ts(self) -> float | None:
         return float(self._ts[self._end - 1]) if self._end > self._start else None
 
+    def _make_room(self) -> None:
+        """One free slot at the end: drop expired points, compact or grow."""
+        first = self._live_start()
+        live = self._end - first
+        size = len(self._ts)
+        if live >= size // 2 and size < 2 * self.capacity:
+            size = min(2 * size, 2 * self.capacity)
+            ts, values = np.empty(size), np.empty(size)
+        else:
+            ts, values = self._ts, self._values
+        keep = min(live, self.capacity)
+        ts[:keep] = self._ts[self._end - keep : self._end]
+        values[:keep] = self._values[self._end - keep : self._end]
+        self._ts, self._values = ts, values
+        self._start, self._end = 0, keep
+
     def append(self, ts: float, value: float) -> bool:
-        """Add a point; False (and nothing stored) when it is older than the newest."""
+        """Add a point at its place in time; False (nothing stored) for a repeat or one
+        older than the ring's span."""
         end = self._end
-        if end > self._start and ts < self._ts[end - 1]:
-            return False
-        if end == 2 * self.capacity:
-            keep = self.capacity - 1
-            self._ts[:keep] = self._ts[end - keep : end]
-            self._values[:keep] = self._values[end - keep : end]
-            self._start, end = 0, keep
+        late = end > self._start and ts < self._ts[end - 1]
+        if late or (end > self._start and ts == self._ts[end - 1]):
+            return self._insert(ts, value)
+        if end == len(self._ts):
+            self._make_room()
+            end = self._end
         self._ts[end] = ts
         self._values[end] = value
         self._end = end + 1
+        if self._end - self._start > self.capacity:
+            self._start = self._end - self.capacity
+        return True
+
+    def _insert(self, ts: float, value: float) -> bool:
+        newest = self._ts[self._end - 1]
+        if ts < newest - self.span:
+            self.too_old += 1
+            return False
+        live = self._ts[self._start : self._end]
+        lo = int(np.searchsorted(live, ts, side="left"))
+        hi = int(np.searchsorted(live, ts, side="right"))
+        same = self._values[self._start + lo : self._start + hi]
+        if np.any((same == value) | (np.isnan(same) & math.isnan(value))):
+            self.duplicates += 1
+            return False
+        if self._end == len(self._ts):
+            self._make_room()
+            live = self._ts[self._start : self._end]
+            hi = int(np.searchsorted(live, ts, side="right"))
+        at = self._start + hi  # after any equal times: arrival order among equals
+        self._ts[at + 1 : self._end + 1] = self._ts[at : self._end]
+        self._values[at + 1 : self._end + 1] = self._values[at : self._end]
+        self._ts[at] = ts
+        self._values[at] = value
+        self._end += 1
         if self._end - self._start > self.capacity:
             self._start = self._end - self.capacity
         return True
@@ -65,6 +119,11 @@ class Ring:
             np.searchsorted(self._ts[self._start : self._end], horizon, side="left")
         )
 
+    @property
+    def first_ts(self) -> float | None:
+        first = self._live_start()
+        return float(self._ts[first]) if first < self._end else None
+
     def range(self, start: float, end: float) -> tuple[FloatArray, FloatArray]:
         """Copies of the points with `start <= ts <= end`, oldest first."""
         first = self._live_start()
@@ -75,6 +134,262 @@ class Ring:
 
     def points(self) -> tuple[FloatArray, FloatArray]:
         return self.range(-np.inf, np.inf)
+
+    @property
+    def nbytes(self) -> int:
+        return self._ts.nbytes + self._values.nbytes
+
+    def snapshot(self) -> tuple[FloatArray, FloatArray]:
+        """Copies of the stored points (times, values), oldest first: for persistence."""
+        return (
+            self._ts[self._start : self._end].copy(),
+            self._values[self._start : self._end].copy(),
+        )
+
+    @classmethod
+    def restore(
+        cls,
+        capacity: int,
+        span: float,
+        ts: npt.NDArray[np.generic],
+        values: npt.NDArray[np.generic],
+    ) -> Ring:
+        """A ring holding saved points, trimmed to `capacity` and `span`; ValueError when
+        they are not two equally long, time-ordered float arrays."""
+        ts = np.asarray(ts, dtype=np.float64)
+        values = np.asarray(values, dtype=np.float64)
+        if ts.ndim != 1 or ts.shape != values.shape:
+            raise ValueError("raw points: times and values differ in shape")
+        if len(ts) and (not np.all(np.isfinite(ts)) or np.any(np.diff(ts) < 0)):
+            raise ValueError("raw points: times are not finite and in order")
+        ring = cls(capacity, span)
+        if len(ts):
+            keep = int(np.searchsorted(ts, ts[-1] - span, side="left"))
+            keep = max(keep, len(ts) - capacity)
+            ts, values = ts[keep:], values[keep:]
+        n = len(ts)
+        if n > len(ring._ts):
+            size = min(2 * capacity, max(INITIAL_POINTS, 2 * n))
+            ring._ts, ring._values = np.empty(size), np.empty(size)
+        ring._ts[:n] = ts
+        ring._values[:n] = values
+        ring._start, ring._end = 0, n
+        return ring
+
+
+class Rollup:
+    """Fixed-width buckets of one series: first, last, min, max, mean and count each.
+
+    A circular buffer indexed by bucket number (`floor(ts / width)`), growing by
+    doubling up to `capacity` buckets, so a young series costs little.  Values are
+    float32 (seven significant digits: plenty for a chart, half the memory);
+    the sum behind the mean is float64.  A late point updates its bucket (its
+    minimum, maximum, mean and count; first and last by its time within the
+    bucket), so arrival order never changes a bucket's statistics.  Points older
+    than the buffer reaches are refused.
+    """
+
+    __slots__ = (
+        "_count",
+        "_first",
+        "_first_at",
+        "_high",
+        "_last",
+        "_last_at",
+        "_low",
+        "_sum",
+        "capacity",
+        "newest",
+        "oldest",
+        "width",
+    )
+
+    def __init__(self, width: float, keep: float) -> None:
+        self.width = width
+        self.capacity = max(2, math.ceil(keep / width) + 1)
+        self.newest = -1  # bucket number of the newest bucket; -1 when empty
+        self.oldest = -1
+        self._allocate(min(16, self.capacity))
+
+    def _allocate(self, size: int) -> None:
+        self._first = np.full(size, np.nan, dtype=np.float32)
+        self._last = np.full(size, np.nan, dtype=np.float32)
+        self._low = np.full(size, np.nan, dtype=np.float32)
+        self._high = np.full(size, np.nan, dtype=np.float32)
+        self._first_at = np.zeros(size, dtype=np.float32)  # offset within the bucket
+        self._last_at = np.zeros(size, dtype=np.float32)
+        self._sum = np.zeros(size, dtype=np.float64)
+        self._count = np.zeros(size, dtype=np.uint32)
+
+    def _columns(self) -> tuple[npt.NDArray[np.generic], ...]:
+        return (
+            self._first,
+            self._last,
+            self._low,
+            self._high,
+            self._first_at,
+            self._last_at,
+            self._sum,
+            self._count,
+        )
+
+    @property
+    def size(self) -> int:
+        return len(self._count)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(c.nbytes for c in self._columns())
+
+    COLUMNS = ("first", "last", "low", "high", "first_at", "last_at", "sum", "count")
+
+    def snapshot(self) -> tuple[int, int, tuple[npt.NDArray[np.generic], ...]]:
+        """`(newest, oldest, columns)`: copies of the buffers, named as `COLUMNS`."""
+        return self.newest, self.oldest, tuple(c.copy() for c in self._columns())
+
+    @classmethod
+    def restore(
+        cls,
+        width: float,
+        keep: float,
+        newest: int,
+        oldest: int,
+        columns: tuple[npt.NDArray[np.generic], ...],
+    ) -> Rollup:
+        """A rollup holding saved buckets, the oldest dropped when `keep` is now shorter;
+        ValueError when the saved state does not fit together."""
+        rollup = cls(width, keep)
+        template = rollup._columns()
+        if len(columns) != len(template):
+            raise ValueError(f"rollup: {len(columns)} columns; expected {len(template)}")
+        if newest < 0:
+            return rollup
+        saved = len(columns[0])
+        if (
+            oldest < 0
+            or oldest > newest
+            or newest - oldest + 1 > saved
+            or any(c.shape != (saved,) for c in columns)
+            or any(c.dtype != t.dtype for c, t in zip(columns, template, strict=True))
+        ):
+            raise ValueError("rollup: saved buckets do not fit together")
+        first = max(oldest, newest - rollup.capacity + 1)
+        kept = np.arange(first, newest + 1, dtype=np.int64)
+        rollup._allocate(min(rollup.capacity, max(rollup.size, len(kept))))
+        for new_col, old_col in zip(rollup._columns(), columns, strict=True):
+            new_col[kept % rollup.size] = old_col[kept % saved]
+        rollup.newest, rollup.oldest = newest, first
+        return rollup
+
+    def _grow(self, needed: int) -> None:
+        """Room for `needed` buckets (up to the capacity), keeping the stored ones."""
+        if needed <= self.size or self.size >= self.capacity:
+            return
+        size = min(self.capacity, max(2 * self.size, needed))
+        kept = np.arange(self.oldest, self.newest + 1)
+        old = self._columns()
+        self._allocate(size)
+        for new_col, old_col in zip(self._columns(), old, strict=True):
+            new_col[kept % size] = old_col[kept % len(old_col)]
+
+    def _reach(self, bucket: int) -> None:
+        """Make `bucket` (newer than the newest) addressable: grow, clear the slots it
+        and any skipped buckets take over."""
+        self._grow(bucket - self.oldest + 1)
+        self._clear(max(self.newest + 1, bucket - self.size + 1), bucket + 1)
+        self.newest = bucket
+        self.oldest = max(self.oldest, bucket - self.size + 1)
+
+    def _clear(self, lo: int, hi: int) -> None:
+        slots = np.arange(lo, hi) % self.size
+        for col, empty in zip(self._columns(), (np.nan,) * 4 + (0,) * 4, strict=True):
+            col[slots] = empty
+
+    def add(self, ts: float, value: float) -> bool:
+        """Fold one point into its bucket; False when it is older than the buffer reaches."""
+        bucket = math.floor(ts / self.width)
+        if self.newest < 0:
+            self.oldest = self.newest = bucket
+        elif bucket > self.newest:
+            self._reach(bucket)
+        elif bucket < self.oldest:  # older than the first point: within reach?
+            self._grow(self.newest - bucket + 1)
+            if bucket <= self.newest - self.size:
+                return False
+            self._clear(bucket, self.oldest)
+            self.oldest = bucket
+        at = bucket % self.size
+        offset = ts - bucket * self.width
+        if not -FLOAT32_MAX <= value <= FLOAT32_MAX:  # beyond float32: say so, no warning
+            value = math.copysign(math.inf, value) if not math.isnan(value) else value
+        if self._count[at] == 0:
+            self._first[at] = self._last[at] = self._low[at] = self._high[at] = value
+            self._first_at[at] = self._last_at[at] = offset
+        else:
+            if offset < self._first_at[at]:
+                self._first[at], self._first_at[at] = value, offset
+            if offset >= self._last_at[at]:
+                self._last[at], self._last_at[at] = value, offset
+            self._low[at] = min(self._low[at], value)
+            self._high[at] = max(self._high[at], value)
+        self._sum[at] += value
+        self._count[at] += 1
+        return True
+
+    @property
+    def first_ts(self) -> float | None:
+        """The time of the oldest point kept (None when empty)."""
+        if self.newest < 0:
+            return None
+        numbers = np.arange(self.oldest, self.newest + 1)
+        first = int(numbers[int(np.argmax(self._count[numbers % self.size] > 0))])
+        return first * self.width + float(self._first_at[first % self.size])
+
+    def buckets(self, start: float, end: float) -> dict[str, FloatArray]:
+        """The non-empty buckets starting in [start, end], oldest first: columns `ts`
+        (bucket start), `first`, `last`, `min`, `max`, `mean`, `count`, `first_ts`,
+        `last_ts`.  Index arithmetic, no scan."""
+        if self.newest < 0:
+            lo, hi = 0, -1
+        else:
+            lo = max(self.oldest, math.ceil(start / self.width)) if start > -np.inf else self.oldest
+            hi = min(self.newest, math.floor(end / self.width)) if end < np.inf else self.newest
+        numbers = np.arange(lo, hi + 1, dtype=np.int64)
+        at = numbers % self.size
+        used = self._count[at] > 0
+        numbers, at = numbers[used], at[used]
+        start_ts = numbers.astype(np.float64) * self.width
+        count = self._count[at].astype(np.float64)
+        return {
+            "ts": start_ts,
+            "first": self._first[at].astype(np.float64),  # every column float64
+            "last": self._last[at].astype(np.float64),
+            "min": self._low[at].astype(np.float64),
+            "max": self._high[at].astype(np.float64),
+            "mean": self._sum[at] / count,
+            "count": count,
+            "first_ts": start_ts + self._first_at[at].astype(np.float64),
+            "last_ts": start_ts + self._last_at[at].astype(np.float64),
+        }
+
+    def as_points(self, start: float, end: float) -> tuple[FloatArray, FloatArray]:
+        """Each bucket as up to four points (first, min, max, last) in time order,
+        the extremes between first and last: what M4 would keep of the raw points,
+        give or take the extremes' exact times."""
+        b = self.buckets(start, end)
+        n = len(b["ts"])
+        mid = (b["first_ts"] + b["last_ts"]) / 2
+        rising = b["first"] <= b["last"]
+        a = np.where(rising, b["min"], b["max"])
+        z = np.where(rising, b["max"], b["min"])
+        ts = np.empty(4 * n)
+        values = np.empty(4 * n)
+        for i, (t, v) in enumerate(
+            ((b["first_ts"], b["first"]), (mid, a), (mid, z), (b["last_ts"], b["last"]))
+        ):
+            ts[i::4] = t
+            values[i::4] = v
+        return ts, values
 
 
 class SeriesInfo:
@@ -89,12 +404,21 @@ class SeriesInfo:
         "last_value",
         "refused",
         "ring",
+        "rollups",
         "sensor",
         "source",
+        "stale",
         "unit",
     )
 
-    def __init__(self, reading: Reading, source: str, unit: str | None, ring: Ring) -> None:
+    def __init__(
+        self,
+        reading: Reading,
+        source: str,
+        unit: str | None,
+        ring: Ring,
+        rollups: tuple[Rollup, ...] = (),
+    ) -> None:
         self.id = reading.series
         self.device = reading.device
         self.sensor = reading.sensor
@@ -105,7 +429,9 @@ class SeriesInfo:
         self.last_value = reading.value
         self.count = 0
         self.refused = 0
+        self.stale = False  # set by the pipeline's stale detection
         self.ring = ring
+        self.rollups = rollups  # finest first
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -117,34 +443,119 @@ class SeriesInfo:
             "last_value": self.last_value,
             "last_ts": self.last_ts,
             "count": self.count,
+            "stale": self.stale,
         }
 
 
-class Store:
-    """Every series' ring and catalog entry, with a cap on how many series exist."""
+Source = Ring | Rollup
 
-    def __init__(self, max_series: int, raw_points: int, raw_span: float) -> None:
+
+def _reach(source: Source) -> float:
+    """The time of the oldest point a source still holds (inf when empty)."""
+    first = source.first_ts
+    return math.inf if first is None else first
+
+
+class Store:
+    """Every series' ring, rollups and catalog entry, with a cap on how many series exist."""
+
+    def __init__(
+        self,
+        max_series: int,
+        raw_points: int,
+        raw_span: float,
+        rollups: tuple[tuple[float, float], ...] = (),
+    ) -> None:
         self.max_series = max_series
         self.raw_points = raw_points
         self.raw_span = raw_span
+        self.rollups = tuple(sorted(rollups))  # (bucket width, kept for), finest first
+        self.span = max([raw_span, *(keep for _, keep in self.rollups)])
         self.series: dict[str, SeriesInfo] = {}
         self.refused_series = 0
 
     def create(self, reading: Reading, source: str, unit: str | None) -> SeriesInfo | None:
-        """A new series for `reading`, or None (counted) when the cap is reached."""
+        """A new series for `reading`, or None (counted) when the cap is reached; the
+        restored one when the series was restored from disk."""
+        restored = self.series.get(reading.series)
+        if restored is not None:
+            return restored
         if len(self.series) >= self.max_series:
             self.refused_series += 1
             return None
-        info = SeriesInfo(reading, source, unit, Ring(self.raw_points, self.raw_span))
+        info = SeriesInfo(
+            reading,
+            source,
+            unit,
+            Ring(self.raw_points, self.raw_span),
+            tuple(Rollup(width, keep) for width, keep in self.rollups),
+        )
+        self.series[info.id] = info
+        return info
+
+    def restore_series(
+        self,
+        reading: Reading,
+        *,
+        source: str,
+        unit: str | None,
+        ring: Ring,
+        rollups: tuple[Rollup, ...],
+        count: int,
+    ) -> SeriesInfo | None:
+        """Add a series restored from disk: `reading` carries its id, device, sensor,
+        last point (`ts`, `value`) and first-seen time (`recv_ts`).  None when the
+        cap is reached."""
+        if reading.series not in self.series and len(self.series) >= self.max_series:
+            return None
+        info = SeriesInfo(reading, source, unit, ring, rollups)
+        info.count = count
         self.series[info.id] = info
         return info
 
     @staticmethod
-    def append(info: SeriesInfo, ts: float, value: float) -> bool:
-        if not info.ring.append(ts, value):
+    def append(info: SeriesInfo, ts: float, value: float) -> str | None:
+        """Store a point in the ring and every rollup; None, or why it was refused
+        (counted): `duplicate`, or `too_old` when older than all of them reach."""
+        ring = info.ring
+        duplicates = ring.duplicates
+        stored = ring.append(ts, value)
+        if not stored and ring.duplicates > duplicates:
             info.refused += 1
-            return False
+            return "duplicate"
+        for rollup in info.rollups:
+            stored = rollup.add(ts, value) or stored
+        if not stored:
+            info.refused += 1
+            return "too_old"
         info.count += 1
-        info.last_ts = ts
-        info.last_value = value
-        return True
+        if ts >= info.last_ts:
+            info.last_ts = ts
+            info.last_value = value
+        return None
+
+    @staticmethod
+    def choose(info: SeriesInfo, start: float, end: float, points: int) -> Source:
+        """Where to answer a query from: of the sources reaching back to `start` (or as
+        far back as the series goes), the coarsest that still gives `points` points
+        over the range; else the finest of them; else the one reaching furthest."""
+        sources: list[Source] = [info.ring, *info.rollups]
+        oldest = min(_reach(s) for s in sources)
+        # Rollups keep times within a bucket as float32: equal to a millisecond.
+        covering = [s for s in sources if _reach(s) <= max(start, oldest) + 1e-3]
+        if not covering:
+            return min(sources, key=_reach)
+        for source in reversed(covering):
+            if isinstance(source, Rollup) and 4 * (end - start) / source.width >= points:
+                return source
+        return covering[0]
+
+    @staticmethod
+    def points(source: Source, start: float, end: float) -> tuple[FloatArray, FloatArray]:
+        if isinstance(source, Ring):
+            return source.range(start, end)
+        return source.as_points(start, end)
+
+    def nbytes(self) -> int:
+        """Bytes held by every series' arrays."""
+        return sum(i.ring.nbytes + sum(r.nbytes for r in i.rollups) for i in self.series.values())

@@ -3,8 +3,11 @@
 History answers each series with at most `points` points chosen by M4 (first,
 min, max and last of each of `points / 4` time buckets), so a chart drawn
 `points / 4` pixels wide shows the same line as from every point; gaps stay
-gaps (`null`), never zeros.  Export gives the stored points themselves, as
-CSV or JSON.  Parameters are bounded (see `web.query`); a bad one is a 422.
+gaps (`null`), never zeros.  The points come from the raw ring when it reaches
+back to `start`, else from the coarsest rollup that still has enough buckets
+(each bucket given as its first, min, max and last); `from` says which.
+Export gives the raw ring's points themselves, as CSV or JSON.  Parameters
+are bounded (see `web.query`); a bad one is a 422.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from telemetry.downsample import m4
-from telemetry.store import FloatArray, Store
+from telemetry.quantities import format_duration
+from telemetry.store import FloatArray, Ring, Store
 from web.query import QueryError, points, window
 
 MAX_EXPORT_SERIES = 16
@@ -49,11 +53,13 @@ class History:
             if info is None:
                 unknown.append(sid)
                 continue
-            ts, values = info.ring.range(span.start, span.end)
+            source = Store.choose(info, span.start, span.end, limit)
+            ts, values = Store.points(source, span.start, span.end)
             if len(ts) > limit:
                 ts, values = m4(ts, values, span.start, np.nextafter(span.end, np.inf), limit // 4)
             t, v = _pairs(ts, values)
-            found[sid] = {"unit": info.unit, "t": t, "v": v}
+            kind = "raw" if isinstance(source, Ring) else format_duration(source.width)
+            found[sid] = {"unit": info.unit, "t": t, "v": v, "from": kind}
         body = {"start": span.start, "end": span.end, "points": limit, "series": found}
         if unknown:
             body["unknown"] = unknown

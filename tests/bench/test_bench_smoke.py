@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from bench import memory
+from bench.model import Options
 from tests.harness.parts import find_program
 
 MESSAGES = 300
@@ -83,3 +85,12 @@ def test_bench_normalize_has_a_row_per_corpus_family(tmp_path: Path) -> None:
     rows = json.loads(results.read_text())["rows"]
     assert {row["figure"] for row in rows} == families
     assert all(row["ratio"]["median"] > 0 for row in rows)
+
+
+def test_bench_memory_reports_rss_against_the_bare_imports() -> None:
+    report = memory.run(Options(repeat=1, quick=True))
+    (detail,) = report.details
+    assert detail["series"] == memory.QUICK_SERIES
+    assert detail["rss_mb"] > detail["baseline_mb"] > 10
+    assert detail["store_mb"] > 0
+    assert "KB per series" in report.notes[0]

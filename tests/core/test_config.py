@@ -352,9 +352,10 @@ def test_config_unknown_payload_format_lists_the_formats() -> None:
 
 
 def test_config_unknown_filter_lists_the_filters() -> None:
-    text = '[[series]]\nmatch = "a/*"\nfilters = [{ throttle = "1s" }]\n'
+    text = '[[series]]\nmatch = "a/*"\nfilters = [{ smooth = "1s" }]\n'
     assert problems(text) == [
-        "series[0].filters[0].throttle: unknown filter; expected one of offset, multiply, clamp"
+        "series[0].filters[0].smooth: unknown filter; expected one of offset, multiply, "
+        "calibrate, clamp, range, outlier, deadband, throttle, heartbeat, stale"
     ]
 
 

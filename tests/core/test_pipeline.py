@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from telemetry.config import Config, FilterSpec, LimitsConfig, SeriesRule
+from telemetry.config import Config, FilterSpec, HistoryConfig, LimitsConfig, SeriesRule
 from telemetry.model import RawMessage, Route
-from telemetry.pipeline import Pipeline
+from telemetry.pipeline import Pipeline, TickPoint
 
 ROUTE = Route("home", "mqtt", "number", template="{device}/{sensor...}")
 
@@ -62,11 +62,21 @@ def test_pipeline_counts_rejected_messages_by_reason() -> None:
     assert stored(pipeline, "a/t") == [(100.0, 5.0)]
 
 
-def test_pipeline_refuses_and_counts_an_out_of_order_reading() -> None:
+def test_pipeline_stores_a_late_reading_at_its_place_outside_the_live_frame() -> None:
     pipeline = Pipeline(Config())
     pipeline.ingest([msg("a/t", "1", 100.0), msg("a/t", "2", 99.0)])
-    assert pipeline.rejected == {"out_of_order": 1}
-    assert stored(pipeline, "a/t") == [(100.0, 1.0)]
+    assert pipeline.rejected == {}
+    assert stored(pipeline, "a/t") == [(99.0, 2.0), (100.0, 1.0)]
+    assert pipeline.take_tick().points["a/t"].as_json() == [100.0, 1.0]
+    assert pipeline.store.series["a/t"].last_value == 1.0
+
+
+def test_pipeline_refuses_and_counts_duplicates_and_points_too_old() -> None:
+    history = HistoryConfig(raw_span=60.0, rollups=((10.0, 100.0),))
+    pipeline = Pipeline(Config(history=history))
+    pipeline.ingest([msg("a/t", "1", 1000.0), msg("a/t", "1", 1000.0), msg("a/t", "5", 100.0)])
+    assert pipeline.rejected == {"duplicate": 1, "too_old": 1}
+    assert stored(pipeline, "a/t") == [(1000.0, 1.0)]
 
 
 def test_take_tick_gives_ts_and_value_for_a_single_reading() -> None:
@@ -192,3 +202,138 @@ def test_pipeline_a_rule_unit_is_not_overridden_by_payloads() -> None:
     pipeline.ingest([RawMessage(route, "homie/h0/sensor/t", b"293.1", 2.0)])
     pipeline.ingest([RawMessage(route, "homie/h0/sensor/t", b"293.2", 3.0)])
     assert pipeline.store.series["h0/sensor/t"].unit == "K"
+
+
+class FakeClock:
+    """The pipeline's monotonic clock, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def clocked(*filter_specs: FilterSpec) -> tuple[Pipeline, FakeClock]:
+    clock = FakeClock()
+    rules = (SeriesRule("a/*", filters=filter_specs),) if filter_specs else ()
+    return Pipeline(Config(series=rules), clock=clock), clock
+
+
+def feed(pipeline: Pipeline, clock: FakeClock, now: float, payload: str) -> None:
+    """A reading arriving at monotonic `now`, device time 1000 + now."""
+    clock.now = now
+    pipeline.ingest([msg("a/t", payload, 1000.0 + now)])
+
+
+def test_pipeline_counts_readings_a_filter_drops_but_not_those_a_window_holds() -> None:
+    pipeline, clock = clocked(FilterSpec("range", [0, 100]), FilterSpec("throttle", "10s"))
+    for now, payload in [(0, "5"), (1, "500"), (2, "6"), (3, "-1"), (4, "8")]:
+        feed(pipeline, clock, now, payload)
+    assert pipeline.rejected == {"filtered": 2}
+    assert pipeline.accepted == 3
+    assert stored(pipeline, "a/t") == [(1000.0, 5.0)]
+
+
+def test_pipeline_throttle_stores_the_window_value_and_ticks_its_min_max() -> None:
+    pipeline, clock = clocked(FilterSpec("throttle", "10s"))
+    feed(pipeline, clock, 0, "5")
+    assert pipeline.take_tick(0.1).points["a/t"].as_json() == [1000.0, 5.0]
+    for now, payload in [(1, "1"), (4, "5"), (7, "0")]:
+        feed(pipeline, clock, now, payload)
+    assert pipeline.take_tick(7.1).points == {}
+    # the source is silent; the window 1..11 closes on the tick after 11
+    tick = pipeline.take_tick(11.1)
+    assert tick.points["a/t"].as_json() == [1011.0, 2.0, 0.0, 5.0]
+    assert stored(pipeline, "a/t") == [(1000.0, 5.0), (1011.0, 2.0)]
+
+
+def test_pipeline_take_tick_uses_the_injected_clock_by_default() -> None:
+    pipeline, clock = clocked(FilterSpec("heartbeat", "60s"))
+    feed(pipeline, clock, 0, "5")
+    pipeline.take_tick()
+    clock.now = 59.0
+    assert pipeline.take_tick().points == {}
+    clock.now = 60.0
+    assert pipeline.take_tick().points["a/t"].as_json() == [1060.0, 5.0]
+
+
+def test_stale_auto_limit_is_five_median_intervals_and_data_brings_the_series_back() -> None:
+    pipeline, clock = clocked()
+    for now in (0, 10, 20, 30):  # intervals 10, 10, 10: limit max(30, 5 * 10) = 50 s
+        feed(pipeline, clock, now, "1")
+    pipeline.take_tick(30.0)
+    info = pipeline.store.series["a/t"]
+    assert pipeline.take_tick(80.0).new_series == []  # 50 s quiet: not beyond the limit
+    assert not info.stale
+    tick = pipeline.take_tick(81.0)
+    assert tick.new_series == [info]
+    assert info.as_json()["stale"] is True
+    assert pipeline.take_tick(90.0).new_series == []  # announced once
+    feed(pipeline, clock, 95, "2")
+    tick = pipeline.take_tick(95.1)
+    assert tick.new_series == [info]
+    assert info.as_json()["stale"] is False
+
+
+def test_stale_auto_limit_is_at_least_thirty_seconds() -> None:
+    pipeline, clock = clocked()
+    for now in (0, 1, 2, 3):
+        feed(pipeline, clock, now, "1")
+    pipeline.take_tick(32.5)
+    assert not pipeline.store.series["a/t"].stale
+    pipeline.take_tick(33.5)
+    assert pipeline.store.series["a/t"].stale
+
+
+def test_stale_auto_needs_three_intervals_before_it_marks_anything() -> None:
+    pipeline, clock = clocked()
+    for now in (0, 10, 20):
+        feed(pipeline, clock, now, "1")
+    pipeline.take_tick(10_000.0)
+    assert not pipeline.store.series["a/t"].stale
+
+
+def test_stale_explicit_limit_applies_from_the_first_reading() -> None:
+    pipeline, clock = clocked(FilterSpec("stale", "5s"))
+    feed(pipeline, clock, 0, "1")
+    pipeline.take_tick(4.5)
+    assert not pipeline.store.series["a/t"].stale
+    assert [i.id for i in pipeline.take_tick(5.5).new_series] == ["a/t"]
+    assert pipeline.store.series["a/t"].stale
+
+
+def test_stale_is_checked_at_most_once_a_second() -> None:
+    pipeline, clock = clocked(FilterSpec("stale", "5s"))
+    feed(pipeline, clock, 0, "1")
+    pipeline.take_tick(4.8)
+    pipeline.take_tick(5.2)  # past the limit, but 0.4 s after the last check
+    assert not pipeline.store.series["a/t"].stale
+    pipeline.take_tick(5.8)
+    assert pipeline.store.series["a/t"].stale
+
+
+def test_stale_heartbeat_repeats_are_not_data() -> None:
+    pipeline, clock = clocked(FilterSpec("heartbeat", "2s"), FilterSpec("stale", "5s"))
+    feed(pipeline, clock, 0, "1")
+    for now in (2.0, 4.0, 6.0):
+        pipeline.take_tick(now)
+    assert stored(pipeline, "a/t") == [(1000.0, 1.0), (1002.0, 1.0), (1004.0, 1.0), (1006.0, 1.0)]
+    assert pipeline.store.series["a/t"].stale
+
+
+def test_stale_a_reading_a_filter_drops_still_shows_the_sensor_is_alive() -> None:
+    pipeline, clock = clocked(FilterSpec("range", [0, 10]), FilterSpec("stale", "5s"))
+    feed(pipeline, clock, 0, "1")
+    feed(pipeline, clock, 4, "99")
+    pipeline.take_tick(8.0)
+    assert not pipeline.store.series["a/t"].stale
+    assert pipeline.rejected == {"filtered": 1}
+
+
+def test_tick_point_takes_a_window_low_and_high() -> None:
+    point = TickPoint(10.0, 2.0, 1.0, 3.0)
+    assert point.as_json() == [10.0, 2.0, 1.0, 3.0]
+    point.add(11.0, 5.0)
+    assert point.as_json() == [11.0, 5.0, 1.0, 5.0]
+    assert TickPoint(10.0, 2.0, 2.0, 2.0).as_json() == [10.0, 2.0]

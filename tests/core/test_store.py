@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import bisect
+import math
+import random
+
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from telemetry.model import Reading
-from telemetry.store import Ring, Store
+from telemetry.store import Ring, Rollup, Store
 
 
 def points(ring: Ring) -> list[tuple[float, float]]:
@@ -41,12 +46,29 @@ def test_ring_keeps_at_most_capacity_points_dropping_the_oldest() -> None:
     assert points(ring) == [(2.0, 20.0), (3.0, 30.0), (4.0, 40.0), (5.0, 50.0)]
 
 
-def test_ring_refuses_a_point_older_than_its_newest_and_changes_nothing() -> None:
+def test_ring_inserts_a_late_point_at_its_place() -> None:
     ring = filled(4, 3)
-    before = points(ring)
-    assert ring.append(1.5, -1.0) is False
-    assert points(ring) == before
+    assert ring.append(1.5, -1.0) is True
+    assert points(ring) == [(0.0, 0.0), (1.0, 10.0), (1.5, -1.0), (2.0, 20.0)]
     assert ring.last_ts == 2.0
+
+
+def test_ring_refuses_an_exact_repeat_and_counts_it() -> None:
+    ring = filled(4, 3)
+    assert ring.append(1.0, 10.0) is False
+    assert ring.append(2.0, 20.0) is False
+    assert ring.duplicates == 2
+    assert points(ring) == [(0.0, 0.0), (1.0, 10.0), (2.0, 20.0)]
+
+
+def test_ring_refuses_a_late_point_older_than_its_span() -> None:
+    ring = Ring(100, 10.0)
+    for ts in (0.0, 10.0, 20.0):
+        ring.append(ts, ts)
+    assert ring.append(5.0, 5.0) is False
+    assert ring.too_old == 1
+    assert ring.append(15.0, 15.0) is True
+    assert ring.points()[0].tolist() == [10.0, 15.0, 20.0]
 
 
 def test_ring_accepts_a_point_with_the_same_time_as_its_newest() -> None:
@@ -107,26 +129,29 @@ def test_ring_appends_far_past_twice_its_capacity_keep_the_last_points() -> None
 @settings(max_examples=150)
 @given(
     st.integers(min_value=1, max_value=8),
-    st.lists(st.integers(min_value=-3, max_value=5), max_size=60),
+    st.lists(st.tuples(st.integers(-3, 5), st.integers(0, 3)), max_size=60),
     st.sampled_from([0.0, 3.0, 10.0, 1e9]),
 )
-def test_ring_behaves_like_a_list_of_the_last_capacity_points(
-    capacity: int, steps: list[int], span: float
+def test_ring_behaves_like_a_sorted_list_of_the_last_capacity_points(
+    capacity: int, steps: list[tuple[int, int]], span: float
 ) -> None:
-    """Each step moves time by a small amount, sometimes backwards (which is refused)."""
+    """Each step moves time by a small amount, sometimes backwards (a late point that
+    is inserted at its place), with values from a small set so repeats happen."""
     ring = Ring(capacity, span)
     model: list[tuple[float, float]] = []
     ts = 0.0
-    for n, step in enumerate(steps):
+    for step, value in steps:
         ts += step
-        accepted = ring.append(ts, float(n))
-        assert accepted == (not model or ts >= model[-1][0])
-        if accepted:
-            model = [*model, (ts, float(n))][-capacity:]
-        else:
-            ts = model[-1][0]
-        assert len(ring) == len(model)
-        assert points(ring) == [p for p in model if p[0] >= model[-1][0] - span]
+        point = (ts, float(value))
+        newest = model[-1][0] if model else -math.inf
+        expected = point not in model and (ts >= newest or ts >= newest - span)
+        assert ring.append(*point) == expected
+        if expected:
+            at = bisect.bisect_right([t for t, _ in model], ts)
+            model = [*model[:at], point, *model[at:]][-capacity:]
+        newest = model[-1][0] if model else -math.inf
+        model = [p for p in model if p[0] >= newest - span]
+        assert points(ring) == model
 
 
 def reading(device: str, sensor: str = "temp") -> Reading:
@@ -156,19 +181,20 @@ def test_store_append_updates_last_value_and_counts() -> None:
     store = Store(max_series=2, raw_points=16, raw_span=60.0)
     info = store.create(reading("a"), "home", None)
     assert info is not None
-    assert Store.append(info, 101.0, 5.0)
-    assert Store.append(info, 102.0, 6.0)
+    assert Store.append(info, 101.0, 5.0) is None
+    assert Store.append(info, 102.0, 6.0) is None
     assert (info.count, info.last_ts, info.last_value) == (2, 102.0, 6.0)
 
 
-def test_store_append_of_an_older_point_is_refused_and_counted() -> None:
+def test_store_append_of_a_late_point_inserts_it_and_keeps_the_newest_as_last() -> None:
     store = Store(max_series=2, raw_points=16, raw_span=60.0)
     info = store.create(reading("a"), "home", None)
     assert info is not None
     Store.append(info, 102.0, 6.0)
-    assert not Store.append(info, 101.0, 5.0)
-    assert (info.count, info.refused, info.last_value) == (1, 1, 6.0)
-    assert info.ring.points()[1].tolist() == [6.0]
+    assert Store.append(info, 101.0, 5.0) is None
+    assert Store.append(info, 101.0, 5.0) == "duplicate"  # a QoS 1 redelivery
+    assert (info.count, info.refused, info.last_value) == (2, 1, 6.0)
+    assert info.ring.points()[1].tolist() == [5.0, 6.0]
 
 
 @pytest.mark.parametrize("count", [0, 1, 15, 16, 17, 31, 32, 33, 100])
@@ -179,3 +205,135 @@ def test_store_ring_keeps_the_configured_number_of_raw_points(count: int) -> Non
     for i in range(count):
         Store.append(info, float(i), float(i))
     assert info.ring.points()[0].tolist() == [float(i) for i in range(max(0, count - 16), count)]
+
+
+def rollup_stats(rollup: Rollup) -> list[tuple[float, ...]]:
+    b = rollup.buckets(-math.inf, math.inf)
+    keys = ("ts", "first", "last", "min", "max", "mean", "count")
+    return [
+        tuple(round(float(x), 4) for x in row) for row in zip(*(b[k] for k in keys), strict=True)
+    ]
+
+
+def test_rollup_buckets_by_hand() -> None:
+    rollup = Rollup(10.0, 3600.0)
+    for ts, value in [(100.0, 5.0), (103.0, 1.0), (109.0, 3.0), (121.0, 7.0)]:
+        assert rollup.add(ts, value)
+    assert rollup_stats(rollup) == [
+        (100.0, 5.0, 3.0, 1.0, 5.0, 3.0, 3),
+        (120.0, 7.0, 7.0, 7.0, 7.0, 7.0, 1),  # 110 had nothing: no bucket, a gap
+    ]
+
+
+def test_rollup_late_point_updates_first_last_and_stats_as_if_in_order() -> None:
+    rollup = Rollup(10.0, 3600.0)
+    for ts, value in [(105.0, 5.0), (121.0, 7.0), (101.0, 9.0), (108.0, -2.0)]:
+        rollup.add(ts, value)
+    assert rollup_stats(rollup) == [
+        (100.0, 9.0, -2.0, -2.0, 9.0, 4.0, 3),
+        (120.0, 7.0, 7.0, 7.0, 7.0, 7.0, 1),
+    ]
+
+
+def test_rollup_keeps_its_span_and_refuses_older_points() -> None:
+    rollup = Rollup(1.0, 9.0)  # ten buckets
+    for ts in range(100):
+        rollup.add(float(ts), float(ts))
+    assert rollup.size == 10
+    b = rollup.buckets(-math.inf, math.inf)
+    assert b["ts"].tolist() == [float(t) for t in range(90, 100)]
+    assert not rollup.add(89.5, 0.0)
+    assert rollup.add(90.5, 100.0)
+    assert rollup.buckets(90.0, 90.0)["max"].tolist() == [100.0]
+
+
+def test_rollup_skips_over_a_long_silence() -> None:
+    rollup = Rollup(1.0, 9.0)
+    for ts in (0.0, 1.0, 2.0, 1000.0, 1003.0):
+        rollup.add(ts, ts)
+    assert rollup.buckets(-math.inf, math.inf)["ts"].tolist() == [1000.0, 1003.0]
+
+
+def test_rollup_grows_from_a_small_buffer_only_as_time_passes() -> None:
+    rollup = Rollup(10.0, 30 * 86400.0)
+    rollup.add(0.0, 1.0)
+    small = rollup.nbytes
+    for ts in range(0, 3600, 10):
+        rollup.add(float(ts), 1.0)
+    assert rollup.size == 512
+    assert small < rollup.nbytes < 512 * 40
+
+
+def test_rollup_accepts_points_before_its_first_within_reach() -> None:
+    rollup = Rollup(1.0, 100.0)
+    rollup.add(50.0, 1.0)
+    assert rollup.add(45.0, 2.0)
+    assert rollup.buckets(-math.inf, math.inf)["ts"].tolist() == [45.0, 50.0]
+
+
+@settings(max_examples=100)
+@given(
+    st.lists(st.tuples(st.integers(0, 500), st.integers(-50, 50)), min_size=1, max_size=80),
+    st.sampled_from([1.0, 7.0, 60.0]),
+    st.randoms(use_true_random=False),
+)
+def test_rollup_statistics_do_not_depend_on_arrival_order(
+    points_: list[tuple[int, int]], width: float, rnd: random.Random
+) -> None:
+    in_order = Rollup(width, 1e6)
+    shuffled = Rollup(width, 1e6)
+    unique = sorted(set(points_))
+    for ts, value in unique:
+        in_order.add(float(ts), float(value))
+    mixed = list(unique)
+    rnd.shuffle(mixed)
+    for ts, value in mixed:
+        shuffled.add(float(ts), float(value))
+    got = shuffled.buckets(-math.inf, math.inf)
+    want = in_order.buckets(-math.inf, math.inf)
+    for key in ("ts", "min", "max", "mean", "count", "first_ts", "last_ts"):
+        assert np.allclose(got[key], want[key]), key
+    # numpy over the points themselves
+    times = np.array([p[0] for p in unique], dtype=float)
+    values = np.array([p[1] for p in unique], dtype=float)
+    keys = np.floor(times / width)
+    assert got["count"].tolist() == [int((keys == k).sum()) for k in np.unique(keys)]
+    assert got["max"].tolist() == [values[keys == k].max() for k in np.unique(keys)]
+
+
+def series_with(rollups: tuple[tuple[float, float], ...], seconds: int) -> Store:
+    store = Store(max_series=1, raw_points=100_000, raw_span=900.0, rollups=rollups)
+    info = store.create(reading("a"), "home", None)
+    assert info is not None
+    for ts in range(seconds):
+        Store.append(info, float(ts), math.sin(ts / 100))
+    return store
+
+
+def test_query_picks_raw_when_the_ring_reaches_back_far_enough() -> None:
+    store = series_with(((10.0, 3600.0), (60.0, 86400.0)), 3600)
+    info = store.series["a/temp"]
+    assert Store.choose(info, 3000.0, 3600.0, 1000) is info.ring
+
+
+def test_query_picks_the_coarsest_rollup_with_enough_points() -> None:
+    store = series_with(((10.0, 3600.0), (60.0, 86400.0)), 3600)
+    info = store.series["a/temp"]
+    fine, coarse = info.rollups
+    assert Store.choose(info, 0.0, 3600.0, 1000) is fine  # 360 buckets, 1440 points
+    assert Store.choose(info, 0.0, 3600.0, 200) is coarse  # 60 buckets, 240 points
+    ts, values = Store.points(fine, 0.0, 3600.0)
+    assert len(ts) == 4 * 360
+    assert np.all(np.diff(ts) >= 0)
+    assert values.max() == pytest.approx(1.0, abs=1e-3)
+
+
+def test_query_older_than_every_source_picks_the_one_reaching_furthest() -> None:
+    store = series_with(((10.0, 600.0),), 3600)
+    info = store.series["a/temp"]
+    assert Store.choose(info, 0.0, 100.0, 100) is info.ring
+
+
+def test_store_memory_of_a_day_at_one_hertz_stays_small() -> None:
+    store = series_with(((10.0, 3600.0), (60.0, 86400.0), (900.0, 30 * 86400.0)), 86400)
+    assert store.nbytes() < 150_000

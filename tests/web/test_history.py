@@ -132,3 +132,32 @@ def test_export_json_and_bad_format(server: RunningServer) -> None:
     assert status == 200 and len(body["rig/load"]) == 3000
     status, body = _json(f"{server.url}api/export?series=rig/load&format=xml")
     assert status == 422 and body["parameter"] == "format"
+
+
+def test_history_older_than_the_raw_ring_comes_from_a_rollup_spike_kept(
+    start_server: StartServer,
+) -> None:
+    running = start_server(Config(history=HistoryConfig(raw_span=60.0)))
+    now = time.time()
+    messages = [
+        RawMessage(ROUTE, "rig/old", str(5000.0 if i == 100 else 1.0).encode(), now - 3000 + i)
+        for i in range(3000)
+    ]
+    running.runtime.inbox.put_many(messages)
+    deadline = time.monotonic() + 5
+    while running.runtime.pipeline.store.series.get("rig/old") is None or (
+        running.runtime.pipeline.store.series["rig/old"].count < 3000
+    ):
+        assert time.monotonic() < deadline, "the points were not stored"
+        time.sleep(0.02)
+    base = f"{running.url}api/history?series=rig/old&end={now + 1}"
+    status, body = _json(f"{base}&start={now - 3100}&points=1000")
+    assert status == 200
+    old = body["series"]["rig/old"]
+    assert old["from"] == "10s"  # 300 buckets of 10 s: 1,200 points, enough for 1,000
+    assert max(old["v"]) == 5000.0 and old["t"][0] < now - 2900
+    status, body = _json(f"{base}&start={now - 3100}&points=100")
+    assert body["series"]["rig/old"]["from"] == "1m"
+    status, body = _json(f"{base}&start={now - 30}&points=100")
+    assert body["series"]["rig/old"]["from"] == "raw"
+    assert len(body["series"]["rig/old"]["v"]) >= 29
