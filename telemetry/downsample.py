@@ -214,26 +214,37 @@ def minmax_lttb(
     t, v = _check_series(ts, values)
     n_out = _check_count("n_out", n_out, 3, MAX_OUT)
     minmax_ratio = _check_count("minmax_ratio", minmax_ratio, 1, 1000)
-    n = t.size
-    if n and np.isnan(v.min()):  # min propagates NaN, and is cheaper than isnan().any()
+    candidates = _minmax_candidates(t, v, n_out, minmax_ratio)
+    if candidates is None:  # some NaN: drop them (rare), then pick again
         present = ~np.isnan(v)
         t, v = t[present], v[present]
-        n = t.size
-    if n <= n_out:
+        candidates = _minmax_candidates(t, v, n_out, minmax_ratio)
+        assert candidates is not None
+    if t.size <= n_out:
         return t.copy(), v.copy()
-    bins = max(1, n_out * minmax_ratio // 2)
-    if n - 2 > 2 * bins:
-        inner_t, inner_v = t[1 : n - 1], v[1 : n - 1]
-        if inner_t[-1] > inner_t[0]:
-            edges = np.linspace(inner_t[0], inner_t[-1], bins + 1)
-            starts = np.searchsorted(inner_t, edges[:-1], side="left")
-            starts = np.unique(starts[starts < inner_t.size])
-        else:  # all inner points at one time: one bin
-            starts = np.zeros(1, dtype=np.intp)
-        lows, highs, _ = _extrema(inner_v, starts)  # no NaN left
-        picked = _unique_sorted(np.stack([lows, highs], axis=1)) + 1
-        candidates = np.concatenate(([0], picked, [n - 1])).astype(np.intp)
-    else:
-        candidates = np.arange(n, dtype=np.intp)
     chosen = candidates[_lttb(t[candidates], v[candidates], n_out)]
     return t[chosen], v[chosen]
+
+
+def _minmax_candidates(t: Floats, v: Floats, n_out: int, minmax_ratio: int) -> Ints | None:
+    """The MinMax preselection: first, last, and each bin's extremes; None when a
+    NaN is met (found by the extremes themselves: no separate NaN pass, which
+    costs an eighth of the whole at 10 million points)."""
+    n = t.size
+    bins = max(1, n_out * minmax_ratio // 2)
+    if n <= n_out or n - 2 <= 2 * bins:
+        return None if n and np.isnan(v.min()) else np.arange(n, dtype=np.intp)
+    inner_t, inner_v = t[1 : n - 1], v[1 : n - 1]
+    if np.isnan(v[0]) or np.isnan(v[-1]):
+        return None
+    if inner_t[-1] > inner_t[0]:
+        edges = np.linspace(inner_t[0], inner_t[-1], bins + 1)
+        starts = np.searchsorted(inner_t, edges[:-1], side="left")
+        starts = np.unique(starts[starts < inner_t.size])
+    else:  # all inner points at one time: one bin
+        starts = np.zeros(1, dtype=np.intp)
+    lows, highs, nan = _extrema(inner_v, starts)
+    if nan:
+        return None
+    picked = _unique_sorted(np.stack([lows, highs], axis=1)) + 1
+    return np.concatenate(([0], picked, [n - 1])).astype(np.intp)
