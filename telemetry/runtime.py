@@ -1,7 +1,10 @@
 """The running core: sources feeding the inbox, the pipeline, and the hub's tick task.
 
 The web app's lifespan calls `start()` and `stop()`; the runtime owns the one
-background task (the hub's ticker) and every source's threads.
+background tasks (the hub's ticker, the history's commits) and every source's
+threads.  With `[history] file` set, the saved history is loaded before any
+source starts, saved every `commit_interval` and once more at stop; without it
+nothing touches the disk.
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ from collections.abc import Iterable
 from telemetry.config import Config
 from telemetry.handoff import Inbox
 from telemetry.hub import Hub
+from telemetry.persist import History
 from telemetry.pipeline import Pipeline
 from telemetry.sources import Source, SourceStatus
 
 logger = logging.getLogger(__name__)
 
 STOP_TIMEOUT = 2.0
+FINAL_SAVE_TIMEOUT = 10.0  # the last save at stop; a slow SD card must not hang shutdown
 
 
 class Runtime:
@@ -29,16 +34,41 @@ class Runtime:
         self.sources = list(sources)
         self.hub = Hub(self.pipeline, config.server, config.limits, self.statuses)
         self._ticker: asyncio.Task[None] | None = None
+        file = config.history.file
+        self.history = History(file) if file is not None else None
+        self._committer: asyncio.Task[None] | None = None
 
     def statuses(self) -> list[SourceStatus]:
         return [source.status() for source in self.sources]
 
     async def start(self) -> None:
+        if self.history is not None:
+            await asyncio.to_thread(self.history.load, self.pipeline.store)
         self.inbox.bind(asyncio.get_running_loop())
         for source in self.sources:
             source.start(self.inbox)
         self._ticker = asyncio.create_task(self.hub.run(), name="telemetry-hub-ticker")
+        if self.history is not None:
+            self._committer = asyncio.create_task(
+                self._commit_every(self.config.history.commit_interval),
+                name="telemetry-history-commit",
+            )
         logger.info("started with %d sources", len(self.sources))
+
+    async def commit(self) -> bool:
+        """Save the history now: a snapshot on the loop, the writing in a worker thread."""
+        if self.history is None:
+            return False
+        snapshot = self.history.snapshot(self.pipeline.store)
+        return await asyncio.to_thread(self.history.save, snapshot)
+
+    async def _commit_every(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.commit()
+            except Exception:  # never let one failed save end the commits
+                logger.exception("history commit failed")
 
     async def stop(self) -> None:
         """End every stream, stop the sources (in parallel, bounded), stop the ticker."""
@@ -51,4 +81,21 @@ class Runtime:
             self._ticker.cancel()
             await asyncio.gather(self._ticker, return_exceptions=True)
             self._ticker = None
+        await self._final_save()
         logger.info("stopped")
+
+    async def _final_save(self) -> None:
+        if self._committer is not None:
+            self._committer.cancel()
+            await asyncio.gather(self._committer, return_exceptions=True)
+            self._committer = None
+        if self.history is None:
+            return
+        try:
+            await asyncio.wait_for(self.commit(), FINAL_SAVE_TIMEOUT)
+        except TimeoutError:
+            logger.warning("history: the final save took over %.0f s; gave up", FINAL_SAVE_TIMEOUT)
+        except Exception:
+            logger.exception("history: the final save failed")
+        else:
+            await asyncio.to_thread(self.history.close)

@@ -39,6 +39,15 @@ def summarize(config: Config, source: str) -> str:
     h, lim = config.history, config.limits
     lines.append(
         f"history: last {format_duration(h.raw_span)}, at most {h.raw_points} points per series"
+        + "".join(
+            f"; {format_duration(bucket)} buckets for {format_duration(keep)}"
+            for bucket, keep in h.rollups
+        )
+        + (
+            f"; saved to {h.file} every {format_duration(h.commit_interval)}"
+            if h.file
+            else "; kept in memory only"
+        )
     )
     lines.append(
         f"limits: {lim.max_series} series, payloads up to {format_size(lim.max_payload)}, "

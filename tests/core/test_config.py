@@ -56,7 +56,13 @@ def test_example_config_loads_with_its_password_from_the_environment() -> None:
     (rule,) = config.series
     assert rule.match == "bench/*"
     assert rule.unit == "°C"
-    assert rule.filters == (FilterSpec("offset", -0.4), FilterSpec("clamp", [-40, 85]))
+    assert rule.filters == (
+        FilterSpec("offset", -0.4),
+        FilterSpec("clamp", [-40, 85]),
+        FilterSpec("throttle", "1s"),
+        FilterSpec("stale", "5m"),
+    )
+    assert config.history.rollups == ((10.0, 3600.0), (60.0, 86400.0), (900.0, 30 * 86400.0))
     assert config.history.raw_span == 15 * 60.0
     assert config.limits.max_payload == 64 * 1024
     assert config.limits.max_line == 4 * 1024
