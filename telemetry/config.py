@@ -45,6 +45,7 @@ class ServerConfig:
     allowed_hosts: tuple[str, ...] = ()
     ping: float = 15.0
     retry: float = 3.0
+    replay: float = 300.0  # how far back Last-Event-ID can resume
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,6 +399,7 @@ def _server(t: _Table) -> ServerConfig:
         allowed_hosts=t.strings("allowed_hosts"),
         ping=t.duration("ping", d.ping, 1.0, 300.0),
         retry=t.duration("retry", d.retry, 0.1, 300.0),
+        replay=t.duration("replay", d.replay, 0.0, 3600.0),
     )
     t.finish()
     return cfg

@@ -6,6 +6,13 @@ connected clients, and appends it to each such client's bounded backlog.  A
 client that falls behind loses its oldest frames (counted); ingest never waits
 on a client.  Clients wait on a plain future that the hub resolves: no task or
 queue per client, nothing that polls.
+
+Every `readings` frame carries a cursor `<boot id>-<sequence>`.  The hub keeps
+the points of recent frames (the replay window, `[server] replay`, and at most
+`REPLAY_POINTS` points in all), so a client reconnecting with `Last-Event-ID`
+gets exactly the frames it missed, filtered by its own patterns.  A cursor from
+another run of the server (another boot id), from before the window, from the
+future, or malformed gets a `reset` event instead: the page refetches history.
 """
 
 from __future__ import annotations
@@ -26,6 +33,18 @@ from telemetry.sources import SourceStatus
 logger = logging.getLogger(__name__)
 
 Patterns = tuple[str, ...] | None
+REPLAY_POINTS = 200_000  # bound on the replay buffer whatever the window says
+
+
+class _Frame:
+    """One published `readings` frame, kept for replay."""
+
+    __slots__ = ("points", "seq", "t")
+
+    def __init__(self, seq: int, t: float, points: dict[str, list[float]]) -> None:
+        self.seq = seq
+        self.t = t
+        self.points = points
 
 
 class Client:
@@ -103,6 +122,10 @@ class Hub:
         self._next_id = 0
         self._matches: dict[tuple[str, ...], dict[str, bool]] = {}
         self._states: dict[str, str] = {}
+        self._replay: deque[_Frame] = deque()
+        self._replay_points = 0
+        self.resumed = 0
+        self.resets: Counter[str] = Counter()
 
     # -- clients ---------------------------------------------------------------
 
@@ -174,9 +197,40 @@ class Hub:
             sse.event("catalog", catalog),
         ]
         if last_event_id is not None:
-            # Replay of missed frames is not built yet: tell the page to refetch.
-            chunks.append(sse.event("reset", {"reason": "resume is not supported yet"}))
+            chunks.extend(self._resume(client, last_event_id))
         return b"".join(chunks)
+
+    def _resume(self, client: Client, last_event_id: str) -> list[bytes]:
+        """The frames after `last_event_id` for this client, or one `reset`."""
+        boot, _, number = last_event_id.partition("-")
+        seq = int(number) if number.isdigit() and len(number) <= 18 else -1
+        if seq < 0:
+            reason = "malformed"
+        elif boot != self.boot_id:
+            reason = "restarted"
+        elif seq > self.seq:
+            reason = "unknown"
+        elif seq < self.seq and (not self._replay or self._replay[0].seq > seq + 1):
+            reason = "expired"
+        else:
+            self.resumed += 1
+            missed = []
+            for frame in self._replay:
+                wanted = {s: p for s, p in frame.points.items() if self.wants(client.patterns, s)}
+                if frame.seq > seq and wanted:
+                    cursor = f"{self.boot_id}-{frame.seq}"
+                    missed.append(sse.event("readings", {"t": frame.t, "series": wanted}, cursor))
+            return missed
+        self.resets[reason] += 1
+        return [sse.event("reset", {"reason": reason})]
+
+    def _remember(self, frame: _Frame, now: float) -> None:
+        replay = self._replay
+        replay.append(frame)
+        self._replay_points += len(frame.points)
+        horizon = now - self.server.replay
+        while replay and (replay[0].t < horizon or self._replay_points > REPLAY_POINTS):
+            self._replay_points -= len(replay.popleft().points)
 
     # -- ticks -----------------------------------------------------------------
 
@@ -200,18 +254,18 @@ class Hub:
             return
         now = time.time() if now is None else now
         cursor = None
-        if tick.points:
+        every = {sid: p.as_json() for sid, p in tick.points.items()}
+        if every:
             self.seq += 1
             cursor = f"{self.boot_id}-{self.seq}"
+            self._remember(_Frame(self.seq, now, every), now)
         status_chunk = sse.event("status", status) if status else b""
         groups: dict[Patterns, list[Client]] = {}
         for client in self.clients:
             groups.setdefault(client.patterns, []).append(client)
         for patterns, members in groups.items():
             new = [i.as_json() for i in tick.new_series if self.wants(patterns, i.id)]
-            points = {
-                sid: p.as_json() for sid, p in tick.points.items() if self.wants(patterns, sid)
-            }
+            points = {sid: p for sid, p in every.items() if self.wants(patterns, sid)}
             chunk = status_chunk
             if new:
                 chunk += sse.event("catalog", {"full": False, "series": new})

@@ -7,6 +7,9 @@ import json
 import re
 from typing import Any
 
+import pytest
+
+import telemetry.hub as hub_module
 from telemetry.config import Config, LimitsConfig, ServerConfig
 from telemetry.hub import Client, Hub
 from telemetry.model import RawMessage, Route
@@ -188,9 +191,80 @@ def test_hub_opening_starts_with_retry_then_hello_and_the_catalog() -> None:
     ]
 
 
-def test_hub_opening_with_a_last_event_id_adds_a_reset() -> None:
+def opening_events(hub: Hub, client: Client, cursor: str | None) -> list[dict[str, str]]:
+    return events(hub.opening(client, cursor).split(b"\n\n", 1)[1])
+
+
+def published(hub: Hub, count: int, start: float = 1000.0) -> None:
+    """`count` ticks, each with a/t = i and b/t = -i, one second apart."""
+    for i in range(count):
+        hub.publish(ingest(hub, ("a/t", str(i)), ("b/t", str(-i))), now=start + i)
+
+
+def test_hub_resume_gives_exactly_the_missed_frames_with_their_cursors() -> None:
     hub = make_hub()
-    client = connect(hub)
-    found = events(hub.opening(client, f"{hub.boot_id}-7").split(b"\n\n", 1)[1])
-    assert [e["event"] for e in found] == ["hello", "catalog", "reset"]
-    assert "reset" not in hub.opening(client, None).decode()
+    published(hub, 5)
+    client = connect(hub, patterns=("a/*",))
+    found = opening_events(hub, client, f"{hub.boot_id}-2")
+    assert [e["event"] for e in found] == ["hello", "catalog", "readings", "readings", "readings"]
+    assert [e["id"] for e in found[2:]] == [f"{hub.boot_id}-{n}" for n in (3, 4, 5)]
+    assert [json.loads(e["data"])["series"] for e in found[2:]] == [
+        {"a/t": [100.0, float(i)]} for i in (2, 3, 4)
+    ]
+    assert hub.resumed == 1
+
+
+def test_hub_resume_at_the_newest_cursor_sends_nothing_more() -> None:
+    hub = make_hub()
+    published(hub, 3)
+    found = opening_events(hub, connect(hub), f"{hub.boot_id}-3")
+    assert [e["event"] for e in found] == ["hello", "catalog"]
+
+
+def test_hub_resume_skips_frames_with_none_of_the_clients_series() -> None:
+    hub = make_hub()
+    published(hub, 2)
+    hub.publish(ingest(hub, ("c/t", "7")), now=1002.0)
+    found = opening_events(hub, connect(hub, patterns=("c/*",)), f"{hub.boot_id}-0")
+    assert [e.get("id") for e in found[2:]] == [f"{hub.boot_id}-3"]
+
+
+def test_hub_resume_from_an_earlier_run_before_the_window_or_garbage_is_a_reset() -> None:
+    hub = make_hub()
+    published(hub, 3)
+    other_boot = "0" + hub.boot_id[1:] if hub.boot_id[0] != "0" else "1" + hub.boot_id[1:]
+    cases = {
+        f"{other_boot}-2": "restarted",
+        f"{hub.boot_id}-9": "unknown",
+        "garbage": "malformed",
+        f"{hub.boot_id}-": "malformed",
+        f"{hub.boot_id}--1": "malformed",
+        f"{hub.boot_id}-{'9' * 40}": "malformed",
+        "": "malformed",
+    }
+    for cursor, reason in cases.items():
+        found = opening_events(hub, connect(hub), cursor)
+        assert [e["event"] for e in found] == ["hello", "catalog", "reset"], cursor
+        assert json.loads(found[2]["data"]) == {"reason": reason}, cursor
+    assert hub.resets["malformed"] == 5
+
+
+def test_hub_replay_forgets_frames_older_than_the_window() -> None:
+    hub = Hub(Pipeline(Config()), ServerConfig(replay=10.0), LimitsConfig())
+    published(hub, 30)  # at 1000..1029: the window keeps 1019..1029
+    assert [e["event"] for e in opening_events(hub, connect(hub), f"{hub.boot_id}-10")][2:] == [
+        "reset"
+    ]
+    found = opening_events(hub, connect(hub), f"{hub.boot_id}-19")
+    assert [e["id"] for e in found[2:]] == [f"{hub.boot_id}-{n}" for n in range(20, 31)]
+
+
+def test_hub_replay_is_bounded_in_points(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hub_module, "REPLAY_POINTS", 6)
+    hub = make_hub()
+    published(hub, 10)  # two points a frame: three frames kept
+    assert hub._replay_points == 6
+    assert [f.seq for f in hub._replay] == [8, 9, 10]
+    reset = opening_events(hub, connect(hub), f"{hub.boot_id}-6")
+    assert json.loads(reset[2]["data"]) == {"reason": "expired"}
+    assert len(opening_events(hub, connect(hub), f"{hub.boot_id}-7")) == 5

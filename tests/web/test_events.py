@@ -143,6 +143,28 @@ def test_events_device_strings_cannot_forge_events(start_server: StartServer) ->
         assert frame.id is not None and "\n" not in frame.id
 
 
+def test_events_resume_gives_exactly_the_missed_frames(start_server: StartServer) -> None:
+    """A witness stays connected throughout; a client is cut after some frames and
+    comes back with its last id: it gets the witness's frames from the next one on,
+    no gap and no duplicate."""
+    server = start_server(Config(server=ServerConfig(tick=0.05)), [_fast_and_slow()])
+    with SSEClient(server.url + "events") as witness:
+        with SSEClient(server.url + "events") as first:
+            last = [first.until("readings") for _ in range(3)][-1]
+        assert last.id is not None
+        time.sleep(0.5)  # about ten frames go by while it is away
+        with SSEClient(server.url + "events", headers={"Last-Event-ID": last.id}) as again:
+            assert again.until("catalog").json()["full"] is True
+            resumed = [again.until("readings") for _ in range(15)]
+        seen = {}
+        while len(seen) < 40 and resumed[-1].id not in seen:
+            frame = witness.until("readings")
+            seen[frame.id] = frame.data
+    boot, _, n = last.id.partition("-")
+    assert [f.id for f in resumed] == [f"{boot}-{int(n) + k}" for k in range(1, 16)]
+    assert [seen.get(f.id) for f in resumed] == [f.data for f in resumed]
+
+
 def test_events_unknown_cursor_gets_a_reset_not_an_error(start_server: StartServer) -> None:
     server = start_server()
     for cursor in ("garbage", "0-0", "x" * 500, "\u00e9\u00e9"):
