@@ -156,7 +156,7 @@ def test_events_resume_gives_exactly_the_missed_frames(start_server: StartServer
         with SSEClient(server.url + "events", headers={"Last-Event-ID": last.id}) as again:
             assert again.until("catalog").json()["full"] is True
             resumed = [again.until("readings") for _ in range(15)]
-        seen = {}
+        seen: dict[str | None, str] = {}
         while len(seen) < 40 and resumed[-1].id not in seen:
             frame = witness.until("readings")
             seen[frame.id] = frame.data
