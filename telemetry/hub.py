@@ -173,6 +173,7 @@ class Hub:
 
     def opening(self, client: Client, last_event_id: str | None) -> bytes:
         """What a new stream starts with: retry, hello, the catalog, maybe a reset."""
+        now = time.time()
         jitter = secrets.randbelow(max(1, int(self.server.retry * 500)))
         hello = {
             "server": "telemetry",
@@ -184,7 +185,7 @@ class Hub:
         catalog = {
             "full": True,
             "series": [
-                info.as_json()
+                {**info.as_json(), "age": round(max(0.0, now - info.last_ts), 3)}
                 for info in self.pipeline.store.series.values()
                 if self.wants(client.patterns, info.id)
             ],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import time
 from typing import Any
 
 import pytest
@@ -189,6 +190,8 @@ def test_hub_opening_starts_with_retry_then_hello_and_the_catalog() -> None:
     assert [(s["id"], s["unit"], s["last_value"]) for s in catalog["series"]] == [
         ("a/t", "°C", 21.5)
     ]
+    # The reading is stamped 100.0 (1970): its age is the time since then.
+    assert catalog["series"][0]["age"] == pytest.approx(time.time() - 100.0, abs=5)
 
 
 def opening_events(hub: Hub, client: Client, cursor: str | None) -> list[dict[str, str]]:
