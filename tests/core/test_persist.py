@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 from pathlib import Path
@@ -9,8 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from telemetry.model import Reading
+from telemetry.config import Config
+from telemetry.model import RawMessage, Reading, Route
 from telemetry.persist import History
+from telemetry.runtime import Runtime
 from telemetry.store import Ring, Rollup, Store
 
 ROLLUPS = ((10.0, 3600.0), (60.0, 86400.0))
@@ -207,3 +210,26 @@ def test_ring_and_rollup_restore_refuse_inconsistent_state() -> None:
     newest, oldest, columns = rollup.snapshot()
     with pytest.raises(ValueError, match="fit"):
         Rollup.restore(10.0, 3600.0, newest + 100, oldest, columns)
+
+
+def test_with_no_file_the_runtime_never_opens_a_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"sqlite3.connect{args} with persistence off")
+
+    monkeypatch.setattr(sqlite3, "connect", refuse)
+    monkeypatch.chdir(tmp_path)
+    runtime = Runtime(Config())
+    route = Route("t", "mqtt", "number", template="{device}/{sensor...}")
+
+    async def run() -> bool:
+        await runtime.start()
+        runtime.pipeline.ingest([RawMessage(route, "a/t", b"1", 100.0)])
+        saved = await runtime.commit()
+        await runtime.stop()
+        return saved
+
+    assert asyncio.run(run()) is False
+    assert runtime.pipeline.store.series["a/t"].count == 1
+    assert list(tmp_path.iterdir()) == []
