@@ -48,28 +48,73 @@ class _Frame:
 
 
 class Client:
-    """One open `/events` stream: its patterns, its backlog and why it ended."""
+    """One open `/events` stream: its patterns, its backlog and why it ended.
 
-    __slots__ = ("_waiter", "dropped", "frames", "host", "id", "patterns", "reason", "sent")
+    The backlog holds at most `backlog` encoded frames.  When a frame arrives
+    and it is full, the client has fallen behind: its backlog is dropped, and
+    the next `take()` gives one catch-up chunk made by the hub instead (the full
+    catalog and one `readings` frame merging every frame it missed), so a slow
+    reader skips ahead rather than lagging further or losing frames silently.
+    """
 
-    def __init__(self, cid: int, host: str, patterns: Patterns, backlog: int) -> None:
+    __slots__ = (
+        "_catchup",
+        "_waiter",
+        "backlog",
+        "behind_from",
+        "coalesced",
+        "frames",
+        "host",
+        "id",
+        "patterns",
+        "reason",
+        "sent",
+        "taken_seq",
+    )
+
+    def __init__(
+        self,
+        cid: int,
+        host: str,
+        patterns: Patterns,
+        backlog: int,
+        catchup: Callable[[Client], bytes] | None = None,
+    ) -> None:
         self.id = cid
         self.host = host
         self.patterns = patterns
-        self.frames: deque[bytes] = deque(maxlen=backlog)
-        self.dropped = 0
+        self.frames: deque[tuple[bytes, int]] = deque()  # (chunk, readings seq or 0)
+        self.backlog = backlog
+        self.coalesced = 0  # frames merged into catch-up chunks
         self.sent = 0
+        self.taken_seq = 0  # the newest readings frame handed to the socket
+        self.behind_from: int | None = None  # first seq not yet taken, when behind
         self.reason: str | None = None
         self._waiter: asyncio.Future[None] | None = None
+        self._catchup = catchup
 
     @property
     def closed(self) -> bool:
         return self.reason is not None
 
-    def push(self, chunk: bytes) -> None:
-        if len(self.frames) == self.frames.maxlen:
-            self.dropped += 1
-        self.frames.append(chunk)
+    @property
+    def dropped(self) -> int:
+        return self.coalesced
+
+    def push(self, chunk: bytes, seq: int = 0) -> None:
+        if self.behind_from is not None:
+            self._wake()
+            return
+        if len(self.frames) >= self.backlog and self._catchup is not None:
+            self.behind_from = self.taken_seq + 1
+            self.coalesced += len(self.frames) + 1
+            self.frames.clear()
+        elif len(self.frames) >= self.backlog:
+            self.frames.popleft()
+            self.coalesced += 1
+            self.frames.append((chunk, seq))
+        else:
+            self.frames.append((chunk, seq))
         self._wake()
 
     def close(self, reason: str) -> None:
@@ -78,14 +123,21 @@ class Client:
         self._wake()
 
     def take(self) -> bytes:
-        chunk = b"".join(self.frames)
+        if self.behind_from is not None and self._catchup is not None:
+            chunk = self._catchup(self)
+            self.behind_from = None
+            self.sent += 1
+            return chunk
+        chunk = b"".join(c for c, _ in self.frames)
+        for _, seq in self.frames:
+            self.taken_seq = max(self.taken_seq, seq)
         self.sent += len(self.frames)
         self.frames.clear()
         return chunk
 
     async def wait(self, idle: float) -> None:
         """Until there is something to send, the client is closed, or `idle` seconds."""
-        if self.frames or self.reason is not None:
+        if self.frames or self.behind_from is not None or self.reason is not None:
             return
         waiter = asyncio.get_running_loop().create_future()
         self._waiter = waiter
@@ -98,6 +150,15 @@ class Client:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+
+def merge_points(points: list[list[float]]) -> list[float]:
+    """Several points of one series as one: the last value, with min and max of all."""
+    if len(points) == 1:
+        return points[-1]
+    values = [v for p in points for v in (p[1:] if len(p) == 4 else p[1:2])]
+    last = points[-1]
+    return [last[0], last[1], min(values), max(values)]
 
 
 class Hub:
@@ -125,6 +186,7 @@ class Hub:
         self._replay: deque[_Frame] = deque()
         self._replay_points = 0
         self.resumed = 0
+        self.coalesced = 0  # frames merged for slow clients, over clients gone
         self.resets: Counter[str] = Counter()
 
     # -- clients ---------------------------------------------------------------
@@ -139,7 +201,10 @@ class Hub:
             reason = "too_many_from_host"
         else:
             self._next_id += 1
-            client = Client(self._next_id, host, patterns, self.limits.client_backlog)
+            client = Client(
+                self._next_id, host, patterns, self.limits.client_backlog, self._catch_up
+            )
+            client.taken_seq = self.seq  # what the opening catalog already covers
             self.clients.add(client)
             self.per_host[host] += 1
             return client
@@ -157,9 +222,13 @@ class Hub:
             c.patterns == client.patterns for c in self.clients
         ):
             self._matches.pop(client.patterns, None)
-        if client.dropped:
+        if client.coalesced:
+            self.coalesced += client.coalesced
             logger.info(
-                "client %d from %s dropped %d frames", client.id, client.host, client.dropped
+                "client %d from %s fell behind: %d frames coalesced",
+                client.id,
+                client.host,
+                client.coalesced,
             )
 
     def wants(self, patterns: Patterns, series: str) -> bool:
@@ -182,7 +251,18 @@ class Hub:
             "tick": round(self.server.tick * 1000),
             "limits": {"max_series": self.limits.max_series, "backlog": self.limits.client_backlog},
         }
-        catalog = {
+        catalog = self._catalog(client, now)
+        chunks = [
+            sse.retry(int(self.server.retry * 1000) + jitter),
+            sse.event("hello", hello),
+            sse.event("catalog", catalog),
+        ]
+        if last_event_id is not None:
+            chunks.extend(self._resume(client, last_event_id))
+        return b"".join(chunks)
+
+    def _catalog(self, client: Client, now: float) -> dict[str, object]:
+        return {
             "full": True,
             "series": [
                 {**info.as_json(), "age": round(max(0.0, now - info.last_ts), 3)}
@@ -192,14 +272,6 @@ class Hub:
             "sources": [s.as_json() for s in self.statuses()],
             "devices": [availability_json(a) for a in self.pipeline.devices.values()],
         }
-        chunks = [
-            sse.retry(int(self.server.retry * 1000) + jitter),
-            sse.event("hello", hello),
-            sse.event("catalog", catalog),
-        ]
-        if last_event_id is not None:
-            chunks.extend(self._resume(client, last_event_id))
-        return b"".join(chunks)
 
     def _resume(self, client: Client, last_event_id: str) -> list[bytes]:
         """The frames after `last_event_id` for this client, or one `reset`."""
@@ -215,6 +287,7 @@ class Hub:
             reason = "expired"
         else:
             self.resumed += 1
+            client.taken_seq = self.seq
             missed = []
             for frame in self._replay:
                 wanted = {s: p for s, p in frame.points.items() if self.wants(client.patterns, s)}
@@ -224,6 +297,27 @@ class Hub:
             return missed
         self.resets[reason] += 1
         return [sse.event("reset", {"reason": reason})]
+
+    def _catch_up(self, client: Client) -> bytes:
+        """For a client that fell behind: the full catalog, then its missed frames
+        merged into one (or a `reset` when they are no longer kept)."""
+        since = client.behind_from or 0
+        kept = [f for f in self._replay if f.seq >= since]
+        catalog = sse.event("catalog", self._catalog(client, time.time()))
+        if since <= self.seq and (not kept or kept[0].seq != since):
+            self.resets["expired"] += 1
+            return catalog + sse.event("reset", {"reason": "expired"})
+        merged: dict[str, list[list[float]]] = {}
+        for frame in kept:
+            for sid, point in frame.points.items():
+                if self.wants(client.patterns, sid):
+                    merged.setdefault(sid, []).append(point)
+        if not kept:
+            return catalog
+        client.taken_seq = kept[-1].seq
+        series = {sid: merge_points(points) for sid, points in merged.items()}
+        cursor = f"{self.boot_id}-{kept[-1].seq}"
+        return catalog + sse.event("readings", {"t": kept[-1].t, "series": series}, cursor)
 
     def _remember(self, frame: _Frame, now: float) -> None:
         replay = self._replay
@@ -275,7 +369,7 @@ class Hub:
             if chunk:
                 self.frames += 1
                 for client in members:
-                    client.push(chunk)
+                    client.push(chunk, self.seq if points else 0)
 
     async def run(self) -> None:
         """Publish one frame per tick until `close()`; ticks on the monotonic clock."""

@@ -12,7 +12,7 @@ import pytest
 
 import telemetry.hub as hub_module
 from telemetry.config import Config, LimitsConfig, ServerConfig
-from telemetry.hub import Client, Hub
+from telemetry.hub import Client, Hub, merge_points
 from telemetry.model import RawMessage, Route
 from telemetry.pipeline import Pipeline, Tick
 from telemetry.sources import SourceStatus, State
@@ -89,7 +89,7 @@ def test_hub_publish_pushes_one_chunk_per_client() -> None:
     hub.publish(ingest(hub, ("a/t", "1"), ("b/t", "2")), now=123.0)
     for client in clients:
         assert len(client.frames) == 1
-    kinds = [e["event"] for e in events(clients[0].frames[0])]
+    kinds = [e["event"] for e in events(clients[0].frames[0][0])]
     assert kinds == ["catalog", "readings"]
 
 
@@ -98,9 +98,9 @@ def test_hub_publish_encodes_once_for_clients_with_the_same_patterns() -> None:
     everything = [connect(hub, "10.0.0.1"), connect(hub, "10.0.0.2")]
     same = [connect(hub, "10.0.0.3", ("a/*",)), connect(hub, "10.0.0.4", ("a/*",))]
     hub.publish(ingest(hub, ("a/t", "1"), ("b/t", "2")), now=123.0)
-    assert everything[0].frames[0] is everything[1].frames[0]
-    assert same[0].frames[0] is same[1].frames[0]
-    assert same[0].frames[0] != everything[0].frames[0]
+    assert everything[0].frames[0][0] is everything[1].frames[0][0]
+    assert same[0].frames[0][0] is same[1].frames[0][0]
+    assert same[0].frames[0][0] != everything[0].frames[0][0]
     assert hub.frames == 2
 
 
@@ -150,15 +150,43 @@ def test_hub_publish_sends_a_status_when_a_source_changes_state() -> None:
     assert [s["sources"][0]["state"] for s in found] == ["connecting", "connected"]
 
 
-def test_hub_client_with_a_full_backlog_drops_its_oldest_frame_and_counts_it() -> None:
+def test_hub_client_with_a_full_backlog_gets_one_merged_catch_up_frame() -> None:
+    hub = make_hub(client_backlog=2)
+    client = connect(hub)
+    other = connect(hub, patterns=("b/*",))
+    for value in ("1", "5", "-3", "4"):
+        hub.publish(ingest(hub, ("a/t", value)), now=float(value))
+    assert client.coalesced == 3
+    found = events(client.take())
+    assert [e["event"] for e in found] == ["catalog", "readings"]
+    assert json.loads(found[0]["data"])["full"] is True
+    readings = json.loads(found[1]["data"])
+    assert readings == {"t": 4.0, "series": {"a/t": [100.0, 4.0, -3.0, 5.0]}}
+    assert found[1]["id"] == f"{hub.boot_id}-4"
+    assert client.sent == 1
+    # Caught up: it goes on frame by frame, and a client with nothing pending never lags.
+    hub.publish(ingest(hub, ("a/t", "9")), now=5.0)
+    assert readings_of(client) == {"a/t": [100.0, 9.0]}
+    assert other.coalesced == 0 and other.take() == b""
+    hub.disconnect(client)
+    assert hub.coalesced == 3
+
+
+def test_hub_catch_up_after_the_replay_forgot_the_frames_is_a_reset(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(hub_module, "REPLAY_POINTS", 2)
     hub = make_hub(client_backlog=2)
     client = connect(hub)
     for value in ("1", "2", "3", "4"):
         hub.publish(ingest(hub, ("a/t", value)), now=float(value))
-    assert client.dropped == 2
-    times = [json.loads(e["data"])["t"] for e in events(client.take()) if e["event"] == "readings"]
-    assert times == [3.0, 4.0]
-    assert client.sent == 2
+    assert [e["event"] for e in events(client.take())] == ["catalog", "reset"]
+    assert hub.resets["expired"] == 1
+
+
+def test_merge_points_keeps_the_last_value_and_the_extremes_of_all() -> None:
+    assert merge_points([[1.0, 5.0]]) == [1.0, 5.0]
+    assert merge_points([[1.0, 5.0, 2.0, 9.0], [2.0, 3.0]]) == [2.0, 3.0, 2.0, 9.0]
 
 
 def test_hub_close_sends_a_final_status_and_closes_every_client() -> None:
