@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, str] = {
     "normalize": "bench.normalize",
     "downsample": "bench.downsample",
     "memory": "bench.memory",
+    "fanout": "bench.fanout",
 }
 
 Progress = Callable[[str], None]
