@@ -193,3 +193,27 @@ def test_page_and_api_carry_security_headers(start_server: StartServer) -> None:
             assert response.status == 404, path
     finally:
         conn.close()
+
+
+def test_events_keeps_the_security_headers_host_check_and_methods(
+    start_server: StartServer,
+) -> None:
+    open_server = start_server()
+    with SSEClient(open_server.url + "events") as client:
+        assert client.status == 200
+        assert "script-src 'self'" in client.headers["content-security-policy"]
+        assert client.headers["x-content-type-options"] == "nosniff"
+    parts = urlsplit(open_server.url)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=5)
+    try:
+        conn.request("POST", "/events")
+        response = conn.getresponse()
+        response.read()
+        assert response.status == 405
+    finally:
+        conn.close()
+    guarded = start_server(Config(server=ServerConfig(allowed_hosts=("pi.local",))))
+    with SSEClient(guarded.url + "events", headers={"Host": "evil.example"}) as client:
+        assert client.status == 400
+    with SSEClient(guarded.url + "events", headers={"Host": "pi.local"}) as client:
+        assert client.status == 200
