@@ -67,7 +67,7 @@ def create_app(runtime: Runtime) -> Starlette:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
     async def series(request: Request) -> Response:
-        store = runtime.pipeline.store
+        store, hub = runtime.pipeline.store, runtime.hub
         return JSONResponse(
             {
                 "series": [info.as_json() for info in store.series.values()],
@@ -77,6 +77,15 @@ def create_app(runtime: Runtime) -> Starlette:
                 "rejected": dict(runtime.pipeline.rejected),
                 "rejected_by_source": _by_source(runtime.pipeline.rejected_by_source),
                 "inbox": {"dropped": runtime.inbox.dropped, "received": runtime.inbox.received},
+                "streams": {
+                    "clients": len(hub.clients),
+                    "frames": hub.frames,
+                    "resumed": hub.resumed,
+                    "resets": dict(hub.resets),
+                    "coalesced": hub.coalesced + sum(c.coalesced for c in hub.clients),
+                    "cut": stream.cut,
+                    "refused": dict(hub.refused),
+                },
             }
         )
 

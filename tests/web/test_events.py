@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import http.client
+import json
 import socket
 import time
+import urllib.request
 from urllib.parse import urlsplit
 
 from simulators import signals
@@ -163,6 +165,9 @@ def test_events_resume_gives_exactly_the_missed_frames(start_server: StartServer
     boot, _, n = last.id.partition("-")
     assert [f.id for f in resumed] == [f"{boot}-{int(n) + k}" for k in range(1, 16)]
     assert [seen.get(f.id) for f in resumed] == [f.data for f in resumed]
+    with urllib.request.urlopen(server.url + "api/series", timeout=5) as response:
+        streams = json.load(response)["streams"]
+    assert streams["resumed"] == 1 and streams["resets"] == {}
 
 
 def test_events_unknown_cursor_gets_a_reset_not_an_error(start_server: StartServer) -> None:
