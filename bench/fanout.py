@@ -54,11 +54,20 @@ class FanoutError(BenchError):
 @contextlib.contextmanager
 def _server(kind: str, idle: bool) -> Iterator[tuple[int, int]]:
     """Start one server; yield (pid, port); end its process group afterwards."""
+    extra = ["--idle"] if idle else []
+    with server_process(kind, ["-m", "bench.fanout_server", kind], extra) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def server_process(label: str, module: list[str], extra: list[str]) -> Iterator[tuple[int, int]]:
+    """`python <module> PORT <extra>` in its own process group; yield (pid, port)
+    once it listens on 127.0.0.1; kill the group afterwards."""
     port = free_port()
-    argv = [sys.executable, "-m", "bench.fanout_server", kind, str(port)]
+    argv = [sys.executable, *module, str(port), *extra]
     with tempfile.TemporaryFile() as err:
         process = subprocess.Popen(
-            [*argv, *(["--idle"] if idle else [])],
+            argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=err,
@@ -70,11 +79,11 @@ def _server(kind: str, idle: bool) -> Iterator[tuple[int, int]]:
                 if process.poll() is not None:
                     err.seek(0)
                     tail = err.read().decode("utf-8", "replace")[-2000:]
-                    raise FanoutError(f"{kind} server exited {process.returncode}\n{tail}")
+                    raise FanoutError(f"{label} server exited {process.returncode}\n{tail}")
                 with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port)):
                     break
                 if time.monotonic() > deadline:
-                    raise FanoutError(f"{kind} server did not listen within 20 s")
+                    raise FanoutError(f"{label} server did not listen within 20 s")
                 time.sleep(0.05)
             yield process.pid, port
         finally:

@@ -21,6 +21,7 @@ BENCHMARKS: dict[str, str] = {
     "downsample": "bench.downsample",
     "memory": "bench.memory",
     "fanout": "bench.fanout",
+    "latency": "bench.latency",
 }
 
 Progress = Callable[[str], None]
