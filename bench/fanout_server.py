@@ -148,17 +148,26 @@ class Stream(asyncio.Protocol):
             f"GET /events HTTP/1.1\r\nHost: {HOST}\r\nAccept: text/event-stream\r\n\r\n".encode()
         )
 
+    def body(self, data: bytes) -> bytes | None:
+        """`data` past the response head (None while the head is incomplete or bad)."""
+        if self.headed.done():
+            return data
+        self.head += data
+        end = self.head.find(b"\r\n\r\n")
+        if end < 0:
+            return None
+        if not self.head.startswith(b"HTTP/1.1 200"):
+            self.headed.set_exception(RuntimeError(self.head[:200].decode("latin-1")))
+            return None
+        self.headed.set_result(None)
+        data, self.head = self.head[end + 4 :], b""
+        return data
+
     def data_received(self, data: bytes) -> None:
-        if not self.headed.done():
-            self.head += data
-            end = self.head.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            if not self.head.startswith(b"HTTP/1.1 200"):
-                self.headed.set_exception(RuntimeError(self.head[:200].decode("latin-1")))
-                return
-            self.headed.set_result(None)
-            data, self.head = self.head[end + 4 :], b""
+        body = self.body(data)
+        if body is None:
+            return
+        data = body
         # Chunked framing: each chunk holds whole events in both servers, so the
         # chunk-size lines never fall inside an event.
         if self.project:

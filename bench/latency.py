@@ -58,17 +58,10 @@ class Timed(Stream):
 
     def data_received(self, data: bytes) -> None:
         now = time.time()
-        if not self.headed.done():
-            self.head += data
-            end = self.head.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            if not self.head.startswith(b"HTTP/1.1 200"):
-                self.headed.set_exception(RuntimeError(self.head[:200].decode("latin-1")))
-                return
-            self.headed.set_result(None)
-            data, self.head = self.head[end + 4 :], b""
-        self.buf += data
+        body = self.body(data)
+        if body is None:
+            return
+        self.buf += body
         cut = self.buf.rfind(b"\n\n")
         if cut < 0:
             return
