@@ -163,6 +163,23 @@ class Stream(asyncio.Protocol):
         data, self.head = self.head[end + 4 :], b""
         return data
 
+    def project_frames(self, data: bytes) -> list[dict[str, list[float]]]:
+        """The `series` of each `readings` event completed by `data`."""
+        self.buf += data
+        cut = self.buf.rfind(b"\n\n")
+        if cut < 0:
+            return []
+        block, self.buf = self.buf[:cut], self.buf[cut + 2 :]
+        frames = []
+        at = block.find(PROJECT_MARK)
+        while at >= 0:
+            start = at + len(PROJECT_MARK)
+            end = block.find(b"\n", start)
+            line = block[start:] if end < 0 else block[start:end]
+            frames.append(json.loads(line)["series"])
+            at = block.find(PROJECT_MARK, start)
+        return frames
+
     def data_received(self, data: bytes) -> None:
         body = self.body(data)
         if body is None:
@@ -171,18 +188,7 @@ class Stream(asyncio.Protocol):
         # Chunked framing: each chunk holds whole events in both servers, so the
         # chunk-size lines never fall inside an event.
         if self.project:
-            self.buf += data
-            cut = self.buf.rfind(b"\n\n")
-            if cut < 0:
-                return
-            block, self.buf = self.buf[:cut], self.buf[cut + 2 :]
-            at = block.find(PROJECT_MARK)
-            while at >= 0:
-                start = at + len(PROJECT_MARK)
-                end = block.find(b"\n", start)
-                line = block[start:] if end < 0 else block[start:end]
-                self.readings += len(json.loads(line)["series"])
-                at = block.find(PROJECT_MARK, start)
+            self.readings += sum(len(series) for series in self.project_frames(data))
         else:
             joined = self.buf + data
             self.readings += joined.count(BASELINE_MARK)

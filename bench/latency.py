@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from bench import fanout, fanout_server, procs
-from bench.fanout_server import HOST, PROJECT_MARK, SERIES, Stream
+from bench.fanout_server import HOST, SERIES, Stream
 from bench.model import BenchError, Options, Report
 
 NAME = "latency"
@@ -61,21 +61,10 @@ class Timed(Stream):
         body = self.body(data)
         if body is None:
             return
-        self.buf += body
-        cut = self.buf.rfind(b"\n\n")
-        if cut < 0:
-            return
-        block, self.buf = self.buf[:cut], self.buf[cut + 2 :]
-        at = block.find(PROJECT_MARK)
-        while at >= 0:
-            start = at + len(PROJECT_MARK)
-            end = block.find(b"\n", start)
-            line = block[start:] if end < 0 else block[start:end]
-            series = json.loads(line)["series"]
+        for series in self.project_frames(body):
             self.readings += len(series)
             if self.recording:
                 self.latencies.extend((now - p[0]) * 1000 for p in series.values())
-            at = block.find(PROJECT_MARK, start)
 
 
 def _server(interval: float) -> contextlib.AbstractContextManager[tuple[int, int]]:
