@@ -281,7 +281,7 @@ class Hub:
     def _resume(self, client: Client, last_event_id: str) -> list[bytes]:
         """The frames after `last_event_id` for this client, or one `reset`."""
         boot, _, number = last_event_id.partition("-")
-        seq = int(number) if number.isdigit() and len(number) <= 18 else -1
+        seq = int(number) if number.isascii() and number.isdigit() and len(number) <= 18 else -1
         if seq < 0:
             reason = "malformed"
         elif boot != self.boot_id:

@@ -272,12 +272,13 @@ def test_hub_resume_from_an_earlier_run_before_the_window_or_garbage_is_a_reset(
         f"{hub.boot_id}--1": "malformed",
         f"{hub.boot_id}-{'9' * 40}": "malformed",
         "": "malformed",
+        f"{hub.boot_id}-\u00b2": "malformed",  # a digit to str.isdigit, not to int()
     }
     for cursor, reason in cases.items():
         found = opening_events(hub, connect(hub), cursor)
         assert [e["event"] for e in found] == ["hello", "catalog", "reset"], cursor
         assert json.loads(found[2]["data"]) == {"reason": reason}, cursor
-    assert hub.resets["malformed"] == 5
+    assert hub.resets["malformed"] == 6
 
 
 def test_hub_replay_forgets_frames_older_than_the_window() -> None:

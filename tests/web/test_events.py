@@ -172,7 +172,7 @@ def test_events_resume_gives_exactly_the_missed_frames(start_server: StartServer
 
 def test_events_unknown_cursor_gets_a_reset_not_an_error(start_server: StartServer) -> None:
     server = start_server()
-    for cursor in ("garbage", "0-0", "x" * 500, "\u00e9\u00e9"):
+    for cursor in ("garbage", "0-0", "x" * 500, "\u00e9\u00e9", "0-\u00b2"):
         with SSEClient(server.url + "events", headers={"Last-Event-ID": cursor}) as client:
             assert client.status == 200
             assert client.until("reset").json()["reason"]
