@@ -28,7 +28,6 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Coroutine
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -36,6 +35,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from bench import procs
 from devices.mqtt import MqttSource
 from telemetry.config import Config, MqttConfig, Subscription
 from telemetry.handoff import Inbox
@@ -133,15 +133,6 @@ def _paho(args: argparse.Namespace) -> dict[str, Any]:
     return _result(count, count, cpu, wall)
 
 
-def _run_loop(main: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]:
-    """Run on uvloop when it is installed, as uvicorn runs the server."""
-    try:
-        import uvloop  # noqa: PLC0415 (optional, as for the server)
-    except ImportError:
-        return asyncio.run(main)
-    return uvloop.run(main)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.consumers")
     parser.add_argument("consumer", choices=("project", "paho"))
@@ -153,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=120.0)
     args = parser.parse_args(argv)
     if args.consumer == "project":
-        result = _run_loop(_project(args))
+        result = procs.run_loop(_project(args))
         result["event_loop"] = "uvloop" if "uvloop" in sys.modules else "asyncio"
     else:
         result = _paho(args)

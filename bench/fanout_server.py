@@ -27,7 +27,7 @@ import resource
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 SERIES = 50
 RATE = 10.0  # Hz per series
@@ -53,14 +53,14 @@ def sensors() -> list[Any]:
     ]
 
 
-def serve_project(port: int, idle: bool) -> None:
+def serve_project(port: int, idle: bool, max_clients: int = 2100) -> None:
     from simulators.inprocess import SimulatedSource  # noqa: PLC0415
     from telemetry.config import Config, LimitsConfig, ServerConfig  # noqa: PLC0415
     from telemetry.server import make_server  # noqa: PLC0415
 
     config = Config(
         server=replace(ServerConfig(), host=HOST, port=port),
-        limits=replace(LimitsConfig(), max_clients=2100, max_clients_per_host=2100),
+        limits=replace(LimitsConfig(), max_clients=max_clients, max_clients_per_host=max_clients),
     )
     sources = [] if idle else [SimulatedSource("bench", sensors())]
     make_server(config, sources).run()
@@ -142,9 +142,9 @@ class Stream(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        transport.write(
+        # uvloop's transports are not subclasses of asyncio.Transport.
+        self.transport = cast(asyncio.Transport, transport)
+        self.transport.write(
             f"GET /events HTTP/1.1\r\nHost: {HOST}\r\nAccept: text/event-stream\r\n\r\n".encode()
         )
 
@@ -165,6 +165,10 @@ class Stream(asyncio.Protocol):
 
     def project_frames(self, data: bytes) -> list[dict[str, list[float]]]:
         """The `series` of each `readings` event completed by `data`."""
+        return [frame["series"] for frame in self.project_events(data)]
+
+    def project_events(self, data: bytes) -> list[dict[str, Any]]:
+        """The data of each `readings` event completed by `data`."""
         self.buf += data
         cut = self.buf.rfind(b"\n\n")
         if cut < 0:
@@ -176,7 +180,7 @@ class Stream(asyncio.Protocol):
             start = at + len(PROJECT_MARK)
             end = block.find(b"\n", start)
             line = block[start:] if end < 0 else block[start:end]
-            frames.append(json.loads(line)["series"])
+            frames.append(json.loads(line))
             at = block.find(PROJECT_MARK, start)
         return frames
 

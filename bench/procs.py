@@ -10,13 +10,15 @@ child is killed and reaped before the call returns.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from bench.model import BenchError
 
@@ -83,3 +85,12 @@ def run_measured(argv: Sequence[str], timeout: float, *, discard_stdout: bool = 
             usage.ru_utime + usage.ru_stime,
             wall,
         )
+
+
+def run_loop(main: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]:
+    """Run on uvloop when it is installed, as uvicorn runs the server."""
+    try:
+        import uvloop  # noqa: PLC0415 (optional, as for the server)
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)

@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 Patterns = tuple[str, ...] | None
 REPLAY_POINTS = 200_000  # bound on the replay buffer whatever the window says
+_SPREAD = 0x9E3779B1  # 2^32 / golden ratio: successive frames start far apart in the list
 
 
 class _Frame:
@@ -373,8 +374,15 @@ class Hub:
                 chunk += sse.event("readings", {"t": now, "series": points}, cursor)
             if chunk:
                 self.frames += 1
-                for client in members:
-                    client.push(chunk, self.seq if points else 0)
+                seq = self.seq if points else 0
+                # Clients are woken, and so written to, in push order: start at
+                # another client every frame, so that none is always served last
+                # (with thousands of streams the last is tens of ms behind).
+                first = (self.frames * _SPREAD) % len(members)
+                for client in members[first:]:
+                    client.push(chunk, seq)
+                for client in members[:first]:
+                    client.push(chunk, seq)
 
     async def run(self) -> None:
         """Publish one frame per tick until `close()`; ticks on the monotonic clock."""

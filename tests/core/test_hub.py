@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import re
@@ -91,6 +92,39 @@ def test_hub_publish_pushes_one_chunk_per_client() -> None:
         assert len(client.frames) == 1
     kinds = [e["event"] for e in events(clients[0].frames[0][0])]
     assert kinds == ["catalog", "readings"]
+
+
+def test_hub_publish_starts_the_fan_out_at_a_different_client_each_frame() -> None:
+    """Streams are woken in push order; no client may always be the last one written."""
+    asyncio.run(_fan_out_order())
+
+
+async def _fan_out_order() -> None:
+    hub = make_hub()
+    clients = [connect(hub, f"10.0.0.{i}") for i in range(5)]
+    woken: list[int] = []
+
+    async def stream(client: Client) -> None:
+        while True:
+            await client.wait(60)
+            client.take()
+            woken.append(client.id)
+
+    tasks = [asyncio.create_task(stream(c)) for c in clients]
+    await asyncio.sleep(0)
+    firsts, lasts = set(), set()
+    for i in range(40):
+        hub.publish(ingest(hub, ("home/a/t", str(i))))
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert sorted(woken) == sorted(c.id for c in clients)  # everyone, once
+        firsts.add(woken[0])
+        lasts.add(woken[-1])
+        woken.clear()
+    for task in tasks:
+        task.cancel()
+    assert len(firsts) >= 4
+    assert len(lasts) >= 4
 
 
 def test_hub_publish_encodes_once_for_clients_with_the_same_patterns() -> None:
