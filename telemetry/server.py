@@ -32,9 +32,9 @@ logger = logging.getLogger(__name__)
 GRACEFUL_SHUTDOWN = 8
 # CPython's cyclic GC runs a young collection every 700 new container objects;
 # every tick allocates several per open stream (futures, timers, messages), and
-# with thousands of streams the older generations' passes over every live task
-# and protocol stalled a tick's fan-out by up to ~100 ms (bench/latency.py).
-# Almost all of it is freed by reference counting anyway; collect less often.
+# with thousands of streams the collections, older generations' passes over
+# every live task and protocol included, took a quarter of the server's CPU
+# (bench/latency.py).  Almost all of it is freed by reference counting anyway.
 GC_THRESHOLDS = (50_000, 20, 100)
 
 
