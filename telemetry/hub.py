@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 Patterns = tuple[str, ...] | None
 REPLAY_POINTS = 200_000  # bound on the replay buffer whatever the window says
+_SHUTDOWN = sse.event("status", {"server": "shutdown"})
 _SPREAD = 0x9E3779B1  # 2^32 / golden ratio: successive frames start far apart in the list
 
 
@@ -312,18 +313,21 @@ class Hub:
         catalog = sse.event("catalog", self._catalog(client, time.time()))
         if since <= self.seq and (not kept or kept[0].seq != since):
             self.resets["expired"] += 1
-            return catalog + sse.event("reset", {"reason": "expired"})
+            catalog += sse.event("reset", {"reason": "expired"})
+            return catalog + _SHUTDOWN if self.closing else catalog
         merged: dict[str, list[list[float]]] = {}
         for frame in kept:
             for sid, point in frame.points.items():
                 if self.wants(client.patterns, sid):
                     merged.setdefault(sid, []).append(point)
         if not kept:
-            return catalog
+            return catalog + _SHUTDOWN if self.closing else catalog
         client.taken_seq = kept[-1].seq
         series = {sid: merge_points(points) for sid, points in merged.items()}
         cursor = f"{self.boot_id}-{kept[-1].seq}"
-        return catalog + sse.event("readings", {"t": kept[-1].t, "series": series}, cursor)
+        chunk = catalog + sse.event("readings", {"t": kept[-1].t, "series": series}, cursor)
+        # Shutting down: the final status was pushed while the client was behind.
+        return chunk + _SHUTDOWN if self.closing else chunk
 
     def _remember(self, frame: _Frame, now: float) -> None:
         replay = self._replay
@@ -404,5 +408,5 @@ class Hub:
         """End every stream (shutdown): clients see a final status and their stream ends."""
         self.closing = True
         for client in list(self.clients):
-            client.push(sse.event("status", {"server": "shutdown"}))
+            client.push(_SHUTDOWN)
             client.close("shutdown")

@@ -234,6 +234,19 @@ def test_hub_close_sends_a_final_status_and_closes_every_client() -> None:
     assert hub.connect("10.0.0.3", None) == "shutdown"
 
 
+def test_hub_close_gives_a_client_that_fell_behind_its_catch_up_then_the_final_status() -> None:
+    hub = make_hub(client_backlog=2)
+    client = connect(hub)
+    for i in range(4):  # the backlog overflows: the client is behind
+        hub.publish(ingest(hub, ("a/t", str(i))))
+    assert client.behind_from is not None
+    hub.close()
+    found = events(client.take())
+    assert [e["event"] for e in found] == ["catalog", "readings", "status"]
+    assert found[-1]["data"] == '{"server":"shutdown"}'
+    assert client.reason == "shutdown"
+
+
 def test_hub_opening_starts_with_retry_then_hello_and_the_catalog() -> None:
     hub = make_hub()
     ingest(hub, ("a/t", "21.5 °C"), ("b/t", "2"))
