@@ -53,10 +53,13 @@ def start_server() -> Iterator[StartServer]:
     """
     running: list[RunningServer] = []
 
-    def start(config: Config | None = None, sources: Sequence[Source] | None = ()) -> RunningServer:
+    def start(
+        config: Config | None = None, sources: Sequence[Source] | None = (), port: int = 0
+    ) -> RunningServer:
+        """`port`: 0 for a free one; a stopped server's port to restart it in its place."""
         config = config or Config()
         config = dataclasses.replace(
-            config, server=dataclasses.replace(config.server, host="127.0.0.1", port=0)
+            config, server=dataclasses.replace(config.server, host="127.0.0.1", port=port)
         )
         ready = threading.Event()
         urls: list[str] = []

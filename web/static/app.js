@@ -310,7 +310,11 @@ function onCatalog(catalog) {
     filterList();
     layout();
   }
-  for (const chart of charts.values()) chart.dirty = true;
+  for (const chart of charts.values()) {
+    chart.dirty = true;
+    chart.drawnAt = 0;  // a series may have gone stale: grey it now
+    chart.showLegend();
+  }
   scheduleDraw();
 }
 
@@ -607,19 +611,36 @@ function reloadAll() {
   for (const chart of charts.values()) loadHistory(chart);
 }
 
+const HELD_FRAMES = 3000;  // frames kept while paused (5 min at 10 Hz), then history is refetched
+let held = [];
+let heldOverflow = false;
+
 function onReadings(event) {
   lastId = event.lastEventId || lastId;
   const frame = JSON.parse(event.data);
   if (typeof frame.t === "number") skew = frame.t - localNow();
   const now = localNow();
-  const touched = new Set();
   for (const [id, point] of Object.entries(frame.series)) {
     const s = series.get(id);
     if (!s) continue;
     s.setValue(point[1]);
     s.seenAt = now;
     if (s.info.stale) s.update({ stale: false });
-    if (!isSelected(id)) continue;
+  }
+  if (state.paused) {
+    // The charts hold still (and export what they show); the list stays live.
+    held.push(frame);
+    if (held.length > HELD_FRAMES) { held.shift(); heldOverflow = true; }
+    return;
+  }
+  applyFrame(frame);
+}
+
+function applyFrame(frame) {
+  const touched = new Set();
+  for (const [id, point] of Object.entries(frame.series)) {
+    const s = series.get(id);
+    if (!s || !isSelected(id)) continue;
     const chart = charts.get(chartKey(s.info));
     if (!chart) continue;
     const index = chart.ids.indexOf(id);
@@ -630,7 +651,19 @@ function onReadings(event) {
     touched.add(chart);
   }
   for (const chart of touched) if (chart.cursorIdx === null) chart.showLegend();
-  if (!state.zoom) for (const chart of charts.values()) chart.end = Math.max(chart.end, frame.t || 0);
+  scheduleDraw();
+}
+
+function resume() {
+  const frames = held;
+  held = [];
+  if (heldOverflow) {
+    heldOverflow = false;
+    reloadAll();
+  } else {
+    for (const frame of frames) applyFrame(frame);
+  }
+  for (const chart of charts.values()) chart.drawnAt = 0;
   scheduleDraw();
 }
 
@@ -671,6 +704,11 @@ function unzoom() {
 }
 
 function changedView() {
+  if (state.paused) {  // a new view is fetched whole: nothing held is needed
+    state.paused = false;
+    held = [];
+    heldOverflow = false;
+  }
   writeUrl();
   showControls();
   reloadAll();
@@ -737,10 +775,7 @@ function start() {
   $("pause").addEventListener("click", () => {
     state.paused = !state.paused;
     showControls();
-    if (!state.paused) {
-      for (const chart of charts.values()) chart.drawnAt = 0;
-      scheduleDraw();
-    }
+    if (!state.paused) resume();
   });
   $("export").addEventListener("click", exportCsv);
   $("split").addEventListener("change", () => {
