@@ -106,7 +106,7 @@ def test_page_shows_history_from_before_it_opened_then_live_points(
     assert set(charts["u:°C"]["series"]) == {"greenhouse/temperature", "shed/temperature"}
     assert page.locator("figure.chart canvas").count() >= 2
     titles = page.locator("figure.chart .chart-title").all_inner_texts()
-    assert sorted(titles) == ["%", "°C"]
+    assert sorted(titles) == ["humidity (%)", "temperature (°C)"]
     legend = page.locator('figure.chart li[data-series="greenhouse/temperature"] .value')
     assert legend.inner_text().endswith("°C")
     last = charts["u:°C"]["series"]["greenhouse/temperature"]["last"]

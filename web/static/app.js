@@ -363,17 +363,17 @@ class Chart {
     this.plot = null;
   }
 
+  // "temperature (°C)", then how many series: what the chart shows, in words.
   setTitle(titleEl, detailEl) {
     const infos = this.ids.map((id) => series.get(id).info);
-    const unit = unitLabel(infos[0].unit);
+    const unit = " (" + unitLabel(infos[0].unit) + ")";
     if (this.key.startsWith("s:")) {
-      titleEl.textContent = infos[0].device + " / " + infos[0].sensor;
-      detailEl.textContent = unit;
+      titleEl.textContent = infos[0].device + " / " + infos[0].sensor + unit;
+      detailEl.textContent = "";
     } else {
       const sensors = [...new Set(infos.map((i) => i.sensor))];
-      titleEl.textContent = unit;
-      detailEl.textContent = (sensors.length <= 3 ? sensors.join(", ") : sensors.length + " sensors") +
-        " · " + infos.length + (infos.length === 1 ? " series" : " series");
+      titleEl.textContent = (sensors.length <= 3 ? sensors.join(", ") : sensors.length + " sensors") + unit;
+      detailEl.textContent = infos.length === 1 ? "" : "· " + infos.length + " series";
     }
   }
 
