@@ -2,7 +2,9 @@
 
 A `Row` compares one figure of the project with one baseline measured in the
 same run on the same machine.  Figures are "higher is better" rates, so a
-ratio (project / baseline) below 1 means the project does less per second.
+ratio (project / baseline) below 1 means the project does less per second,
+unless the unit says "lower is better" (the browser's main-thread busy time:
+there a ratio above 1 means the project costs more).
 The ratio's median is taken over per-repeat ratios: repeats alternate the
 consumers, so pairing them by repeat cancels some of the machine's drift.
 """

@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, str] = {
     "memory": "bench.memory",
     "fanout": "bench.fanout",
     "latency": "bench.latency",
+    "browser": "bench.browser",
 }
 
 Progress = Callable[[str], None]

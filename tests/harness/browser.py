@@ -1,7 +1,8 @@
 """Headless Chromium from Debian, driven by Playwright (never its own browser download).
 
-The flags keep Chromium off the network it cannot reach here: no background
-networking, component updates, sync or QUIC probes.
+The flags (`bench.chromium.CHROMIUM_FLAGS`, shared with the benchmarks) keep
+Chromium off the network it cannot reach here: no background networking,
+component updates, sync or QUIC probes.
 """
 
 from __future__ import annotations
@@ -12,21 +13,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
+from bench.chromium import CHROMIUM_FLAGS, INSTALL_HINT
 from tests.harness.parts import find_program
-
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-default-apps",
-    "--disable-extensions",
-    "--metrics-recording-only",
-]
 
 
 @pytest.fixture(scope="session")
@@ -35,9 +23,7 @@ def browser() -> Iterator[Browser]:
     executable = (
         shutil.which("chromium")
         or shutil.which("chromium-browser")
-        or find_program(
-            "chromium", hint="sudo apt-get install chromium (Debian's package; no browser download)"
-        )
+        or find_program("chromium", hint=INSTALL_HINT)
     )
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
