@@ -341,3 +341,36 @@ def test_screenshots_at_phone_and_desktop_sizes(
         assert watched.errors == []
     finally:
         context.close()
+
+
+def test_dragging_across_a_chart_zooms_in_and_a_double_click_goes_back(
+    start_server: StartServer, web_page: WatchedPage
+) -> None:
+    server = start_server(Config(), [greenhouse()])
+    time.sleep(2)
+    page = web_page.page
+    page.goto(server.url + "?range=1m")
+    wait_live(page)
+    page.wait_for_function("() => window.telemetryPage.snapshot().charts.length === 2")
+    over = page.locator("figure.chart .u-over").first
+    box = over.bounding_box()
+    assert box is not None
+    y = box["y"] + box["height"] / 2
+    with page.expect_request(lambda r: "/api/history" in r.url and "end=" in r.url) as asked:
+        page.mouse.move(box["x"] + box["width"] * 0.5, y)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] * 0.75, y, steps=5)
+        page.mouse.up()
+    query = parse_qs(urlsplit(asked.value.url).query)
+    span = float(query["end"][0]) - float(query["start"][0])
+    assert 10 < span < 20  # a quarter of the minute
+    zoom = snapshot(page)["zoom"]
+    assert zoom is not None and abs(zoom["end"] - zoom["start"] - span) < 0.01
+    assert "start=" in page.url and "end=" in page.url
+    assert page.locator("#unzoom").is_visible()
+    assert page.locator('[data-range][aria-pressed="true"]').count() == 0
+    over.dblclick()
+    page.wait_for_function("() => window.telemetryPage.snapshot().zoom === null")
+    assert "start=" not in page.url
+    assert page.locator('[data-range="1m"]').get_attribute("aria-pressed") == "true"
+    assert web_page.errors == []
