@@ -223,7 +223,12 @@ class Series {
 
   setValue(v) {
     this.value = v;
-    this.valueEl.textContent = formatValue(v);
+    textDirty.add(this);
+  }
+
+  showValue() {
+    const text = formatValue(this.value);
+    if (this.valueEl.textContent !== text) this.valueEl.textContent = text;
   }
 
   showAge(now) {
@@ -527,8 +532,12 @@ class Chart {
 
   // A redraw moves the line by at most a fraction of a pixel more often than
   // every half bucket: wait that long (at 1 h on a phone, ~5 s).
+  nextDue() {
+    return this.drawnAt + Math.min(5000, Math.max(0, this.w * 500));
+  }
+
   due(now) {
-    return now - this.drawnAt >= Math.min(5000, Math.max(0, this.w * 500));
+    return now >= this.nextDue() - 1;
   }
 
   destroy() {
@@ -611,6 +620,20 @@ function reloadAll() {
   for (const chart of charts.values()) loadHistory(chart);
 }
 
+// Text (list values, legends) is rewritten at most every TEXT_MS: each rewrite
+// costs the browser style, layout and paint, and nobody reads 10 changes a second.
+const TEXT_MS = 250;
+const textDirty = new Set();
+const legendDirty = new Set();
+
+function refreshText() {
+  if (document.hidden) return;
+  for (const s of textDirty) s.showValue();
+  textDirty.clear();
+  for (const chart of legendDirty) if (chart.cursorIdx === null) chart.showLegend();
+  legendDirty.clear();
+}
+
 const HELD_FRAMES = 3000;  // frames kept while paused (5 min at 10 Hz), then history is refetched
 let held = [];
 let heldOverflow = false;
@@ -650,7 +673,7 @@ function applyFrame(frame) {
     chart.add(index, point[0], v, lo, hi);
     touched.add(chart);
   }
-  for (const chart of touched) if (chart.cursorIdx === null) chart.showLegend();
+  for (const chart of touched) legendDirty.add(chart);
   scheduleDraw();
 }
 
@@ -667,24 +690,33 @@ function resume() {
   scheduleDraw();
 }
 
+// Draws wait on a timer for the first chart that is due, then take the next
+// animation frame: no frame is asked for that would draw nothing.
+let drawTimer = null;
+
 function scheduleDraw() {
-  if (drawScheduled || state.paused || document.hidden) return;
-  drawScheduled = true;
-  requestAnimationFrame(drawAll);
+  if (drawTimer !== null || drawScheduled || state.paused || document.hidden) return;
+  const now = performance.now();
+  let wait = Infinity;
+  for (const chart of charts.values()) {
+    if (chart.dirty || !state.zoom) wait = Math.min(wait, chart.nextDue() - now);
+  }
+  if (wait === Infinity) return;
+  drawTimer = setTimeout(() => {
+    drawTimer = null;
+    drawScheduled = true;
+    requestAnimationFrame(drawAll);
+  }, Math.max(0, wait));
 }
 
 function drawAll() {
   drawScheduled = false;
   if (state.paused || document.hidden) return;
   const now = performance.now();
-  let pending = false;
   for (const chart of charts.values()) {
-    const moving = !state.zoom;
-    if (!chart.dirty && !moving) continue;
-    if (chart.due(now)) chart.draw(now);
-    else pending = true;
+    if ((chart.dirty || !state.zoom) && chart.due(now)) chart.draw(now);
   }
-  if (pending) setTimeout(scheduleDraw, 100);
+  scheduleDraw();  // following live, the window moves even with no new point
 }
 
 function onSelect(chart, u) {
@@ -806,6 +838,7 @@ function start() {
   }).observe($("charts"));
   window.addEventListener("online", () => { if (retryTimer !== null) { clearTimeout(retryTimer); retryTimer = null; connect(); } });
   setInterval(tickAges, 1000);
+  setInterval(refreshText, TEXT_MS);
   writeUrl();
   connect();
 }
