@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import getpass
 import logging
 import sys
 from collections.abc import Sequence
@@ -74,6 +75,62 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _credentials_file(args: argparse.Namespace) -> str:
+    if args.file:
+        return str(args.file)
+    path = load_config(args.config).auth.file if args.config else None
+    if path is None:
+        raise TelemetryError("no credentials file: give --file, or --config with [auth] file")
+    return path
+
+
+def cmd_passwd(args: argparse.Namespace) -> int:
+    from web.auth import NAME, Credentials, hash_password
+
+    if not NAME.fullmatch(args.user):
+        raise TelemetryError("a user name is 1 to 64 letters, digits, '.', '_' or '-'")
+    path = _credentials_file(args)
+    credentials = Credentials.load_or_new(path)
+    if args.delete:
+        credentials.users.pop(args.user, None)
+    else:
+        if args.password_stdin:
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = getpass.getpass(f"password for {args.user}: ")
+            if getpass.getpass("again: ") != password:
+                raise TelemetryError("the passwords differ")
+        if len(password) < 8:
+            raise TelemetryError("a password needs at least 8 characters")
+        credentials.users[args.user] = hash_password(password)
+    credentials.save(path)
+    print(f"{path}: {'removed' if args.delete else 'set'} {args.user}; restart the server to apply")
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    import secrets
+
+    from web.auth import NAME, Credentials, hash_token
+
+    if not NAME.fullmatch(args.name):
+        raise TelemetryError("a token name is 1 to 64 letters, digits, '.', '_' or '-'")
+    path = _credentials_file(args)
+    credentials = Credentials.load_or_new(path)
+    if args.delete:
+        credentials.tokens.pop(args.name, None)
+        credentials.save(path)
+        print(f"{path}: removed token {args.name}; restart the server to apply")
+        return 0
+    token = secrets.token_urlsafe(32)
+    credentials.tokens[args.name] = hash_token(token)
+    credentials.save(path)
+    print(f"{path}: token {args.name} added; restart the server to apply.", file=sys.stderr)
+    print("It is shown once; send it as `Authorization: Bearer <token>`:", file=sys.stderr)
+    print(token)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from simulators.cli import add_sim_parser
 
@@ -111,6 +168,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check-config", help="validate a configuration file and summarize it")
     p.add_argument("file", metavar="FILE")
     p.set_defaults(func=cmd_check_config)
+
+    p = sub.add_parser("passwd", help="set (or --delete) a user's password for the login")
+    p.add_argument("user")
+    p.add_argument("--config", metavar="FILE", help="the server's config: its [auth] file")
+    p.add_argument("--file", metavar="FILE", help="the credentials file itself")
+    p.add_argument("--password-stdin", action="store_true", help="read it from standard input")
+    p.add_argument("--delete", action="store_true")
+    p.set_defaults(func=cmd_passwd)
+
+    p = sub.add_parser("token", help="add (or --delete) a bearer token for scripts; prints it")
+    p.add_argument("name")
+    p.add_argument("--config", metavar="FILE", help="the server's config: its [auth] file")
+    p.add_argument("--file", metavar="FILE", help="the credentials file itself")
+    p.add_argument("--delete", action="store_true")
+    p.set_defaults(func=cmd_token)
 
     add_sim_parser(sub)
     return parser

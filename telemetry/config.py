@@ -46,6 +46,13 @@ class ServerConfig:
     ping: float = 15.0
     retry: float = 3.0
     replay: float = 300.0  # how far back Last-Event-ID can resume
+    cors_origins: tuple[str, ...] = ()  # none: no CORS headers at all
+
+
+@dataclass(frozen=True, slots=True)
+class AuthConfig:
+    file: str | None = None  # credentials (`telemetry passwd`, `telemetry token`); None: no auth
+    session: float = 30 * 86400.0  # how long a login lasts
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +175,7 @@ class Config:
     series: tuple[SeriesRule, ...] = ()
     history: HistoryConfig = HistoryConfig()
     limits: LimitsConfig = LimitsConfig()
+    auth: AuthConfig = AuthConfig()
 
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -400,6 +408,28 @@ def _server(t: _Table) -> ServerConfig:
         ping=t.duration("ping", d.ping, 1.0, 300.0),
         retry=t.duration("retry", d.retry, 0.1, 300.0),
         replay=t.duration("replay", d.replay, 0.0, 3600.0),
+        cors_origins=t.strings("cors_origins"),
+    )
+    for i, origin in enumerate(cfg.cors_origins):
+        if origin != "*" and not _ORIGIN.fullmatch(origin):
+            t.problems.add(
+                f"{t.key('cors_origins')}[{i}]",
+                f"{_show(origin)} is not an origin; expected like https://grafana.lan:3000",
+            )
+    t.finish()
+    return cfg
+
+
+_ORIGIN = re.compile(
+    r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:]+\](:[0-9]{1,5})?"
+)
+
+
+def _auth(t: _Table) -> AuthConfig:
+    d = AuthConfig()
+    cfg = AuthConfig(
+        file=t.string("file", d.file),
+        session=t.duration("session", d.session, 60.0, 366 * 86400.0),
     )
     t.finish()
     return cfg
@@ -674,7 +704,13 @@ def build_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
         series=tuple(r for r in (_series(t) for t in root.tables("series")) if r is not None),
         history=_history(root.table("history")),
         limits=_limits(root.table("limits")),
+        auth=_auth(root.table("auth")),
     )
+    if config.auth.file is not None and "*" in config.server.cors_origins:
+        problems.add(
+            "server.cors_origins",
+            '"*" with authentication would hand every site the logged-in data; name the origins',
+        )
     root.finish()
     if problems.lines:
         raise ConfigError(problems.lines)

@@ -109,7 +109,7 @@ def make_server(
     runtime = Runtime(config, build_sources(config) if sources is None else sources)
     app = create_app(runtime)
     host = config.server.host
-    if not is_loopback(host):
+    if not is_loopback(host) and config.auth.file is None:
         logger.warning(
             "listening on %s without authentication: anyone who can reach this address "
             "can read every sensor",

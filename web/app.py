@@ -14,6 +14,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
@@ -23,8 +24,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from telemetry.pipeline import availability_json
 from telemetry.runtime import Runtime
+from web.auth import Auth, Credentials
 from web.events import EventStream
-from web.headers import SecurityHeaders
+from web.headers import LimitRanges, SecurityHeaders
 from web.history import History
 
 STATIC = Path(__file__).parent / "static"
@@ -56,6 +58,16 @@ class App(Starlette):
             await self.events(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+
+class Gate:
+    """`Auth.guard` as a Starlette middleware class."""
+
+    def __init__(self, app: ASGIApp, auth: Auth) -> None:
+        self.app = auth.guard(app)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
 
 
 def create_app(runtime: Runtime) -> Starlette:
@@ -109,14 +121,43 @@ def create_app(runtime: Runtime) -> Starlette:
         finally:
             await runtime.stop()
 
-    middleware = [Middleware(SecurityHeaders)]
+    auth = None
+    if config.auth.file is not None:
+        auth = Auth(Credentials.load(config.auth.file), config.auth.session)
+    middleware = [Middleware(SecurityHeaders), Middleware(LimitRanges)]
     if config.server.allowed_hosts:
         middleware.append(
             Middleware(TrustedHostMiddleware, allowed_hosts=list(config.server.allowed_hosts))
         )
-    events: ASGIApp = SecurityHeaders(stream)
+    origins = list(config.server.cors_origins)
+    credentials = "*" not in origins  # never a wildcard with credentials
+    if origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=origins,
+                allow_methods=["GET"],
+                allow_credentials=credentials,
+            )
+        )
+    if auth is not None:
+        middleware.append(Middleware(Gate, auth=auth))
+    # The stream gets the same layers, without Starlette's stack (see `App`).
+    events: ASGIApp = stream if auth is None else auth.guard(stream)
+    if origins:
+        events = CORSMiddleware(
+            events, allow_origins=origins, allow_methods=["GET"], allow_credentials=credentials
+        )
+    events = SecurityHeaders(events)
     if config.server.allowed_hosts:
         events = TrustedHostMiddleware(events, allowed_hosts=list(config.server.allowed_hosts))
+    login: list[Route] = []
+    if auth is not None:
+        login = [
+            Route("/login", auth.login_page, methods=["GET", "HEAD"]),
+            Route("/login", auth.login, methods=["POST"]),
+            Route("/logout", auth.logout, methods=["POST"]),
+        ]
     app = App(
         events=events,
         routes=[
@@ -127,10 +168,12 @@ def create_app(runtime: Runtime) -> Starlette:
             Route("/api/export", history.export, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
+            *login,
         ],
         middleware=middleware,
         lifespan=lifespan,
     )
     app.state.runtime = runtime
     app.state.events = stream
+    app.state.auth = auth
     return app

@@ -374,3 +374,32 @@ def test_dragging_across_a_chart_zooms_in_and_a_double_click_goes_back(
     assert "start=" not in page.url
     assert page.locator('[data-range="1m"]').get_attribute("aria-pressed") == "true"
     assert web_page.errors == []
+
+
+def test_one_chart_per_series_and_a_band_where_a_point_stands_for_several_readings(
+    start_server: StartServer, web_page: WatchedPage
+) -> None:
+    server = start_server(Config(), [greenhouse()])
+    time.sleep(2)
+    page = web_page.page
+    # 1 h over ~1,200 px: a bucket is ~3 s, thirty readings of a 10 Hz sensor.
+    page.goto(server.url + "?range=1h")
+    wait_live(page)
+    page.wait_for_function(
+        """() => window.telemetryPage.snapshot().charts.some((c) =>
+            c.series["greenhouse/temperature"] && c.series["greenhouse/temperature"].banded > 0)""",
+        timeout=5000,
+    )
+    page.get_by_label("one chart per series").check()
+    page.wait_for_function("() => window.telemetryPage.snapshot().charts.length === 3")
+    keys = [c["key"] for c in snapshot(page)["charts"]]
+    assert sorted(keys) == [
+        "s:greenhouse/humidity",
+        "s:greenhouse/temperature",
+        "s:shed/temperature",
+    ]
+    titles = page.locator("figure.chart .chart-title").all_inner_texts()
+    assert "shed / temperature (°C)" in titles
+    assert "split=1" in page.url
+    wait_drawn_after(page, "shed/temperature", time.time() - 10)
+    assert web_page.errors == []

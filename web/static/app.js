@@ -173,7 +173,15 @@ function connect() {
     if (source) source.close();
     source = null;
     scheduleReconnect();
+    // An EventSource cannot see the status: ask once whether the login lapsed.
+    fetch("/api/series", { cache: "no-store" })
+      .then((r) => { if (r.status === 401) signIn(); })
+      .catch(() => {});
   });
+}
+
+function signIn() {
+  location.assign("/login");
 }
 
 // -- the series list ----------------------------------------------------------
@@ -597,6 +605,7 @@ async function loadHistory(chart) {
     let body;
     try {
       const response = await fetch("/api/history?" + params.toString());
+      if (response.status === 401) { signIn(); return; }
       if (!response.ok) return;
       body = await response.json();
     } catch (error) {
@@ -858,8 +867,10 @@ window.telemetryPage = {
         end: chart.end,
         rows: chart.xs.length,
         series: Object.fromEntries(chart.ids.map((id, i) => {
-          const xs = chart.xs.filter((_, r) => typeof chart.cols[i].v[r] === "number");
-          return [id, { points: xs.length, first: xs[0] ?? null, last: xs[xs.length - 1] ?? null }];
+          const c = chart.cols[i];
+          const xs = chart.xs.filter((_, r) => typeof c.v[r] === "number");
+          const banded = c.v.filter((v, r) => typeof v === "number" && c.hi[r] > c.lo[r]).length;
+          return [id, { points: xs.length, first: xs[0] ?? null, last: xs[xs.length - 1] ?? null, banded }];
         })),
       })),
     };

@@ -1,0 +1,282 @@
+"""Authentication: the credentials file, the gate on a real uvicorn, the CLI, CORS."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import logging
+import stat
+import sys
+import time
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+from starlette.applications import Starlette
+
+from telemetry.cli import main as cli
+from telemetry.config import AuthConfig, Config, ServerConfig
+from tests.harness.browser import WatchedPage
+from tests.harness.server import RunningServer, StartServer
+from web.auth import Credentials, CredentialsError, hash_password, hash_token, verify_password
+
+PASSWORD = "correct horse battery"
+TOKEN = "t0k3n-for-scripts-xxxxxxxxxxxxxxxxxxxxxxxxxx"
+
+
+def credentials_file(tmp_path: Path) -> Path:
+    path = tmp_path / "users"
+    found = Credentials.load_or_new(path)
+    found.users["alice"] = hash_password(PASSWORD)
+    found.tokens["grafana"] = hash_token(TOKEN)
+    found.save(path)
+    return path
+
+
+def request(
+    server: RunningServer,
+    method: str,
+    path: str,
+    headers: dict[str, str] | None = None,
+    body: str | None = None,
+) -> tuple[int, dict[str, str], bytes]:
+    """One request, redirects not followed; a stream's body is not read to its end."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        head = {k.lower(): v for k, v in response.getheaders()}
+        if head.get("content-type", "").startswith("text/event-stream"):
+            data = response.read1(4096)
+        else:
+            data = response.read()
+        return response.status, head, data
+    finally:
+        conn.close()
+
+
+def login(
+    server: RunningServer, user: str, password: str, **headers: str
+) -> tuple[int, dict[str, str]]:
+    form = urlencode({"user": user, "password": password})
+    status, head, _ = request(
+        server,
+        "POST",
+        "/login",
+        {"Content-Type": "application/x-www-form-urlencoded", **headers},
+        form,
+    )
+    return status, head
+
+
+@pytest.fixture
+def guarded(start_server: StartServer, tmp_path: Path) -> RunningServer:
+    return start_server(Config(auth=AuthConfig(file=str(credentials_file(tmp_path)))))
+
+
+# -- the credentials file -------------------------------------------------------
+
+
+def test_passwords_are_stored_as_scrypt_hashes_and_verified() -> None:
+    stored = hash_password(PASSWORD)
+    assert stored.startswith("scrypt$16384$8$1$") and PASSWORD not in stored
+    assert verify_password(PASSWORD, stored)
+    assert not verify_password(PASSWORD + "!", stored)
+    assert not verify_password(PASSWORD, "scrypt$garbage")
+    assert hash_password(PASSWORD) != stored  # salted
+
+
+def test_credentials_file_round_trips_with_owner_only_permissions(tmp_path: Path) -> None:
+    path = credentials_file(tmp_path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    loaded = Credentials.load(path)
+    assert set(loaded.users) == {"alice"} and set(loaded.tokens) == {"grafana"}
+    assert TOKEN not in path.read_text() and PASSWORD not in path.read_text()
+    assert loaded.token_user(TOKEN) == "grafana"
+    assert loaded.token_user(TOKEN + "x") is None
+
+
+def test_a_bad_credentials_line_is_an_error_naming_the_line(tmp_path: Path) -> None:
+    path = credentials_file(tmp_path)
+    path.write_text(path.read_text() + "user bob\n")
+    with pytest.raises(CredentialsError, match=r"users:5: not a secret, user or token line"):
+        Credentials.load(path)
+
+
+def test_session_cookies_are_signed_expire_and_end_with_a_password_change(
+    tmp_path: Path,
+) -> None:
+    found = Credentials.load(credentials_file(tmp_path))
+    cookie = found.cookie("alice", 3600, now=1000.0)
+    assert found.cookie_user(cookie, now=1001.0) == "alice"
+    assert found.cookie_user(cookie, now=1000.0 + 3601) is None  # expired
+    user, expires, sig = cookie.split(":")
+    assert found.cookie_user(f"{user}:{int(expires) + 99999}:{sig}", now=1001.0) is None
+    assert found.cookie_user(f"bob:{expires}:{sig}", now=1001.0) is None
+    found.users["alice"] = hash_password("a new password")
+    assert found.cookie_user(cookie, now=1001.0) is None
+
+
+# -- the gate, on a real server ---------------------------------------------------
+
+
+def test_without_credentials_data_is_401_and_the_page_redirects_to_the_login(
+    guarded: RunningServer,
+) -> None:
+    for path in ("/events", "/api/series", "/api/history?series=a/b", "/metrics", "/healthz"):
+        status, head, body = request(guarded, "GET", path)
+        assert status == 401, path
+        assert head["content-type"] == "application/json", path  # never a stream
+        assert head["www-authenticate"].startswith("Bearer")
+        assert b"login" in body
+    status, head, _ = request(guarded, "GET", "/")
+    assert (status, head["location"]) == (303, "/login")
+    status, head, body = request(guarded, "GET", "/login")
+    assert status == 200 and b'<form method="post" action="/login"' in body
+    assert "script-src 'self'" in head["content-security-policy"]
+    assert request(guarded, "GET", "/static/style.css")[0] == 200
+    app = guarded.server.config.app
+    assert isinstance(app, Starlette)
+    assert app.state.auth.refused >= 6
+
+
+def test_a_bearer_token_opens_everything(guarded: RunningServer) -> None:
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    for path in ("/", "/api/series", "/api/history?series=a/b"):
+        assert request(guarded, "GET", path, auth)[0] == 200, path
+    status, head, body = request(guarded, "GET", "/events", auth)
+    assert status == 200 and head["content-type"].startswith("text/event-stream")
+    assert b"event: hello" in body
+    assert request(guarded, "GET", "/api/series", {"Authorization": "Bearer nope"})[0] == 401
+
+
+def test_a_login_sets_a_strict_httponly_cookie_that_opens_the_stream(
+    guarded: RunningServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    status, head = login(guarded, "alice", PASSWORD)
+    assert (status, head["location"]) == (303, "/")
+    cookie = head["set-cookie"]
+    assert cookie.startswith("telemetry_session=")
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert "Secure" not in cookie  # plain HTTP here; behind TLS it is set
+    value = cookie.split(";", 1)[0]
+    status, head, body = request(guarded, "GET", "/events", {"Cookie": value})
+    assert status == 200 and b"event: hello" in body
+    assert request(guarded, "GET", "/api/series", {"Cookie": value + "x"})[0] == 401
+    status, head, _ = request(guarded, "POST", "/logout", {"Cookie": value})
+    assert status == 303 and 'telemetry_session=""' in head["set-cookie"]
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert PASSWORD not in logged and value.split("=", 1)[1] not in logged
+
+
+def test_wrong_passwords_are_refused_then_limited_and_never_logged(
+    guarded: RunningServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    for _ in range(5):
+        status, head = login(guarded, "alice", "wrong password 1")
+        assert (status, head["location"]) == (303, "/login?problem=failed")
+        assert "set-cookie" not in head
+    status, head = login(guarded, "alice", PASSWORD)  # even the right one, for a minute
+    assert (status, head["location"]) == (303, "/login?problem=busy")
+    status, head = login(guarded, "<script>", "x")
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "wrong password 1" not in logged and "<script>" not in logged
+    assert "failed login for alice" in logged
+
+
+def test_a_cross_site_login_post_is_refused(guarded: RunningServer) -> None:
+    status, _ = login(guarded, "alice", PASSWORD, Origin="http://evil.example")
+    assert status == 403
+    status, _ = login(guarded, "alice", PASSWORD, Origin="null", **{"Sec-Fetch-Site": "cross-site"})
+    assert status == 403
+    status, _ = login(guarded, "alice", PASSWORD, Origin=f"http://127.0.0.1:{guarded.port}")
+    assert status == 303
+
+
+def test_the_page_sends_a_browser_to_the_login_and_back_live(
+    guarded: RunningServer, web_page: WatchedPage
+) -> None:
+    page = web_page.page
+    page.goto(guarded.url)
+    assert urlsplit(page.url).path == "/login"
+    page.get_by_label("User").fill("alice")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.locator("#status.live").wait_for(timeout=5000)
+    assert urlsplit(page.url).path == "/"
+    assert web_page.errors == []
+
+
+# -- CORS -------------------------------------------------------------------------
+
+
+def test_no_cors_headers_unless_configured(start_server: StartServer) -> None:
+    server = start_server()
+    _, head, _ = request(server, "GET", "/api/series", {"Origin": "http://evil.example"})
+    assert not any(k.startswith("access-control-") for k in head)
+
+
+def test_configured_origins_only_and_never_a_wildcard_with_credentials(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    config = Config(
+        server=ServerConfig(cors_origins=("http://grafana.lan:3000",)),
+        auth=AuthConfig(file=str(credentials_file(tmp_path))),
+    )
+    server = start_server(config)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    _, head, _ = request(
+        server, "GET", "/api/series", {"Origin": "http://grafana.lan:3000", **auth}
+    )
+    assert head["access-control-allow-origin"] == "http://grafana.lan:3000"
+    assert head["access-control-allow-credentials"] == "true"
+    _, head, _ = request(server, "GET", "/api/series", {"Origin": "http://evil.example", **auth})
+    assert "access-control-allow-origin" not in head
+
+
+# -- the commands -------------------------------------------------------------------
+
+
+def run_cli(monkeypatch: pytest.MonkeyPatch, *argv: str, stdin: str = "") -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    with redirect_stdout(out), redirect_stderr(err):
+        code = cli(list(argv))
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_passwd_and_token_commands_write_the_file_and_print_the_token_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "creds"
+    code, _, _ = run_cli(
+        monkeypatch, "passwd", "bob", "--file", str(path), "--password-stdin", stdin=PASSWORD
+    )
+    assert code == 0
+    assert verify_password(PASSWORD, Credentials.load(path).users["bob"])
+    code, out, _ = run_cli(monkeypatch, "token", "script", "--file", str(path))
+    token = out.strip()
+    assert code == 0 and len(token) >= 40
+    assert Credentials.load(path).token_user(token) == "script"
+    assert token not in path.read_text()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    code, _, err = run_cli(
+        monkeypatch, "passwd", "bob", "--file", str(path), "--password-stdin", stdin="short"
+    )
+    assert code == 1 and "8 characters" in err
+    code, _, _ = run_cli(monkeypatch, "passwd", "bob", "--file", str(path), "--delete")
+    assert code == 0 and "bob" not in Credentials.load(path).users
+
+
+def test_the_session_lifetime_is_the_configured_one(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    config = Config(auth=AuthConfig(file=str(credentials_file(tmp_path)), session=120.0))
+    server = start_server(config)
+    _, head = login(server, "alice", PASSWORD)
+    assert "Max-Age=120" in head["set-cookie"]
+    expires = int(head["set-cookie"].split("=", 1)[1].split(";")[0].split(":")[1])
+    assert abs(expires - (time.time() + 120)) < 5
