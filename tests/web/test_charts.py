@@ -403,3 +403,35 @@ def test_one_chart_per_series_and_a_band_where_a_point_stands_for_several_readin
     assert "split=1" in page.url
     wait_drawn_after(page, "shed/temperature", time.time() - 10)
     assert web_page.errors == []
+
+
+def test_nothing_is_drawn_while_the_tab_is_hidden(
+    start_server: StartServer, web_page: WatchedPage
+) -> None:
+    server = start_server(Config(), [greenhouse()])
+    page = web_page.page
+    page.goto(server.url + "?range=1m")
+    wait_live(page)
+    wait_drawn_after(page, "greenhouse/temperature", time.time() - 5)
+    # What the browser does when the tab goes to the background (headless never does).
+    page.evaluate(
+        """() => { window.drawn = 0;
+            for (const el of document.querySelectorAll("figure.chart")) {
+                new MutationObserver(() => { window.drawn += 1; })
+                    .observe(el, { attributes: true, attributeFilter: ["data-rows"] });
+            }
+            Object.defineProperty(document, "hidden", { configurable: true, get: () => true });
+            document.dispatchEvent(new Event("visibilitychange")); }"""
+    )
+    time.sleep(0.3)
+    page.evaluate("window.drawn = 0")
+    time.sleep(1.5)
+    assert page.evaluate("window.drawn") == 0
+    page.evaluate(
+        """() => {
+            Object.defineProperty(document, "hidden", { configurable: true, get: () => false });
+            document.dispatchEvent(new Event("visibilitychange")); }"""
+    )
+    page.wait_for_function("() => window.drawn > 0", timeout=2000)
+    wait_drawn_after(page, "greenhouse/temperature", time.time() - 0.5)
+    assert web_page.errors == []
