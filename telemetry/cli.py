@@ -169,20 +169,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE")
     p.set_defaults(func=cmd_check_config)
 
-    p = sub.add_parser("passwd", help="set (or --delete) a user's password for the login")
-    p.add_argument("user")
-    p.add_argument("--config", metavar="FILE", help="the server's config: its [auth] file")
-    p.add_argument("--file", metavar="FILE", help="the credentials file itself")
-    p.add_argument("--password-stdin", action="store_true", help="read it from standard input")
-    p.add_argument("--delete", action="store_true")
-    p.set_defaults(func=cmd_passwd)
-
-    p = sub.add_parser("token", help="add (or --delete) a bearer token for scripts; prints it")
-    p.add_argument("name")
-    p.add_argument("--config", metavar="FILE", help="the server's config: its [auth] file")
-    p.add_argument("--file", metavar="FILE", help="the credentials file itself")
-    p.add_argument("--delete", action="store_true")
-    p.set_defaults(func=cmd_token)
+    for command, name, what, func in (
+        ("passwd", "user", "set (or --delete) a user's password for the login", cmd_passwd),
+        ("token", "name", "add (or --delete) a bearer token for scripts; prints it", cmd_token),
+    ):
+        p = sub.add_parser(command, help=what)
+        p.add_argument(name)
+        p.add_argument("--config", metavar="FILE", help="the server's config: its [auth] file")
+        p.add_argument("--file", metavar="FILE", help="the credentials file itself")
+        p.add_argument("--delete", action="store_true")
+        if command == "passwd":
+            p.add_argument("--password-stdin", action="store_true", help="read it from stdin")
+        p.set_defaults(func=func)
 
     add_sim_parser(sub)
     return parser

@@ -66,6 +66,21 @@ def wait_drawn_after(page: Page, sid: str, t: float, timeout: float = 3000) -> N
     )
 
 
+def open_page(
+    start_server: StartServer,
+    web_page: WatchedPage,
+    query: str = "?range=1m",
+    history: float = 0.0,
+) -> tuple[RunningServer, Page]:
+    """A server fed by `greenhouse()` for `history` seconds, the page open on it and live."""
+    server = start_server(Config(), [greenhouse()])
+    time.sleep(history)
+    page = web_page.page
+    page.goto(server.url + query)
+    wait_live(page)
+    return server, page
+
+
 def put(server: RunningServer, topic: str, value: float, ts: float | None = None) -> None:
     stamp = time.time() if ts is None else ts
     server.runtime.inbox.put(RawMessage(ROUTE, topic, str(value).encode(), stamp))
@@ -118,10 +133,7 @@ def test_page_shows_history_from_before_it_opened_then_live_points(
 def test_page_reconnects_after_a_server_restart_without_a_reload(
     start_server: StartServer, web_page: WatchedPage
 ) -> None:
-    server = start_server(Config(), [greenhouse()])
-    page = web_page.page
-    page.goto(server.url + "?range=1m")
-    wait_live(page)
+    server, page = open_page(start_server, web_page)
     page.evaluate("window.notReloaded = true")
     port = server.port
     server.stop()
@@ -205,10 +217,7 @@ def test_hostile_device_names_are_literal_text_everywhere(
 def test_range_buttons_refetch_history_and_the_url_keeps_the_view(
     start_server: StartServer, web_page: WatchedPage
 ) -> None:
-    server = start_server(Config(), [greenhouse()])
-    page = web_page.page
-    page.goto(server.url + "?range=1m")
-    wait_live(page)
+    _server, page = open_page(start_server, web_page)
     page.wait_for_function("() => window.telemetryPage.snapshot().charts.length === 2")
     for label, span in (("15 min", 900), ("1 h", 3600), ("1 min", 60)):
         with page.expect_request(lambda r: "/api/history" in r.url) as asked:
@@ -346,11 +355,7 @@ def test_screenshots_at_phone_and_desktop_sizes(
 def test_dragging_across_a_chart_zooms_in_and_a_double_click_goes_back(
     start_server: StartServer, web_page: WatchedPage
 ) -> None:
-    server = start_server(Config(), [greenhouse()])
-    time.sleep(2)
-    page = web_page.page
-    page.goto(server.url + "?range=1m")
-    wait_live(page)
+    _server, page = open_page(start_server, web_page, history=2)
     page.wait_for_function("() => window.telemetryPage.snapshot().charts.length === 2")
     over = page.locator("figure.chart .u-over").first
     box = over.bounding_box()
@@ -408,10 +413,7 @@ def test_one_chart_per_series_and_a_band_where_a_point_stands_for_several_readin
 def test_nothing_is_drawn_while_the_tab_is_hidden(
     start_server: StartServer, web_page: WatchedPage
 ) -> None:
-    server = start_server(Config(), [greenhouse()])
-    page = web_page.page
-    page.goto(server.url + "?range=1m")
-    wait_live(page)
+    _server, page = open_page(start_server, web_page)
     wait_drawn_after(page, "greenhouse/temperature", time.time() - 5)
     # What the browser does when the tab goes to the background (headless never does).
     page.evaluate(
