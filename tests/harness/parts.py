@@ -1,4 +1,4 @@
-"""Finding the real outside parts the tests run (mosquitto, chromium).
+"""Finding the real outside parts the tests run (mosquitto, chromium, nginx...).
 
 A missing part fails the test with the command that installs it when `CI` is
 set, and skips with the same hint otherwise: CI never passes by skipping.
@@ -13,11 +13,15 @@ from pathlib import Path
 import pytest
 
 
-def missing(what: str, hint: str) -> None:
-    message = f"{what} is not installed; install it with: {hint}"
+def unavailable(message: str) -> None:
+    """An outside part the test needs is not there: fail under `CI`, skip otherwise."""
     if os.environ.get("CI"):
         pytest.fail(message, pytrace=False)
     pytest.skip(message)
+
+
+def missing(what: str, hint: str) -> None:
+    unavailable(f"{what} is not installed; install it with: {hint}")
 
 
 def find_program(name: str, *extra_dirs: str, hint: str) -> str:
