@@ -4,7 +4,7 @@ The web app's lifespan calls `start()` and `stop()`; the runtime owns the one
 background tasks (the hub's ticker, the history's commits) and every source's
 threads.  With `[history] file` set, the saved history is loaded before any
 source starts, saved every `commit_interval` and once more at stop; without it
-nothing touches the disk.
+nothing touches the disk.  `looplag` measures the event loop's lag on one timer.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from telemetry.config import Config
 from telemetry.handoff import Inbox
 from telemetry.hub import Hub
+from telemetry.looplag import LoopLag
 from telemetry.persist import History
 from telemetry.pipeline import Pipeline
 from telemetry.sources import Source, SourceStatus
@@ -37,6 +38,7 @@ class Runtime:
         file = config.history.file
         self.history = History(file) if file is not None else None
         self._committer: asyncio.Task[None] | None = None
+        self.looplag = LoopLag()
 
     def statuses(self) -> list[SourceStatus]:
         return [source.status() for source in self.sources]
@@ -44,7 +46,9 @@ class Runtime:
     async def start(self) -> None:
         if self.history is not None:
             await asyncio.to_thread(self.history.load, self.pipeline.store)
-        self.inbox.bind(asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()
+        self.looplag.start(loop)
+        self.inbox.bind(loop)
         for source in self.sources:
             source.start(self.inbox)
         self._ticker = asyncio.create_task(self.hub.run(), name="telemetry-hub-ticker")
@@ -77,6 +81,7 @@ class Runtime:
             *(asyncio.to_thread(source.stop, STOP_TIMEOUT) for source in self.sources)
         )
         self.inbox.bind(None)
+        self.looplag.stop()
         if self._ticker is not None:
             self._ticker.cancel()
             await asyncio.gather(self._ticker, return_exceptions=True)

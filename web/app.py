@@ -27,7 +27,9 @@ from telemetry.runtime import Runtime
 from web.auth import Auth, Credentials
 from web.events import EventStream
 from web.headers import LimitRanges, SecurityHeaders
+from web.health import health_endpoint
 from web.history import History
+from web.metrics import metrics_endpoint
 
 STATIC = Path(__file__).parent / "static"
 
@@ -101,17 +103,7 @@ def create_app(runtime: Runtime) -> Starlette:
             }
         )
 
-    async def healthz(request: Request) -> Response:
-        statuses = runtime.statuses()
-        problems = [
-            {"source": s.name, "state": s.state, "since": s.since, "last_error": s.last_error}
-            for s in statuses
-            if s.state != "connected"
-        ]
-        return JSONResponse(
-            {"status": "degraded" if problems else "ok", "problems": problems},
-            status_code=503 if problems else 200,
-        )
+    healthz = health_endpoint(runtime)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -167,6 +159,7 @@ def create_app(runtime: Runtime) -> Starlette:
             Route("/api/history", history.history, methods=["GET"]),
             Route("/api/export", history.export, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
+            Route("/metrics", metrics_endpoint(runtime, stream), methods=["GET"]),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
             *login,
         ],

@@ -104,7 +104,8 @@ def test_config_typo_in_a_section_suggests_the_known_section() -> None:
 
 def test_config_unknown_section_lists_the_known_sections() -> None:
     assert problems("[frobnicate]\nx = 1\n") == [
-        "frobnicate: unknown section; known sections: history, limits, mqtt, serial, series, server"
+        "frobnicate: unknown section; known sections: "
+        "auth, history, limits, mqtt, serial, series, server"
     ]
 
 
@@ -414,7 +415,8 @@ max_series = 0
             'history.raw_span: "1y" is not a duration such as "250ms", "10s", "10m", '
             '"1h30m" or "30d"',
             "limits.max_series: 0 is not a whole number from 1 to 1000000",
-            "bogus: unknown section; known sections: history, limits, mqtt, serial, series, server",
+            "bogus: unknown section; known sections: "
+            "auth, history, limits, mqtt, serial, series, server",
             "mqtt[0].subscribe[0].qos: 3 is not one of 0, 1, 2",
         ]
     )

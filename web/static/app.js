@@ -226,7 +226,10 @@ class Series {
       this.setValue(info.last_value);
     }
     this.row.classList.toggle("stale", !!this.info.stale);
-    if (this.info.stale && !wasStale) this.gap = true;
+    if (this.info.stale && !wasStale) {
+      this.gap = true;
+      this.showAge(localNow());
+    }
   }
 
   setValue(v) {
@@ -867,9 +870,11 @@ window.telemetryPage = {
         end: chart.end,
         rows: chart.xs.length,
         series: Object.fromEntries(chart.ids.map((id, i) => {
+          // What is on screen: the rows inside the window (as the export takes them).
           const c = chart.cols[i];
-          const xs = chart.xs.filter((_, r) => typeof c.v[r] === "number");
-          const banded = c.v.filter((v, r) => typeof v === "number" && c.hi[r] > c.lo[r]).length;
+          const shown = (r) => typeof c.v[r] === "number" && chart.xs[r] >= chart.start && chart.xs[r] <= chart.end;
+          const xs = chart.xs.filter((_, r) => shown(r));
+          const banded = c.v.filter((v, r) => shown(r) && c.hi[r] > c.lo[r]).length;
           return [id, { points: xs.length, first: xs[0] ?? null, last: xs[xs.length - 1] ?? null, banded }];
         })),
       })),
