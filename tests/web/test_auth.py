@@ -280,3 +280,11 @@ def test_the_session_lifetime_is_the_configured_one(
     assert "Max-Age=120" in head["set-cookie"]
     expires = int(head["set-cookie"].split("=", 1)[1].split(";")[0].split(":")[1])
     assert abs(expires - (time.time() + 120)) < 5
+
+
+def test_the_cookie_is_secure_when_nginx_says_the_request_came_over_tls(
+    guarded: RunningServer,
+) -> None:
+    # uvicorn trusts X-Forwarded-Proto from 127.0.0.1, where nginx in deploy/ runs.
+    _, head = login(guarded, "alice", PASSWORD, **{"X-Forwarded-Proto": "https"})
+    assert "Secure" in head["set-cookie"]
