@@ -86,6 +86,49 @@ class TrackingContext(ssl.SSLContext):
             last.close()
 
 
+READ_AHEAD = 65536
+
+
+class _ReadAhead:
+    """paho's socket, read up to READ_AHEAD bytes at a time.
+
+    paho reads a packet with a `recv` for its first byte, one per byte of its
+    length and one for its body, and `Client.loop` reads one packet per
+    `select`: four system calls a message.  This serves those `recv`s from one
+    read of whatever the kernel holds; every other use goes to the socket.
+    """
+
+    def __init__(self, sock: Any) -> None:
+        self._sock = sock
+        self._buf = b""
+        self._pos = 0
+
+    @classmethod
+    def install(cls, client: mqtt.Client) -> _ReadAhead:
+        """Put one between `client` and its socket (paho has no hook for its reads)."""
+        ahead = cls(client._sock)
+        if client._sock is not None:
+            client._sock = ahead
+        return ahead
+
+    def held(self) -> int:
+        return len(self._buf) - self._pos
+
+    def recv(self, size: int) -> bytes:
+        if self._pos >= len(self._buf):
+            data = self._sock.recv(max(size, READ_AHEAD))
+            if len(data) <= size:
+                return bytes(data)
+            self._buf, self._pos = data, 0
+        end = self._pos + size
+        chunk = self._buf[self._pos : end]
+        self._pos = min(end, len(self._buf))
+        return chunk
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
 class MqttSource(ReconnectingSource):
     """Reads the subscriptions of one broker into an `Inbox`."""
 
@@ -123,8 +166,12 @@ class MqttSource(ReconnectingSource):
                     continue
                 if self._tls is not None:
                     self._tls.last = None  # paho owns (and will close) this socket now
+                ahead = _ReadAhead.install(client)
                 while not self._stopping:
                     rc = client.loop(LOOP_TIMEOUT)
+                    # What is already read needs no `select`: take every packet of it.
+                    while rc == MQTTErrorCode.MQTT_ERR_SUCCESS and ahead.held():
+                        rc = client.loop_read()
                     if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
                         self._ended = self._ended or f"connection lost: {mqtt.error_string(rc)}"
                         break

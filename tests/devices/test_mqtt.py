@@ -11,6 +11,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
+from devices.mqtt import _ReadAhead
 from simulators.broker import Broker
 from telemetry.config import LimitsConfig, Subscription
 from telemetry.handoff import Inbox
@@ -313,3 +314,33 @@ def test_mqtt_reader_refuses_a_broker_signed_by_another_ca(
     status = wait_for_state(reader.source, "disconnected", timeout=10)
     assert "certificate verify failed" in (status.last_error or "")
     assert reader.source.status().received == 0
+
+
+class _CountingSocket:
+    """A real socket, its `recv` calls counted."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.calls = 0
+
+    def recv(self, size: int) -> bytes:
+        self.calls += 1
+        return self.sock.recv(size)
+
+
+def test_read_ahead_serves_paho_byte_reads_from_one_system_call() -> None:
+    left, right = socket.socketpair()
+    with left, right:
+        # What paho asks for a run of PUBLISH packets: 1 byte, 1 byte, the body.
+        packets = [bytes([0x30, 5]) + b"a/b" + str(i % 10).encode() * 2 for i in range(200)]
+        right.sendall(b"".join(packets))
+        counted = _CountingSocket(left)
+        ahead = _ReadAhead(counted)
+        got = []
+        for packet in packets:
+            got.append(ahead.recv(1) + ahead.recv(1) + ahead.recv(packet[1]))
+        assert got == packets
+        assert counted.calls == 1
+        assert ahead.held() == 0
+        right.close()
+        assert ahead.recv(1) == b""  # the peer closed: paho sees the end as before
