@@ -87,6 +87,9 @@ class TrackingContext(ssl.SSLContext):
 
 
 READ_AHEAD = 65536
+BACKPRESSURE_AT = 1000  # messages waiting in the inbox: the reader pauses above this
+BACKPRESSURE_PAUSE = 0.002  # seconds it waits before looking again
+BACKPRESSURE_MAX = 1.0  # seconds it waits at most, then reads on
 
 
 class _ReadAhead:
@@ -168,9 +171,28 @@ class MqttSource(ReconnectingSource):
                     self._tls.last = None  # paho owns (and will close) this socket now
                 ahead = _ReadAhead.install(client)
                 while not self._stopping:
+                    # Backpressure: while the pipeline is behind, leave the messages
+                    # with the kernel and the broker rather than drop them here
+                    # (reading without system calls, this thread would hold the GIL
+                    # and starve the loop that drains the inbox).
+                    # At most BACKPRESSURE_MAX at a time: a pipeline stuck for
+                    # longer must not cost the connection its keepalive, and the
+                    # inbox then keeps the newest messages, as it always did.
+                    until = time.monotonic() + BACKPRESSURE_MAX
+                    while (
+                        len(inbox) > BACKPRESSURE_AT
+                        and not self._stopping
+                        and time.monotonic() < until
+                    ):
+                        time.sleep(BACKPRESSURE_PAUSE)
                     rc = client.loop(LOOP_TIMEOUT)
-                    # What is already read needs no `select`: take every packet of it.
-                    while rc == MQTTErrorCode.MQTT_ERR_SUCCESS and ahead.held():
+                    # What is already read needs no `select`: take its packets (a
+                    # read may refill it, so the inbox's level ends the run too).
+                    while (
+                        rc == MQTTErrorCode.MQTT_ERR_SUCCESS
+                        and ahead.held()
+                        and len(inbox) <= BACKPRESSURE_AT
+                    ):
                         rc = client.loop_read()
                     if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
                         self._ended = self._ended or f"connection lost: {mqtt.error_string(rc)}"

@@ -5,6 +5,7 @@ A new family is a new module there; nothing else needs to list it.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 from typing import cast
@@ -32,6 +33,7 @@ def formats(transport: str) -> tuple[str, ...]:
     return ("auto", *sorted(f.name for f in FAMILIES if transport in f.transports))
 
 
+@functools.cache
 def auto(transport: str) -> tuple[Family, ...]:
-    """The families `auto` tries for `transport`, in order."""
+    """The families `auto` tries for `transport`, in order (asked once per message)."""
     return tuple(f for f in FAMILIES if transport in f.transports)

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from telemetry.handoff import Inbox
+from telemetry.handoff import MAX_BATCH, Inbox
 from telemetry.model import RawMessage, Route
 
 ROUTE = Route("test", "mqtt", "number")
@@ -69,3 +69,27 @@ def test_inbox_consumer_failure_does_not_stop_later_batches() -> None:
     inbox.put_many(_messages(2))
     assert inbox.drain() == 2
     assert calls == [1, 2]
+
+
+def test_a_long_queue_is_handed_over_in_bounded_batches_with_the_loop_between() -> None:
+    async def main() -> tuple[list[int], int]:
+        sizes: list[int] = []
+        inbox = Inbox(10_000, lambda batch: sizes.append(len(batch)))
+        loop = asyncio.get_running_loop()
+        inbox.put_many(_messages(1_200))  # not bound yet: nothing scheduled
+        turns = 0
+
+        async def other() -> None:  # a tick or a stream write, waiting for its turn
+            nonlocal turns
+            while sum(sizes) < 1_200:
+                turns += 1
+                await asyncio.sleep(0)
+
+        task = asyncio.create_task(other())
+        inbox.bind(loop)
+        await asyncio.wait_for(task, 5)
+        return sizes, turns
+
+    sizes, turns = asyncio.run(main())
+    assert sizes == [MAX_BATCH, MAX_BATCH, 1_200 - 2 * MAX_BATCH]
+    assert turns >= 3

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
+import devices.mqtt
 from devices.mqtt import _ReadAhead
 from simulators.broker import Broker
 from telemetry.config import LimitsConfig, Subscription
@@ -344,3 +346,33 @@ def test_read_ahead_serves_paho_byte_reads_from_one_system_call() -> None:
         assert ahead.held() == 0
         right.close()
         assert ahead.recv(1) == b""  # the peer closed: paho sees the end as before
+
+
+def test_mqtt_reader_pauses_rather_than_drops_when_the_pipeline_is_behind(
+    mosquitto: Broker, readers: list[Reader], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(devices.mqtt, "BACKPRESSURE_MAX", 30.0)  # longer than this test
+    reader = start_reader(readers, mosquitto, [Subscription(topic="bp/#", format="number")])
+    wait_for_state(reader.source, "connected", timeout=10)
+    time.sleep(0.3)  # the subscription is in place
+    publisher = mqtt.Client(CallbackAPIVersion.VERSION2)
+    publisher.connect(mosquitto.host, mosquitto.port)
+    publisher.loop_start()
+    try:
+        infos = [publisher.publish(f"bp/d{i % 7}/t", str(i)) for i in range(5_000)]
+        for info in infos:
+            info.wait_for_publish(10)
+    finally:
+        publisher.disconnect()
+        publisher.loop_stop()
+    # Nobody drains the inbox: the reader stops taking messages near its mark.
+    time.sleep(1.0)
+    assert len(reader.inbox) <= 1_500  # devices.mqtt.BACKPRESSURE_AT is 1,000
+    got: list[bytes] = []
+    deadline = time.monotonic() + 20
+    while len(got) < 5_000 and time.monotonic() < deadline:
+        got.extend(m.payload for m in reader.received())
+        reader.messages.clear()  # what a pipeline would have taken
+        time.sleep(0.01)
+    assert reader.inbox.dropped == 0
+    assert sorted(int(p) for p in got) == list(range(5_000))
