@@ -38,9 +38,8 @@ for every consumer and counted for none.  CPU time is robust to other load on a
 shared machine, but not immune: caches and frequency are shared, hence repeats
 in alternating order and medians.  Wall time is reported, secondarily.
 
-The Tasmota JSON messages are not turned into readings by today's normalizer
-(only plain numbers are): the project's figure for them is messages per
-CPU-second, each rejected and counted; the reasons are in the notes.
+The Tasmota JSON messages are read by the `tasmota` family, three readings
+each; the figure for them is messages per CPU-second.
 """
 
 from __future__ import annotations
