@@ -426,7 +426,7 @@ class Chart {
     while (i >= 0 && ks[i] > k) i -= 1;
     if (i >= 0 && ks[i] === k) return i;
     const at = i + 1;
-    const x = (k + 0.5) * this.w;
+    const x = k * this.w;  // the bucket's start: its newest point is never right of "now"
     if (at === ks.length) {
       ks.push(k);
       this.xs.push(x);
