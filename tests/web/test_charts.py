@@ -135,6 +135,7 @@ def test_page_reconnects_after_a_server_restart_without_a_reload(
 ) -> None:
     server, page = open_page(start_server, web_page)
     page.evaluate("window.notReloaded = true")
+    page.wait_for_function("() => window.telemetryPage.snapshot().resumable")  # a cursor
     port = server.port
     server.stop()
     page.locator("#status").filter(has_text="reconnecting").wait_for(timeout=5000)

@@ -863,6 +863,7 @@ window.telemetryPage = {
       range: state.range,
       zoom: state.zoom,
       paused: state.paused,
+      resumable: lastId !== null,  // holds a cursor to resume the stream from
       charts: [...charts.values()].map((chart) => ({
         key: chart.key,
         ids: chart.ids,
