@@ -12,12 +12,16 @@ import getpass
 import logging
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from telemetry import __version__
 from telemetry.config import Config, load_config
 from telemetry.errors import ConfigError, TelemetryError
 from telemetry.logs import setup_logging
 from telemetry.summary import summarize
+
+if TYPE_CHECKING:
+    from web.auth import Credentials
 
 logger = logging.getLogger(__name__)
 
@@ -84,13 +88,20 @@ def _credentials_file(args: argparse.Namespace) -> str:
     return path
 
 
-def cmd_passwd(args: argparse.Namespace) -> int:
-    from web.auth import NAME, Credentials, hash_password
+def _credentials(args: argparse.Namespace, name: str, what: str) -> tuple[str, Credentials]:
+    """The credentials file the arguments name, read (or new), once `name` is valid."""
+    from web.auth import NAME, Credentials
 
-    if not NAME.fullmatch(args.user):
-        raise TelemetryError("a user name is 1 to 64 letters, digits, '.', '_' or '-'")
+    if not NAME.fullmatch(name):
+        raise TelemetryError(f"a {what} name is 1 to 64 letters, digits, '.', '_' or '-'")
     path = _credentials_file(args)
-    credentials = Credentials.load_or_new(path)
+    return path, Credentials.load_or_new(path)
+
+
+def cmd_passwd(args: argparse.Namespace) -> int:
+    from web.auth import hash_password
+
+    path, credentials = _credentials(args, args.user, "user")
     if args.delete:
         credentials.users.pop(args.user, None)
     else:
@@ -111,12 +122,9 @@ def cmd_passwd(args: argparse.Namespace) -> int:
 def cmd_token(args: argparse.Namespace) -> int:
     import secrets
 
-    from web.auth import NAME, Credentials, hash_token
+    from web.auth import hash_token
 
-    if not NAME.fullmatch(args.name):
-        raise TelemetryError("a token name is 1 to 64 letters, digits, '.', '_' or '-'")
-    path = _credentials_file(args)
-    credentials = Credentials.load_or_new(path)
+    path, credentials = _credentials(args, args.name, "token")
     if args.delete:
         credentials.tokens.pop(args.name, None)
         credentials.save(path)
