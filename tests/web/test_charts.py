@@ -285,7 +285,11 @@ def test_export_downloads_the_points_on_the_charts(
     time.sleep(0.5)
     assert snapshot(page)["charts"] == held["charts"]  # paused: nothing moved
     page.get_by_role("button", name="Resume").click()
-    before = held["charts"][-1]["series"]["greenhouse/temperature"]["last"]
+    (before,) = [
+        c["series"]["greenhouse/temperature"]["last"]
+        for c in held["charts"]
+        if "greenhouse/temperature" in c["series"]
+    ]
     wait_drawn_after(page, "greenhouse/temperature", before)
     assert web_page.errors == []
 
@@ -438,4 +442,31 @@ def test_nothing_is_drawn_while_the_tab_is_hidden(
     )
     page.wait_for_function("() => window.drawn > 0", timeout=2000)
     wait_drawn_after(page, "greenhouse/temperature", time.time() - 0.5)
+    assert web_page.errors == []
+
+
+def test_series_without_a_unit_share_a_chart_by_what_they_measure(
+    start_server: StartServer, web_page: WatchedPage
+) -> None:
+    server = start_server()
+    page = web_page.page
+    page.goto(server.url + "?range=1m")
+    wait_live(page)
+    for topic, value in (
+        ("zb0/humidity", 50.0),
+        ("zb1/humidity", 55.0),
+        ("zb0/voltage", 2995.0),
+        ("lab/env.influx0.humidity", 40.0),
+    ):
+        put(server, topic, value)
+    page.wait_for_function(
+        "() => document.querySelectorAll('tr[data-series]').length === 4", timeout=3000
+    )
+    charts = {c["key"]: set(c["series"]) for c in snapshot(page)["charts"]}
+    assert charts == {
+        "n:humidity": {"zb0/humidity", "zb1/humidity", "lab/env.influx0.humidity"},
+        "n:voltage": {"zb0/voltage"},
+    }
+    titles = page.locator("figure.chart .chart-title").all_inner_texts()
+    assert titles == ["humidity (no unit)", "voltage (no unit)"]
     assert web_page.errors == []

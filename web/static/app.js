@@ -336,8 +336,17 @@ function onCatalog(catalog) {
 
 // -- charts -------------------------------------------------------------------
 
+// Series of one unit share a chart.  Series without a unit (Zigbee2MQTT states
+// none) share one by what they measure, the last word of the sensor's name, so
+// humidity and a battery's voltage are not drawn on one axis.
 function chartKey(info) {
-  return state.split ? "s:" + info.id : "u:" + (info.unit || "");
+  if (state.split) return "s:" + info.id;
+  return info.unit ? "u:" + info.unit : "n:" + quantity(info.sensor);
+}
+
+function quantity(sensor) {
+  const words = String(sensor).toLowerCase().split(/[\/._\s-]+/).filter(Boolean);
+  return words.length ? words[words.length - 1] : "";
 }
 
 function cssVar(name) {
@@ -386,6 +395,9 @@ class Chart {
     if (this.key.startsWith("s:")) {
       titleEl.textContent = infos[0].device + " / " + infos[0].sensor + unit;
       detailEl.textContent = "";
+    } else if (this.key.startsWith("n:")) {
+      titleEl.textContent = (this.key.slice(2) || "value") + unit;
+      detailEl.textContent = infos.length === 1 ? "" : "· " + infos.length + " series";
     } else {
       const sensors = [...new Set(infos.map((i) => i.sensor))];
       titleEl.textContent = (sensors.length <= 3 ? sensors.join(", ") : sensors.length + " sensors") + unit;
@@ -559,8 +571,10 @@ class Chart {
 
 function layout() {
   const groups = new Map();
+  // Charts of a unit first, then those grouped by name; series by id within each.
+  const rank = (s) => (s.info.unit ? "0" : "1") + chartKey(s.info);
   const ordered = [...series.values()].sort((a, b) =>
-    (a.info.unit || "").localeCompare(b.info.unit || "") || a.id.localeCompare(b.id));
+    rank(a).localeCompare(rank(b)) || a.id.localeCompare(b.id));
   for (const s of ordered) {
     s.checkbox.checked = isSelected(s.id);
     if (!isSelected(s.id)) continue;
