@@ -345,7 +345,7 @@ function chartKey(info) {
 }
 
 function quantity(sensor) {
-  const words = String(sensor).toLowerCase().split(/[\/._\s-]+/).filter(Boolean);
+  const words = String(sensor).toLowerCase().split(/[\/._:\s-]+/).filter(Boolean);
   return words.length ? words[words.length - 1] : "";
 }
 
@@ -399,8 +399,9 @@ class Chart {
       titleEl.textContent = (this.key.slice(2) || "value") + unit;
       detailEl.textContent = infos.length === 1 ? "" : "· " + infos.length + " series";
     } else {
-      const sensors = [...new Set(infos.map((i) => i.sensor))];
-      titleEl.textContent = (sensors.length <= 3 ? sensors.join(", ") : sensors.length + " sensors") + unit;
+      // What they measure, in words: "humidity (%)" for AM2301.Humidity and sensor/humidity.
+      const names = [...new Set(infos.map((i) => quantity(i.sensor) || i.sensor))];
+      titleEl.textContent = (names.length <= 3 ? names.join(", ") : names.length + " quantities") + unit;
       detailEl.textContent = infos.length === 1 ? "" : "· " + infos.length + " series";
     }
   }
