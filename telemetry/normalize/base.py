@@ -94,7 +94,7 @@ def _depth_exceeds(text: str, limit: int) -> bool:
 class Context:
     """One message being read: its bytes, names from the topic, and the run's memory."""
 
-    __slots__ = ("_json", "_text", "device", "limits", "msg", "sensor", "state")
+    __slots__ = ("_json", "_text", "device", "limits", "msg", "payload", "sensor", "state", "topic")
 
     def __init__(
         self,
@@ -105,20 +105,15 @@ class Context:
         limits: ParseLimits,
     ) -> None:
         self.msg = msg
+        # Plain attributes, not properties: `auto` asks every family's sniff for them.
+        self.topic: str = msg.topic
+        self.payload: bytes = msg.payload
         self.device = device  # from the template or the route; None when neither says
         self.sensor = sensor
         self.state = state
         self.limits = limits
         self._text: str | None = None
         self._json: Any = None
-
-    @property
-    def topic(self) -> str:
-        return self.msg.topic
-
-    @property
-    def payload(self) -> bytes:
-        return self.msg.payload
 
     def text(self) -> str:
         """The payload as UTF-8 text without a BOM, or `PayloadError("not_utf8")`."""

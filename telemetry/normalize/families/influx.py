@@ -165,6 +165,8 @@ class Influx:
     priority = 90  # before the generic text families; its sniff needs the whole grammar
 
     def sniff(self, ctx: Context) -> bool:
+        if b"=" not in ctx.payload[:_SNIFF_BYTES]:  # every line has a field `k=v`
+            return False  # (a quarter of `auto`'s time on a plain number, without this)
         head = ctx.payload[:_SNIFF_BYTES].decode("utf-8", "replace")
         for raw in head.split("\n"):
             line = raw.strip()
