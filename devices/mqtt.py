@@ -7,6 +7,10 @@ a reconnect, so `on_connect` subscribes every time.  Each subscription has its
 own `Route` and its own message callback, so a message is read the way the
 subscription that brought it says.
 
+Plain (QoS 0) PUBLISHes do not go through paho's packet reading at all: the
+reader cuts them out of each read of the socket and hands a read's worth to the
+inbox at once (`_ReadAhead`, `split_packets`); paho still connects, subscribes,
+pings and acknowledges QoS 1 and 2, whose messages come through its callbacks.
 Callbacks only hand over: build a `RawMessage`, put it in the inbox.  Every
 callback catches everything: an exception escaping into paho would end the
 network loop and with it the reader.  What is skipped (oversized payloads,
@@ -86,43 +90,121 @@ class TrackingContext(ssl.SSLContext):
             last.close()
 
 
-READ_AHEAD = 65536
+READ_AHEAD = 8192
 BACKPRESSURE_AT = 1000  # messages waiting in the inbox: the reader pauses above this
-BACKPRESSURE_PAUSE = 0.002  # seconds it waits before looking again
+BACKPRESSURE_LOOK = 0.1  # seconds it waits at most before checking for `stop`
 BACKPRESSURE_MAX = 1.0  # seconds it waits at most, then reads on
+MAX_TOPICS = 10_000  # topics whose routes are remembered; then they are learned anew
+
+
+Publish = tuple[bytes, bytes]  # (topic, payload) of a QoS 0 PUBLISH
+
+
+def split_packets(data: bytes, v5: bool) -> tuple[list[Publish], list[bytes], int, int]:
+    """The whole packets at the start of `data`: QoS 0 PUBLISHes as (topic, payload),
+    every other packet as its bytes, where the first incomplete packet starts and
+    how many of its bytes are missing (0 when even its length is not all here).
+
+    A PUBLISH that needs paho (QoS 1 and 2 are acknowledged; MQTT 5 properties; a
+    topic alias) stays whole.  A length that is not MQTT's (over four bytes) ends
+    the split there: paho reads the rest and refuses it, dropping the connection.
+    """
+    publishes: list[Publish] = []
+    others: list[bytes] = []
+    at, end_of_data = 0, len(data)
+    while at < end_of_data:
+        # The remaining length: seven bits a byte, least significant first.
+        body, length, shift = at + 1, 0, 0
+        while body < end_of_data and shift < 28:
+            byte = data[body]
+            body += 1
+            length |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                break
+        else:
+            if shift >= 28:  # malformed: leave it and all after it to paho
+                others.append(data[at:])
+                return publishes, others, end_of_data, 0
+            return publishes, others, at, 0  # the length itself is not all here yet
+        end = body + length
+        if end > end_of_data:
+            return publishes, others, at, end - end_of_data
+        if data[at] & 0xF6 == 0x30 and length >= 2:  # PUBLISH, QoS 0 (DUP, RETAIN any)
+            topic_end = body + 2 + (data[body] << 8 | data[body + 1])
+            if v5:  # no properties (one zero byte) is the usual case; else paho's
+                simple = topic_end < end and data[topic_end] == 0
+                payload_at = topic_end + 1
+            else:
+                simple, payload_at = True, topic_end
+            if simple and body + 2 < topic_end <= end:
+                publishes.append((data[body + 2 : topic_end], data[payload_at:end]))
+                at = end
+                continue
+        others.append(data[at:end])
+        at = end
+    return publishes, others, at, 0
 
 
 class _ReadAhead:
-    """paho's socket, read up to READ_AHEAD bytes at a time.
+    """paho's socket, read up to READ_AHEAD bytes at a time; QoS 0 PUBLISHes go
+    straight to `take`, every other packet to paho.
 
     paho reads a packet with a `recv` for its first byte, one per byte of its
-    length and one for its body, and `Client.loop` reads one packet per
-    `select`: four system calls a message.  This serves those `recv`s from one
-    read of whatever the kernel holds; every other use goes to the socket.
+    length and one for its body, `Client.loop` reads one packet per `select`,
+    and each PUBLISH becomes an `MQTTMessage` matched against the subscriptions
+    in Python: paho's own loop, doing nothing with what it reads, took 15 µs a
+    message here, more than the pipeline then spends normalizing and storing it
+    (bench/README.md, ingest).  This reads whatever the kernel holds, cuts it
+    into packets (`split_packets`), hands the plain PUBLISHes over as one list,
+    and serves paho's `recv`s with the rest (CONNACK, SUBACK, PINGRESP, QoS 1
+    and 2): paho still does the connecting, subscribing, keepalive and acks.
+    Every other use of the socket goes to it unchanged.
     """
 
-    def __init__(self, sock: Any) -> None:
+    def __init__(self, sock: Any, take: Callable[[list[Publish]], None], v5: bool) -> None:
         self._sock = sock
-        self._buf = b""
+        self._take = take
+        self._v5 = v5
+        self._buf = b""  # whole packets for paho
         self._pos = 0
+        self._partial = b""  # the start of a packet whose end has not come yet
+        self._through = 0  # bytes of a big packet that go to paho as they come
 
     @classmethod
-    def install(cls, client: mqtt.Client) -> _ReadAhead:
+    def install(
+        cls, client: mqtt.Client, take: Callable[[list[Publish]], None], v5: bool
+    ) -> _ReadAhead:
         """Put one between `client` and its socket (paho has no hook for its reads)."""
-        ahead = cls(client._sock)
+        ahead = cls(client._sock, take, v5)
         if client._sock is not None:
             client._sock = ahead
         return ahead
 
     def held(self) -> int:
+        """Bytes read for paho that it has not taken yet."""
         return len(self._buf) - self._pos
 
     def recv(self, size: int) -> bytes:
         if self._pos >= len(self._buf):
-            data = self._sock.recv(max(size, READ_AHEAD))
-            if len(data) <= size:
-                return bytes(data)
-            self._buf, self._pos = data, 0
+            if self._through:  # the rest of a packet too big to gather here
+                passed: bytes = self._sock.recv(min(size, self._through))
+                self._through -= len(passed)
+                return passed
+            data = self._sock.recv(READ_AHEAD)  # BlockingIOError when nothing is there
+            if not data:
+                return b""  # closed: paho says so
+            data = self._partial + data
+            publishes, others, used, missing = split_packets(data, self._v5)
+            self._partial = data[used:]
+            if missing > READ_AHEAD:  # a big packet: paho gathers it (and the limit
+                others.append(self._partial)  # on payloads refuses it)
+                self._partial, self._through = b"", missing
+            if publishes:
+                self._take(publishes)
+            self._buf, self._pos = b"".join(others), 0
+            if not self._buf:
+                raise BlockingIOError  # nothing for paho: its read ends; `loop` reads on
         end = self._pos + size
         chunk = self._buf[self._pos : end]
         self._pos = min(end, len(self._buf))
@@ -150,6 +232,9 @@ class MqttSource(ReconnectingSource):
         self._refused_credentials = False
         self._inbox: Inbox | None = None
         self._tls: TrackingContext | None = None
+        # Topic (as received) -> its text and the routes of the subscriptions it
+        # matches, as paho would have called their callbacks; bounded by MAX_TOPICS.
+        self._topics: dict[bytes, tuple[str, tuple[Route, ...]]] = {}
         self._client = self._make_client()
 
     def _run(self, inbox: Inbox) -> None:
@@ -169,7 +254,7 @@ class MqttSource(ReconnectingSource):
                     continue
                 if self._tls is not None:
                     self._tls.last = None  # paho owns (and will close) this socket now
-                ahead = _ReadAhead.install(client)
+                ahead = _ReadAhead.install(client, self._take, self.cfg.protocol == "5")
                 while not self._stopping:
                     # Backpressure: while the pipeline is behind, leave the messages
                     # with the kernel and the broker rather than drop them here
@@ -182,9 +267,9 @@ class MqttSource(ReconnectingSource):
                     while (
                         len(inbox) > BACKPRESSURE_AT
                         and not self._stopping
-                        and time.monotonic() < until
+                        and (left := until - time.monotonic()) > 0
                     ):
-                        time.sleep(BACKPRESSURE_PAUSE)
+                        inbox.wait_below(BACKPRESSURE_AT, min(left, BACKPRESSURE_LOOK))
                     rc = client.loop(LOOP_TIMEOUT)
                     # What is already read needs no `select`: take its packets (a
                     # read may refill it, so the inbox's level ends the run too).
@@ -343,6 +428,68 @@ class MqttSource(ReconnectingSource):
 
         return on_message
 
+    def _take(self, publishes: list[Publish]) -> None:
+        """The QoS 0 PUBLISHes of one read (see `_ReadAhead`), into the inbox at once."""
+        try:
+            now = time.time  # each its own time: a series' points in one read stay apart
+            max_payload = self.limits.max_payload
+            batch = []
+            for raw_topic, payload in publishes:
+                known = self._topics.get(raw_topic)
+                if known is None:
+                    known = self._learn_topic(raw_topic)
+                    if known is None:
+                        continue
+                topic, routes = known
+                if len(payload) > max_payload:
+                    self._too_large(topic, len(payload))
+                    continue
+                recv_ts = now()
+                for route in routes:
+                    batch.append(RawMessage(route, topic, payload, recv_ts))
+            inbox = self._inbox
+            if inbox is not None and batch:
+                inbox.put_many(batch)
+                self.received += len(batch)
+        except Exception:
+            count_rejection(
+                self.rejected,
+                logger,
+                "handler_error",
+                "mqtt %r: could not hand over %d messages",
+                self.cfg.name,
+                len(publishes),
+            )
+
+    def _learn_topic(self, raw_topic: bytes) -> tuple[str, tuple[Route, ...]] | None:
+        topic = self._decode_topic(raw_topic)
+        if topic is None:
+            return None
+        routes = tuple(
+            route
+            for sub, route in zip(self.cfg.subscribe, self.routes, strict=True)
+            if mqtt.topic_matches_sub(sub.topic, topic)
+        )
+        if not routes:
+            self._unrouted(topic)
+            return None
+        if len(self._topics) >= MAX_TOPICS:
+            self._topics.clear()
+        known = self._topics[raw_topic] = (topic, routes)
+        return known
+
+    def _too_large(self, topic: str, size: int) -> None:
+        count_rejection(
+            self.rejected,
+            logger,
+            "payload_too_large",
+            "mqtt %r: %d bytes on %r; the limit is %d",
+            self.cfg.name,
+            size,
+            topic,
+            self.limits.max_payload,
+        )
+
     def _hand_over(self, route: Route, message: mqtt.MQTTMessage) -> None:
         recv_ts = time.time()
         topic = self._topic(message)
@@ -350,16 +497,7 @@ class MqttSource(ReconnectingSource):
             return
         payload = bytes(message.payload)
         if len(payload) > self.limits.max_payload:
-            count_rejection(
-                self.rejected,
-                logger,
-                "payload_too_large",
-                "mqtt %r: %d bytes on %r; the limit is %d",
-                self.cfg.name,
-                len(payload),
-                topic,
-                self.limits.max_payload,
-            )
+            self._too_large(topic, len(payload))
             return
         inbox = self._inbox
         if inbox is not None:
@@ -367,8 +505,11 @@ class MqttSource(ReconnectingSource):
             self.received += 1
 
     def _topic(self, message: mqtt.MQTTMessage) -> str | None:
+        return self._decode_topic(bytes(message._topic))
+
+    def _decode_topic(self, raw_topic: bytes) -> str | None:
         try:
-            return message.topic
+            return raw_topic.decode("utf-8")
         except UnicodeDecodeError:
             count_rejection(
                 self.rejected,
@@ -376,9 +517,19 @@ class MqttSource(ReconnectingSource):
                 "topic_not_utf8",
                 "mqtt %r: topic %r is not UTF-8",
                 self.cfg.name,
-                bytes(message._topic),
+                raw_topic,
             )
             return None
+
+    def _unrouted(self, topic: str) -> None:
+        count_rejection(
+            self.rejected,
+            logger,
+            "unrouted",
+            "mqtt %r: no subscription matches topic %r",
+            self.cfg.name,
+            topic,
+        )
 
     def _on_unrouted(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         # paho calls this for what no subscription's callback matched: a topic
@@ -386,13 +537,6 @@ class MqttSource(ReconnectingSource):
         try:
             topic = self._topic(message)
             if topic is not None:
-                count_rejection(
-                    self.rejected,
-                    logger,
-                    "unrouted",
-                    "mqtt %r: no subscription matches topic %r",
-                    self.cfg.name,
-                    topic,
-                )
+                self._unrouted(topic)
         except Exception:
             logger.exception("mqtt %r: on_message failed", self.cfg.name)

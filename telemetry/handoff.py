@@ -5,7 +5,8 @@ schedules one `call_soon_threadsafe` wake-up, which drains the inbox
 `BATCH_WINDOW` later; messages that arrive meanwhile join the same batch, so
 the loop wakes once per batch, never once per message.  When the inbox is full
 the oldest message is dropped and counted: a reader never blocks on a slow
-consumer.
+consumer.  A reader that can leave messages where they are (MQTT, with the
+kernel and the broker) may instead wait for room with `wait_below`.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class Inbox:
         self.received = 0
         self.dropped = 0
         self.batches = 0
+        self._below: int | None = None  # the level a reader in `wait_below` waits for
+        self._room = threading.Event()
         self._log = RateLimitedLog(logger, interval=30.0)
 
     def bind(self, loop: asyncio.AbstractEventLoop | None) -> None:
@@ -76,6 +79,17 @@ class Inbox:
             self._scheduled = True
         self._schedule(loop)
 
+    def wait_below(self, level: int, timeout: float) -> bool:
+        """Block the calling (reader) thread until at most `level` messages wait, or
+        `timeout` seconds pass; True when they do.  Woken by `drain`, not by polling:
+        a reader that slept and looked again took the GIL from the loop each time."""
+        with self._lock:
+            if len(self._queue) <= level:
+                return True
+            self._below = level
+            self._room.clear()
+        return self._room.wait(timeout)
+
     def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
         try:
             loop.call_soon_threadsafe(loop.call_later, BATCH_WINDOW, self.drain)
@@ -100,6 +114,9 @@ class Inbox:
                     loop.call_soon(self.drain)
                 else:
                     self._scheduled = False
+            if self._below is not None and len(queue) <= self._below:
+                self._below = None
+                self._room.set()
         if batch:
             self.batches += 1
             try:
