@@ -72,7 +72,9 @@ class Normalizer:
             if family is None:
                 raise PayloadError("unknown_format", f"no payload family {route.format!r}")
             return family
-        for family in registry.auto(route.transport):
+        # As `looks_like_object` reads the start of a payload.
+        head = ctx.payload[:64].removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
+        for family in registry.auto(route.transport, head in (b"{", b"[")):
             if family.sniff(ctx):
                 return family
         raise PayloadError("unrecognised", "no payload family recognises this message")

@@ -34,6 +34,14 @@ def formats(transport: str) -> tuple[str, ...]:
 
 
 @functools.cache
-def auto(transport: str) -> tuple[Family, ...]:
-    """The families `auto` tries for `transport`, in order (asked once per message)."""
-    return tuple(f for f in FAMILIES if transport in f.transports)
+def auto(transport: str, json: bool = True) -> tuple[Family, ...]:
+    """The families `auto` tries for `transport`, in order (asked once per message).
+
+    `json=False`: without those marked `json_only` (whose sniff says no to anything
+    that does not start with `{` or `[`), for a payload that does not: eight
+    fewer sniffs for a plain number, a fifth of its normalizing."""
+    return tuple(
+        f
+        for f in FAMILIES
+        if transport in f.transports and (json or not getattr(f, "json_only", False))
+    )

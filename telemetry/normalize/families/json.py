@@ -34,6 +34,7 @@ class Json:
     name = "json"
     transports = ("mqtt", "serial")
     priority = 900  # after every JSON family that knows its firmware, before `number`
+    json_only = True  # its sniff is False unless the payload starts with { or [
 
     def sniff(self, ctx: Context) -> bool:
         return looks_like_object(ctx, arrays=True)

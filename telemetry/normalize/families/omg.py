@@ -90,6 +90,7 @@ class Omg:
     name = "omg"
     transports = ("mqtt",)
     priority = 70
+    json_only = True  # its sniff is False unless the payload starts with { or [
 
     def sniff(self, ctx: Context) -> bool:
         return (

@@ -113,6 +113,7 @@ class Rtl433:
     name = "rtl_433"
     transports = ("mqtt",)
     priority = 65
+    json_only = True  # its sniff is False unless the payload starts with { or [
 
     def sniff(self, ctx: Context) -> bool:
         if b'"model"' not in ctx.payload or not looks_like_object(ctx):

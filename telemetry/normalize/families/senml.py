@@ -126,6 +126,7 @@ class SenML:
     name = "senml"
     transports = ("mqtt", "serial")
     priority = 30  # before the generic `json` family, which would read it as a plain tree
+    json_only = True  # its sniff is False unless the payload starts with { or [
 
     def sniff(self, ctx: Context) -> bool:
         if ctx.payload.lstrip()[:1] != b"[" and not ctx.payload.startswith(b"\xef\xbb\xbf"):

@@ -107,6 +107,7 @@ class Shelly2:
     name = "shelly2"
     transports = ("mqtt",)
     priority = 60
+    json_only = True  # its sniff is False unless the payload starts with { or [
 
     def sniff(self, ctx: Context) -> bool:
         return _split(ctx.topic) is not None and looks_like_object(ctx)

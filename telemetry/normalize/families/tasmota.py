@@ -126,6 +126,7 @@ class Tasmota:
     name = "tasmota"
     transports = ("mqtt",)
     priority = 50
+    json_only = True  # its sniff is False unless the payload starts with { or [
 
     def sniff(self, ctx: Context) -> bool:
         return ctx.topic.rpartition("/")[2] in LAST_LEVELS and looks_like_object(ctx)

@@ -49,6 +49,7 @@ class Ttn:
     name = "ttn"
     transports = ("mqtt",)
     priority = 40
+    json_only = True  # its sniff is False unless the payload starts with { or [
 
     def sniff(self, ctx: Context) -> bool:
         return ctx.topic.startswith("v3/") and ctx.topic.endswith("/up") and looks_like_object(ctx)

@@ -43,6 +43,7 @@ class Zigbee2Mqtt:
     name = "zigbee2mqtt"
     transports = ("mqtt",)
     priority = 55
+    json_only = True  # its sniff is False unless the payload starts with { or [
 
     def sniff(self, ctx: Context) -> bool:
         return ctx.topic.startswith(BASE + "/") and looks_like_object(ctx)
