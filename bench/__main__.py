@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import time
 from typing import Any
 
-from bench import suite, table
+from bench import procs, suite, table
 from bench.machine import describe
 from bench.model import BenchError, Options, Report
 
@@ -29,7 +30,19 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m bench", description="Benchmark the project against its baselines."
     )
     parser.add_argument("--quick", action="store_true", help="smaller inputs, 2 repeats")
-    parser.add_argument("--repeat", type=int, help="measurements per figure (default 5)")
+    parser.add_argument(
+        "--long",
+        action="store_true",
+        help="longer windows and more messages (the browser's 5-minute heap run; ~25 min)",
+    )
+    parser.add_argument("--repeat", type=int, help="measurements per figure (default 3)")
+    parser.add_argument(
+        "--cores",
+        choices=("auto", "swap", "none"),
+        default="auto",
+        help="auto: measured processes on the first usable core, all others on the second; "
+        "swap: the other way round; none: the kernel places them",
+    )
     parser.add_argument(
         "--only",
         action="append",
@@ -45,22 +58,40 @@ def _parser() -> argparse.ArgumentParser:
 def _json(machine: dict[str, str], options: Options, reports: list[Report]) -> dict[str, Any]:
     return {
         "machine": machine,
-        "options": {"repeat": options.repeat, "quick": options.quick, "messages": options.messages},
+        "options": {
+            "repeat": options.repeat,
+            "quick": options.quick,
+            "long": options.long,
+            "messages": options.messages,
+        },
         "rows": [row.as_json() for report in reports for row in report.rows],
         "notes": [note for report in reports for note in report.notes],
         "details": {report.name: report.details for report in reports},
     }
 
 
+def _assign_cores(choice: str) -> str:
+    """Pin the roles (see `procs.assign_cores`); say how, for the machine's header."""
+    usable = sorted(os.sched_getaffinity(0))
+    if choice == "none" or len(usable) < 2:
+        return "not pinned" + ("" if choice == "none" else " (fewer than 2 usable cores)")
+    measured, other = usable[0], usable[1]
+    if choice == "swap":
+        measured, other = other, measured
+    procs.assign_cores((measured,), (other,))
+    return f"measured processes on core {measured}, every other on core {other}"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    repeat = args.repeat or (2 if args.quick else 5)
+    repeat = args.repeat or (2 if args.quick else 3)
     try:
-        options = Options(repeat=repeat, quick=args.quick, messages=args.messages)
+        options = Options(repeat=repeat, quick=args.quick, long=args.long, messages=args.messages)
     except ValueError as exc:
         _parser().error(str(exc))
     names = args.only or list(suite.BENCHMARKS)
     machine = describe()
+    machine["cores used"] = _assign_cores(args.cores)
     print(table.machine(machine), end="\n\n", flush=True)
 
     def progress(line: str) -> None:

@@ -60,11 +60,16 @@ def _server(kind: str, idle: bool) -> Iterator[tuple[int, int]]:
 
 
 @contextlib.contextmanager
-def server_process(label: str, module: list[str], extra: list[str]) -> Iterator[tuple[int, int]]:
-    """`python <module> PORT <extra>` in its own process group; yield (pid, port)
-    once it listens on 127.0.0.1; kill the group afterwards."""
+def server_process(
+    label: str, module: list[str], extra: list[str], *, measured: bool = True
+) -> Iterator[tuple[int, int]]:
+    """`python <module> PORT <extra>` in its own process group, on the measured cores
+    unless `measured` is False; yield (pid, port) once it listens on 127.0.0.1; kill
+    the group afterwards."""
     port = free_port()
     argv = [sys.executable, *module, str(port), *extra]
+    if measured:
+        argv = procs.measured(argv)
     with tempfile.TemporaryFile() as err:
         process = subprocess.Popen(
             argv,
@@ -115,12 +120,12 @@ def _order(i: int) -> tuple[str, ...]:
 
 
 def run(options: Options, progress: Callable[[str], None] = lambda _: None) -> Report:
-    quick = options.quick
-    window, warm = (2.5, 1.0) if quick else (8.0, 2.0)
+    quick, long = options.quick, options.long
+    window, warm = (2.5, 1.0) if quick else (8.0, 2.0) if long else (5.0, 2.0)
     idle_n, idle_window, idle_settle = (200, 1.0, 1.0) if quick else (2000, 5.0, 2.0)
     # Each repeat starts two servers and runs a window: cap them to keep the run short.
     repeat = min(options.repeat, 2 if quick else 3)
-    idle_repeat = 1 if quick else min(options.repeat, 2)
+    idle_repeat = min(options.repeat, 2) if long else 1
     report = Report(NAME)
 
     rates: dict[str, list[float]] = {k: [] for k in SERVERS}

@@ -65,8 +65,9 @@ from simulators.broker import Broker, find_mosquitto, free_port
 logger = logging.getLogger(__name__)
 
 NAME = "ingest"
-MESSAGES = 200_000
+MESSAGES = 100_000
 QUICK_MESSAGES = 20_000
+LONG_MESSAGES = 200_000
 DEVICES = 50
 
 # Queue QoS 0 messages for an offline persistent session, as many as we send.
@@ -166,16 +167,20 @@ def _timeout(n: int) -> float:
 def _consumer_argv(consumer: str, broker: Broker, kind: Kind, client_id: str, n: int) -> list[str]:
     if consumer == "mosquitto_sub":
         # -W: give up (exit 27) rather than wait forever for a missing message.
-        return [
-            *["mosquitto_sub", "-h", broker.host, "-p", str(broker.port)],
-            *["-c", "-i", client_id, "-q", "0", "-t", kind.topic_filter],
-            *["-C", str(n), "-W", str(round(_timeout(n)))],
+        return procs.measured(
+            [
+                *["mosquitto_sub", "-h", broker.host, "-p", str(broker.port)],
+                *["-c", "-i", client_id, "-q", "0", "-t", kind.topic_filter],
+                *["-C", str(n), "-W", str(round(_timeout(n)))],
+            ]
+        )
+    return procs.measured(
+        [
+            *[sys.executable, "-m", "bench.consumers", consumer, "--port", str(broker.port)],
+            *["--client-id", client_id, "--topic", kind.topic_filter, "--template", kind.template],
+            *["--messages", str(n), "--timeout", str(_timeout(n))],
         ]
-    return [
-        *[sys.executable, "-m", "bench.consumers", consumer, "--port", str(broker.port)],
-        *["--client-id", client_id, "--topic", kind.topic_filter, "--template", kind.template],
-        *["--messages", str(n), "--timeout", str(_timeout(n))],
-    ]
+    )
 
 
 def _check(consumer: str, kind: Kind, n: int, done: procs.Finished) -> dict[str, Any]:
@@ -301,7 +306,9 @@ def _notes(n: int, repeat: int, samples: dict[str, dict[str, list[Sample]]]) -> 
 
 
 def run(options: Options, progress: Callable[[str], None] = lambda _: None) -> Report:
-    n = options.messages or (QUICK_MESSAGES if options.quick else MESSAGES)
+    n = options.messages or (
+        QUICK_MESSAGES if options.quick else LONG_MESSAGES if options.long else MESSAGES
+    )
     samples = measure(n, options.repeat, progress)
     report = Report(NAME)
     for kind in KINDS:

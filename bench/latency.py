@@ -283,7 +283,7 @@ def _measure(
 
 
 def run(options: Options, progress: Callable[[str], None] = lambda _: None) -> Report:
-    window, warm = (4.0, 1.0) if options.quick else (20.0, 2.0)
+    window, warm = (4.0, 1.0) if options.quick else (20.0, 2.0) if options.long else (10.0, 2.0)
     # One tick's phase slide over the window (see the module's docstring).
     interval = TICK_MS / 1000 * (1 + 1 / round(window * 10))
     report = Report(NAME)

@@ -31,15 +31,19 @@ class BenchError(Exception):
 class Options:
     """What the command line says, for every benchmark.
 
-    `repeat`: measurements per figure.  `quick`: smaller inputs.
+    `repeat`: measurements per figure.  `quick`: smaller inputs.  `long`: longer
+    windows (the default sizes keep every benchmark together under 10 minutes).
     `messages`: the ingest benchmark's message count (None: its default).
     """
 
-    repeat: int = 5
+    repeat: int = 3
     quick: bool = False
+    long: bool = False
     messages: int | None = None
 
     def __post_init__(self) -> None:
+        if self.quick and self.long:
+            raise ValueError("--quick and --long contradict each other")
         if self.repeat < 1:
             raise ValueError(f"repeat {self.repeat!r} must be at least 1")
         if self.messages is not None and self.messages < 1:

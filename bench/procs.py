@@ -24,6 +24,13 @@ from bench.model import BenchError
 
 POLL = 0.005
 
+# The cores of the two roles, when `python -m bench --cores M,O` assigns them:
+# "measured" (the project's processes and the baselines they are compared
+# with) and "other" (brokers, publishers, clients, the harness itself).  Empty:
+# the kernel places every process.
+MEASURED: tuple[int, ...] = ()
+OTHER: tuple[int, ...] = ()
+
 
 class ChildError(BenchError):
     """A child failed: it ran out of time or exited non-zero; says which and why."""
@@ -38,6 +45,35 @@ class Finished:
     stderr: str
     cpu: float
     wall: float
+
+
+def assign_cores(measured: tuple[int, ...], other: tuple[int, ...]) -> None:
+    """Pin the harness (and so every child it starts) to `other`; `measured()`
+    moves a measured child to `measured`."""
+    global MEASURED, OTHER
+    MEASURED, OTHER = measured, other
+    os.sched_setaffinity(0, other)
+
+
+def measured(argv: Sequence[str]) -> list[str]:
+    """`argv` run on the measured cores (with `taskset`, which execs it: same pid)."""
+    if not MEASURED:
+        return list(argv)
+    return ["taskset", "-c", ",".join(map(str, MEASURED)), *argv]
+
+
+def measured_executable(program: str, folder: str) -> str:
+    """A script in `folder` that runs `program` on the measured cores (for a program
+    another one starts, as Playwright starts Chromium); `program` itself when no
+    cores are assigned."""
+    if not MEASURED:
+        return program
+    path = os.path.join(folder, os.path.basename(program) + "-pinned")
+    cores = ",".join(map(str, MEASURED))
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(f'#!/bin/sh\nexec taskset -c {cores} {program} "$@"\n')
+    os.chmod(path, 0o755)
+    return path
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:
