@@ -17,6 +17,7 @@ from bench.model import Options, Report
 # name -> module; the order is the table's order.
 BENCHMARKS: dict[str, str] = {
     "ingest": "bench.ingest",
+    "serial": "bench.serial",
     "normalize": "bench.normalize",
     "downsample": "bench.downsample",
     "memory": "bench.memory",

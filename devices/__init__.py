@@ -5,7 +5,7 @@ on top of `ReconnectingSource`, which adds to `ThreadedSource` (the thread and
 the state it reports) what readers share: the jittered wait between attempts
 (`backoff.Backoff`).
 `count_rejection` is their one way to count and log what they skip, so a flood
-of bad input cannot flood the log.
+of bad input cannot flood the log; `_wait_for_room` their backpressure.
 """
 
 from __future__ import annotations
@@ -15,9 +15,14 @@ import time
 from collections import Counter
 
 from devices.backoff import Backoff
+from telemetry.handoff import Inbox
 from telemetry.sources import ThreadedSource
 
 logger = logging.getLogger(__name__)
+
+BACKPRESSURE_AT = 1000  # messages waiting in the inbox: a reader pauses above this
+BACKPRESSURE_LOOK = 0.1  # seconds it waits at most before checking for `stop`
+BACKPRESSURE_MAX = 1.0  # seconds it waits at most, then reads on
 
 
 def count_rejection(
@@ -55,6 +60,22 @@ class ReconnectingSource(ThreadedSource):
     def _connected(self) -> None:
         self._backoff.reset()
         self._set_state("connected")
+
+    def _wait_for_room(self, inbox: Inbox) -> None:
+        """Backpressure: while the pipeline is behind, leave what comes with the
+        kernel (and the broker, the device) rather than drop it in the inbox.
+
+        At most BACKPRESSURE_MAX at a time: a pipeline stuck for longer must not
+        cost an MQTT connection its keepalive, and the inbox then keeps the
+        newest messages, as it always did.
+        """
+        until = time.monotonic() + BACKPRESSURE_MAX
+        while (
+            len(inbox) > BACKPRESSURE_AT
+            and not self._stopping
+            and (left := until - time.monotonic()) > 0
+        ):
+            inbox.wait_below(BACKPRESSURE_AT, min(left, BACKPRESSURE_LOOK))
 
     def _retry(self, error: str, *, at_least: float = 0.0) -> None:
         """Report `error`, then wait the next backoff delay (or until stopped)."""

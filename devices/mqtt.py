@@ -33,7 +33,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from devices import ReconnectingSource, count_rejection
+from devices import BACKPRESSURE_AT, ReconnectingSource, count_rejection
 from devices.backoff import Backoff
 from telemetry.config import LimitsConfig, MqttConfig
 from telemetry.errors import SourceError
@@ -91,9 +91,6 @@ class TrackingContext(ssl.SSLContext):
 
 
 READ_AHEAD = 8192
-BACKPRESSURE_AT = 1000  # messages waiting in the inbox: the reader pauses above this
-BACKPRESSURE_LOOK = 0.1  # seconds it waits at most before checking for `stop`
-BACKPRESSURE_MAX = 1.0  # seconds it waits at most, then reads on
 MAX_TOPICS = 10_000  # topics whose routes are remembered; then they are learned anew
 
 
@@ -256,20 +253,9 @@ class MqttSource(ReconnectingSource):
                     self._tls.last = None  # paho owns (and will close) this socket now
                 ahead = _ReadAhead.install(client, self._take, self.cfg.protocol == "5")
                 while not self._stopping:
-                    # Backpressure: while the pipeline is behind, leave the messages
-                    # with the kernel and the broker rather than drop them here
-                    # (reading without system calls, this thread would hold the GIL
-                    # and starve the loop that drains the inbox).
-                    # At most BACKPRESSURE_MAX at a time: a pipeline stuck for
-                    # longer must not cost the connection its keepalive, and the
-                    # inbox then keeps the newest messages, as it always did.
-                    until = time.monotonic() + BACKPRESSURE_MAX
-                    while (
-                        len(inbox) > BACKPRESSURE_AT
-                        and not self._stopping
-                        and (left := until - time.monotonic()) > 0
-                    ):
-                        inbox.wait_below(BACKPRESSURE_AT, min(left, BACKPRESSURE_LOOK))
+                    # (Reading without system calls, this thread would otherwise hold
+                    # the GIL and starve the loop that drains the inbox.)
+                    self._wait_for_room(inbox)
                     rc = client.loop(LOOP_TIMEOUT)
                     # What is already read needs no `select`: take its packets (a
                     # read may refill it, so the inbox's level ends the run too).

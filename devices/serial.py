@@ -154,6 +154,7 @@ class SerialSource(ReconnectingSource):
         route, topic = self.route, self.cfg.port
         transcode = self.cfg.encoding.lower().replace("_", "-") not in ("utf-8", "utf8")
         while not self._stopping:
+            self._wait_for_room(inbox)
             # Wait (up to the timeout) for one byte, then take whatever else is there.
             data = port.read(1)
             if not data:
@@ -161,7 +162,7 @@ class SerialSource(ReconnectingSource):
             waiting = port.in_waiting
             if waiting:
                 data += port.read(waiting)
-            recv_ts = time.time()
+            now = time.time  # each line its own time: a read's lines stay apart in a series
             batch = []
             for raw in self._splitter.feed(data):
                 if b"\x00" in raw:  # a reset or a wrong baud rate: never a reading
@@ -177,7 +178,7 @@ class SerialSource(ReconnectingSource):
                 line = raw
                 if transcode:  # the normalizer reads UTF-8
                     line = raw.decode(self.cfg.encoding, errors="replace").encode("utf-8")
-                batch.append(RawMessage(route, topic, line, recv_ts))
+                batch.append(RawMessage(route, topic, line, now()))
             if batch:
                 inbox.put_many(batch)
                 self.received += len(batch)

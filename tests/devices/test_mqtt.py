@@ -420,7 +420,7 @@ def test_read_ahead_lets_paho_gather_a_packet_too_big_to_hold() -> None:
 def test_mqtt_reader_pauses_rather_than_drops_when_the_pipeline_is_behind(
     mosquitto: Broker, readers: list[Reader], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(devices.mqtt, "BACKPRESSURE_MAX", 30.0)  # longer than this test
+    monkeypatch.setattr(devices, "BACKPRESSURE_MAX", 30.0)  # longer than this test
     reader = start_reader(readers, mosquitto, [Subscription(topic="bp/#", format="number")])
     wait_for_state(reader.source, "connected", timeout=10)
     time.sleep(0.3)  # the subscription is in place

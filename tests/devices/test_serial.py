@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import threading
 import time
+import tty
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pytest
 
+import devices
 from devices.backoff import Backoff
 from devices.serial import SerialSource
 from simulators.serial import PtyDevice
@@ -271,3 +273,38 @@ def test_serial_reader_reopens_when_the_same_pty_comes_back(
     wait_for_state(reader, "connected", timeout=10)
     serial_device.write(b"5\n")
     wait_until(collected.payloads, what="a line after the replug")
+
+
+def test_serial_reader_pauses_rather_than_drops_when_the_pipeline_is_behind(
+    tmp_path: Path,
+) -> None:
+    # A device that waits for the reader (USB CDC does): blocking writes to the pty.
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    link = tmp_path / "ttyFAST"
+    link.symlink_to(os.ttyname(slave))
+    lines = [f"{i}\n".encode() for i in range(5_000)]
+    writer = threading.Thread(target=lambda: os.write(master, b"".join(lines)), daemon=True)
+    collected = Collected()
+    source = make_reader(link)
+    source.start(collected.inbox)
+    try:
+        wait_for_state(source, "connected")
+        writer.start()
+        # Nobody drains the inbox: the reader stops taking lines near its mark, and the
+        # rest waits in the pty (a read takes at most its 4 KiB).
+        time.sleep(1.0)
+        assert len(collected.inbox) <= devices.BACKPRESSURE_AT + 4096 // 2 < 5_000
+        got: list[bytes] = []
+        deadline = time.monotonic() + 20
+        while len(got) < 5_000 and time.monotonic() < deadline:
+            got.extend(collected.payloads())
+            collected.messages.clear()  # what a pipeline would have taken
+            time.sleep(0.01)
+        writer.join(5)
+        assert collected.inbox.dropped == 0
+        assert got == [line.strip() for line in lines]
+    finally:
+        source.stop()
+        os.close(master)
+        os.close(slave)
