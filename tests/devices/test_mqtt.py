@@ -438,7 +438,7 @@ def test_mqtt_reader_pauses_rather_than_drops_when_the_pipeline_is_behind(
     time.sleep(1.0)
     # It reads on below BACKPRESSURE_AT (1,000); one read holds at most READ_AHEAD
     # bytes, and these packets are 14 bytes or more: without the pause, 5,000.
-    most = devices.mqtt.BACKPRESSURE_AT + devices.mqtt.READ_AHEAD // 14
+    most = devices.BACKPRESSURE_AT + devices.mqtt.READ_AHEAD // 14
     assert len(reader.inbox) <= most < 2_000
     got: list[bytes] = []
     deadline = time.monotonic() + 20
