@@ -340,6 +340,3 @@ def run(options: Options, progress: Callable[[str], None] = lambda _: None) -> R
         for s in runs
     ]
     return report
-
-
-_broker = private_broker  # the name bench.e2e imports (until it moves to private_broker)

@@ -24,6 +24,7 @@ BENCHMARKS: dict[str, str] = {
     "footprint": "bench.footprint",
     "fanout": "bench.fanout",
     "latency": "bench.latency",
+    "e2e": "bench.e2e",
     "browser": "bench.browser",
 }
 
