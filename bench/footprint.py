@@ -74,12 +74,15 @@ format = "number"
 def _proc(pid: int, name: str) -> dict[str, int]:
     """`key: value` lines of /proc/PID/<name>, numbers only (kB for status)."""
     out = {}
-    with open(f"/proc/{pid}/{name}", encoding="ascii") as f:
-        for line in f:
-            key, _, value = line.partition(":")
-            parts = value.split()
-            if parts and parts[0].isdigit():
-                out[key] = int(parts[0])
+    try:
+        with open(f"/proc/{pid}/{name}", encoding="ascii") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                parts = value.split()
+                if parts and parts[0].isdigit():
+                    out[key] = int(parts[0])
+    except OSError as exc:
+        raise FootprintError(f"cannot read /proc/{pid}/{name}: {exc}") from None
     return out
 
 
@@ -223,7 +226,7 @@ def measure_once(warm: float, window: float) -> dict[str, Any]:
 
 def run(options: Options, progress: Callable[[str], None] = lambda _: None) -> Report:
     warm, window = (3.0, 10.0) if options.quick else (10.0, 60.0) if options.long else (5.0, 30.0)
-    repeat = 1 if options.quick else min(options.repeat, 2)
+    repeat = min(options.repeat, 2) if options.long else 1
     report = Report(NAME)
     runs, bases = [], []
     for i in range(repeat):
@@ -244,8 +247,10 @@ def run(options: Options, progress: Callable[[str], None] = lambda _: None) -> R
     writes = max(r["write_bytes_per_min"] for r in runs)
     files = sorted({f for r in runs for f in r["files_open_for_writing"]})
     report.notes.append(
-        f"{NAME}: RSS target ≤ {RSS_TARGET}x the imports' (the project's packages, uvicorn "
-        f"with uvloop and httptools); median over the window after {warm:g} s of warm-up."
+        f"{NAME}: RSS {statistics.median(r['rss_mb'] for r in runs):.1f} MB (at most "
+        f"{max(r['rss_max_mb'] for r in runs):.1f}) against {statistics.median(bases):.1f} MB "
+        f"for the imports alone (the project's packages, uvicorn with uvloop and httptools); "
+        f"target ≤ {RSS_TARGET}x; median over a {window:g} s window after {warm:g} s of warm-up."
     )
     report.notes.append(
         f"{NAME}: disk writes with persistence off: {writes:,.0f} bytes/min written to storage "
