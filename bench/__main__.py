@@ -1,9 +1,15 @@
 """`python -m bench`: run the benchmarks, print the machine and one table of ratios.
 
-    python -m bench                      # everything, 5 repeats
+    python -m bench                      # everything, 3 repeats, about 8 minutes
+    python -m bench --cores swap         # the same with the two cores' roles swapped
     python -m bench --quick              # smaller inputs, 2 repeats
-    python -m bench --only ingest --repeat 3 --messages 50000
+    python -m bench --long               # longer windows (the browser's 5-minute heap run)
+    python -m bench --only ingest --repeat 5 --messages 50000
     python -m bench --markdown --json results.json
+
+The measured processes (the project and its baselines) run on one core, the
+rest (brokers, publishers, clients, this harness) on the other; the table ends
+with Raspberry Pi columns (`bench/pi.py`).
 
 Progress goes to stderr; the machine, the table and the notes to stdout.
 Ctrl-C or SIGTERM end the run in order: every broker, consumer and publisher it
@@ -20,7 +26,7 @@ import sys
 import time
 from typing import Any
 
-from bench import procs, suite, table
+from bench import pi, procs, suite, table
 from bench.machine import describe
 from bench.model import BenchError, Options, Report
 
@@ -50,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
         help="run only this benchmark (repeatable)",
     )
     parser.add_argument("--messages", type=int, help="messages per ingest run (default 200000)")
+    parser.add_argument(
+        "--no-pi", action="store_true", help="leave out the Raspberry Pi columns (bench/pi.py)"
+    )
     parser.add_argument("--markdown", action="store_true", help="also print a Markdown table")
     parser.add_argument("--json", metavar="FILE", help="save machine, rows and details as JSON")
     return parser
@@ -102,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.monotonic()
     try:
         reports = suite.run(names, options, progress)
+        calibration = None if args.no_pi else pi.calibrate(progress)
     except BenchError as exc:
         print(f"benchmark failed: {exc}", file=sys.stderr)
         return 1
@@ -109,18 +119,21 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     rows = [row for report in reports for row in report.rows]
-    print(table.text(rows))
+    boards = calibration.boards if calibration else None
+    print(table.text(rows, boards))
     notes = [note for report in reports for note in report.notes]
+    if calibration:
+        notes.append(calibration.note())
     if notes:
         print()
         print("\n".join(notes))
     if args.markdown:
         print()
-        print(table.markdown(rows))
+        print(table.markdown(rows, boards))
     print(f"\n({time.monotonic() - start:.0f} s)", flush=True)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(_json(machine, options, reports), f, indent=2)
+            json.dump({**_json(machine, options, reports), "boards": boards}, f, indent=2)
             f.write("\n")
     return 0
 
