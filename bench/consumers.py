@@ -28,6 +28,8 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -41,6 +43,7 @@ from telemetry.config import Config, MqttConfig, Subscription
 from telemetry.handoff import Inbox
 from telemetry.model import RawMessage
 from telemetry.runtime import Runtime
+from telemetry.sources import Source
 
 HOST = "127.0.0.1"
 
@@ -49,20 +52,37 @@ def _result(messages: int, readings: int, cpu: float, wall: float, **extra: Any)
     return {"messages": messages, "readings": readings, "cpu": cpu, "wall": wall, **extra}
 
 
-async def _project(args: argparse.Namespace) -> dict[str, Any]:
-    n: int = args.messages
-    config = Config(
-        mqtt=(
-            MqttConfig(
-                name="bench",
-                host=HOST,
-                port=args.port,
-                client_id=args.client_id,
-                subscribe=(Subscription(args.topic, template=args.template),),
-            ),
-        )
-    )
-    source = MqttSource(config.mqtt[0], config.limits)
+@dataclass(slots=True)
+class Measured:
+    """What `measure_pipeline` saw: messages handled, CPU and wall seconds."""
+
+    handled: int
+    cpu: float
+    wall: float
+    runtime: Runtime
+    inbox: Inbox
+
+    def counts(self) -> dict[str, Any]:
+        pipeline = self.runtime.pipeline
+        return {
+            "dropped": self.inbox.dropped,
+            "batches": self.inbox.batches,
+            "rejected": dict(pipeline.rejected),
+            "series": len(pipeline.store.series),
+        }
+
+
+async def measure_pipeline(
+    config: Config,
+    source: Source,
+    n: int,
+    timeout: float,  # noqa: ASYNC109 (a whole run's limit, passed from the command line)
+    started: Callable[[], Awaitable[None]] | None = None,
+) -> Measured:
+    """The server's path from `source` through the `Runtime`'s inbox into the
+    pipeline, until `n` messages are handled (or dropped: reported) or `timeout`;
+    CPU and wall from just before the runtime starts.  `started` runs once it has
+    (e.g. to tell a device to begin)."""
     runtime = Runtime(config, [source])
     done = asyncio.get_running_loop().create_future()
     handled = 0
@@ -78,23 +98,38 @@ async def _project(args: argparse.Namespace) -> dict[str, Any]:
     inbox = runtime.inbox = Inbox(config.limits.inbox, on_batch)
     cpu0, wall0 = time.process_time(), time.perf_counter()
     await runtime.start()
+    if started is not None:
+        await started()
     # On a timeout the harness sees the short count and says so.
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(done, args.timeout)
+        await asyncio.wait_for(done, timeout)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     await runtime.stop()
-    pipeline = runtime.pipeline
+    return Measured(handled, cpu, wall, runtime, inbox)
+
+
+async def _project(args: argparse.Namespace) -> dict[str, Any]:
+    config = Config(
+        mqtt=(
+            MqttConfig(
+                name="bench",
+                host=HOST,
+                port=args.port,
+                client_id=args.client_id,
+                subscribe=(Subscription(args.topic, template=args.template),),
+            ),
+        )
+    )
+    source = MqttSource(config.mqtt[0], config.limits)
+    m = await measure_pipeline(config, source, args.messages, args.timeout)
     return _result(
-        handled,
-        pipeline.accepted,
-        cpu,
-        wall,
+        m.handled,
+        m.runtime.pipeline.accepted,
+        m.cpu,
+        m.wall,
         received=source.received,
-        dropped=inbox.dropped,
-        batches=inbox.batches,
-        rejected=dict(pipeline.rejected),
         source_rejected=dict(source.rejected),
-        series=len(pipeline.store.series),
+        **m.counts(),
     )
 
 

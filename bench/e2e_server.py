@@ -47,7 +47,7 @@ from typing import Any
 
 from bench import procs
 from bench.e2e_publisher import WRAP
-from bench.fanout_server import HOST, Stream, cpu_seconds
+from bench.fanout_server import HOST, Stream, client_arguments, cpu_seconds, queue_per_client
 
 BASELINE_EVENT = b"event: reading\r\ndata: "
 
@@ -90,7 +90,6 @@ def _paho_reader(
 
 def serve_baseline(port: int, broker_port: int, topic_filter: str) -> None:
     import uvicorn  # noqa: PLC0415
-    from sse_starlette import EventSourceResponse  # noqa: PLC0415
     from starlette.applications import Starlette  # noqa: PLC0415
     from starlette.requests import Request  # noqa: PLC0415
     from starlette.responses import JSONResponse  # noqa: PLC0415
@@ -113,18 +112,7 @@ def serve_baseline(port: int, broker_port: int, topic_filter: str) -> None:
             queue.put_nowait({"event": "reading", "data": data})
             deepest = max(deepest, queue.qsize())
 
-    async def events(request: Request) -> EventSourceResponse:
-        queue: asyncio.Queue[dict[str, str]] = asyncio.Queue()
-        queues.add(queue)
-
-        async def stream() -> AsyncIterator[dict[str, str]]:
-            try:
-                while True:
-                    yield await queue.get()
-            finally:
-                queues.discard(queue)
-
-        return EventSourceResponse(stream())
+    events = queue_per_client(queues)
 
     async def count(request: Request) -> JSONResponse:
         return JSONResponse({"messages": taken, "queue_max": deepest})
@@ -314,11 +302,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     b.add_argument("--topic", default="bench/+/temperature")
     c = sub.add_parser("client")
     c.add_argument("kind", choices=("project", "baseline"))
-    c.add_argument("port", type=int)
-    c.add_argument("server_pid", type=int)
-    c.add_argument("--clients", type=int, required=True)
-    c.add_argument("--window", type=float, required=True)
-    c.add_argument("--settle", type=float, default=2.0)
+    client_arguments(c, settle=2.0)
     args = parser.parse_args(argv)
     if args.role == "baseline":
         serve_baseline(args.port, args.broker_port, args.topic)

@@ -25,9 +25,13 @@ import json
 import os
 import resource
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import replace
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from sse_starlette import EventSourceResponse
+    from starlette.requests import Request
 
 SERIES = 50
 RATE = 10.0  # Hz per series
@@ -66,11 +70,32 @@ def serve_project(port: int, idle: bool, max_clients: int = 2100) -> None:
     make_server(config, sources).run()
 
 
+def queue_per_client(
+    queues: set[asyncio.Queue[dict[str, str]]],
+) -> Callable[[Request], Awaitable[EventSourceResponse]]:
+    """The usual sse-starlette endpoint: each stream adds a queue to `queues` for
+    as long as it lasts and sends what a producer puts in it, an event at a time."""
+    from sse_starlette import EventSourceResponse  # noqa: PLC0415
+
+    async def events(request: Request) -> EventSourceResponse:
+        queue: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+        queues.add(queue)
+
+        async def stream() -> AsyncIterator[dict[str, str]]:
+            try:
+                while True:
+                    yield await queue.get()
+            finally:
+                queues.discard(queue)
+
+        return EventSourceResponse(stream())
+
+    return events
+
+
 def serve_baseline(port: int, idle: bool) -> None:
     import uvicorn  # noqa: PLC0415
-    from sse_starlette import EventSourceResponse  # noqa: PLC0415
     from starlette.applications import Starlette  # noqa: PLC0415
-    from starlette.requests import Request  # noqa: PLC0415
     from starlette.routing import Route  # noqa: PLC0415
 
     queues: set[asyncio.Queue[dict[str, str]]] = set()
@@ -92,18 +117,7 @@ def serve_baseline(port: int, idle: bool) -> None:
                     data = json.dumps({"series": name, "t": now, "value": round(value, 2)})
                     queue.put_nowait({"event": "reading", "data": data})
 
-    async def events(request: Request) -> EventSourceResponse:
-        queue: asyncio.Queue[dict[str, str]] = asyncio.Queue()
-        queues.add(queue)
-
-        async def stream() -> AsyncIterator[dict[str, str]]:
-            try:
-                while True:
-                    yield await queue.get()
-            finally:
-                queues.discard(queue)
-
-        return EventSourceResponse(stream())
+    events = queue_per_client(queues)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -246,6 +260,15 @@ async def client(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def client_arguments(parser: argparse.ArgumentParser, settle: float) -> None:
+    """The arguments every benchmark's client process takes after its own."""
+    parser.add_argument("port", type=int)
+    parser.add_argument("server_pid", type=int)
+    parser.add_argument("--clients", type=int, required=True)
+    parser.add_argument("--window", type=float, required=True)
+    parser.add_argument("--settle", type=float, default=settle)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.fanout_server")
     sub = parser.add_subparsers(dest="role", required=True)
@@ -255,11 +278,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         p.add_argument("--idle", action="store_true")
     c = sub.add_parser("client")
     c.add_argument("kind", choices=("project", "baseline"))
-    c.add_argument("port", type=int)
-    c.add_argument("server_pid", type=int)
-    c.add_argument("--clients", type=int, required=True)
-    c.add_argument("--window", type=float, required=True)
-    c.add_argument("--settle", type=float, default=1.0)
+    client_arguments(c, settle=1.0)
     c.add_argument("--idle", action="store_true")
     args = parser.parse_args(argv)
     if args.role == "project":

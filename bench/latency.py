@@ -52,7 +52,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from bench import fanout, fanout_server, procs
-from bench.fanout_server import HOST, SERIES, Stream
+from bench.fanout_server import HOST, SERIES, Stream, client_arguments
 from bench.model import BenchError, Options, Report
 
 NAME = "latency"
@@ -331,11 +331,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("port", type=int)
     p.add_argument("--interval", type=float, required=True)
     c = sub.add_parser("client")
-    c.add_argument("port", type=int)
-    c.add_argument("server_pid", type=int)
-    c.add_argument("--clients", type=int, required=True)
-    c.add_argument("--window", type=float, required=True)
-    c.add_argument("--settle", type=float, default=1.0)
+    client_arguments(c, settle=1.0)
     k = sub.add_parser("sinks")
     k.add_argument("port", type=int)
     k.add_argument("server_pid", type=int)

@@ -32,11 +32,9 @@ from typing import Any
 import serial
 
 from bench import procs
+from bench.consumers import measure_pipeline
 from devices.serial import SerialSource
 from telemetry.config import Config, SerialConfig
-from telemetry.handoff import Inbox
-from telemetry.model import RawMessage
-from telemetry.runtime import Runtime
 
 BAUDRATE = 115200  # a pty ignores it; the figure is CPU per line, not the wire's speed
 CHUNK = 200  # lines per write of the device
@@ -74,44 +72,25 @@ def _writer(args: argparse.Namespace) -> int:
 
 
 async def _project(args: argparse.Namespace) -> dict[str, Any]:
-    n: int = args.lines
     cfg = SerialConfig(name="bench", port=args.port, baudrate=BAUDRATE)
     config = Config(serial=(cfg,))
     source = SerialSource(cfg, config.limits)
-    runtime = Runtime(config, [source])
-    done = asyncio.get_running_loop().create_future()
-    handled = 0
 
-    def on_batch(batch: list[RawMessage]) -> None:
-        nonlocal handled
-        runtime.pipeline.ingest(batch)
-        handled += len(batch)
-        if handled + inbox.dropped >= n and not done.done():
-            done.set_result(None)
+    async def ready() -> None:
+        # The reader opens the port in its thread: say "ready" once it has.
+        while source.status().state != "connected":  # noqa: ASYNC110 (a thread sets it)
+            await asyncio.sleep(0.001)
+        with serial.Serial(args.port, BAUDRATE) as port:  # a second opener, only to write
+            port.write(b"!")
 
-    inbox = runtime.inbox = Inbox(config.limits.inbox, on_batch)
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    await runtime.start()
-    # The reader opens the port in its thread: say "ready" once it has.
-    while source.status().state != "connected":  # noqa: ASYNC110 (a thread sets it)
-        await asyncio.sleep(0.001)
-    with serial.Serial(args.port, BAUDRATE) as port:  # a second opener, only to write
-        port.write(b"!")
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(done, args.timeout)
-    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    await runtime.stop()
-    pipeline = runtime.pipeline
+    m = await measure_pipeline(config, source, args.lines, args.timeout, ready)
     return {
-        "lines": handled,
-        "readings": pipeline.accepted,
-        "cpu": cpu,
-        "wall": wall,
-        "dropped": inbox.dropped,
-        "batches": inbox.batches,
-        "rejected": dict(pipeline.rejected),
+        "lines": m.handled,
+        "readings": m.runtime.pipeline.accepted,
+        "cpu": m.cpu,
+        "wall": m.wall,
         "source_rejected": dict(source.rejected),
-        "series": len(pipeline.store.series),
+        **m.counts(),
     }
 
 

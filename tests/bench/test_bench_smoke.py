@@ -16,6 +16,7 @@ import pytest
 
 from bench import memory
 from bench.model import Options
+from bench.table import rate
 from tests.harness.parts import find_program
 
 MESSAGES = 300
@@ -65,7 +66,17 @@ def test_bench_ingest_delivers_every_message_to_every_consumer(tmp_path: Path) -
         )
     markdown = [line for line in done.stdout.splitlines() if line.startswith("| ingest")]
     assert len(markdown) == len(rows)
-    assert all(line.rstrip(" |").endswith(")") and "×" in line for line in markdown)
+    boards = saved["boards"]
+    assert set(boards) == {"Pi 4", "Zero 2 W"}
+    assert 1 < boards["Pi 4"] < boards["Zero 2 W"]  # both slower than any build machine
+    for line, row in zip(markdown, rows, strict=True):
+        cells = [cell.strip() for cell in line.strip(" |").split("|")]
+        _figure, project_cell, _baseline, ratio, pi4, zero = cells
+        assert project_cell.startswith(rate(row["project"]["median"]))
+        assert ratio.endswith(")") and "×" in ratio
+        # The Pi columns are the project's median over each board's factor.
+        assert pi4 == rate(row["project"]["median"] / boards["Pi 4"])
+        assert zero == rate(row["project"]["median"] / boards["Zero 2 W"])
 
 
 def test_bench_normalize_has_a_row_per_corpus_family(tmp_path: Path) -> None:
