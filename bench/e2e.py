@@ -93,7 +93,9 @@ class E2EError(BenchError):
     """A process of the end-to-end run failed or the run received nothing."""
 
 
-def project_config(broker: Broker) -> str:
+def project_config(broker: Broker, clients: int = CLIENTS) -> str:
+    """The project server's config: one MQTT reader on the publisher's topics on
+    `broker`, room for `clients` streams from one host."""
     return f"""\
 [server]
 host = "127.0.0.1"
@@ -108,8 +110,8 @@ template = "{TEMPLATE}"
 format = "auto"
 
 [limits]
-max_clients = {CLIENTS + 10}
-max_clients_per_host = {CLIENTS + 10}
+max_clients = {clients + 10}
+max_clients_per_host = {clients + 10}
 """
 
 

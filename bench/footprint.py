@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import fanout
+from bench.e2e import project_config
 from bench.ingest import private_broker
 from bench.model import BenchError, Options, Report, Row
 
@@ -53,22 +54,6 @@ IMPORTS = (
 
 class FootprintError(BenchError):
     """The server did not take the series in, or its /proc files could not be read."""
-
-
-def config_text(broker_host: str, broker_port: int) -> str:
-    return f"""\
-[server]
-host = "127.0.0.1"
-
-[[mqtt]]
-name = "bench"
-url = "mqtt://{broker_host}:{broker_port}"
-
-[[mqtt.subscribe]]
-topic = "bench/+/temperature"
-template = "bench/{{device}}/{{sensor}}"
-format = "number"
-"""
 
 
 def _proc(pid: int, name: str) -> dict[str, int]:
@@ -187,7 +172,7 @@ def measure_once(warm: float, window: float) -> dict[str, Any]:
         tempfile.TemporaryDirectory(prefix="bench-footprint-") as folder,
     ):
         config = Path(folder) / "footprint.toml"
-        config.write_text(config_text(broker.host, broker.port), encoding="utf-8")
+        config.write_text(project_config(broker, CLIENTS), encoding="utf-8")
         module = ["-m", "telemetry", "serve", "--config", str(config), "--port"]
         with (
             fanout.server_process("project", module, []) as (pid, port),
