@@ -47,7 +47,14 @@ from typing import Any
 
 from bench import procs
 from bench.e2e_publisher import WRAP
-from bench.fanout_server import HOST, Stream, client_arguments, cpu_seconds, queue_per_client
+from bench.fanout_server import (
+    HOST,
+    Stream,
+    client_arguments,
+    cpu_seconds,
+    open_streams,
+    queue_per_client,
+)
 
 BASELINE_EVENT = b"event: reading\r\ndata: "
 
@@ -243,20 +250,8 @@ def quantiles(xs: list[float], prefix: str = "") -> dict[str, float]:
 
 
 async def client(args: argparse.Namespace) -> dict[str, Any]:
-    loop = asyncio.get_running_loop()
     project = args.kind == "project"
-    probes: list[Probe] = []
-    heads = []
-    for _ in range(args.clients):
-        headed: asyncio.Future[None] = loop.create_future()
-        _, probe = await loop.create_connection(
-            lambda h=headed: Probe(project, h),  # type: ignore[misc]
-            HOST,
-            args.port,
-        )
-        probes.append(probe)
-        heads.append(headed)
-    await asyncio.wait_for(asyncio.gather(*heads), 30)
+    probes = await open_streams(args.port, lambda headed: Probe(project, headed), args.clients)
     await asyncio.sleep(args.settle)
     before = [p.readings for p in probes]
     counts0 = await server_counts(args.kind, args.port)

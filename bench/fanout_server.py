@@ -21,13 +21,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import resource
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 if TYPE_CHECKING:
     from sse_starlette import EventSourceResponse
@@ -217,8 +218,26 @@ class Stream(asyncio.Protocol):
             self.headed.set_exception(RuntimeError(f"connection lost: {exc}"))
 
 
-async def client(args: argparse.Namespace) -> dict[str, Any]:
+S = TypeVar("S", bound=Stream)
+
+
+async def open_streams(port: int, factory: Callable[[asyncio.Future[None]], S], n: int) -> list[S]:
+    """`n` connections to `GET /events`, 100 at a time, once each has its 200 head;
+    `factory(headed)` makes each one's protocol, which resolves `headed` on the head."""
     loop = asyncio.get_running_loop()
+    streams: list[S] = []
+    for first in range(0, n, 100):
+        futures = []
+        for _ in range(first, min(first + 100, n)):
+            headed: asyncio.Future[None] = loop.create_future()
+            _, stream = await loop.create_connection(functools.partial(factory, headed), HOST, port)
+            streams.append(stream)
+            futures.append(headed)
+        await asyncio.wait_for(asyncio.gather(*futures), 30)
+    return streams
+
+
+async def client(args: argparse.Namespace) -> dict[str, Any]:
     pid: int = args.server_pid
     result: dict[str, Any] = {}
     if args.idle:
@@ -227,19 +246,8 @@ async def client(args: argparse.Namespace) -> dict[str, Any]:
         await asyncio.sleep(args.window)
         result["cpu_before"] = cpu_seconds(pid) - cpu0
         result["rss_before"] = rss_kib(pid)
-    streams: list[Stream] = []
-    for first in range(0, args.clients, 100):
-        futures = []
-        for _ in range(first, min(first + 100, args.clients)):
-            headed: asyncio.Future[None] = loop.create_future()
-            _, stream = await loop.create_connection(
-                lambda h=headed: Stream(args.kind == "project", h),  # type: ignore[misc]
-                HOST,
-                args.port,
-            )
-            streams.append(stream)
-            futures.append(headed)
-        await asyncio.wait_for(asyncio.gather(*futures), 30)
+    project = args.kind == "project"
+    streams = await open_streams(args.port, lambda headed: Stream(project, headed), args.clients)
     await asyncio.sleep(args.settle)
     if args.idle:
         result["rss_after"] = rss_kib(pid)

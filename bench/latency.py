@@ -42,17 +42,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import functools
 import json
 import resource
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from bench import fanout, fanout_server, procs
-from bench.fanout_server import HOST, SERIES, Stream, client_arguments
+from bench.fanout_server import HOST, SERIES, Stream, client_arguments, open_streams
 from bench.model import BenchError, Options, Report
 
 NAME = "latency"
@@ -112,24 +111,6 @@ def _server(interval: float) -> contextlib.AbstractContextManager[tuple[int, int
     )
 
 
-S = TypeVar("S", bound=Stream)
-
-
-async def _open(port: int, factory: Callable[[asyncio.Future[None]], S], n: int) -> list[S]:
-    """`n` connections to `GET /events`, 100 at a time, once each has its 200 head."""
-    loop = asyncio.get_running_loop()
-    streams: list[S] = []
-    for first in range(0, n, 100):
-        futures = []
-        for _ in range(first, min(first + 100, n)):
-            headed: asyncio.Future[None] = loop.create_future()
-            _, stream = await loop.create_connection(functools.partial(factory, headed), HOST, port)
-            streams.append(stream)
-            futures.append(headed)
-        await asyncio.wait_for(asyncio.gather(*futures), 30)
-    return streams
-
-
 async def _busy(pid: int, seconds: float) -> float:
     """The server's CPU-seconds per second over the next `seconds`."""
     cpu0, t0 = fanout_server.cpu_seconds(pid), time.perf_counter()
@@ -169,7 +150,7 @@ async def sinks(args: argparse.Namespace) -> dict[str, Any]:
         if want == n1:
             break
         if want > n1:
-            opened += await _open(args.port, Sink, want - n1)
+            opened += await open_streams(args.port, Sink, want - n1)
         else:
             for stream in opened[want:]:
                 if stream.transport is not None:
@@ -191,7 +172,7 @@ async def sinks(args: argparse.Namespace) -> dict[str, Any]:
 async def client(args: argparse.Namespace) -> dict[str, Any]:
     """The probes: open, warm up, record every point of the window."""
     pid: int = args.server_pid
-    probes: list[Timed] = await _open(args.port, Timed, args.clients)
+    probes: list[Timed] = await open_streams(args.port, Timed, args.clients)
     await asyncio.sleep(args.settle)
     before = sum(s.readings for s in probes)
     bytes0 = sum(s.received for s in probes)
