@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from telemetry import store as store_module
 from telemetry.model import Reading
 from telemetry.store import Ring, Rollup, Store
 
@@ -299,6 +300,60 @@ def test_rollup_statistics_do_not_depend_on_arrival_order(
     keys = np.floor(times / width)
     assert got["count"].tolist() == [int((keys == k).sum()) for k in np.unique(keys)]
     assert got["max"].tolist() == [values[keys == k].max() for k in np.unique(keys)]
+
+
+def append_one_by_one(
+    ring: Ring, rollups: tuple[Rollup, ...], ts: float, value: float
+) -> str | None:
+    """What `Store.append` does without holding points: the model for it."""
+    duplicates = ring.duplicates
+    stored = ring.append(ts, value)
+    if not stored and ring.duplicates > duplicates:
+        return "duplicate"
+    for rollup in rollups:
+        stored = rollup.add(ts, value) or stored
+    return None if stored else "too_old"
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    st.integers(min_value=1, max_value=8),
+    st.sampled_from([2.0, 10.0, 1e9]),
+    st.sampled_from([1, 3, 256]),
+    st.lists(
+        st.tuples(st.integers(-4, 6), st.integers(0, 3), st.booleans()), min_size=1, max_size=120
+    ),
+)
+def test_store_holding_points_stores_what_one_by_one_would(
+    capacity: int, span: float, hold: int, steps: list[tuple[int, int, bool]]
+) -> None:
+    """Newer points wait with the series and go into the ring and rollups together;
+    late points, repeats, and reads in between must see and store the same."""
+    widths = ((1.0, 12.0), (7.0, 40.0))
+    store = Store(max_series=1, raw_points=capacity, raw_span=span, rollups=widths)
+    info = store.create(reading("a"), "home", None)
+    assert info is not None
+    ring = Ring(capacity, span)
+    rollups = tuple(Rollup(width, keep) for width, keep in widths)
+    saved = store_module.HOLD
+    store_module.HOLD = hold
+    try:
+        ts = 1000.0
+        for step, value, read in steps:
+            ts += step
+            want = append_one_by_one(ring, rollups, ts, float(value))
+            assert Store.append(info, ts, float(value)) == want
+            if read:
+                assert points(info.ring) == points(ring)
+                for got, model in zip(info.rollups, rollups, strict=True):
+                    assert rollup_stats(got) == rollup_stats(model)
+    finally:
+        store_module.HOLD = saved
+    assert points(info.ring) == points(ring)
+    for got, model in zip(info.rollups, rollups, strict=True):
+        assert rollup_stats(got) == rollup_stats(model)
+        for key, column in got.buckets(-math.inf, math.inf).items():
+            assert np.allclose(column, model.buckets(-math.inf, math.inf)[key]), key
 
 
 def series_with(rollups: tuple[tuple[float, float], ...], seconds: int) -> Store:
