@@ -204,29 +204,38 @@ class Pipeline:
             state.info.stale = False
             self._announce(state.info)
         if state.chain is None:
-            points: list[filters.Point] | None = [filters.Point(reading.ts, reading.value)]
-        else:
-            points = state.chain.push(reading.ts, reading.value, now)
+            if self._emit(state, reading.ts, reading.value):
+                self.accepted += 1
+            return
+        points = state.chain.push(reading.ts, reading.value, now)
         if points is None:
             self.rejected["filtered"] += 1
             return
-        stored = [self._emit(state, p) for p in points]
+        stored = [self._emit(state, p.ts, p.value, p.low, p.high) for p in points]
         if not points or any(stored):  # held in a throttle window counts as accepted
             self.accepted += 1
 
-    def _emit(self, state: _SeriesState, p: filters.Point) -> bool:
-        late = p.ts < state.info.last_ts
-        refused = self.store.append(state.info, p.ts, p.value)
+    def _emit(
+        self,
+        state: _SeriesState,
+        ts: float,
+        value: float,
+        low: float | None = None,
+        high: float | None = None,
+    ) -> bool:
+        info = state.info
+        late = ts < info.last_ts
+        refused = self.store.append(info, ts, value)
         if refused is not None:
             self.rejected[refused] += 1
             return False
         if late:  # in history at its place; the live frames only move forward
             return True
-        pending = self._tick.points.get(state.info.id)
+        pending = self._tick.points.get(info.id)
         if pending is None:
-            self._tick.points[state.info.id] = TickPoint(p.ts, p.value, p.low, p.high)
+            self._tick.points[info.id] = TickPoint(ts, value, low, high)
         else:
-            pending.add(p.ts, p.value, p.low, p.high)
+            pending.add(ts, value, low, high)
         return True
 
     def _check_stale(self, now: float) -> None:
@@ -244,7 +253,7 @@ class Pipeline:
         for state in self._windowed.values():
             assert state.chain is not None
             for p in state.chain.tick(now):
-                self._emit(state, p)
+                self._emit(state, p.ts, p.value, p.low, p.high)
         if now - self._stale_checked >= STALE_CHECK_EVERY:
             self._stale_checked = now
             self._check_stale(now)

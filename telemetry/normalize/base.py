@@ -200,12 +200,13 @@ def as_number(value: Any) -> float | None:
 class Emit:
     """Collects one message's readings, availability and rejections into an `Outcome`."""
 
-    __slots__ = ("limits", "msg", "outcome", "sanitized")
+    __slots__ = ("_checked", "limits", "msg", "outcome", "sanitized")
 
     def __init__(self, msg: RawMessage, limits: ParseLimits) -> None:
         self.msg = msg
         self.limits = limits
         self.outcome = Outcome()
+        self._checked: float | None = None  # what `device_time` last gave
 
     def error(self, reason: str, detail: str) -> None:
         self.outcome.errors.append(PayloadError(reason, detail))
@@ -249,7 +250,8 @@ class Emit:
             self.error("bad_name", f"{sensor!r} holds a lone surrogate")
             return False
         recv = self.msg.recv_ts
-        when = self.device_time(ts)
+        # A message's readings mostly share the time `device_time` gave: not again.
+        when = ts if ts is not None and ts is self._checked else self.device_time(ts)
         self.outcome.readings.append(
             Reading(device, sensor, number, self.unit(unit), when or recv, recv, when is not None)
         )
@@ -269,6 +271,7 @@ class Emit:
         )
         if problem:
             self.error(problem, f"device time {str(value)[:40]!r} not used")
+        self._checked = when
         return when
 
     @staticmethod
