@@ -18,13 +18,18 @@ def series_id(device: str, sensor: str) -> str:
     return f"{device}/{sensor}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Reading:
     """One finite value of one sensor at one time.
 
     `ts` is the device's own time when the payload carried a usable one, else
     the receive time; `recv_ts` is always the receive time (epoch seconds).
     `device_ts` tells which of the two `ts` is.
+
+    A value, but not a frozen dataclass, unlike the others: freezing made each
+    one cost 0.89 µs to build instead of 0.26, and a Tasmota message makes
+    three (the pipeline alone: 27.5 -> 24.6 µs a message).  Nothing assigns
+    to a reading's fields once it is made; treat it as frozen.
     """
 
     device: str

