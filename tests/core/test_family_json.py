@@ -53,6 +53,18 @@ def test_json_flattens_nested_objects_and_arrays_under_the_topic() -> None:
     assert out.errors == []
 
 
+def test_json_reads_at_most_max_leaves_values_in_document_order_and_counts_the_rest() -> None:
+    from telemetry.normalize.families._jsonwalk import MAX_LEAVES  # noqa: PLC0415
+
+    nested = {"a": [{"v": i} for i in range(MAX_LEAVES // 2)], "b": list(range(MAX_LEAVES))}
+    out = run("esp32/many", nested)
+    sensors = [r.sensor for r in out.readings]
+    assert len(sensors) == MAX_LEAVES
+    assert sensors[:2] == ["many/a.0.v", "many/a.1.v"]
+    assert sensors[-1] == f"many/b.{MAX_LEAVES - MAX_LEAVES // 2 - 1}"
+    assert reasons(out) == ["too_many_values"]
+
+
 def test_json_counts_nan_and_infinity_but_not_text() -> None:
     out = run("esp32/x", b'{"a": NaN, "b": "Infinity", "c": "unavailable", "d": 1}')
     assert table(out) == {"esp32/x/d": (1.0, None)}
