@@ -227,7 +227,8 @@ class Emit:
         `ts` is the device's time as the payload states it, or epoch seconds
         already checked by `device_time`.
         """
-        number = as_number(value)
+        # JSON's floats first, without a call: most values are.
+        number = value if type(value) is float and math.isfinite(value) else as_number(value)
         if number is None:
             shown = repr(value)[:40]
             reason = (
