@@ -18,6 +18,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import orjson
+
 from telemetry.errors import PayloadError
 from telemetry.model import Availability, Outcome, RawMessage, Reading
 from telemetry.normalize.timestamps import ClockPolicy, device_time
@@ -91,6 +93,22 @@ def _depth_exceeds(text: str, limit: int) -> bool:
     return False
 
 
+def loads(text: str) -> Any:
+    """JSON `text` as Python values, the standard library's way.
+
+    orjson reads first: a Tasmota message in 0.43 µs instead of 2.27 (of the
+    24 µs its ingest takes).  What orjson refuses and the standard library takes
+    (NaN and Infinity, numbers beyond float range, lone surrogates) goes to the
+    standard library, and so does its error message for what both refuse.  One
+    difference remains: an integer beyond 64 bits comes as the nearest float, as
+    every family would read it anyway.
+    """
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 class Context:
     """One message being read: its bytes, names from the topic, and the run's memory."""
 
@@ -135,7 +153,7 @@ class Context:
             if _depth_exceeds(text, limit):
                 raise PayloadError("json_too_deep", f"JSON nesting deeper than {limit}")
             try:
-                self._json = json.loads(text)
+                self._json = loads(text)
             except (ValueError, RecursionError) as exc:
                 raise PayloadError("bad_json", f"not JSON: {str(exc)[:60]}") from None
         return self._json

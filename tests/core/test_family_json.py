@@ -6,11 +6,13 @@ import json
 import math
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from telemetry.model import Outcome, RawMessage, Route
 from telemetry.normalize import Normalizer
+from telemetry.normalize.base import loads
 
 RECV = 1_800_000_000.0
 FAMILIES = ("json", "tasmota", "zigbee2mqtt", "shelly2", "rtl_433", "ttn", "omg")
@@ -311,3 +313,63 @@ def test_json_does_not_claim_a_bom_prefixed_number() -> None:
 def test_json_claims_a_bom_prefixed_object() -> None:
     out = run("esp32/x", b'\xef\xbb\xbf {"v": 1}')
     assert table(out) == {"esp32/x/v": (1.0, None)}
+
+
+# --- reading JSON: orjson first, the standard library for what orjson refuses ----------
+
+_INT64 = st.integers(min_value=-(2**63), max_value=2**64 - 1)
+_SCALARS = (
+    st.none()
+    | st.booleans()
+    | _INT64
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=12)
+)
+_DOCUMENTS = st.recursive(
+    _SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return (math.isnan(a) and math.isnan(b)) or (a == b and str(a) == str(b))
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+@settings(max_examples=300)
+@given(_DOCUMENTS, st.booleans())
+def test_loads_reads_every_document_as_the_standard_library_does(doc: Any, spaced: bool) -> None:
+    """NaN, Infinity and lone surrogates (which orjson refuses) included."""
+    text = json.dumps(doc, indent=1 if spaced else None)
+    assert _same(loads(text), json.loads(text))
+
+
+@pytest.mark.parametrize(
+    "text", ["{", "[1,]", "{'a': 1}", '{"a": 1} x', "tru", '"\\x"', "01", "1e400", "-Infinity"]
+)
+def test_loads_gives_the_standard_librarys_result_or_error(text: str) -> None:
+    try:
+        want: Any = ("ok", json.loads(text))
+    except ValueError as exc:
+        want = ("error", str(exc))
+    try:
+        got: Any = ("ok", loads(text))
+    except ValueError as exc:
+        got = ("error", str(exc))
+    assert got == want
+
+
+def test_loads_reads_an_integer_beyond_64_bits_as_the_nearest_float() -> None:
+    assert loads("[18446744073709551616]") == [18446744073709551616.0]
+    out = run("esp32/big", b'{"n": 123456789012345678901234567890}')
+    assert table(out) == {"esp32/big/n": (1.2345678901234568e29, None)}
