@@ -133,10 +133,18 @@ async def _project(args: argparse.Namespace) -> dict[str, Any]:
     )
 
 
-def _paho(args: argparse.Namespace) -> dict[str, Any]:
-    n: int = args.messages
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=args.client_id, clean_session=False)
-    count = 0
+def paho_subscriber(
+    client_id: str,
+    topic: str,
+    on_message: Callable[[mqtt.Client, Any, mqtt.MQTTMessage], None],
+    clean_session: bool = True,
+) -> mqtt.Client:
+    """A bare paho-mqtt client, not yet connected, that subscribes to `topic` (QoS 0)
+    on every connect, with paho's own `on_message(client, userdata, message)` (no
+    call in between: it is a baseline, of `ingest` and `e2e`)."""
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=clean_session
+    )
 
     def on_connect(
         client: mqtt.Client,
@@ -145,7 +153,16 @@ def _paho(args: argparse.Namespace) -> dict[str, Any]:
         reason_code: ReasonCode,
         properties: Properties | None,
     ) -> None:
-        client.subscribe(args.topic, 0)
+        client.subscribe(topic, 0)
+
+    client.on_connect = on_connect
+    client.on_message = on_message
+    return client
+
+
+def _paho(args: argparse.Namespace) -> dict[str, Any]:
+    n: int = args.messages
+    count = 0
 
     def on_message(client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         nonlocal count
@@ -153,8 +170,7 @@ def _paho(args: argparse.Namespace) -> dict[str, Any]:
         if count == n:
             client.disconnect()
 
-    client.on_connect = on_connect
-    client.on_message = on_message
+    client = paho_subscriber(args.client_id, args.topic, on_message, clean_session=False)
     # Ends a stuck run with the count so far; costs nothing while it waits.
     watchdog = threading.Timer(args.timeout, client.disconnect)
     watchdog.daemon = True

@@ -70,27 +70,12 @@ def _paho_reader(
 ) -> Any:
     """A paho-mqtt client subscribed to `topic_filter`, calling `on_message(topic,
     payload)` in its network thread once started (`loop_start()`)."""
-    import paho.mqtt.client as mqtt  # noqa: PLC0415 (each process loads only its side)
-    from paho.mqtt.enums import CallbackAPIVersion  # noqa: PLC0415
-    from paho.mqtt.properties import Properties  # noqa: PLC0415
-    from paho.mqtt.reasoncodes import ReasonCode  # noqa: PLC0415
+    from bench.consumers import paho_subscriber  # noqa: PLC0415 (only this side needs paho)
 
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-e2e-{os.getpid()}")
-
-    def connected(
-        client: mqtt.Client,
-        userdata: Any,
-        flags: mqtt.ConnectFlags,
-        reason_code: ReasonCode,
-        properties: Properties | None,
-    ) -> None:
-        client.subscribe(topic_filter, 0)
-
-    def message(client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+    def message(client: Any, userdata: Any, msg: Any) -> None:
         on_message(msg.topic, msg.payload)
 
-    client.on_connect = connected
-    client.on_message = message
+    client = paho_subscriber(f"bench-e2e-{os.getpid()}", topic_filter, message)
     client.connect(HOST, broker_port, 60)
     return client
 
