@@ -117,6 +117,34 @@ def test_normalizer_rejects_a_topic_that_does_not_fit_the_template() -> None:
     assert "stat/kitchen/POWER" in outcome.errors[0].detail
 
 
+def test_normalizer_names_each_topic_by_its_own_route_however_often_it_comes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Template matches are remembered per (template, topic), up to MAX_NAMED topics:
+    the same names every time, a mismatch refused every time, routes kept apart."""
+    import telemetry.normalize as normalize_module  # noqa: PLC0415
+
+    monkeypatch.setattr(normalize_module, "MAX_NAMED", 3)
+    normalizer = Normalizer()
+    tele = Route("home", "mqtt", "number", template="tele/{device}/{sensor}")
+    fixed = Route("shed", "mqtt", "number", template="tele/{ignore}/{sensor}", device="shed")
+    swapped = Route("back", "mqtt", "number", template="tele/{sensor}/{device}")
+
+    def names(route: Route, topic: str) -> tuple[str, str] | str:
+        out = normalizer.normalize(RawMessage(route, topic, b"1", 1700000000.0))
+        if out.errors:
+            return out.errors[0].reason
+        return out.readings[0].device, out.readings[0].sensor
+
+    for _ in range(2):
+        for n in range(6):  # more topics than are remembered
+            assert names(tele, f"tele/dev{n}/temp") == (f"dev{n}", "temp")
+            assert names(fixed, f"tele/dev{n}/temp") == ("shed", "temp")
+            assert names(swapped, f"tele/dev{n}/temp") == ("temp", f"dev{n}")
+            assert names(tele, f"stat/dev{n}/temp") == "topic_mismatch"
+    assert len(normalizer._named) == 3
+
+
 def test_normalizer_without_template_takes_the_first_level_as_device() -> None:
     reading = only_reading(normalize(b"1", topic="kitchen/climate/temp"))
     assert (reading.device, reading.sensor) == ("kitchen", "climate/temp")
