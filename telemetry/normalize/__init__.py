@@ -57,7 +57,7 @@ class Normalizer:
     def _names(self, route: Route, topic: str) -> tuple[str | None, str | None]:
         if not route.template:
             return route.device, None
-        # A topic's names, once matched, are looked up (0.45 -> 0.1 µs a message);
+        # A topic's names, once matched, are looked up (0.45 -> 0.17 µs a message);
         # at most MAX_NAMED topics are remembered, the rest matched each time.
         names = self._named.get((route.template, topic))
         if names is None:
