@@ -39,8 +39,13 @@ class Reading:
     ts: float
     recv_ts: float
     device_ts: bool = False
+    # `device/sensor`; given only by the normalizer's emitter, which has checked
+    # the names and the value and keeps each series' id (see `Emit.reading`).
+    series: str = ""
 
     def __post_init__(self) -> None:
+        if self.series:
+            return
         problems = []
         if not self.device or "/" in self.device:
             problems.append(f"device {self.device!r} must be non-empty without '/'")
@@ -50,10 +55,7 @@ class Reading:
             problems.append(f"value {self.value!r} must be a finite float")
         if problems:
             raise ValueError("; ".join(problems))
-
-    @property
-    def series(self) -> str:
-        return series_id(self.device, self.sensor)
+        self.series = series_id(self.device, self.sensor)
 
 
 @dataclass(frozen=True, slots=True)

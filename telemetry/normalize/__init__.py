@@ -19,7 +19,7 @@ from telemetry.errors import PayloadError
 from telemetry.logs import RateLimitedLog
 from telemetry.model import Outcome, RawMessage, Route
 from telemetry.normalize import availability, registry
-from telemetry.normalize.base import Context, Emit, Family, ParseLimits, State
+from telemetry.normalize.base import Context, Emit, Family, Named, ParseLimits, State
 from telemetry.normalize.families.number import parse_number
 from telemetry.normalize.timestamps import ClockPolicy
 from telemetry.topics import TopicTemplate
@@ -48,6 +48,7 @@ class Normalizer:
         self.state = State()
         self._templates: dict[str, TopicTemplate] = {}
         self._named: dict[tuple[str, str], tuple[str | None, str | None]] = {}
+        self._series_names: dict[tuple[str, str, str | None], Named] = {}
         self._log = RateLimitedLog(logger, interval=60.0)
 
     @property
@@ -90,7 +91,7 @@ class Normalizer:
         raise PayloadError("unrecognised", "no payload family recognises this message")
 
     def normalize(self, msg: RawMessage) -> Outcome:
-        emit = Emit(msg, self.limits)
+        emit = Emit(msg, self.limits, self._series_names)
         try:
             if len(msg.payload) > self.max_payload:
                 raise PayloadError(

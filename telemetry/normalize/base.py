@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import orjson
 
 from telemetry.errors import PayloadError
-from telemetry.model import Availability, Outcome, RawMessage, Reading
+from telemetry.model import Availability, Outcome, RawMessage, Reading, series_id
 from telemetry.normalize.timestamps import ClockPolicy, device_time
 from telemetry.units import canonical_unit
 
@@ -215,16 +215,32 @@ def as_number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+# What `Emit.reading` has found of a `(device, sensor, unit)` as a family gives
+# them: the device as stored, the series id and the unit in the vocabulary.
+Named = tuple[str, str, str | None]
+MAX_NAMES = 10_000  # of them remembered by a `Normalizer` (see `Emit.reading`)
+
+
 class Emit:
-    """Collects one message's readings, availability and rejections into an `Outcome`."""
+    """Collects one message's readings, availability and rejections into an `Outcome`.
 
-    __slots__ = ("_checked", "limits", "msg", "outcome", "sanitized")
+    `names` is where checked names are remembered from one message to the next
+    (the `Normalizer` keeps one); without it, they are checked every time.
+    """
 
-    def __init__(self, msg: RawMessage, limits: ParseLimits) -> None:
+    __slots__ = ("_checked", "_names", "limits", "msg", "outcome", "sanitized")
+
+    def __init__(
+        self,
+        msg: RawMessage,
+        limits: ParseLimits,
+        names: dict[tuple[str, str, str | None], Named] | None = None,
+    ) -> None:
         self.msg = msg
         self.limits = limits
         self.outcome = Outcome()
         self._checked: float | None = None  # what `device_time` last gave
+        self._names = {} if names is None else names
 
     def error(self, reason: str, detail: str) -> None:
         self.outcome.errors.append(PayloadError(reason, detail))
@@ -256,25 +272,45 @@ class Emit:
             )
             self.error(reason, f"{sensor}: {shown} is not a number")
             return False
-        device = device.replace("/", "_").strip()
-        if not device or not sensor:
-            self.error("no_name", f"no device or sensor name for {self.msg.topic!r}")
-            return False
-        if len(device) + 1 + len(sensor) > self.limits.max_id_length:
-            self.error("id_too_long", f"series id over {self.limits.max_id_length} characters")
-            return False
-        try:
-            (device + sensor).encode("utf-8")
-        except UnicodeEncodeError:
-            self.error("bad_name", f"{sensor!r} holds a lone surrogate")
-            return False
+        if unit is not None and type(unit) is not str:
+            unit = None
+        # A series' names and unit come again and again: checked once, remembered,
+        # with the series id the pipeline looks its series up by (a string made
+        # once, its hash kept).  The pipeline alone: 18.1 -> 16.1 µs a Tasmota
+        # message, 6.9 -> 6.2 µs a plain number.
+        named = self._names.get((device, sensor, unit))
+        if named is None:
+            named = self._name(device, sensor, unit)
+            if named is None:
+                return False
         recv = self.msg.recv_ts
         # A message's readings mostly share the time `device_time` gave: not again.
         when = ts if ts is not None and ts is self._checked else self.device_time(ts)
+        stored, series, known = named
         self.outcome.readings.append(
-            Reading(device, sensor, number, self.unit(unit), when or recv, recv, when is not None)
+            Reading(stored, sensor, number, known, when or recv, recv, when is not None, series)
         )
         return True
+
+    def _name(self, device: str, sensor: str, unit: str | None) -> Named | None:
+        """The device as stored, the series id and the unit; None (counted) when the
+        names cannot make a series id."""
+        stored = device.replace("/", "_").strip()
+        if not stored or not sensor:
+            self.error("no_name", f"no device or sensor name for {self.msg.topic!r}")
+            return None
+        if len(stored) + 1 + len(sensor) > self.limits.max_id_length:
+            self.error("id_too_long", f"series id over {self.limits.max_id_length} characters")
+            return None
+        try:
+            (stored + sensor).encode("utf-8")
+        except UnicodeEncodeError:
+            self.error("bad_name", f"{sensor!r} holds a lone surrogate")
+            return None
+        named = (stored, series_id(stored, sensor), self.unit(unit))
+        if len(self._names) < MAX_NAMES:
+            self._names[device, sensor, unit] = named
+        return named
 
     def device_time(self, value: Any, timezone: str | None = None) -> float | None:
         """A device time in epoch seconds, or None (and the reason counted).

@@ -237,3 +237,47 @@ def test_normalizer_never_raises_and_gives_only_finite_readings(
 def test_normalizer_reads_back_any_finite_float_it_is_sent(value: float, unit: str) -> None:
     reading = only_reading(normalize(f"{value!r}{unit}".encode()))
     assert reading.value == value
+
+
+def test_emit_remembers_checked_names_and_gives_what_checking_again_would(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`Emit.reading` remembers each (device, sensor, unit) it has checked, up to
+    MAX_NAMES: readings the same as from a fresh check, bad names refused every
+    time, units and devices kept apart, a unit that is not text ignored."""
+    from telemetry.normalize import base  # noqa: PLC0415
+
+    monkeypatch.setattr(base, "MAX_NAMES", 4)
+    limits = base.ParseLimits(max_id_length=12)
+    msg = RawMessage(MQTT, "kitchen/temp", b"", 1700000000.0)
+    names: dict[tuple[str, str, str | None], base.Named] = {}
+    calls: list[tuple[str, str, object]] = [
+        ("kitchen", "temp", "C"),
+        ("kitchen", "temp", "°F"),
+        ("kitchen", "temp", None),
+        ("kitchen", "temp", ["C"]),  # not text: no unit
+        ("a/b", "temp", "C"),  # stored as a_b
+        (" a_b ", "temp", "C"),  # the same series, named apart
+        ("kitchen", "humidity", "%"),
+        ("", "temp", None),  # no_name
+        ("kitchen", "t" * 10, None),  # id_too_long
+        ("kitchen", "t\ud800", None),  # bad_name
+        ("shed", "temp", "furlongs"),  # a unit outside the vocabulary, kept as stated
+    ]
+
+    def emitted(emit: base.Emit, call: tuple[str, str, object]) -> tuple[object, ...]:
+        device, sensor, unit = call
+        added = emit.reading(device, sensor, 21.5, unit)  # type: ignore[arg-type]
+        got = emit.outcome.readings[-1] if added else emit.outcome.errors[-1].reason
+        return added, got
+
+    for _ in range(3):
+        for call in calls:
+            fresh = emitted(base.Emit(msg, limits), call)
+            assert emitted(base.Emit(msg, limits, names), call) == fresh, call
+    assert len(names) == 4
+    first = base.Emit(msg, limits, names)
+    first.reading("a/b", "temp", 1.0, "C")
+    reading = first.outcome.readings[0]
+    assert (reading.device, reading.series, reading.unit) == ("a_b", "a_b/temp", "°C")
+    assert reading == Reading("a_b", "temp", 1.0, "°C", 1700000000.0, 1700000000.0)
