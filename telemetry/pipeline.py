@@ -171,8 +171,11 @@ class Pipeline:
                     msg.topic,
                     error.detail,
                 )
-            for reading in outcome.readings:
-                self.add(reading, msg.route.source)
+            if outcome.readings:
+                now = self.clock()  # a message's readings arrive together
+                source = msg.route.source
+                for reading in outcome.readings:
+                    self.add(reading, source, now)
             for change in outcome.availability:
                 self.set_availability(change)
 
@@ -191,9 +194,9 @@ class Pipeline:
         if info not in self._tick.new_series:
             self._tick.new_series.append(info)
 
-    def add(self, reading: Reading, source: str) -> None:
-        """Filter one reading, store what passes and fold it into the pending tick."""
-        now = self.clock()
+    def add(self, reading: Reading, source: str, now: float) -> None:
+        """Filter one reading that arrived at `now` (the pipeline's clock), store what
+        passes and fold it into the pending tick."""
         state = self._state.get(reading.series)
         if state is None:
             state = self._new_series(reading, source, now)
