@@ -83,9 +83,7 @@ class Normalizer:
             if family is None:
                 raise PayloadError("unknown_format", f"no payload family {route.format!r}")
             return family
-        # As `looks_like_object` reads the start of a payload.
-        head = ctx.payload[:64].removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
-        for family in registry.auto(route.transport, head in (b"{", b"[")):
+        for family in registry.auto(route.transport, ctx.looks_like_json()):
             if family.sniff(ctx):
                 return family
         raise PayloadError("unrecognised", "no payload family recognises this message")

@@ -112,7 +112,18 @@ def loads(text: str) -> Any:
 class Context:
     """One message being read: its bytes, names from the topic, and the run's memory."""
 
-    __slots__ = ("_json", "_text", "device", "limits", "msg", "payload", "sensor", "state", "topic")
+    __slots__ = (
+        "_head",
+        "_json",
+        "_text",
+        "device",
+        "limits",
+        "msg",
+        "payload",
+        "sensor",
+        "state",
+        "topic",
+    )
 
     def __init__(
         self,
@@ -132,6 +143,7 @@ class Context:
         self.limits = limits
         self._text: str | None = None
         self._json: Any = None
+        self._head: bytes | None = None
 
     def text(self) -> str:
         """The payload as UTF-8 text without a BOM, or `PayloadError("not_utf8")`."""
@@ -175,9 +187,15 @@ class Context:
             raise PayloadError("no_device", f"no device name in topic {self.msg.topic!r}")
         return device, sensor or default_sensor
 
+    def head(self) -> bytes:
+        """The payload's first byte after a BOM and blanks (b"" for none), found once:
+        `auto` and several sniffs ask."""
+        if self._head is None:
+            self._head = self.payload[:64].removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
+        return self._head
+
     def looks_like_json(self) -> bool:
-        head = self.msg.payload[:64].removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
-        return head in (b"{", b"[")
+        return self.head() in (b"{", b"[")
 
 
 class Family(Protocol):

@@ -31,12 +31,9 @@ UnitOf = Callable[[tuple[str, ...]], str | None]
 
 
 def looks_like_object(ctx: Context, arrays: bool = False) -> bool:
-    """Whether the payload starts like a JSON object (or array), after a BOM and blanks.
-
-    Stricter than `Context.looks_like_json`, which claims anything after a BOM:
-    a BOM-prefixed `42 °C` must stay with the `number` family.
-    """
-    head = ctx.payload[:64].removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
+    """Whether the payload starts like a JSON object (or array), after a BOM and blanks
+    (so a BOM-prefixed `42 °C` stays with the `number` family)."""
+    head = ctx.head()
     return head == b"{" or (arrays and head == b"[")
 
 
