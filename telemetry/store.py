@@ -363,7 +363,71 @@ class Rollup:
             return
         self._flush()
         self._top = max(self._top, math.floor(ts[-1] / self.width))
-        self._fold(ts, values, ordered=True)
+        numbers = np.floor(ts / self.width).astype(np.int64)
+        if self.newest >= 0 and numbers[0] < self.newest:  # older buckets (restored
+            self._fold(ts, values, ordered=True)  # ones newer than the ring) to update
+        else:
+            self._append(ts, values, numbers)
+
+    def _append(self, ts: FloatArray, values: FloatArray, numbers: npt.NDArray[np.int64]) -> None:
+        """Fold points in time order that all fall in the newest bucket or later ones:
+        as `_fold`, with the newest bucket's statistics merged by hand and every other
+        bucket new, written without reading what was there.  A series' 512 held
+        points went into the three default rollups in 220 µs with `_fold`, 124 with
+        this (the pipeline alone: 15.9 -> 15.4 µs a Tasmota message)."""
+        floor = self._top - self.capacity + 1  # the oldest bucket the buffer can hold now
+        if numbers[0] < floor:  # the earliest points are already beyond the buffer
+            cut = int(np.searchsorted(numbers, floor))
+            ts, values, numbers = ts[cut:], values[cut:], numbers[cut:]
+        top = self._top
+        if np.abs(values).max() > FLOAT32_MAX:  # beyond float32: infinity, as `_fold`
+            big = np.abs(values) > FLOAT32_MAX
+            values = np.where(big, np.copysign(np.inf, values), values)
+        oldest = max(self.oldest, floor) if self.newest >= 0 else int(numbers[0])
+        self._grow(top - oldest + 1)
+        size = len(self._count)
+        j = int(numbers[0]) % size
+        merge = int(numbers[0]) == self.newest and self._count[j] > 0
+        self._clear_range(max(self.newest + 1, floor, oldest), top + 1)
+        self.newest, self.oldest = top, oldest
+        n = len(numbers)
+        edges = np.flatnonzero(numbers[1:] != numbers[:-1]) + 1  # where a bucket starts
+        starts = np.zeros(len(edges) + 1, dtype=np.intp)
+        starts[1:] = edges
+        ends = np.empty_like(starts)
+        ends[:-1] = edges - 1
+        ends[-1] = n - 1
+        offsets = ts - numbers * self.width
+        at = numbers[starts] % size
+        first, first_at = values[starts], offsets[starts]
+        low, high = np.minimum.reduceat(values, starts), np.maximum.reduceat(values, starts)
+        sums = np.add.reduceat(values, starts)
+        counts = (ends - starts + 1).astype(np.uint32)
+        if merge:  # the newest bucket goes on: its first point stays first (ties too)
+            first[0], first_at[0] = self._first[j], self._first_at[j]
+            low[0] = min(float(self._low[j]), float(low[0]))
+            high[0] = max(float(self._high[j]), float(high[0]))
+            sums[0] += self._sum[j]
+            counts[0] += self._count[j]
+        self._first[at] = first
+        self._first_at[at] = first_at
+        self._last[at] = values[ends]  # later points win ties, as `_fold`'s `>=`
+        self._last_at[at] = offsets[ends]
+        self._low[at] = low
+        self._high[at] = high
+        self._sum[at] = sums
+        self._count[at] = counts
+
+    def _clear_range(self, lo: int, hi: int) -> None:
+        """`_clear` for a run of at most `size` buckets, by slices (one or two)."""
+        if lo >= hi:
+            return
+        size = len(self._count)
+        a, b = lo % size, (hi - 1) % size + 1
+        spans = ((a, b),) if a < b else ((a, size), (0, b))
+        for col, empty in zip(self._columns(), (np.nan,) * 4 + (0,) * 4, strict=True):
+            for start, stop in spans:
+                col[start:stop] = empty
 
     def _flush(self) -> None:
         """Fold the held points into their buckets, as `add` one by one would have."""

@@ -328,7 +328,9 @@ def test_store_holding_points_stores_what_one_by_one_would(
     capacity: int, span: float, hold: int, steps: list[tuple[int, int, bool]]
 ) -> None:
     """Newer points wait with the series and go into the ring and rollups together;
-    late points, repeats, and reads in between must see and store the same."""
+    late points, repeats, and reads in between must see and store the same.  Half
+    seconds put several points in a bucket; 1e39 is beyond the rollups' float32."""
+    values = (0.0, 1.5, -2.0, 1e39)
     widths = ((1.0, 12.0), (7.0, 40.0))
     store = Store(max_series=1, raw_points=capacity, raw_span=span, rollups=widths)
     info = store.create(reading("a"), "home", None)
@@ -340,9 +342,9 @@ def test_store_holding_points_stores_what_one_by_one_would(
     try:
         ts = 1000.0
         for step, value, read in steps:
-            ts += step
-            want = append_one_by_one(ring, rollups, ts, float(value))
-            assert Store.append(info, ts, float(value)) == want
+            ts += step / 2
+            want = append_one_by_one(ring, rollups, ts, values[value])
+            assert Store.append(info, ts, values[value]) == want
             if read:
                 assert points(info.ring) == points(ring)
                 for got, model in zip(info.rollups, rollups, strict=True):
