@@ -53,50 +53,56 @@ def epoch_seconds(value: float) -> float:
 def parse_iso(text: str, timezone: str) -> float | None:
     """Epoch seconds of an ISO 8601 time; zone-less ones are in `timezone`."""
     text = text.strip()
-    if len(text) < 10 or len(text) > 40 or not text[:4].isdigit():
+    if not 10 <= len(text) <= 40 or not text[:4].isdigit():
         return None
+    if "z" in text:
+        text = text.replace("z", "Z")
     try:
-        when = dt.datetime.fromisoformat(text.replace("z", "Z"))
+        when = dt.datetime.fromisoformat(text)
     except ValueError:
         return None
-    if when.tzinfo is None:
+    if when.tzinfo is not None:
+        return when.timestamp()
+    if timezone != "UTC":
         try:
             tz = zone(timezone)
         except ValueError:
             return None
-        if tz is dt.UTC:  # the default; the same sum without `replace`, which cost more
-            return (when - _EPOCH).total_seconds()  # than the parse (1.54 -> 0.75 µs)
-        when = when.replace(tzinfo=tz)
-    return when.timestamp()
+        if tz is not dt.UTC:
+            return when.replace(tzinfo=tz).timestamp()
+    # UTC, the default: the same sum without `replace`, which cost more than the
+    # parse (1.54 -> 0.75 µs).
+    return (when - _EPOCH).total_seconds()
 
 
 def device_time(
     value: Any, recv_ts: float, policy: ClockPolicy, timezone: str | None = None
 ) -> tuple[float | None, str | None]:
     """(epoch seconds or None, the reason it was not used or None)."""
-    if value is None:
-        return None, None
     seconds: float | None
-    if isinstance(value, bool):
-        return None, "bad_time"
-    if isinstance(value, int | float):
-        try:
-            seconds = epoch_seconds(float(value))
-        except OverflowError:
-            return None, "bad_time"
-    elif isinstance(value, str):
+    kind = type(value)
+    if kind is str:  # the usual case first (a Tasmota message's: 1.14 -> 0.80 µs)
         text = value.strip()
         try:
             seconds = (
                 epoch_seconds(float(text))
-                if text[:1].isdigit() and "-" not in text[1:] and ":" not in text
+                if text[:1].isdigit() and "-" not in text and ":" not in text
                 else parse_iso(text, timezone or policy.timezone)
             )
         except ValueError:
             seconds = None
         if seconds is None:
             return None, "bad_time"
-    else:
+    elif value is None:
+        return None, None
+    elif kind is int or kind is float or (isinstance(value, int | float) and kind is not bool):
+        try:
+            seconds = epoch_seconds(float(value))
+        except OverflowError:
+            return None, "bad_time"
+    elif isinstance(value, str):  # a subclass of str
+        return device_time(str(value), recv_ts, policy, timezone)
+    else:  # a bool, a list, anything else
         return None, "bad_time"
     if not math.isfinite(seconds):
         return None, "bad_time"

@@ -1,14 +1,17 @@
-"""Device times in ISO 8601 text: zone-less ones are in the given time zone."""
+"""Device times: ISO 8601 text (zone-less ones in the given time zone), epoch numbers
+in s, ms, µs or ns, as numbers or text, and the reasons one is not used."""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import zoneinfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from telemetry.normalize.timestamps import parse_iso
+from telemetry.normalize.timestamps import ClockPolicy, device_time, parse_iso
 
 TIMES = st.datetimes(min_value=dt.datetime(1000, 1, 1), max_value=dt.datetime(9999, 12, 30))
 
@@ -39,3 +42,53 @@ def test_text_that_is_not_an_iso_time_or_an_unknown_zone_gives_none() -> None:
     assert parse_iso("yesterday", "UTC") is None
     assert parse_iso("2024-13-01T00:00:00", "UTC") is None
     assert parse_iso("2024-05-01T12:00:00", "Nowhere/Special") is None
+
+
+class Text(str):
+    """A subclass of str, as a decoder other than json's might give."""
+
+
+RECV = 1_700_000_000.0  # 2023-11-14T22:13:20Z
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, (None, None)),
+        (1_699_999_000, (1_699_999_000.0, None)),
+        (1_699_999_000_500, (1_699_999_000.5, None)),  # ms
+        (1_699_999_000.25, (1_699_999_000.25, None)),
+        (" 1699999000 ", (1_699_999_000.0, None)),  # text
+        ("1699999000000000", (1_699_999_000.0, None)),  # µs as text
+        ("2023-11-14T22:00:00", (1_699_999_200.0, None)),  # zone-less: UTC here
+        ("2023-11-14T22:00:00Z", (1_699_999_200.0, None)),
+        ("2023-11-14t22:00:00z", (1_699_999_200.0, None)),
+        ("2023-11-14T23:00:00+01:00", (1_699_999_200.0, None)),
+        (Text("2023-11-14T22:00:00"), (1_699_999_200.0, None)),
+        (True, (None, "bad_time")),
+        (False, (None, "bad_time")),
+        ([1_699_999_000], (None, "bad_time")),
+        ("", (None, "bad_time")),
+        ("soon", (None, "bad_time")),
+        ("2023-13-14T22:00:00", (None, "bad_time")),
+        ("12:00:00", (None, "bad_time")),
+        (math.nan, (None, "bad_time")),
+        (math.inf, (None, "bad_time")),
+        (10**400, (None, "bad_time")),
+        (0, (None, "clock_unsynced")),
+        ("1990-01-01T00:00:00Z", (None, "clock_unsynced")),
+        (RECV + 601, (None, "clock_ahead")),
+        (RECV + 599, (RECV + 599, None)),
+    ],
+)
+def test_device_time_reads_numbers_and_text_and_says_why_not(
+    value: object, expected: tuple[float | None, str | None]
+) -> None:
+    assert device_time(value, RECV, ClockPolicy(max_skew=600.0)) == expected
+
+
+def test_device_time_reads_zone_less_text_in_the_zone_given() -> None:
+    policy = ClockPolicy(timezone="Europe/Berlin")
+    assert device_time("2023-11-14T23:00:00", RECV, policy) == (1_699_999_200.0, None)
+    assert device_time("2023-11-14T22:00:00", RECV, policy, "utc") == (1_699_999_200.0, None)
+    assert device_time("2023-11-14T22:00:00", RECV, policy, "Mars/Olympus") == (None, "bad_time")
