@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from telemetry.errors import PayloadError
 from telemetry.model import Outcome, RawMessage, Route
 from telemetry.normalize import Normalizer
-from telemetry.normalize.base import loads
+from telemetry.normalize.base import Context, ParseLimits, State, loads
 
 RECV = 1_800_000_000.0
 FAMILIES = ("json", "tasmota", "zigbee2mqtt", "shelly2", "rtl_433", "ttn", "omg")
@@ -373,3 +374,35 @@ def test_loads_reads_an_integer_beyond_64_bits_as_the_nearest_float() -> None:
     assert loads("[18446744073709551616]") == [18446744073709551616.0]
     out = run("esp32/big", b'{"n": 123456789012345678901234567890}')
     assert table(out) == {"esp32/big/n": (1.2345678901234568e29, None)}
+
+
+def _context_json(payload: bytes) -> tuple[str, Any]:
+    ctx = Context(RawMessage(Route("b", "mqtt"), "t", payload, 1.0), None, None, State(), LIMITS)
+    try:
+        return "ok", ctx.json()
+    except PayloadError as exc:
+        return "refused", exc.reason
+
+
+LIMITS = ParseLimits(max_json_depth=4)
+
+
+@settings(max_examples=300)
+@given(
+    st.one_of(
+        _DOCUMENTS.map(lambda doc: json.dumps(doc).encode()),
+        _DOCUMENTS.map(lambda doc: json.dumps(doc, ensure_ascii=False).encode()),
+        st.binary(max_size=40).map(lambda raw: b"{" + raw),
+        st.sampled_from([b"[[[[[1]]]]]", b"[[[[1]]]]", b'{"a": "\xff"}', b"{}", b"[]", b"{,}"]),
+    )
+)
+def test_context_reads_json_bytes_as_it_reads_the_decoded_text(payload: bytes) -> None:
+    """A payload starting with `{` or `[` goes to orjson as bytes; one that starts
+    with a blank goes through the decoded, stripped text: the same outcome, value or
+    reason (not_utf8, json_too_deep, bad_json)."""
+    got, want = _context_json(payload), _context_json(b" " + payload)
+    assert got[0] == want[0]
+    if got[0] == "ok":
+        assert _same(got[1], want[1])
+    else:
+        assert got[1] == want[1]
