@@ -28,7 +28,7 @@ __all__ = ["MQTT_FORMATS", "SERIAL_FORMATS", "Normalizer", "parse_number"]
 
 logger = logging.getLogger(__name__)
 
-MAX_NAMED = 10_000  # topics whose template match is remembered (see `_names`)
+MAX_NAMED = 10_000  # topics whose names and `auto` plans are remembered (`_names`, `_family`)
 MQTT_FORMATS = registry.formats("mqtt")
 SERIAL_FORMATS = registry.formats("serial")
 
@@ -49,6 +49,8 @@ class Normalizer:
         self._templates: dict[str, TopicTemplate] = {}
         self._named: dict[tuple[str, str], tuple[str | None, str | None]] = {}
         self._series_names: dict[tuple[str, str, str | None], Named] = {}
+        # `auto`'s plan per (transport, topic, first byte): see `_family`.
+        self._plans: dict[tuple[str, str, bytes], tuple[tuple[Family, ...], Family | None]] = {}
         self._log = RateLimitedLog(logger, interval=60.0)
 
     @property
@@ -83,10 +85,34 @@ class Normalizer:
             if family is None:
                 raise PayloadError("unknown_format", f"no payload family {route.format!r}")
             return family
-        for family in registry.auto(route.transport, ctx.looks_like_json()):
+        # A topic and first byte seen before: only the sniffs that read more than
+        # those are asked again, and the first `topic_sniff` family that said yes
+        # takes the message (a Tasmota message: 1.43 -> 0.85 µs, a plain number 1.39 -> 0.98).
+        key = (route.transport, ctx.topic, ctx.head())
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plan(ctx)
+            if len(self._plans) < MAX_NAMED:
+                self._plans[key] = plan
+        asked, taker = plan
+        for family in asked:
             if family.sniff(ctx):
                 return family
-        raise PayloadError("unrecognised", "no payload family recognises this message")
+        if taker is None:
+            raise PayloadError("unrecognised", "no payload family recognises this message")
+        return taker
+
+    @staticmethod
+    def _plan(ctx: Context) -> tuple[tuple[Family, ...], Family | None]:
+        """`auto`'s families for this topic and first byte: those whose sniffs must be
+        asked each time, in order, then the family that takes what they leave."""
+        asked: list[Family] = []
+        for family in registry.auto(ctx.msg.route.transport, ctx.looks_like_json()):
+            if not getattr(family, "topic_sniff", False):
+                asked.append(family)
+            elif family.sniff(ctx):
+                return tuple(asked), family
+        return tuple(asked), None
 
     def normalize(self, msg: RawMessage) -> Outcome:
         emit = Emit(msg, self.limits, self._series_names)

@@ -209,6 +209,11 @@ class Context:
 
 
 class Family(Protocol):
+    """Also, optionally: `priority` (`auto`'s order), `json_only` (the sniff says no
+    unless the payload starts with `{` or `[`), `topic_sniff` (the sniff reads
+    nothing but the topic and the payload's first byte after a BOM and blanks, so
+    `auto` may remember its answer per topic)."""
+
     name: str
     transports: tuple[str, ...]
 

@@ -44,6 +44,7 @@ class ESPHome:
     name = "esphome"
     transports = ("mqtt",)
     priority = 80
+    topic_sniff = True  # its sniff reads the topic and the payload's first byte only
 
     def sniff(self, ctx: Context) -> bool:
         return ctx.topic.endswith("/state") and _split(ctx.topic) is not None

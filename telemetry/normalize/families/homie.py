@@ -82,6 +82,7 @@ class Homie:
     name = "homie"
     transports = ("mqtt",)
     priority = 20
+    topic_sniff = True  # its sniff reads the topic and the payload's first byte only
 
     def sniff(self, ctx: Context) -> bool:
         return ctx.topic.startswith("homie/")

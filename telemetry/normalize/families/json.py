@@ -35,6 +35,7 @@ class Json:
     transports = ("mqtt", "serial")
     priority = 900  # after every JSON family that knows its firmware, before `number`
     json_only = True  # its sniff is False unless the payload starts with { or [
+    topic_sniff = True  # its sniff reads the topic and the payload's first byte only
 
     def sniff(self, ctx: Context) -> bool:
         return looks_like_object(ctx, arrays=True)

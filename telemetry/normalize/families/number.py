@@ -55,6 +55,7 @@ class Number:
     name = "number"
     transports = ("mqtt", "serial", "sim")
     priority = 1000  # the last resort of `auto`
+    topic_sniff = True  # its sniff reads the topic and the payload's first byte only
 
     def sniff(self, ctx: Context) -> bool:
         return True

@@ -91,6 +91,7 @@ class Omg:
     transports = ("mqtt",)
     priority = 70
     json_only = True  # its sniff is False unless the payload starts with { or [
+    topic_sniff = True  # its sniff reads the topic and the payload's first byte only
 
     def sniff(self, ctx: Context) -> bool:
         return (

@@ -91,6 +91,7 @@ class Shelly:
     name = "shelly"
     transports = ("mqtt",)
     priority = 75
+    topic_sniff = True  # its sniff reads the topic and the payload's first byte only
 
     def sniff(self, ctx: Context) -> bool:
         return ctx.topic.startswith("shellies/")

@@ -108,6 +108,7 @@ class Shelly2:
     transports = ("mqtt",)
     priority = 60
     json_only = True  # its sniff is False unless the payload starts with { or [
+    topic_sniff = True  # its sniff reads the topic and the payload's first byte only
 
     def sniff(self, ctx: Context) -> bool:
         return _split(ctx.topic) is not None and looks_like_object(ctx)

@@ -139,6 +139,7 @@ class Tasmota:
     transports = ("mqtt",)
     priority = 50
     json_only = True  # its sniff is False unless the payload starts with { or [
+    topic_sniff = True  # its sniff reads the topic and the payload's first byte only
 
     def sniff(self, ctx: Context) -> bool:
         return ctx.topic.rpartition("/")[2] in LAST_LEVELS and looks_like_object(ctx)

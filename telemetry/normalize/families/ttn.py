@@ -50,6 +50,7 @@ class Ttn:
     transports = ("mqtt",)
     priority = 40
     json_only = True  # its sniff is False unless the payload starts with { or [
+    topic_sniff = True  # its sniff reads the topic and the payload's first byte only
 
     def sniff(self, ctx: Context) -> bool:
         return ctx.topic.startswith("v3/") and ctx.topic.endswith("/up") and looks_like_object(ctx)

@@ -44,6 +44,7 @@ class Zigbee2Mqtt:
     transports = ("mqtt",)
     priority = 55
     json_only = True  # its sniff is False unless the payload starts with { or [
+    topic_sniff = True  # its sniff reads the topic and the payload's first byte only
 
     def sniff(self, ctx: Context) -> bool:
         return ctx.topic.startswith(BASE + "/") and looks_like_object(ctx)
