@@ -51,15 +51,15 @@ class TickPoint:
     ) -> None:
         self.ts = ts
         self.value = value
-        # Comparisons, not min and max: this runs for every reading.
-        if low is None or value < low:
-            low = value
-        if high is None or value > high:
-            high = value
-        if low < self.low:  # noqa: PLR1730 - min() is a call, twice as slow here
-            self.low = low
-        if high > self.high:  # noqa: PLR1730
-            self.high = high
+        if low is None or high is None:  # a reading as it came: nearly every one
+            # Comparisons, not min and max, which are calls and twice as slow here.
+            if value < self.low:
+                self.low = value
+            elif value > self.high:  # (low <= high)
+                self.high = value
+        else:  # a filter's window: its min and max, and its last value
+            self.low = min(self.low, low, value)
+            self.high = max(self.high, high, value)
         self.count += 1
 
     def as_json(self) -> list[float]:
@@ -235,15 +235,16 @@ class Pipeline:
     ) -> bool:
         info = state.info
         late = ts < info.last_ts
-        refused = self.store.append(info, ts, value)
+        refused = Store.append(info, ts, value)
         if refused is not None:
             self.rejected[refused] += 1
             return False
         if late:  # in history at its place; the live frames only move forward
             return True
-        pending = self._tick.points.get(info.id)
+        points = self._tick.points
+        pending = points.get(info.id)
         if pending is None:
-            self._tick.points[info.id] = TickPoint(ts, value, low, high)
+            points[info.id] = TickPoint(ts, value, low, high)
         else:
             pending.add(ts, value, low, high)
         return True
