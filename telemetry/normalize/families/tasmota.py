@@ -148,11 +148,12 @@ class Tasmota:
         document = ctx.json()
         if not isinstance(document, dict):
             raise PayloadError("not_an_object", "a Tasmota message is a JSON object")
-        for wrapper in WRAPPERS:
-            inner = document.get(wrapper)
-            if isinstance(inner, dict) and len(document) == 1:
-                document = inner
-                break
+        if len(document) == 1:  # a STATUS reply: its one key wraps the block
+            for wrapper in WRAPPERS:
+                inner = document.get(wrapper)
+                if isinstance(inner, dict):
+                    document = inner
+                    break
         device = _device(ctx)
         ts = emit.device_time(_text(document.get("Time"), 40) or None)
         units = _Units(document)
