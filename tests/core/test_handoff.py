@@ -25,6 +25,13 @@ def test_inbox_full_drops_the_oldest_and_counts_them(caplog: pytest.LogCaptureFi
     assert inbox.drain() == 3
     assert [m.topic for m in got] == ["t/2", "t/3", "t/4"]
     assert "inbox full" in caplog.text
+    inbox.put_many(_messages(2, start=5))  # room: nothing dropped
+    inbox.put(_messages(1, start=7)[0])  # full now, still nothing dropped
+    assert inbox.dropped == 2
+    inbox.put_many(_messages(2, start=8))  # two of the waiting ones go
+    assert (inbox.dropped, inbox.received) == (4, 10)
+    assert inbox.drain() == 3
+    assert [m.topic for m in got[3:]] == ["t/7", "t/8", "t/9"]
 
 
 def test_inbox_wakes_the_loop_once_per_batch_not_per_message() -> None:

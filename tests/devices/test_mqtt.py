@@ -7,7 +7,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Sequence
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -110,7 +110,7 @@ class FailingOnceInbox(Inbox):
 
     failed = False
 
-    def put_many(self, msgs: Iterable[RawMessage]) -> None:
+    def put_many(self, msgs: Sequence[RawMessage]) -> None:
         if not self.failed:
             self.failed = True
             raise RuntimeError("injected fault")
