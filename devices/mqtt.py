@@ -39,6 +39,7 @@ from telemetry.config import LimitsConfig, MqttConfig
 from telemetry.errors import SourceError
 from telemetry.handoff import Inbox
 from telemetry.model import RawMessage, Route
+from telemetry.topics import REMEMBERED_TOPIC_LENGTH
 
 logger = logging.getLogger(__name__)
 
@@ -459,9 +460,11 @@ class MqttSource(ReconnectingSource):
         if not routes:
             self._unrouted(topic)
             return None
-        if len(self._topics) >= MAX_TOPICS:
-            self._topics.clear()
-        known = self._topics[raw_topic] = (topic, routes)
+        known = (topic, routes)
+        if len(raw_topic) <= REMEMBERED_TOPIC_LENGTH:
+            if len(self._topics) >= MAX_TOPICS:
+                self._topics.clear()
+            self._topics[raw_topic] = known
         return known
 
     def _too_large(self, topic: str, size: int) -> None:

@@ -22,7 +22,7 @@ from telemetry.normalize import availability, registry
 from telemetry.normalize.base import Context, Emit, Family, Named, ParseLimits, State
 from telemetry.normalize.families.number import parse_number
 from telemetry.normalize.timestamps import ClockPolicy
-from telemetry.topics import TopicTemplate
+from telemetry.topics import REMEMBERED_TOPIC_LENGTH, TopicTemplate
 
 __all__ = ["MQTT_FORMATS", "SERIAL_FORMATS", "Normalizer", "parse_number"]
 
@@ -73,7 +73,7 @@ class Normalizer:
                     "topic_mismatch", f"topic {topic!r} does not fit template {route.template!r}"
                 )
             names = parts.get("device"), parts.get("sensor")
-            if len(self._named) < MAX_NAMED:
+            if len(self._named) < MAX_NAMED and len(topic) <= REMEMBERED_TOPIC_LENGTH:
                 self._named[route.template, topic] = names
         device, sensor = names
         return device or route.device, sensor
@@ -92,7 +92,7 @@ class Normalizer:
         plan = self._plans.get(key)
         if plan is None:
             plan = self._plan(ctx)
-            if len(self._plans) < MAX_NAMED:
+            if len(self._plans) < MAX_NAMED and len(ctx.topic) <= REMEMBERED_TOPIC_LENGTH:
                 self._plans[key] = plan
         asked, taker = plan
         for family in asked:

@@ -341,7 +341,11 @@ class Emit:
             self.error("bad_name", f"{sensor!r} holds a lone surrogate")
             return None
         named = (stored, series_id(stored, sensor), self.unit(unit))
-        if len(self._names) < MAX_NAMES:
+        # Only names of a usual length are remembered: the entries stay small.
+        short = len(device) + len(sensor) <= self.limits.max_id_length and (
+            unit is None or len(unit) <= MAX_UNIT_LENGTH
+        )
+        if short and len(self._names) < MAX_NAMES:
             self._names[device, sensor, unit] = named
         return named
 

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from telemetry.model import Outcome, RawMessage, Reading, Route
 from telemetry.normalize import Normalizer
+from telemetry.normalize.base import Emit, Named
 
 MQTT = Route("home", "mqtt", "number")
 TEMPLATED = Route("home", "mqtt", "number", template="{device}/{sensor...}")
@@ -281,3 +282,28 @@ def test_emit_remembers_checked_names_and_gives_what_checking_again_would(
     reading = first.outcome.readings[0]
     assert (reading.device, reading.series, reading.unit) == ("a_b", "a_b/temp", "°C")
     assert reading == Reading("a_b", "temp", 1.0, "°C", 1700000000.0, 1700000000.0)
+
+
+def test_normalizer_works_out_long_topics_and_names_each_time_without_remembering() -> None:
+    """Topics over REMEMBERED_TOPIC_LENGTH and names near the id limit are read
+    right every time, and nothing of them is kept."""
+    from telemetry.topics import REMEMBERED_TOPIC_LENGTH  # noqa: PLC0415
+
+    normalizer = Normalizer()
+    route = Route("home", "mqtt", "auto", template="tele/{device}/{sensor}/{ignore...}")
+    topic = "tele/dev/temp/" + "x" * REMEMBERED_TOPIC_LENGTH
+    for value in (b"1", b"2"):
+        reading = only_reading(normalizer.normalize(RawMessage(route, topic, value, 1.7e9)))
+        assert (reading.series, reading.value) == ("dev/temp", float(value))
+    assert normalizer._named == {}
+    assert normalizer._plans == {}
+    long_unit = "u" * 30
+    names: dict[tuple[str, str, str | None], Named] = {}
+    emit = Emit(RawMessage(MQTT, "t", b"", 1.7e9), normalizer.limits, names)
+    assert emit.reading(" dev ", "s" * 196, 1.0)  # a 200-character id; 201 as given
+    assert emit.reading("dev", "temp", 1.0, long_unit)
+    assert [(r.series, r.unit) for r in emit.outcome.readings] == [
+        ("dev/" + "s" * 196, None),
+        ("dev/temp", long_unit[:24]),
+    ]
+    assert names == {}

@@ -121,3 +121,16 @@ def test_mqtt_reader_skips_a_10_mib_payload_and_reads_the_next(
     # A payload that is not UTF-8 is the normalizer's to count: it is handed over.
     assert b"\xff\xfe not utf-8" in reader.payloads()
     assert reader.state() == "connected"
+
+
+def test_mqtt_reader_reads_long_topics_without_remembering_them(
+    mosquitto: Broker, readers: list[Reader]
+) -> None:
+    """A topic may be 64 KiB: the reader routes a long one each time it comes
+    instead of remembering it, so 10,000 of them cannot take 640 MB."""
+    reader = start_reader(readers, mosquitto, [sensors("f7")])
+    long_topic = "f7/dev/" + "s" * 2000
+    for payload in (b"1", b"2"):
+        assert receive(mosquitto, reader, long_topic, payload).topic == long_topic
+    receive(mosquitto, reader, "f7/dev/temp", b"3")
+    assert list(reader.source._topics) == [b"f7/dev/temp"]
