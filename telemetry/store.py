@@ -328,9 +328,15 @@ class Rollup:
             new_col[kept % size] = old_col[kept % len(old_col)]
 
     def _clear(self, lo: int, hi: int) -> None:
-        slots = np.arange(lo, hi) % len(self._count)
+        """Empty the buckets lo..hi-1, at most `size` of them, by slices (one or two)."""
+        if lo >= hi:
+            return
+        size = len(self._count)
+        a, b = lo % size, (hi - 1) % size + 1
+        spans = ((a, b),) if a < b else ((a, size), (0, b))
         for col, empty in zip(self._columns(), (np.nan,) * 4 + (0,) * 4, strict=True):
-            col[slots] = empty
+            for start, stop in spans:
+                col[start:stop] = empty
 
     def add(self, ts: float, value: float) -> bool:
         """Take one point; False when it is older than the buffer reaches.
@@ -388,7 +394,7 @@ class Rollup:
         size = len(self._count)
         j = int(numbers[0]) % size
         merge = int(numbers[0]) == self.newest and self._count[j] > 0
-        self._clear_range(max(self.newest + 1, floor, oldest), top + 1)
+        self._clear(max(self.newest + 1, floor, oldest), top + 1)
         self.newest, self.oldest = top, oldest
         n = len(numbers)
         edges = np.flatnonzero(numbers[1:] != numbers[:-1]) + 1  # where a bucket starts
@@ -417,17 +423,6 @@ class Rollup:
         self._high[at] = high
         self._sum[at] = sums
         self._count[at] = counts
-
-    def _clear_range(self, lo: int, hi: int) -> None:
-        """`_clear` for a run of at most `size` buckets, by slices (one or two)."""
-        if lo >= hi:
-            return
-        size = len(self._count)
-        a, b = lo % size, (hi - 1) % size + 1
-        spans = ((a, b),) if a < b else ((a, size), (0, b))
-        for col, empty in zip(self._columns(), (np.nan,) * 4 + (0,) * 4, strict=True):
-            for start, stop in spans:
-                col[start:stop] = empty
 
     def _flush(self) -> None:
         """Fold the held points into their buckets, as `add` one by one would have."""

@@ -394,3 +394,64 @@ def test_query_older_than_every_source_picks_the_one_reaching_furthest() -> None
 def test_store_memory_of_a_day_at_one_hertz_stays_small() -> None:
     store = series_with(((10.0, 3600.0), (60.0, 86400.0), (900.0, 30 * 86400.0)), 86400)
     assert store.nbytes() < 150_000
+
+
+def buckets_by_brute_force(
+    points_: list[tuple[float, float]], width: float, capacity: int
+) -> list[tuple[float, ...]]:
+    """Each bucket the rollup should still hold, worked out from the points alone."""
+    groups: dict[int, list[tuple[float, float]]] = {}
+    for ts, value in points_:
+        groups.setdefault(math.floor(ts / width), []).append((ts, value))
+    top = max(groups)
+    rows = []
+    for number in sorted(n for n in groups if n > top - capacity):
+        values = [v for _, v in groups[number]]
+        rows.append(
+            tuple(
+                round(x, 4)
+                for x in (
+                    number * width,
+                    values[0],
+                    values[-1],
+                    min(values),
+                    max(values),
+                    sum(values) / len(values),
+                    len(values),
+                )
+            )
+        )
+    return rows
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([0.5, 1.0, 3.0, 9.0, 40.0]), st.integers(-5, 5)),
+        min_size=1,
+        max_size=150,
+    ),
+    st.lists(st.integers(1, 40), min_size=1, max_size=10),
+)
+def test_rollup_holds_the_buckets_its_points_make_however_they_wrap_around(
+    steps: list[tuple[float, int]], chunks: list[int]
+) -> None:
+    """Points in time order, some far apart, into a small rollup whose buffer wraps
+    around: one point at a time (`add`) and in runs (`extend`, as a series' held
+    points come) both hold exactly the buckets worked out from the points."""
+    width, keep = 2.0, 20.0  # 11 buckets at most
+    ts, points_ = 100.0, []
+    for step, value in steps:
+        ts += step
+        points_.append((ts, float(value)))
+    one_by_one, in_runs = Rollup(width, keep), Rollup(width, keep)
+    for t, v in points_:
+        assert one_by_one.add(t, v)
+    at, turn = 0, 0
+    while at < len(points_):
+        run = points_[at : at + chunks[turn % len(chunks)]]
+        in_runs.extend(np.array([p[0] for p in run]), np.array([p[1] for p in run]))
+        at, turn = at + len(run), turn + 1
+    want = buckets_by_brute_force(points_, width, in_runs.capacity)
+    assert rollup_stats(one_by_one) == want
+    assert rollup_stats(in_runs) == want
