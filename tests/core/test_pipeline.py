@@ -336,4 +336,11 @@ def test_tick_point_takes_a_window_low_and_high() -> None:
     assert point.as_json() == [10.0, 2.0, 1.0, 3.0]
     point.add(11.0, 5.0)
     assert point.as_json() == [11.0, 5.0, 1.0, 5.0]
+    point.add(12.0, 0.5)
+    assert point.as_json() == [12.0, 0.5, 0.5, 5.0]
+    point.add(13.0, 4.0, 0.0, 9.0)  # a second window in the same tick
+    assert point.as_json() == [13.0, 4.0, 0.0, 9.0]
+    point.add(14.0, 4.5, 4.0, 6.0)  # its extremes inside the ones already seen
+    assert point.as_json() == [14.0, 4.5, 0.0, 9.0]
+    assert point.count == 5
     assert TickPoint(10.0, 2.0, 2.0, 2.0).as_json() == [10.0, 2.0]
