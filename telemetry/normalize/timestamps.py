@@ -101,7 +101,7 @@ def device_time(
         except OverflowError:
             return None, "bad_time"
     elif isinstance(value, str):  # a subclass of str
-        return device_time(str(value), recv_ts, policy, timezone)
+        return device_time(str.__str__(value), recv_ts, policy, timezone)  # an exact str
     else:  # a bool, a list, anything else
         return None, "bad_time"
     if not math.isfinite(seconds):
