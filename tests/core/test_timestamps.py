@@ -32,7 +32,8 @@ def test_a_zone_less_time_in_utc_is_the_same_instant_as_with_its_zone_stated(
 @settings(max_examples=100)
 @given(TIMES)
 def test_a_zone_less_time_elsewhere_is_read_in_that_zone(when: dt.datetime) -> None:
-    when = when.replace(microsecond=0)
+    # Text has no `fold`: a time the clock skips or repeats reads as fold 0 does.
+    when = when.replace(microsecond=0, fold=0)
     text = when.isoformat(timespec="seconds")
     berlin = zoneinfo.ZoneInfo("Europe/Berlin")
     assert parse_iso(text, "Europe/Berlin") == when.replace(tzinfo=berlin).timestamp()
