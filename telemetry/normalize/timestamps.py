@@ -95,7 +95,7 @@ def device_time(
             return None, "bad_time"
     elif value is None:
         return None, None
-    elif kind is int or kind is float or (isinstance(value, int | float) and kind is not bool):
+    elif kind is not bool and isinstance(value, int | float):
         try:
             seconds = epoch_seconds(float(value))
         except OverflowError:
