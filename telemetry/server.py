@@ -3,7 +3,10 @@
 `build_sources(config)` makes the readers a config asks for; `make_server`
 builds the runtime, the web app and a uvicorn server around them.  On SIGTERM
 or Ctrl-C the hub ends every open stream first, so uvicorn's graceful shutdown
-(which otherwise waits for streams forever) finishes at once.
+(which otherwise waits for streams forever) finishes at once; a connection
+still open `ABORT_AFTER` later (a client that stopped reading, whose write
+blocks on a full socket buffer) is aborted, so the process exits within about
+a second whatever the clients do.
 """
 
 from __future__ import annotations
@@ -25,11 +28,15 @@ from telemetry.config import Config
 from telemetry.runtime import Runtime
 from telemetry.sources import Source
 from web.app import create_app
+from web.protocol import GuardedHttpTools, abort_stuck
 
 logger = logging.getLogger(__name__)
 
-# A backstop only: the hub ends every stream at once on SIGTERM.
-GRACEFUL_SHUTDOWN = 8
+# On SIGTERM, connections still open this long after the streams were ended are
+# aborted (their clients are not reading); tasks still running at the backstop
+# are cancelled by uvicorn.
+ABORT_AFTER = 0.5
+GRACEFUL_SHUTDOWN = 1
 # CPython's cyclic GC runs a young collection every 700 new container objects;
 # every tick allocates several per open stream (futures, timers, messages), and
 # with thousands of streams the collections, older generations' passes over
@@ -84,6 +91,23 @@ class Server(uvicorn.Server):
             loop.call_soon_threadsafe(self.runtime.hub.close)
         super().handle_exit(sig, frame)
 
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.runtime.hub.close()
+        reaper = asyncio.create_task(self._abort_stuck(), name="telemetry-shutdown-reaper")
+        try:
+            await super().shutdown(sockets)
+        finally:
+            reaper.cancel()
+            await asyncio.gather(reaper, return_exceptions=True)
+
+    async def _abort_stuck(self) -> None:
+        await asyncio.sleep(ABORT_AFTER)
+        while True:
+            aborted = abort_stuck(self.server_state)
+            if aborted:
+                logger.info("shutdown: aborted %d connection(s) that were not reading", aborted)
+            await asyncio.sleep(0.1)
+
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         self.loop = asyncio.get_running_loop()
         await super().startup(sockets)
@@ -120,6 +144,7 @@ def make_server(
         host=host,
         port=config.server.port,
         lifespan="on",
+        http=GuardedHttpTools,
         log_config=None,
         access_log=False,
         server_header=False,

@@ -13,9 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -25,8 +23,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from telemetry.pipeline import availability_json
 from telemetry.runtime import Runtime
 from web.auth import Auth, Credentials
+from web.edge import Edge, bad_request_handler
 from web.events import EventStream
-from web.headers import LimitRanges, SecurityHeaders
+from web.headers import LimitRanges
 from web.health import health_endpoint
 from web.history import History
 from web.metrics import metrics_endpoint
@@ -42,34 +41,30 @@ def _by_source(counts: Counter[tuple[str, str]]) -> dict[str, dict[str, int]]:
 
 
 class App(Starlette):
-    """Starlette, with `GET /events` taken straight to the stream.
+    """Starlette, behind one stack of layers that every request passes through.
 
-    An open stream otherwise holds a coroutine frame and a closure per layer of
-    Starlette's stack (error middleware, exception middleware, router, route)
-    for as long as it is open: about 2 KB a connection, for nothing a stream
-    uses.  The stream keeps what matters of the stack: the security headers
-    and, when configured, the Host check.
+    `front` is that stack (see `create_app`); at its core, `GET /events` goes
+    straight to the stream and everything else to Starlette's routing.  An open
+    stream would otherwise hold a coroutine frame and a closure per layer of
+    Starlette's own stack (error middleware, exception middleware, router,
+    route) for as long as it is open: about 2 KB a connection, for nothing a
+    stream uses.
     """
 
     def __init__(self, *args: Any, events: ASGIApp, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.events = events
+        self.front: ASGIApp = self.route
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def route(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == "/events" and scope["method"] == "GET":
             await self.events(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
 
-
-class Gate:
-    """`Auth.guard` as a Starlette middleware class."""
-
-    def __init__(self, app: ASGIApp, auth: Auth) -> None:
-        self.app = auth.guard(app)
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
+        scope["app"] = self
+        await self.front(scope, receive, send)
 
 
 def create_app(runtime: Runtime) -> Starlette:
@@ -116,33 +111,6 @@ def create_app(runtime: Runtime) -> Starlette:
     auth = None
     if config.auth.file is not None:
         auth = Auth(Credentials.load(config.auth.file), config.auth.session)
-    middleware = [Middleware(SecurityHeaders), Middleware(LimitRanges)]
-    if config.server.allowed_hosts:
-        middleware.append(
-            Middleware(TrustedHostMiddleware, allowed_hosts=list(config.server.allowed_hosts))
-        )
-    origins = list(config.server.cors_origins)
-    credentials = "*" not in origins  # never a wildcard with credentials
-    if origins:
-        middleware.append(
-            Middleware(
-                CORSMiddleware,
-                allow_origins=origins,
-                allow_methods=["GET"],
-                allow_credentials=credentials,
-            )
-        )
-    if auth is not None:
-        middleware.append(Middleware(Gate, auth=auth))
-    # The stream gets the same layers, without Starlette's stack (see `App`).
-    events: ASGIApp = stream if auth is None else auth.guard(stream)
-    if origins:
-        events = CORSMiddleware(
-            events, allow_origins=origins, allow_methods=["GET"], allow_credentials=credentials
-        )
-    events = SecurityHeaders(events)
-    if config.server.allowed_hosts:
-        events = TrustedHostMiddleware(events, allowed_hosts=list(config.server.allowed_hosts))
     login: list[Route] = []
     if auth is not None:
         login = [
@@ -151,7 +119,7 @@ def create_app(runtime: Runtime) -> Starlette:
             Route("/logout", auth.logout, methods=["POST"]),
         ]
     app = App(
-        events=events,
+        events=stream,
         routes=[
             Route("/", index, methods=["GET", "HEAD"]),
             Route("/events", stream, methods=["GET"]),
@@ -163,9 +131,24 @@ def create_app(runtime: Runtime) -> Starlette:
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
             *login,
         ],
-        middleware=middleware,
         lifespan=lifespan,
+        exception_handlers={Exception: bad_request_handler},
     )
+    # One stack for every route, the stream's included; the outermost layer first.
+    front: ASGIApp = app.route
+    if auth is not None:
+        front = auth.guard(front)
+    origins = list(config.server.cors_origins)
+    if origins:
+        front = CORSMiddleware(
+            front,
+            allow_origins=origins,
+            allow_methods=["GET"],
+            allow_credentials="*" not in origins,  # never a wildcard with credentials
+        )
+    edge = Edge(LimitRanges(front), config.server.allowed_hosts)
+    app.front = edge
+    app.state.edge = edge
     app.state.runtime = runtime
     app.state.events = stream
     app.state.auth = auth

@@ -9,6 +9,7 @@ every stream.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import signal
@@ -22,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 from starlette.applications import Starlette
 
 from simulators import signals
@@ -332,3 +334,30 @@ def test_hostile_series_name_is_one_event_with_that_literal_id(
         assert all(hostile not in data for _, data in _spec_events(body))
     finally:
         raw.close()
+
+
+def test_sigterm_cuts_a_client_that_stopped_reading_at_once(
+    start_server: StartServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A stream whose write is blocked on a full socket buffer does not hold shutdown."""
+    config = Config(server=ServerConfig(tick=0.05), limits=LimitsConfig(send_timeout=60.0))
+    server = start_server(config, [_many_series(150)])
+    stuck = _open_stream(_address(server), rcvbuf=1024)  # then never reads again
+    try:
+        connections = server.server.server_state.connections
+        wait_until(
+            lambda: any(c.flow.write_paused for c in connections),  # type: ignore[attr-defined]
+            30,
+            what="the stuck stream's write blocked",
+        )
+        caplog.set_level(logging.INFO)
+        started = time.monotonic()
+        server.server.handle_exit(signal.SIGTERM, None)
+        server.thread.join(5)
+        elapsed = time.monotonic() - started
+    finally:
+        stuck.close()
+    assert not server.thread.is_alive()
+    assert elapsed < 2.0, f"shutdown took {elapsed:.1f} s"
+    noisy = [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    assert not noisy, [r.getMessage() for r in noisy]
