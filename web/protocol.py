@@ -167,3 +167,12 @@ def abort_stuck(state: ServerState) -> int:
             transport.abort()
             aborted += 1
     return aborted
+
+
+def blocked_writers(state: ServerState) -> int:
+    """How many connections have a write waiting on a full socket buffer."""
+    return sum(
+        1
+        for connection in list(state.connections)
+        if getattr(getattr(connection, "flow", None), "write_paused", False)
+    )

@@ -34,6 +34,7 @@ from tests.harness.server import RunningServer, StartServer
 from tests.harness.sse_client import SSEClient
 from tests.harness.waiting import wait_until
 from web.events import EventStream
+from web.protocol import blocked_writers
 
 REQUEST = b"GET /events HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n\r\n"
 RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends an RST
@@ -344,9 +345,9 @@ def test_sigterm_cuts_a_client_that_stopped_reading_at_once(
     server = start_server(config, [_many_series(150)])
     stuck = _open_stream(_address(server), rcvbuf=1024)  # then never reads again
     try:
-        connections = server.server.server_state.connections
+        state = server.server.server_state
         wait_until(
-            lambda: any(c.flow.write_paused for c in connections),  # type: ignore[attr-defined]
+            lambda: blocked_writers(state) > 0,
             30,
             what="the stuck stream's write blocked",
         )
