@@ -72,6 +72,7 @@ def test_unit_runs_the_server_as_its_own_user_with_the_hardening() -> None:
     assert one["ConfigurationDirectory"] == "telemetry"
     assert one["KillSignal"] == "SIGTERM"
     assert one["TimeoutStopSec"] == "10"
+    assert one["LimitNOFILE"] == "1024"  # soft and hard: no library raises it unseen
     # Serial ports are reached through the dialout group: device access stays open.
     assert one.get("DevicePolicy", "auto") == "auto"
     assert "PrivateDevices" not in one
