@@ -127,14 +127,17 @@ def create_app(runtime: Runtime) -> Starlette:
             Route("/api/history", history.history, methods=["GET"]),
             Route("/api/export", history.export, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
-            Route("/metrics", metrics_endpoint(runtime, stream), methods=["GET"]),
+            Route(
+                "/metrics", metrics_endpoint(runtime, stream, lambda: edge.errors), methods=["GET"]
+            ),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
             *login,
         ],
         lifespan=lifespan,
         exception_handlers={Exception: bad_request_handler},
     )
-    # One stack for every route, the stream's included; the outermost layer first.
+    # One stack for every route, the stream's included, built from the inside out
+    # (`edge`, the outermost, is what /metrics reads the error count from).
     front: ASGIApp = app.route
     if auth is not None:
         front = auth.guard(front)

@@ -35,6 +35,7 @@ telemetry_sse_resets_total              counter  reason
 telemetry_sse_coalesced_total           counter  -
 telemetry_sse_cut_total                 counter  -
 telemetry_sse_refused_total             counter  reason
+telemetry_http_errors_total             counter  -
 telemetry_event_loop_lag_seconds        gauge    -
 telemetry_event_loop_lag_max_seconds    gauge    -
 telemetry_history_bytes                 gauge    -
@@ -83,15 +84,23 @@ def _by_reason(name: str, doc: str, counts: Counter[str], known: Iterable[str]) 
 class RuntimeCollector:
     """A `prometheus_client` collector over one runtime and its event stream."""
 
-    def __init__(self, runtime: Runtime, stream: EventStream) -> None:
+    def __init__(
+        self, runtime: Runtime, stream: EventStream, http_errors: Callable[[], int]
+    ) -> None:
         self.runtime = runtime
         self.stream = stream
+        self.http_errors = http_errors
 
     def collect(self) -> Iterator[Metric]:
         yield from self._ingest()
         yield from self._readers()
         yield from self._series()
         yield from self._streams()
+        yield _counter(
+            "telemetry_http_errors",
+            "Requests whose handler failed, answered 400 (see the log, one line a minute)",
+            self.http_errors(),
+        )
         lag = self.runtime.looplag
         yield _gauge(
             "telemetry_event_loop_lag_seconds",
@@ -226,11 +235,11 @@ class RuntimeCollector:
 
 
 def metrics_endpoint(
-    runtime: Runtime, stream: EventStream
+    runtime: Runtime, stream: EventStream, http_errors: Callable[[], int]
 ) -> Callable[[Request], Awaitable[Response]]:
     """The `/metrics` handler for one app, over a registry of its own."""
     registry = CollectorRegistry()
-    registry.register(RuntimeCollector(runtime, stream))
+    registry.register(RuntimeCollector(runtime, stream, http_errors))
 
     async def metrics(request: Request) -> Response:
         return Response(

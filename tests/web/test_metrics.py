@@ -34,6 +34,7 @@ FAMILIES = {
     "telemetry_sse_coalesced": "counter",
     "telemetry_sse_cut": "counter",
     "telemetry_sse_refused": "counter",
+    "telemetry_http_errors": "counter",
     "telemetry_event_loop_lag_seconds": "gauge",
     "telemetry_event_loop_lag_max_seconds": "gauge",
     "telemetry_history_bytes": "gauge",
