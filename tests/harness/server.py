@@ -44,38 +44,46 @@ class RunningServer:
 StartServer = Callable[..., RunningServer]
 
 
-@pytest.fixture
-def start_server() -> Iterator[StartServer]:
-    """Start servers with `start_server(config, sources)`; all are stopped after the test.
+def launch(
+    config: Config | None = None, sources: Sequence[Source] | None = (), port: int = 0
+) -> RunningServer:
+    """A server on loopback, started; the caller stops it.
 
+    `port`: 0 for a free one; a stopped server's port to restart it in its place.
     Without `sources` the server builds the readers its config names, as
     `telemetry serve` does.
     """
+    config = config or Config()
+    config = dataclasses.replace(
+        config, server=dataclasses.replace(config.server, host="127.0.0.1", port=port)
+    )
+    ready = threading.Event()
+    urls: list[str] = []
+
+    def on_ready(url: str) -> None:
+        urls.append(url)
+        ready.set()
+
+    server = make_server(config, None if sources is None else list(sources), on_ready=on_ready)
+    thread = threading.Thread(target=server.run, name="uvicorn-under-test", daemon=True)
+    thread.start()
+    if not ready.wait(15):
+        server.should_exit = True
+        thread.join(5)
+        raise AssertionError("uvicorn did not start within 15 s")
+    return RunningServer(server, thread, urls[0])
+
+
+@pytest.fixture
+def start_server() -> Iterator[StartServer]:
+    """Start servers with `start_server(config, sources)` (see `launch`); all are
+    stopped after the test."""
     running: list[RunningServer] = []
 
     def start(
         config: Config | None = None, sources: Sequence[Source] | None = (), port: int = 0
     ) -> RunningServer:
-        """`port`: 0 for a free one; a stopped server's port to restart it in its place."""
-        config = config or Config()
-        config = dataclasses.replace(
-            config, server=dataclasses.replace(config.server, host="127.0.0.1", port=port)
-        )
-        ready = threading.Event()
-        urls: list[str] = []
-
-        def on_ready(url: str) -> None:
-            urls.append(url)
-            ready.set()
-
-        server = make_server(config, None if sources is None else list(sources), on_ready=on_ready)
-        thread = threading.Thread(target=server.run, name="uvicorn-under-test", daemon=True)
-        thread.start()
-        if not ready.wait(15):
-            server.should_exit = True
-            thread.join(5)
-            raise AssertionError("uvicorn did not start within 15 s")
-        handle = RunningServer(server, thread, urls[0])
+        handle = launch(config, sources, port)
         running.append(handle)
         return handle
 
