@@ -1,4 +1,4 @@
-"""Authentication: the credentials file, the gate on a real uvicorn, the CLI, CORS."""
+"""Authentication: the gate and the login on a real uvicorn, the commands, CORS."""
 
 from __future__ import annotations
 
@@ -18,20 +18,9 @@ from starlette.applications import Starlette
 from telemetry.cli import main as cli
 from telemetry.config import AuthConfig, Config, ServerConfig
 from tests.harness.browser import WatchedPage
+from tests.harness.credentials import PASSWORD, TOKEN, credentials_file
 from tests.harness.server import RunningServer, StartServer
-from web.auth import Credentials, CredentialsError, hash_password, hash_token, verify_password
-
-PASSWORD = "correct horse battery"
-TOKEN = "t0k3n-for-scripts-xxxxxxxxxxxxxxxxxxxxxxxxxx"
-
-
-def credentials_file(tmp_path: Path) -> Path:
-    path = tmp_path / "users"
-    found = Credentials.load_or_new(path)
-    found.users["alice"] = hash_password(PASSWORD)
-    found.tokens["grafana"] = hash_token(TOKEN)
-    found.save(path)
-    return path
+from web.credentials import Credentials, verify_password
 
 
 def request(
@@ -73,49 +62,6 @@ def login(
 @pytest.fixture
 def guarded(start_server: StartServer, tmp_path: Path) -> RunningServer:
     return start_server(Config(auth=AuthConfig(file=str(credentials_file(tmp_path)))))
-
-
-# -- the credentials file -------------------------------------------------------
-
-
-def test_passwords_are_stored_as_scrypt_hashes_and_verified() -> None:
-    stored = hash_password(PASSWORD)
-    assert stored.startswith("scrypt$16384$8$1$") and PASSWORD not in stored
-    assert verify_password(PASSWORD, stored)
-    assert not verify_password(PASSWORD + "!", stored)
-    assert not verify_password(PASSWORD, "scrypt$garbage")
-    assert hash_password(PASSWORD) != stored  # salted
-
-
-def test_credentials_file_round_trips_with_owner_only_permissions(tmp_path: Path) -> None:
-    path = credentials_file(tmp_path)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    loaded = Credentials.load(path)
-    assert set(loaded.users) == {"alice"} and set(loaded.tokens) == {"grafana"}
-    assert TOKEN not in path.read_text() and PASSWORD not in path.read_text()
-    assert loaded.token_user(TOKEN) == "grafana"
-    assert loaded.token_user(TOKEN + "x") is None
-
-
-def test_a_bad_credentials_line_is_an_error_naming_the_line(tmp_path: Path) -> None:
-    path = credentials_file(tmp_path)
-    path.write_text(path.read_text() + "user bob\n")
-    with pytest.raises(CredentialsError, match=r"users:5: not a secret, user or token line"):
-        Credentials.load(path)
-
-
-def test_session_cookies_are_signed_expire_and_end_with_a_password_change(
-    tmp_path: Path,
-) -> None:
-    found = Credentials.load(credentials_file(tmp_path))
-    cookie = found.cookie("alice", 3600, now=1000.0)
-    assert found.cookie_user(cookie, now=1001.0) == "alice"
-    assert found.cookie_user(cookie, now=1000.0 + 3601) is None  # expired
-    user, expires, sig = cookie.split(":")
-    assert found.cookie_user(f"{user}:{int(expires) + 99999}:{sig}", now=1001.0) is None
-    assert found.cookie_user(f"bob:{expires}:{sig}", now=1001.0) is None
-    found.users["alice"] = hash_password("a new password")
-    assert found.cookie_user(cookie, now=1001.0) is None
 
 
 # -- the gate, on a real server ---------------------------------------------------
