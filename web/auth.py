@@ -9,7 +9,9 @@ login page and the static files (no sensor data in them) needs either
 - `Authorization: Bearer <token>`, for scripts and monitoring.
 
 Without either, the page redirects to `/login` and everything else (`/events`,
-`/api/*`, `/metrics`, `/healthz`) answers 401: never a 200 stream.
+`/api/*`, `/metrics`, `/healthz`) answers 401: never a 200 stream.  Whatever a
+client sends in those headers, a credential that does not check out is no
+user, never an exception, and says nothing about which users exist.
 
 The credentials file, its hashes and the cookies' signatures are
 `web.credentials`.  A session is bound to the user's password hash: changing
@@ -22,13 +24,14 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Iterable, Iterator
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from web.credentials import NAME, Credentials, verify_password
+from web.credentials import NAME, Credentials, Session, verify_password
 
 __all__ = ["COOKIE", "Auth", "Credentials"]
 
@@ -40,6 +43,7 @@ MAX_FORM = 4096
 FAILURES_ALLOWED = 5  # per client address within FAILURE_WINDOW, then 429
 FAILURE_WINDOW = 60.0
 FAILURE_HOSTS = 1024  # addresses remembered, oldest forgotten first
+MAX_SESSION_COOKIES = 8  # looked at per request; a browser sends one
 PUBLIC_PREFIXES = ("/static/",)
 PUBLIC_PATHS = ("/login", "/logout", "/favicon.ico")
 
@@ -81,19 +85,34 @@ class Auth:
         self.failures: OrderedDict[str, list[float]] = OrderedDict()
         self.refused = 0  # requests answered 401 or redirected to the login
 
+    def _sessions(self, headers: Iterable[tuple[bytes, bytes]], now: float) -> Iterator[Session]:
+        """The signed, unexpired sessions among the request's cookies."""
+        looked = 0
+        for key, value in headers:
+            if key != b"cookie":
+                continue
+            for part in value.decode("latin-1").split(";"):
+                name, _, cookie = part.strip().partition("=")
+                if name != COOKIE:
+                    continue
+                looked += 1
+                if looked > MAX_SESSION_COOKIES:
+                    return
+                session = self.credentials.session(cookie, now)
+                if session is not None:
+                    yield session
+
     def user(self, scope: Scope) -> str | None:
-        for key, value in scope.get("headers", []):
+        headers = scope.get("headers", ())
+        for key, value in headers:
             if key == b"authorization":
-                scheme, _, token = value.decode("latin-1").partition(" ")
-                if scheme.lower() == "bearer" and token.strip():
-                    return self.credentials.token_user(token.strip())
-            elif key == b"cookie":
-                for part in value.decode("latin-1").split(";"):
-                    name, _, cookie = part.strip().partition("=")
-                    if name == COOKIE:
-                        user = self.credentials.cookie_user(cookie)
-                        if user is not None:
-                            return user
+                scheme, _, token = value.decode("latin-1").strip().partition(" ")
+                if scheme.lower() == "bearer":
+                    found = self.credentials.token_user(token.strip())
+                    if found is not None:
+                        return found
+        for session in self._sessions(headers, time.time()):
+            return session.user
         return None
 
     def guard(self, app: ASGIApp) -> ASGIApp:

@@ -10,6 +10,9 @@ Passwords are hashed with `hashlib.scrypt`; tokens are 32 random bytes, so a
 SHA-256 of them is enough.  A session cookie is `<user>:<expiry>:<signature>`,
 signed with HMAC-SHA256 over the user, the expiry and the user's password hash:
 changing the password ends the user's sessions.
+
+Everything that reads what a client sent (`token_user`, `session`) answers
+None for anything it does not recognise and never raises.
 """
 
 from __future__ import annotations
@@ -27,7 +30,15 @@ from pathlib import Path
 from telemetry.errors import TelemetryError
 
 NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1  # 16 MiB, ~50 ms on a Pi 4
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1  # 16 MiB of memory per check
+SCRYPT_MAXMEM = 64 * 2**20
+_B64 = r"[A-Za-z0-9+/]+={0,2}"
+_SCRYPT = re.compile(rf"scrypt\$[0-9]{{1,10}}\$[0-9]{{1,3}}\$[0-9]{{1,3}}\${_B64}\${_B64}")
+_SHA256 = re.compile(r"sha256\$[0-9a-f]{64}")
+# user, expiry (Unix seconds), then 32 bytes of HMAC in unpadded URL-safe base64:
+# ASCII only, so neither `int` nor `hmac.compare_digest` can be handed anything
+# they raise on, whatever the header held.
+_COOKIE = re.compile(r"([A-Za-z0-9._-]{1,64}):([0-9]{1,12}):([A-Za-z0-9_-]{43})")
 
 
 class CredentialsError(TelemetryError):
@@ -41,7 +52,7 @@ def _b64(data: bytes) -> str:
 def hash_password(password: str) -> str:
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(
-        password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, maxmem=64 * 2**20
+        password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, maxmem=SCRYPT_MAXMEM
     )
     return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
 
@@ -58,16 +69,25 @@ def verify_password(password: str, stored: str) -> bool:
             n=int(n),
             r=int(r),
             p=int(p),
-            maxmem=64 * 2**20,
+            maxmem=SCRYPT_MAXMEM,
             dklen=len(expected),
         )
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         return False
     return hmac.compare_digest(got, expected)
 
 
 def hash_token(token: str) -> str:
-    return "sha256$" + hashlib.sha256(token.encode()).hexdigest()
+    return "sha256$" + hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A session cookie whose signature held: whose, until when, and its signature."""
+
+    user: str
+    expires: int  # Unix seconds
+    mac: str  # the signature: tells one session of a user from another
 
 
 @dataclass
@@ -87,12 +107,18 @@ class Credentials:
             words = line.split()
             if not words or words[0].startswith("#"):
                 continue
-            if words[0] == "secret" and len(words) == 2 and re.fullmatch(r"[0-9a-f]{64}", words[1]):
+            kind, named = words[0], len(words) == 3 and NAME.fullmatch(words[1])
+            if kind == "secret" and len(words) == 2 and re.fullmatch(r"[0-9a-f]{64}", words[1]):
                 found.secret = bytes.fromhex(words[1])
-            elif words[0] == "user" and len(words) == 3 and NAME.fullmatch(words[1]):
+            elif kind == "user" and named and _SCRYPT.fullmatch(words[2]):
                 found.users[words[1]] = words[2]
-            elif words[0] == "token" and len(words) == 3 and NAME.fullmatch(words[1]):
+            elif kind == "token" and named and _SHA256.fullmatch(words[2]):
                 found.tokens[words[1]] = words[2]
+            elif kind in ("user", "token") and named:
+                raise CredentialsError(
+                    f"{path}:{number}: {kind} {words[1]} has no {kind} hash of the form "
+                    f"`telemetry {'passwd' if kind == 'user' else 'token'}` writes"
+                )
             else:
                 raise CredentialsError(f"{path}:{number}: not a secret, user or token line")
         if not found.secret:
@@ -138,11 +164,20 @@ class Credentials:
         expires = int((time.time() if now is None else now) + lifetime)
         return f"{user}:{expires}:{self._sign(user, expires)}"
 
-    def cookie_user(self, value: str, now: float | None = None) -> str | None:
-        parts = value.split(":")
-        if len(parts) != 3 or parts[0] not in self.users or not parts[1].isdigit():
+    def session(self, value: str, now: float | None = None) -> Session | None:
+        """The session a cookie value stands for; None unless it is signed and unexpired."""
+        found = _COOKIE.fullmatch(value)
+        if found is None:
             return None
-        user, expires = parts[0], int(parts[1])
+        user, expires, mac = found[1], int(found[2]), found[3]
+        # Signed whether the user exists or not: the answer and the work are the same.
+        signed = hmac.compare_digest(mac, self._sign(user, expires))
+        if not signed or user not in self.users:
+            return None
         if expires < (time.time() if now is None else now):
             return None
-        return user if hmac.compare_digest(parts[2], self._sign(user, expires)) else None
+        return Session(user, expires, mac)
+
+    def cookie_user(self, value: str, now: float | None = None) -> str | None:
+        found = self.session(value, now)
+        return None if found is None else found.user

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import http.client
 import io
 import logging
@@ -13,6 +14,8 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 
 from telemetry.cli import main as cli
@@ -20,7 +23,8 @@ from telemetry.config import AuthConfig, Config, ServerConfig
 from tests.harness.browser import WatchedPage
 from tests.harness.credentials import PASSWORD, TOKEN, credentials_file
 from tests.harness.server import RunningServer, StartServer
-from web.credentials import Credentials, verify_password
+from web.auth import Auth
+from web.credentials import Credentials, hash_password, hash_token, verify_password
 
 
 def request(
@@ -154,6 +158,68 @@ def test_the_page_sends_a_browser_to_the_login_and_back_live(
     page.locator("#status.live").wait_for(timeout=5000)
     assert urlsplit(page.url).path == "/"
     assert web_page.errors == []
+
+
+# -- what a client sends: no exception, no hint about which users exist -----------
+
+
+def test_a_malformed_session_cookie_is_no_user_not_500(guarded: RunningServer) -> None:
+    junk = [
+        "{user}:\xb2:x",  # '²'.isdigit() is true, int('²') raises
+        "{user}:1:" + "\xe9" * 43,  # hmac.compare_digest raises on non-ASCII text
+        "{user}:" + "9" * 5000 + ":x",  # more digits than int() converts
+        "{user}::",
+        ":",
+        "{user}:1:x; telemetry_session=; telemetry_session={user}:\xb3:y",
+    ]
+    for cookie in junk:
+        answers = set()
+        for user in ("alice", "nobody"):
+            value = "telemetry_session=" + cookie.format(user=user)
+            status, head, _ = request(guarded, "GET", "/api/series", {"Cookie": value})
+            page = request(guarded, "GET", "/", {"Cookie": value})
+            answers.add((status, head["content-type"], page[0], page[1].get("location")))
+        # The same answer whether the user exists or not.
+        assert answers == {(401, "application/json", 303, "/login")}, cookie
+
+
+def test_a_malformed_authorization_header_is_no_user_not_500(guarded: RunningServer) -> None:
+    for value in ("Bearer", "Bearer \xb2\xff", "Basic \xe9", "bearer " + "x" * 8000, "\xff"):
+        assert request(guarded, "GET", "/api/series", {"Authorization": value})[0] == 401, value
+
+
+@functools.cache
+def gate() -> Auth:
+    """An Auth with user alice and token grafana (made once: it hashes a dummy password)."""
+    credentials = Credentials(
+        secret=bytes(range(32)),
+        users={"alice": hash_password(PASSWORD)},
+        tokens={"grafana": hash_token(TOKEN)},
+    )
+    return Auth(credentials, 3600.0)
+
+
+_NAMES = st.sampled_from([b"cookie", b"authorization", b"host", b"origin"])
+# Digits as str.isdigit() sees them in latin-1 ('²' among them), and int() does not.
+_DIGITS = st.text("0123456789²³¹", max_size=14).map(lambda t: t.encode("latin-1"))
+_MACS = st.binary(max_size=50) | st.text("AZaz09_-é", min_size=43, max_size=43).map(
+    lambda t: t.encode("latin-1")
+)
+_COOKIES = st.builds(
+    lambda user, expires, mac, tail: b"telemetry_session=%s:%s:%s%s" % (user, expires, mac, tail),
+    st.sampled_from([b"alice", b"nobody"]) | st.binary(max_size=8),
+    _DIGITS | st.binary(max_size=16),
+    _MACS,
+    st.sampled_from([b"", b";", b":x", b"; telemetry_session=", b"; other=1"]),
+)
+_VALUES = st.binary(max_size=300) | _COOKIES | st.builds(lambda v: b"Bearer " + v, _MACS)
+
+
+@given(cookie=_COOKIES, headers=st.lists(st.tuples(_NAMES, _VALUES), max_size=5))
+def test_no_header_bytes_make_a_user_or_an_exception(
+    cookie: bytes, headers: list[tuple[bytes, bytes]]
+) -> None:
+    assert gate().user({"type": "http", "headers": [*headers, (b"cookie", cookie)]}) is None
 
 
 # -- CORS -------------------------------------------------------------------------
