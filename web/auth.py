@@ -21,31 +21,66 @@ address.  Passwords, tokens and cookies never reach a log line.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from urllib.parse import parse_qs
+from urllib.parse import unquote_to_bytes
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from web.credentials import NAME, Credentials, Session, verify_password
 
-__all__ = ["COOKIE", "Auth", "Credentials"]
+__all__ = ["COOKIE", "Auth", "Credentials", "login_form"]
 
 logger = logging.getLogger(__name__)
 
 COOKIE = "telemetry_session"
 MAX_PASSWORD = 1024
 MAX_FORM = 4096
+FORM_TIMEOUT = 10.0  # seconds for a login form's body to arrive, then 408
 FAILURES_ALLOWED = 5  # per client address within FAILURE_WINDOW, then 429
 FAILURE_WINDOW = 60.0
 FAILURE_HOSTS = 1024  # addresses remembered, oldest forgotten first
 MAX_SESSION_COOKIES = 8  # looked at per request; a browser sends one
 PUBLIC_PREFIXES = ("/static/",)
 PUBLIC_PATHS = ("/login", "/logout", "/favicon.ico")
+# Printable ASCII, with '%' only as %XX: a browser escapes everything else,
+# and so should a script (curl's plain spaces are let through).
+_FORM_PART = re.compile(rb"(?:[\x20-\x24\x27-\x7e]|%[0-9A-Fa-f]{2})*")
+_FORM_FIELDS = frozenset({"user", "password"})
+
+
+def login_form(body: bytes) -> tuple[str, str] | None:
+    """`(user, password)` from a form of exactly those two fields, each once, in UTF-8.
+
+    Anything else (another field, a repeated one, control characters or
+    other bytes outside printable ASCII, a bad %-escape, text that is not
+    UTF-8) is None: not a login.
+    """
+    fields: dict[str, str] = {}
+    for pair in body.split(b"&"):
+        raw_name, eq, raw_value = pair.partition(b"=")
+        if not eq or not _FORM_PART.fullmatch(raw_name) or not _FORM_PART.fullmatch(raw_value):
+            return None
+        try:
+            name, value = _unquote(raw_name), _unquote(raw_value)
+        except UnicodeDecodeError:
+            return None
+        if name not in _FORM_FIELDS or name in fields:
+            return None
+        fields[name] = value
+    if fields.keys() != _FORM_FIELDS:
+        return None
+    return fields["user"], fields["password"]
+
+
+def _unquote(part: bytes) -> str:
+    return unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
 
 
 LOGIN_PAGE = """<!doctype html>
@@ -147,6 +182,28 @@ class Auth:
         text = LOGIN_PAGE.replace("{problem}", PROBLEMS.get(problem, ""))
         return HTMLResponse(text, headers={"Cache-Control": "no-store"})
 
+    async def _read_form(self, request: Request) -> bytes | Response:
+        """The body, or the answer when it is too large, too slow or cut off."""
+        length = request.headers.get("content-length", "")
+        if re.fullmatch(r"[0-9]{1,12}", length) and int(length) > MAX_FORM:
+            return JSONResponse({"error": "form too large"}, status_code=413)
+        body = b""
+        try:
+            async with asyncio.timeout(FORM_TIMEOUT):
+                async for chunk in request.stream():
+                    body += chunk
+                    if len(body) > MAX_FORM:
+                        return JSONResponse({"error": "form too large"}, status_code=413)
+        except TimeoutError:
+            return JSONResponse(
+                {"error": "the form took too long to arrive"},
+                status_code=408,
+                headers={"Connection": "close"},
+            )
+        except ClientDisconnect:
+            return Response(status_code=400)  # nobody is left to read it
+        return body
+
     def _limited(self, host: str, now: float) -> bool:
         recent = [t for t in self.failures.get(host, []) if now - t < FAILURE_WINDOW]
         if recent:
@@ -175,14 +232,10 @@ class Auth:
         now = time.monotonic()
         if self._limited(host, now):
             return RedirectResponse("/login?problem=busy", status_code=303)
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_FORM:
-                return JSONResponse({"error": "form too large"}, status_code=413)
-        form = parse_qs(body.decode("utf-8", "replace"), max_num_fields=4)
-        user = (form.get("user") or [""])[0]
-        password = (form.get("password") or [""])[0]
+        body = await self._read_form(request)
+        if isinstance(body, Response):
+            return body
+        user, password = login_form(body) or ("", "")
         stored = self.credentials.users.get(user) if NAME.fullmatch(user) else None
         if stored is None or len(password) > MAX_PASSWORD or not verify_password(password, stored):
             self._failed(host, now)

@@ -6,18 +6,20 @@ import functools
 import http.client
 import io
 import logging
+import socket
 import stat
 import sys
 import time
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote_plus, urlencode, urlsplit
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.applications import Starlette
 
+import web.auth
 from telemetry.cli import main as cli
 from telemetry.config import AuthConfig, Config, ServerConfig
 from tests.harness.browser import WatchedPage
@@ -49,18 +51,29 @@ def request(
         conn.close()
 
 
+def post_login(
+    server: RunningServer, body: str | bytes, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str]]:
+    """A login form as given, from the server's own origin unless `headers` say otherwise."""
+    sent = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Origin": f"http://127.0.0.1:{server.port}",
+        **(headers or {}),
+    }
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    try:
+        conn.request("POST", "/login", body=body, headers=sent)
+        response = conn.getresponse()
+        response.read()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}
+    finally:
+        conn.close()
+
+
 def login(
     server: RunningServer, user: str, password: str, **headers: str
 ) -> tuple[int, dict[str, str]]:
-    form = urlencode({"user": user, "password": password})
-    status, head, _ = request(
-        server,
-        "POST",
-        "/login",
-        {"Content-Type": "application/x-www-form-urlencoded", **headers},
-        form,
-    )
-    return status, head
+    return post_login(server, urlencode({"user": user, "password": password}), headers)
 
 
 @pytest.fixture
@@ -215,11 +228,73 @@ _COOKIES = st.builds(
 _VALUES = st.binary(max_size=300) | _COOKIES | st.builds(lambda v: b"Bearer " + v, _MACS)
 
 
+@settings(deadline=None)  # the first example builds the Auth: one scrypt hash
 @given(cookie=_COOKIES, headers=st.lists(st.tuples(_NAMES, _VALUES), max_size=5))
 def test_no_header_bytes_make_a_user_or_an_exception(
     cookie: bytes, headers: list[tuple[bytes, bytes]]
 ) -> None:
     assert gate().user({"type": "http", "headers": [*headers, (b"cookie", cookie)]}) is None
+
+
+# -- the login form -----------------------------------------------------------------
+
+
+def test_login_with_extra_form_fields_is_refused_not_500(guarded: RunningServer) -> None:
+    form = urlencode({"user": "alice", "password": PASSWORD, "a": 1, "b": 2, "c": 3})
+    assert post_login(guarded, form)[1]["location"] == "/login?problem=failed"
+
+
+PLUS = quote_plus(PASSWORD)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        f"user=alice&password={PLUS}&password=x".encode(),  # which one counts?
+        f"user=nobody&user=alice&password={PLUS}".encode(),
+        f"user=alice&password={PLUS}&".encode(),
+        f"user=alice&password={PLUS}&remember".encode(),
+        b"user=alice\r\n&password=x",  # control characters are always escaped
+        b"user=alice&password=%zz",  # a bad %-escape
+        b"user=alice&password=%ff%fe",  # not UTF-8
+        b"user=alice&password=\xe9t\xe9",  # bytes a browser escapes
+        b"user=alice",
+        b"",
+        b"&&&&&",
+        b"=" * 4000,
+    ],
+)
+def test_a_form_a_browser_would_not_send_is_a_failed_login(
+    guarded: RunningServer, body: bytes
+) -> None:
+    status, head = post_login(guarded, body)
+    assert (status, head["location"]) == (303, "/login?problem=failed")
+    assert "set-cookie" not in head
+
+
+def test_a_form_as_curl_writes_it_with_plain_spaces_signs_in(guarded: RunningServer) -> None:
+    status, head = post_login(guarded, f"user=alice&password={PASSWORD}")
+    assert (status, head["location"]) == (303, "/")
+
+
+def test_a_login_form_over_the_size_limit_is_413(guarded: RunningServer) -> None:
+    body = urlencode({"user": "alice", "password": "x" * 5000})
+    assert post_login(guarded, body)[0] == 413
+
+
+def test_a_login_form_trickling_in_past_the_timeout_gets_408(
+    guarded: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(web.auth, "FORM_TIMEOUT", 0.5)
+    head = (
+        f"POST /login HTTP/1.1\r\nHost: 127.0.0.1:{guarded.port}\r\n"
+        f"Origin: http://127.0.0.1:{guarded.port}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 40\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", guarded.port), timeout=5) as sock:
+        sock.sendall(head.encode() + b"user=ali")  # and the rest never comes
+        answer = sock.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 408 ")
 
 
 # -- CORS -------------------------------------------------------------------------
