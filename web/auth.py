@@ -16,7 +16,9 @@ user, never an exception, and says nothing about which users exist.
 The credentials file, its hashes and the cookies' signatures are
 `web.credentials`.  A session is bound to the user's password hash: changing
 the password ends its sessions.  Failed logins are limited per client
-address.  Passwords, tokens and cookies never reach a log line.
+address; a failed login is logged with the address and the count of recent
+failures, never with anything the client typed.  Passwords, tokens and
+cookies never reach a log line.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from telemetry.logs import escape
 from web.credentials import NAME, Credentials, Session, verify_password
 
 __all__ = ["COOKIE", "Auth", "Credentials", "login_form"]
@@ -239,9 +242,12 @@ class Auth:
         stored = self.credentials.users.get(user) if NAME.fullmatch(user) else None
         if stored is None or len(password) > MAX_PASSWORD or not verify_password(password, stored):
             self._failed(host, now)
-            # The name only when it is a plain one: nothing a visitor types reaches a log raw.
-            shown = user if NAME.fullmatch(user) else "(not a user name)"
-            logger.warning("failed login for %s from %s", shown, host)
+            # Never the user box: people type their password into it.
+            logger.warning(
+                "failed login from %s (%d in the last minute)",
+                escape(host),
+                len(self.failures.get(host, ())),
+            )
             return RedirectResponse("/login?problem=failed", status_code=303)
         response = RedirectResponse("/", status_code=303)
         response.set_cookie(
@@ -252,7 +258,7 @@ class Auth:
             samesite="strict",
             secure=request.url.scheme == "https",
         )
-        logger.info("%s signed in from %s", user, host)
+        logger.info("%s signed in from %s", user, escape(host))
         return response
 
     async def logout(self, request: Request) -> Response:

@@ -147,7 +147,7 @@ def test_wrong_passwords_are_refused_then_limited_and_never_logged(
     status, head = login(guarded, "<script>", "x")
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "wrong password 1" not in logged and "<script>" not in logged
-    assert "failed login for alice" in logged
+    assert "failed login from 127.0.0.1 (5 in the last minute)" in logged
 
 
 def test_a_cross_site_login_post_is_refused(guarded: RunningServer) -> None:
@@ -295,6 +295,25 @@ def test_a_login_form_trickling_in_past_the_timeout_gets_408(
         sock.sendall(head.encode() + b"user=ali")  # and the rest never comes
         answer = sock.recv(4096)
     assert answer.startswith(b"HTTP/1.1 408 ")
+
+
+# -- logs -------------------------------------------------------------------------
+
+
+def test_a_failed_login_logs_the_address_and_a_count_never_what_was_typed(
+    guarded: RunningServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    login(guarded, "my secret password", "oops")  # typed into the user box
+    login(guarded, "alice", "wrong password")
+    logged = [r.getMessage() for r in caplog.records if r.name == "web.auth"]
+    assert logged == [
+        "failed login from 127.0.0.1 (1 in the last minute)",
+        "failed login from 127.0.0.1 (2 in the last minute)",
+    ]
+    login(guarded, "alice", PASSWORD)
+    logged = [r.getMessage() for r in caplog.records if r.name == "web.auth"]
+    assert logged[-1] == "alice signed in from 127.0.0.1"
 
 
 # -- CORS -------------------------------------------------------------------------
