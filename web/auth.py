@@ -16,9 +16,11 @@ user, never an exception, and says nothing about which users exist.
 The credentials file, its hashes and the cookies' signatures are
 `web.credentials`.  A session is bound to the user's password hash: changing
 the password ends its sessions.  Failed logins are limited per client
-address; a failed login is logged with the address and the count of recent
-failures, never with anything the client typed.  Passwords, tokens and
-cookies never reach a log line.
+address; every login costs one scrypt check, whether the user exists or not
+(unknown users are checked against a dummy hash), so neither the answer nor
+its time tells which users exist.  A failed login is logged with the address
+and the count of recent failures, never with anything the client typed.
+Passwords, tokens and cookies never reach a log line.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
@@ -36,7 +39,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from telemetry.logs import escape
-from web.credentials import NAME, Credentials, Session, verify_password
+from web.credentials import NAME, Credentials, Session, hash_password, verify_password
 
 __all__ = ["COOKIE", "Auth", "Credentials", "login_form"]
 
@@ -121,6 +124,10 @@ class Auth:
         self.credentials = credentials
         self.lifetime = lifetime
         self.failures: OrderedDict[str, list[float]] = OrderedDict()
+        # What an unknown user's password is checked against, so that it costs
+        # what a known user's does; its password is thrown away.
+        self.dummy = hash_password(secrets.token_urlsafe(32))
+        self.checks = 0  # password checks run
         self.refused = 0  # requests answered 401 or redirected to the login
 
     def _sessions(self, headers: Iterable[tuple[bytes, bytes]], now: float) -> Iterator[Session]:
@@ -207,6 +214,22 @@ class Auth:
             return Response(status_code=400)  # nobody is left to read it
         return body
 
+    async def _check(self, password: str, stored: str) -> bool:
+        self.checks += 1
+        return verify_password(password, stored)
+
+    async def _signed_in(self, form: tuple[str, str] | None) -> str | None:
+        """The user a login form names, if the password is theirs."""
+        if form is None:
+            return None  # not a login form: no user named, nothing to hide
+        user, password = form
+        stored = self.credentials.users.get(user) if NAME.fullmatch(user) else None
+        if len(password) > MAX_PASSWORD:
+            stored, password = None, password[:MAX_PASSWORD]
+        # No such user: the dummy hash, so the answer costs the same work and time.
+        ok = await self._check(password, self.dummy if stored is None else stored)
+        return user if ok and stored is not None else None
+
     def _limited(self, host: str, now: float) -> bool:
         recent = [t for t in self.failures.get(host, []) if now - t < FAILURE_WINDOW]
         if recent:
@@ -238,9 +261,8 @@ class Auth:
         body = await self._read_form(request)
         if isinstance(body, Response):
             return body
-        user, password = login_form(body) or ("", "")
-        stored = self.credentials.users.get(user) if NAME.fullmatch(user) else None
-        if stored is None or len(password) > MAX_PASSWORD or not verify_password(password, stored):
+        user = await self._signed_in(login_form(body))
+        if user is None:
             self._failed(host, now)
             # Never the user box: people type their password into it.
             logger.warning(

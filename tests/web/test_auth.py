@@ -316,6 +316,34 @@ def test_a_failed_login_logs_the_address_and_a_count_never_what_was_typed(
     assert logged[-1] == "alice signed in from 127.0.0.1"
 
 
+# -- password checks --------------------------------------------------------------
+
+
+def test_the_dummy_hash_costs_what_a_users_hash_costs() -> None:
+    auth = gate()
+    dummy, real = auth.dummy.split("$"), auth.credentials.users["alice"].split("$")
+    assert dummy[:4] == real[:4]  # scrypt, n, r, p
+    assert [len(part) for part in dummy[4:]] == [len(part) for part in real[4:]]
+    assert not verify_password("", auth.dummy)
+
+
+def test_every_login_runs_one_password_check_whether_the_user_exists_or_not(
+    guarded: RunningServer,
+) -> None:
+    app = guarded.server.config.app
+    assert isinstance(app, Starlette)
+    auth: Auth = app.state.auth
+    for user, password in [
+        ("alice", "wrong password"),
+        ("nobody", "wrong password"),  # no such user
+        ("<not a name>", "wrong password"),
+        ("alice", "x" * 2000),  # longer than any password may be
+    ]:
+        before = auth.checks
+        assert login(guarded, user, password)[1]["location"] == "/login?problem=failed"
+        assert auth.checks == before + 1, user
+
+
 # -- CORS -------------------------------------------------------------------------
 
 
