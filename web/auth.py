@@ -15,10 +15,11 @@ user, never an exception, and says nothing about which users exist.
 
 The credentials file, its hashes and the cookies' signatures are
 `web.credentials`.  A session is bound to the user's password hash: changing
-the password ends its sessions.  Failed logins are limited per client
-address; every login costs one scrypt check, whether the user exists or not
-(unknown users are checked against a dummy hash), so neither the answer nor
-its time tells which users exist.  A failed login is logged with the address
+the password ends its sessions.  Login attempts are limited per client
+address (`web.limiter`); every login costs one scrypt check, whether the user
+exists or not (unknown users are checked against a dummy hash), so neither
+the answer nor its time tells which users exist.  The checks run in worker
+threads, at most SCRYPT_SLOTS at once (16 MiB each).  A failed login is logged with the address
 and the count of recent failures, never with anything the client typed.
 Passwords, tokens and cookies never reach a log line.
 """
@@ -30,7 +31,6 @@ import logging
 import re
 import secrets
 import time
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from urllib.parse import unquote_to_bytes
 
@@ -40,6 +40,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from telemetry.logs import escape
 from web.credentials import NAME, Credentials, Session, hash_password, verify_password
+from web.limiter import LoginLimiter
 
 __all__ = ["COOKIE", "Auth", "Credentials", "login_form"]
 
@@ -49,9 +50,8 @@ COOKIE = "telemetry_session"
 MAX_PASSWORD = 1024
 MAX_FORM = 4096
 FORM_TIMEOUT = 10.0  # seconds for a login form's body to arrive, then 408
-FAILURES_ALLOWED = 5  # per client address within FAILURE_WINDOW, then 429
-FAILURE_WINDOW = 60.0
-FAILURE_HOSTS = 1024  # addresses remembered, oldest forgotten first
+SCRYPT_SLOTS = 2  # password checks at once (16 MiB of memory each)
+MAX_PENDING = 32  # logins checking or waiting to check; more get "busy"
 MAX_SESSION_COOKIES = 8  # looked at per request; a browser sends one
 PUBLIC_PREFIXES = ("/static/",)
 PUBLIC_PATHS = ("/login", "/logout", "/favicon.ico")
@@ -123,10 +123,12 @@ class Auth:
     def __init__(self, credentials: Credentials, lifetime: float) -> None:
         self.credentials = credentials
         self.lifetime = lifetime
-        self.failures: OrderedDict[str, list[float]] = OrderedDict()
+        self.limiter = LoginLimiter()
         # What an unknown user's password is checked against, so that it costs
         # what a known user's does; its password is thrown away.
         self.dummy = hash_password(secrets.token_urlsafe(32))
+        self._slots = asyncio.Semaphore(SCRYPT_SLOTS)
+        self.pending = 0  # logins checking a password or waiting for a slot to
         self.checks = 0  # password checks run
         self.refused = 0  # requests answered 401 or redirected to the login
 
@@ -215,8 +217,14 @@ class Auth:
         return body
 
     async def _check(self, password: str, stored: str) -> bool:
+        """The scrypt check, off the event loop, at most SCRYPT_SLOTS at once."""
         self.checks += 1
-        return verify_password(password, stored)
+        self.pending += 1
+        try:
+            async with self._slots:
+                return await asyncio.to_thread(verify_password, password, stored)
+        finally:
+            self.pending -= 1
 
     async def _signed_in(self, form: tuple[str, str] | None) -> str | None:
         """The user a login form names, if the password is theirs."""
@@ -230,20 +238,6 @@ class Auth:
         ok = await self._check(password, self.dummy if stored is None else stored)
         return user if ok and stored is not None else None
 
-    def _limited(self, host: str, now: float) -> bool:
-        recent = [t for t in self.failures.get(host, []) if now - t < FAILURE_WINDOW]
-        if recent:
-            self.failures[host] = recent
-        else:
-            self.failures.pop(host, None)
-        return len(recent) >= FAILURES_ALLOWED
-
-    def _failed(self, host: str, now: float) -> None:
-        self.failures.setdefault(host, []).append(now)
-        self.failures.move_to_end(host)
-        while len(self.failures) > FAILURE_HOSTS:
-            self.failures.popitem(last=False)
-
     async def login(self, request: Request) -> Response:
         # A browser says where a form came from in Sec-Fetch-Site; with the page's
         # `Referrer-Policy: no-referrer` its Origin is "null", so that is the fallback.
@@ -255,22 +249,25 @@ class Auth:
         ):
             return JSONResponse({"error": "cross-site login refused"}, status_code=403)
         host = request.client.host if request.client else "?"
-        now = time.monotonic()
-        if self._limited(host, now):
+        began = time.monotonic()
+        if not self.limiter.begin(host, began):
             return RedirectResponse("/login?problem=busy", status_code=303)
         body = await self._read_form(request)
         if isinstance(body, Response):
             return body
+        if self.pending >= MAX_PENDING:  # the server's limit, not this client's fault
+            self.limiter.take_back(host, began)
+            return RedirectResponse("/login?problem=busy", status_code=303)
         user = await self._signed_in(login_form(body))
         if user is None:
-            self._failed(host, now)
             # Never the user box: people type their password into it.
             logger.warning(
                 "failed login from %s (%d in the last minute)",
                 escape(host),
-                len(self.failures.get(host, ())),
+                self.limiter.recent(host, time.monotonic()),
             )
             return RedirectResponse("/login?problem=failed", status_code=303)
+        self.limiter.take_back(host, began)
         response = RedirectResponse("/", status_code=303)
         response.set_cookie(
             COOKIE,

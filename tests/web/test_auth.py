@@ -9,7 +9,9 @@ import logging
 import socket
 import stat
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from urllib.parse import quote_plus, urlencode, urlsplit
@@ -25,6 +27,7 @@ from telemetry.config import AuthConfig, Config, ServerConfig
 from tests.harness.browser import WatchedPage
 from tests.harness.credentials import PASSWORD, TOKEN, credentials_file
 from tests.harness.server import RunningServer, StartServer
+from tests.harness.waiting import wait_until
 from web.auth import Auth
 from web.credentials import Credentials, hash_password, hash_token, verify_password
 
@@ -342,6 +345,45 @@ def test_every_login_runs_one_password_check_whether_the_user_exists_or_not(
         before = auth.checks
         assert login(guarded, user, password)[1]["location"] == "/login?problem=failed"
         assert auth.checks == before + 1, user
+
+
+def test_password_checks_run_off_the_event_loop_two_at_a_time(
+    guarded: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = guarded.server.config.app
+    assert isinstance(app, Starlette)
+    auth: Auth = app.state.auth
+    release, lock = threading.Event(), threading.Lock()
+    running, most, threads = [0], [0], set()
+
+    def held_check(password: str, stored: str) -> bool:  # a check that takes its time
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+            threads.add(threading.current_thread().name)
+        release.wait(10)
+        with lock:
+            running[0] -= 1
+        return False
+
+    monkeypatch.setattr(web.auth, "verify_password", held_check)
+    with ThreadPoolExecutor(4) as pool:
+        try:
+            answers = [pool.submit(login, guarded, "alice", "wrong") for _ in range(4)]
+            wait_until(lambda: auth.pending == 4 and running[0] == 2, what="2 run, 2 wait")
+            assert request(guarded, "GET", "/login")[0] == 200  # the loop is free meanwhile
+        finally:
+            release.set()
+        assert [a.result()[0] for a in answers] == [303] * 4
+    assert most[0] == 2
+    assert guarded.thread.name not in threads
+
+
+def test_logins_sent_at_once_from_one_address_are_limited_too(guarded: RunningServer) -> None:
+    with ThreadPoolExecutor(10) as pool:
+        answers = list(pool.map(lambda _: login(guarded, "alice", "wrong"), range(10)))
+    where = sorted(head["location"] for _, head in answers)
+    assert where == ["/login?problem=busy"] * 5 + ["/login?problem=failed"] * 5
 
 
 # -- CORS -------------------------------------------------------------------------
