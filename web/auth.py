@@ -4,8 +4,10 @@ Off unless `[auth] file` names a credentials file.  Then every request but the
 login page and the static files (no sensor data in them) needs either
 
 - the session cookie a login sets: `HttpOnly`, `SameSite=Strict`, `Secure`
-  when the request came over TLS (uvicorn reads nginx's `X-Forwarded-Proto`),
-  signed with HMAC-SHA256 and expiring; a browser's EventSource sends it; or
+  when the request came over TLS (as uvicorn sees it: behind nginx, only when
+  `[server] trusted_proxies` names it, since only then is its
+  `X-Forwarded-Proto` read), signed and expiring; a browser's EventSource
+  sends it; or
 - `Authorization: Bearer <token>`, for scripts and monitoring.
 
 Without either, the page redirects to `/login` and everything else (`/events`,
@@ -15,13 +17,16 @@ user, never an exception, and says nothing about which users exist.
 
 The credentials file, its hashes and the cookies' signatures are
 `web.credentials`.  A session is bound to the user's password hash: changing
-the password ends its sessions.  Login attempts are limited per client
-address (`web.limiter`); every login costs one scrypt check, whether the user
-exists or not (unknown users are checked against a dummy hash), so neither
-the answer nor its time tells which users exist.  The checks run in worker
-threads, at most SCRYPT_SLOTS at once (16 MiB each).  A failed login is logged with the address
-and the count of recent failures, never with anything the client typed.
-Passwords, tokens and cookies never reach a log line.
+the password ends its sessions.
+
+Login attempts are limited per client address (`web.limiter`): the peer's, or
+the one a proxy named in `[server] trusted_proxies` forwarded.  Every login
+costs one scrypt check, whether the user exists or not (unknown users are
+checked against a dummy hash), so neither the answer nor its time tells which
+users exist.  The checks run in worker threads, at most SCRYPT_SLOTS at once
+(16 MiB each).  A failed login is logged with the address and the count of
+recent attempts, never with anything the client typed.  Passwords, tokens and
+cookies never reach a log line.
 """
 
 from __future__ import annotations

@@ -386,6 +386,33 @@ def test_logins_sent_at_once_from_one_address_are_limited_too(guarded: RunningSe
     assert where == ["/login?problem=busy"] * 5 + ["/login?problem=failed"] * 5
 
 
+# -- proxies ----------------------------------------------------------------------
+
+
+def test_x_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(
+    guarded: RunningServer,
+) -> None:
+    for n in range(5):
+        login(guarded, "alice", "wrong", **{"X-Forwarded-For": f"203.0.113.{n}"})
+    _, head = login(guarded, "alice", "wrong", **{"X-Forwarded-For": "203.0.113.99"})
+    assert head["location"] == "/login?problem=busy"
+
+
+def test_a_trusted_proxy_names_the_client_the_login_limit_counts(
+    start_server: StartServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    auth = AuthConfig(file=str(credentials_file(tmp_path)))
+    server = start_server(Config(server=ServerConfig(trusted_proxies=("127.0.0.0/8",)), auth=auth))
+    for _ in range(5):
+        login(server, "alice", "wrong", **{"X-Forwarded-For": "203.0.113.7"})
+    _, head = login(server, "alice", "wrong", **{"X-Forwarded-For": "203.0.113.7"})
+    assert head["location"] == "/login?problem=busy"
+    _, head = login(server, "alice", "wrong", **{"X-Forwarded-For": "203.0.113.8"})
+    assert head["location"] == "/login?problem=failed"
+    assert "failed login from 203.0.113.7 (5 in the last minute)" in caplog.text
+
+
 # -- CORS -------------------------------------------------------------------------
 
 
@@ -458,9 +485,17 @@ def test_the_session_lifetime_is_the_configured_one(
     assert abs(expires - (time.time() + 120)) < 5
 
 
-def test_the_cookie_is_secure_when_nginx_says_the_request_came_over_tls(
-    guarded: RunningServer,
+def test_the_cookie_is_secure_when_a_trusted_proxy_says_the_request_came_over_tls(
+    start_server: StartServer, tmp_path: Path
 ) -> None:
-    # uvicorn trusts X-Forwarded-Proto from 127.0.0.1, where nginx in deploy/ runs.
-    _, head = login(guarded, "alice", PASSWORD, **{"X-Forwarded-Proto": "https"})
+    # nginx in deploy/ runs on the same machine, so trusted_proxies names 127.0.0.1.
+    auth = AuthConfig(file=str(credentials_file(tmp_path)))
+    server = start_server(Config(server=ServerConfig(trusted_proxies=("127.0.0.1",)), auth=auth))
+    tls = {"X-Forwarded-Proto": "https", "Origin": f"https://127.0.0.1:{server.port}"}
+    _, head = login(server, "alice", PASSWORD, **tls)
     assert "Secure" in head["set-cookie"]
+
+
+def test_x_forwarded_proto_from_an_untrusted_peer_is_ignored(guarded: RunningServer) -> None:
+    _, head = login(guarded, "alice", PASSWORD, **{"X-Forwarded-Proto": "https"})
+    assert "Secure" not in head["set-cookie"]
