@@ -19,14 +19,17 @@ The credentials file, its hashes and the cookies' signatures are
 `web.credentials`.  A session is bound to the user's password hash: changing
 the password ends its sessions.
 
-Login attempts are limited per client address (`web.limiter`): the peer's, or
-the one a proxy named in `[server] trusted_proxies` forwarded.  Every login
-costs one scrypt check, whether the user exists or not (unknown users are
-checked against a dummy hash), so neither the answer nor its time tells which
-users exist.  The checks run in worker threads, at most SCRYPT_SLOTS at once
-(16 MiB each).  A failed login is logged with the address and the count of
-recent attempts, never with anything the client typed.  Passwords, tokens and
-cookies never reach a log line.
+A login is accepted only from the site itself (`Origin` or `Sec-Fetch-Site`,
+see `same_site`), only as a form of exactly `user` and `password` that
+arrives within FORM_TIMEOUT.  Login attempts are limited per client address
+(`web.limiter`): the peer's, or the one a proxy named in
+`[server] trusted_proxies` forwarded.  Every login costs one scrypt check,
+whether the user exists or not (unknown users are checked against a dummy
+hash), so neither the answer nor its time tells which users exist.  The
+checks run in worker threads, at most SCRYPT_SLOTS at once (16 MiB each).  A
+failed login is logged with the address and the count of recent attempts,
+never with anything the client typed.  Passwords, tokens and cookies never
+reach a log line.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ from telemetry.logs import escape
 from web.credentials import NAME, Credentials, Session, hash_password, verify_password
 from web.limiter import LoginLimiter
 
-__all__ = ["COOKIE", "Auth", "Credentials", "login_form"]
+__all__ = ["COOKIE", "Auth", "Credentials", "login_form", "same_site"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +67,7 @@ PUBLIC_PATHS = ("/login", "/logout", "/favicon.ico")
 # and so should a script (curl's plain spaces are let through).
 _FORM_PART = re.compile(rb"(?:[\x20-\x24\x27-\x7e]|%[0-9A-Fa-f]{2})*")
 _FORM_FIELDS = frozenset({"user", "password"})
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 
 def login_form(body: bytes) -> tuple[str, str] | None:
@@ -92,6 +96,44 @@ def login_form(body: bytes) -> tuple[str, str] | None:
 
 def _unquote(part: bytes) -> str:
     return unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
+
+
+def _origin(scheme: str, host: str) -> str:
+    """`scheme://host[:port]` as a browser writes an Origin: lower case, no default port."""
+    host = host.lower()
+    default = _DEFAULT_PORTS.get(scheme)
+    if default is not None and host.endswith(":" + default):
+        host = host[: -len(default) - 1]
+    return f"{scheme}://{host}"
+
+
+def same_site(scope: Scope) -> bool:
+    """Whether a browser says the request came from this site itself.
+
+    Either `Origin` is this server's own (the request's scheme, the Host
+    header), or `Sec-Fetch-Site: same-origin`; neither may say otherwise, and
+    neither may be repeated.  A Referer alone, `Origin: null` alone or no
+    header at all is not enough.
+    """
+    found: dict[bytes, list[str]] = {b"sec-fetch-site": [], b"origin": [], b"host": []}
+    for key, value in scope["headers"]:
+        if key in found:
+            found[key].append(value.decode("latin-1"))
+    if any(len(values) > 1 for values in found.values()):
+        return False
+    site = found[b"sec-fetch-site"][0] if found[b"sec-fetch-site"] else None
+    origin = found[b"origin"][0] if found[b"origin"] else None
+    host = found[b"host"][0] if found[b"host"] else None
+    if site not in (None, "same-origin"):
+        return False
+    own = (
+        origin is not None
+        and host is not None
+        and origin.lower() == _origin(scope.get("scheme", "http"), host)
+    )
+    if origin not in (None, "null") and not own:
+        return False
+    return own or site == "same-origin"
 
 
 LOGIN_PAGE = """<!doctype html>
@@ -244,14 +286,7 @@ class Auth:
         return user if ok and stored is not None else None
 
     async def login(self, request: Request) -> Response:
-        # A browser says where a form came from in Sec-Fetch-Site; with the page's
-        # `Referrer-Policy: no-referrer` its Origin is "null", so that is the fallback.
-        site = request.headers.get("sec-fetch-site")
-        origin = request.headers.get("origin")
-        if (site is not None and site not in ("same-origin", "none")) or (
-            origin not in (None, "null")
-            and origin.split("://", 1)[-1] != request.headers.get("host")
-        ):
+        if not same_site(request.scope):
             return JSONResponse({"error": "cross-site login refused"}, status_code=403)
         host = request.client.host if request.client else "?"
         began = time.monotonic()
@@ -280,7 +315,7 @@ class Auth:
             max_age=int(self.lifetime),
             httponly=True,
             samesite="strict",
-            secure=request.url.scheme == "https",
+            secure=request.scope.get("scheme") == "https",
         )
         logger.info("%s signed in from %s", user, escape(host))
         return response

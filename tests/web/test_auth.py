@@ -28,7 +28,7 @@ from tests.harness.browser import WatchedPage
 from tests.harness.credentials import PASSWORD, TOKEN, credentials_file
 from tests.harness.server import RunningServer, StartServer
 from tests.harness.waiting import wait_until
-from web.auth import Auth
+from web.auth import Auth, same_site
 from web.credentials import Credentials, hash_password, hash_token, verify_password
 
 
@@ -413,6 +413,68 @@ def test_a_trusted_proxy_names_the_client_the_login_limit_counts(
     assert "failed login from 203.0.113.7 (5 in the last minute)" in caplog.text
 
 
+# -- cross-site posts -------------------------------------------------------------
+
+
+def own_origin(server: RunningServer) -> str:
+    return f"http://127.0.0.1:{server.port}"
+
+
+REFUSED = [
+    {},
+    {"Referer": "{own}/login"},
+    {"Origin": "null"},
+    {"Sec-Fetch-Site": "none"},
+    {"Sec-Fetch-Site": "same-site"},
+    {"Sec-Fetch-Site": "cross-site"},
+    {"Origin": "null", "Sec-Fetch-Site": "cross-site"},
+    {"Origin": "http://evil.example"},
+    {"Origin": "http://evil.example", "Sec-Fetch-Site": "same-origin"},
+    {"Origin": "{own}", "Sec-Fetch-Site": "cross-site"},
+    {"Origin": "{own}.evil.example"},
+    {"Origin": "https://127.0.0.1:{port}"},
+    {"Origin": "http://127.0.0.1"},
+    {"Origin": "{own}", "Host": "["},
+]
+ACCEPTED = [
+    {"Origin": "{own}"},
+    {"Origin": "HTTP://127.0.0.1:{port}"},
+    {"Sec-Fetch-Site": "same-origin"},
+    {"Origin": "null", "Sec-Fetch-Site": "same-origin"},
+    {"Origin": "{own}", "Sec-Fetch-Site": "same-origin"},
+]
+
+
+def test_a_login_post_needs_its_own_origin_or_sec_fetch_site_same_origin(
+    guarded: RunningServer,
+) -> None:
+    for case in REFUSED + ACCEPTED:
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            **{k: v.format(own=own_origin(guarded), port=guarded.port) for k, v in case.items()},
+        }
+        form = urlencode({"user": "alice", "password": PASSWORD})
+        status, _, _ = request(guarded, "POST", "/login", headers, form)
+        assert status == (403 if case in REFUSED else 303), case
+
+
+def test_a_repeated_origin_or_fetch_site_header_is_not_the_site_itself() -> None:
+    own = [(b"host", b"pi.lan"), (b"origin", b"http://pi.lan")]
+    assert same_site({"scheme": "http", "headers": own})
+    tls = [(b"host", b"pi.lan:443"), (b"origin", b"https://pi.lan")]  # no default port
+    assert same_site({"scheme": "https", "headers": tls})
+    assert not same_site({"scheme": "http", "headers": tls})
+    for repeated in (own[1], (b"sec-fetch-site", b"same-origin"), own[0]):
+        assert not same_site({"scheme": "http", "headers": [*own, repeated, repeated]})
+
+
+def test_pages_keep_referrers_on_the_site_so_forms_send_their_origin(
+    guarded: RunningServer,
+) -> None:
+    # Under no-referrer a browser sends `Origin: null` even from the login page itself.
+    assert request(guarded, "GET", "/login")[1]["referrer-policy"] == "same-origin"
+
+
 # -- CORS -------------------------------------------------------------------------
 
 
@@ -497,5 +559,8 @@ def test_the_cookie_is_secure_when_a_trusted_proxy_says_the_request_came_over_tl
 
 
 def test_x_forwarded_proto_from_an_untrusted_peer_is_ignored(guarded: RunningServer) -> None:
+    # Its Origin says https, the connection is plain HTTP: not the server's own origin.
+    tls = {"X-Forwarded-Proto": "https", "Origin": f"https://127.0.0.1:{guarded.port}"}
+    assert login(guarded, "alice", PASSWORD, **tls)[0] == 403
     _, head = login(guarded, "alice", PASSWORD, **{"X-Forwarded-Proto": "https"})
     assert "Secure" not in head["set-cookie"]
