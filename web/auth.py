@@ -28,8 +28,13 @@ whether the user exists or not (unknown users are checked against a dummy
 hash), so neither the answer nor its time tells which users exist.  The
 checks run in worker threads, at most SCRYPT_SLOTS at once (16 MiB each).  A
 failed login is logged with the address and the count of recent attempts,
-never with anything the client typed.  Passwords, tokens and cookies never
-reach a log line.
+never with anything the client typed.
+
+`POST /logout` ends its session on the server too (`web.revocations`), but
+only until a restart: logouts are kept in memory, so after a restart a copied
+cookie works again until it expires.  Changing the password ends every
+session of that user for good.  Passwords, tokens and cookies never reach a
+log line.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from telemetry.logs import escape
 from web.credentials import NAME, Credentials, Session, hash_password, verify_password
 from web.limiter import LoginLimiter
+from web.revocations import Revocations
 
 __all__ = ["COOKIE", "Auth", "Credentials", "login_form", "same_site"]
 
@@ -171,6 +177,7 @@ class Auth:
         self.credentials = credentials
         self.lifetime = lifetime
         self.limiter = LoginLimiter()
+        self.revocations = Revocations()
         # What an unknown user's password is checked against, so that it costs
         # what a known user's does; its password is thrown away.
         self.dummy = hash_password(secrets.token_urlsafe(32))
@@ -206,7 +213,8 @@ class Auth:
                     if found is not None:
                         return found
         for session in self._sessions(headers, time.time()):
-            return session.user
+            if not self.revocations.ended(session):
+                return session.user
         return None
 
     def guard(self, app: ASGIApp) -> ASGIApp:
@@ -308,11 +316,13 @@ class Auth:
             )
             return RedirectResponse("/login?problem=failed", status_code=303)
         self.limiter.take_back(host, began)
+        now = time.time()
+        expires = self.revocations.expiry(now, self.lifetime)
         response = RedirectResponse("/", status_code=303)
         response.set_cookie(
             COOKIE,
-            self.credentials.cookie(user, self.lifetime),
-            max_age=int(self.lifetime),
+            self.credentials.cookie_until(user, expires),
+            max_age=expires - int(now),
             httponly=True,
             samesite="strict",
             secure=request.scope.get("scheme") == "https",
@@ -321,6 +331,9 @@ class Auth:
         return response
 
     async def logout(self, request: Request) -> Response:
+        now = time.time()
+        for session in self._sessions(request.scope["headers"], now):
+            self.revocations.end(session, now)
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(COOKIE, httponly=True, samesite="strict")
         return response

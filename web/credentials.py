@@ -9,7 +9,8 @@ The file is text, written by `telemetry passwd` and `telemetry token` (mode 0600
 Passwords are hashed with `hashlib.scrypt`; tokens are 32 random bytes, so a
 SHA-256 of them is enough.  A session cookie is `<user>:<expiry>:<signature>`,
 signed with HMAC-SHA256 over the user, the expiry and the user's password hash:
-changing the password ends the user's sessions.
+changing the password ends the user's sessions.  Nothing here keeps state
+between requests; which sessions a logout ended is `web.revocations`' business.
 
 Everything that reads what a client sent (`token_user`, `session`) answers
 None for anything it does not recognise and never raises.
@@ -161,7 +162,10 @@ class Credentials:
         return base64.urlsafe_b64encode(mac).decode("ascii").rstrip("=")
 
     def cookie(self, user: str, lifetime: float, now: float | None = None) -> str:
-        expires = int((time.time() if now is None else now) + lifetime)
+        return self.cookie_until(user, int((time.time() if now is None else now) + lifetime))
+
+    def cookie_until(self, user: str, expires: int) -> str:
+        """A session cookie for `user` that expires at `expires` (Unix seconds)."""
         return f"{user}:{expires}:{self._sign(user, expires)}"
 
     def session(self, value: str, now: float | None = None) -> Session | None:

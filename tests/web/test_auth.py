@@ -475,6 +475,34 @@ def test_pages_keep_referrers_on_the_site_so_forms_send_their_origin(
     assert request(guarded, "GET", "/login")[1]["referrer-policy"] == "same-origin"
 
 
+# -- logout -----------------------------------------------------------------------
+
+
+def test_after_logout_the_same_cookie_is_refused(guarded: RunningServer, tmp_path: Path) -> None:
+    _, head = login(guarded, "alice", PASSWORD)
+    cookie = {"Cookie": head["set-cookie"].split(";", 1)[0]}
+    # Another of alice's sessions, signed with the server's key (it reads tmp_path/users).
+    other = Credentials.load(tmp_path / "users").cookie("alice", 600)
+    elsewhere = {"Cookie": f"telemetry_session={other}"}
+    assert request(guarded, "GET", "/api/series", cookie)[0] == 200
+    status, head, _ = request(guarded, "POST", "/logout", cookie)
+    assert (status, head["location"]) == (303, "/login")
+    assert 'telemetry_session=""' in head["set-cookie"]
+    assert request(guarded, "GET", "/api/series", cookie)[0] == 401
+    assert request(guarded, "GET", "/events", cookie)[0] == 401
+    assert request(guarded, "GET", "/", cookie)[1]["location"] == "/login"
+    assert request(guarded, "GET", "/api/series", elsewhere)[0] == 200  # not logged out
+
+
+def test_logout_without_or_with_a_bad_cookie_just_redirects(guarded: RunningServer) -> None:
+    for headers in ({}, {"Cookie": "telemetry_session=alice:\xb2:x"}, {"Cookie": "\xff"}):
+        status, head, _ = request(guarded, "POST", "/logout", headers)
+        assert (status, head["location"]) == (303, "/login")
+    app = guarded.server.config.app
+    assert isinstance(app, Starlette)
+    assert len(app.state.auth.revocations) == 0
+
+
 # -- CORS -------------------------------------------------------------------------
 
 
