@@ -153,15 +153,6 @@ def test_wrong_passwords_are_refused_then_limited_and_never_logged(
     assert "failed login from 127.0.0.1 (5 in the last minute)" in logged
 
 
-def test_a_cross_site_login_post_is_refused(guarded: RunningServer) -> None:
-    status, _ = login(guarded, "alice", PASSWORD, Origin="http://evil.example")
-    assert status == 403
-    status, _ = login(guarded, "alice", PASSWORD, Origin="null", **{"Sec-Fetch-Site": "cross-site"})
-    assert status == 403
-    status, _ = login(guarded, "alice", PASSWORD, Origin=f"http://127.0.0.1:{guarded.port}")
-    assert status == 303
-
-
 def test_the_page_sends_a_browser_to_the_login_and_back_live(
     guarded: RunningServer, web_page: WatchedPage
 ) -> None:
