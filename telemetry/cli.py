@@ -21,7 +21,7 @@ from telemetry.logs import setup_logging
 from telemetry.summary import summarize
 
 if TYPE_CHECKING:
-    from web.auth import Credentials
+    from web.credentials import Credentials
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def _credentials_file(args: argparse.Namespace) -> str:
 
 def _credentials(args: argparse.Namespace, name: str, what: str) -> tuple[str, Credentials]:
     """The credentials file the arguments name, read (or new), once `name` is valid."""
-    from web.auth import NAME, Credentials
+    from web.credentials import NAME, Credentials
 
     if not NAME.fullmatch(name):
         raise TelemetryError(f"a {what} name is 1 to 64 letters, digits, '.', '_' or '-'")
@@ -99,7 +99,7 @@ def _credentials(args: argparse.Namespace, name: str, what: str) -> tuple[str, C
 
 
 def cmd_passwd(args: argparse.Namespace) -> int:
-    from web.auth import hash_password
+    from web.credentials import hash_password
 
     path, credentials = _credentials(args, args.user, "user")
     if args.delete:
@@ -122,7 +122,7 @@ def cmd_passwd(args: argparse.Namespace) -> int:
 def cmd_token(args: argparse.Namespace) -> int:
     import secrets
 
-    from web.auth import hash_token
+    from web.credentials import hash_token
 
     path, credentials = _credentials(args, args.name, "token")
     if args.delete:

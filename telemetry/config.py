@@ -9,6 +9,7 @@ problems too: a typo must not be silently ignored.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import json
 import os
 import re
@@ -47,6 +48,7 @@ class ServerConfig:
     retry: float = 3.0
     replay: float = 300.0  # how far back Last-Event-ID can resume
     cors_origins: tuple[str, ...] = ()  # none: no CORS headers at all
+    trusted_proxies: tuple[str, ...] = ()  # addresses or networks whose X-Forwarded-* count
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,12 +411,24 @@ def _server(t: _Table) -> ServerConfig:
         retry=t.duration("retry", d.retry, 0.1, 300.0),
         replay=t.duration("replay", d.replay, 0.0, 3600.0),
         cors_origins=t.strings("cors_origins"),
+        trusted_proxies=t.strings("trusted_proxies"),
     )
     for i, origin in enumerate(cfg.cors_origins):
         if origin != "*" and not _ORIGIN.fullmatch(origin):
             t.problems.add(
                 f"{t.key('cors_origins')}[{i}]",
                 f"{_show(origin)} is not an origin; expected like https://grafana.lan:3000",
+            )
+    for i, proxy in enumerate(cfg.trusted_proxies):
+        try:
+            # Strict, as uvicorn reads them: a network with host bits set would
+            # otherwise be taken as a name and silently match nothing.
+            ipaddress.ip_network(proxy, strict=True)
+        except ValueError:
+            t.problems.add(
+                f"{t.key('trusted_proxies')}[{i}]",
+                f"{_show(proxy)} is not an IP address or network; "
+                'expected like "127.0.0.1", "::1" or "10.0.0.0/8"',
             )
     t.finish()
     return cfg

@@ -149,5 +149,10 @@ def make_server(
         access_log=False,
         server_header=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
+        # X-Forwarded-For/-Proto only from the configured proxies: uvicorn's
+        # default trusts them from 127.0.0.1, where any local process can
+        # rotate them past the login limit.
+        proxy_headers=bool(config.server.trusted_proxies),
+        forwarded_allow_ips=list(config.server.trusted_proxies),
     )
     return Server(uv_config, runtime, on_ready)

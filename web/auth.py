@@ -4,177 +4,142 @@ Off unless `[auth] file` names a credentials file.  Then every request but the
 login page and the static files (no sensor data in them) needs either
 
 - the session cookie a login sets: `HttpOnly`, `SameSite=Strict`, `Secure`
-  when the request came over TLS (uvicorn reads nginx's `X-Forwarded-Proto`),
-  signed with HMAC-SHA256 and expiring; a browser's EventSource sends it; or
+  when the request came over TLS (as uvicorn sees it: behind nginx, only when
+  `[server] trusted_proxies` names it, since only then is its
+  `X-Forwarded-Proto` read), signed and expiring; a browser's EventSource
+  sends it; or
 - `Authorization: Bearer <token>`, for scripts and monitoring.
 
 Without either, the page redirects to `/login` and everything else (`/events`,
-`/api/*`, `/metrics`, `/healthz`) answers 401: never a 200 stream.
+`/api/*`, `/metrics`, `/healthz`) answers 401: never a 200 stream.  Whatever a
+client sends in those headers, a credential that does not check out is no
+user, never an exception, and says nothing about which users exist.
 
-The credentials file is text, written by `telemetry passwd` and `telemetry
-token` (mode 0600):
+The credentials file, its hashes and the cookies' signatures are
+`web.credentials`.  A session is bound to the user's password hash: changing
+the password ends its sessions.
 
-    secret <64 hex digits: the key cookies are signed with>
-    user <name> scrypt$<n>$<r>$<p>$<salt, base64>$<hash, base64>
-    token <name> sha256$<hex digest of the token>
+A login is accepted only from the site itself (`Origin` or `Sec-Fetch-Site`,
+see `same_site`), only as a form of exactly `user` and `password` that
+arrives within FORM_TIMEOUT.  Login attempts are limited per client address
+(`web.limiter`): the peer's, or the one a proxy named in
+`[server] trusted_proxies` forwarded.  Every login costs one scrypt check,
+whether the user exists or not (unknown users are checked against a dummy
+hash), so neither the answer nor its time tells which users exist.  The
+checks run in worker threads, at most SCRYPT_SLOTS at once (16 MiB each).  A
+failed login is logged with the address and the count of recent attempts,
+never with anything the client typed.
 
-Passwords are hashed with `hashlib.scrypt`; tokens are 32 random bytes, so a
-SHA-256 of them is enough.  A session is bound to the user's password hash:
-changing the password ends its sessions.  Failed logins are limited per client
-address.  Passwords, tokens and cookies never reach a log line.
+`POST /logout` ends its session on the server too (`web.revocations`), but
+only until a restart: logouts are kept in memory, so after a restart a copied
+cookie works again until it expires.  Changing the password ends every
+session of that user for good.  Passwords, tokens and cookies never reach a
+log line.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
+import asyncio
 import logging
-import os
 import re
 import secrets
 import time
-from collections import OrderedDict
-from dataclasses import dataclass, field
-from pathlib import Path
-from urllib.parse import parse_qs
+from collections.abc import Iterable, Iterator
+from urllib.parse import unquote_to_bytes
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from telemetry.errors import TelemetryError
+from telemetry.logs import escape
+from web.credentials import NAME, Credentials, Session, hash_password, verify_password
+from web.limiter import LoginLimiter
+from web.revocations import Revocations
+
+__all__ = ["COOKIE", "Auth", "Credentials", "login_form", "same_site"]
 
 logger = logging.getLogger(__name__)
 
 COOKIE = "telemetry_session"
-NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1  # 16 MiB, ~50 ms on a Pi 4
 MAX_PASSWORD = 1024
 MAX_FORM = 4096
-FAILURES_ALLOWED = 5  # per client address within FAILURE_WINDOW, then 429
-FAILURE_WINDOW = 60.0
-FAILURE_HOSTS = 1024  # addresses remembered, oldest forgotten first
+FORM_TIMEOUT = 10.0  # seconds for a login form's body to arrive, then 408
+SCRYPT_SLOTS = 2  # password checks at once (16 MiB of memory each)
+MAX_PENDING = 32  # logins checking or waiting to check; more get "busy"
+MAX_SESSION_COOKIES = 8  # looked at per request; a browser sends one
 PUBLIC_PREFIXES = ("/static/",)
 PUBLIC_PATHS = ("/login", "/logout", "/favicon.ico")
+# Printable ASCII, with '%' only as %XX: a browser escapes everything else,
+# and so should a script (curl's plain spaces are let through).
+_FORM_PART = re.compile(rb"(?:[\x20-\x24\x27-\x7e]|%[0-9A-Fa-f]{2})*")
+_FORM_FIELDS = frozenset({"user", "password"})
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 
-class CredentialsError(TelemetryError):
-    """The credentials file cannot be read or has a bad line."""
+def login_form(body: bytes) -> tuple[str, str] | None:
+    """`(user, password)` from a form of exactly those two fields, each once, in UTF-8.
 
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(
-        password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, maxmem=64 * 2**20
-    )
-    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
-
-
-def verify_password(password: str, stored: str) -> bool:
-    try:
-        kind, n, r, p, salt, digest = stored.split("$")
-        if kind != "scrypt":
-            return False
-        expected = base64.b64decode(digest)
-        got = hashlib.scrypt(
-            password.encode(),
-            salt=base64.b64decode(salt),
-            n=int(n),
-            r=int(r),
-            p=int(p),
-            maxmem=64 * 2**20,
-            dklen=len(expected),
-        )
-    except (ValueError, TypeError):
-        return False
-    return hmac.compare_digest(got, expected)
-
-
-def hash_token(token: str) -> str:
-    return "sha256$" + hashlib.sha256(token.encode()).hexdigest()
-
-
-@dataclass
-class Credentials:
-    secret: bytes = b""
-    users: dict[str, str] = field(default_factory=dict)
-    tokens: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, path: str | Path) -> Credentials:
+    Anything else (another field, a repeated one, control characters or
+    other bytes outside printable ASCII, a bad %-escape, text that is not
+    UTF-8) is None: not a login.
+    """
+    fields: dict[str, str] = {}
+    for pair in body.split(b"&"):
+        raw_name, eq, raw_value = pair.partition(b"=")
+        if not eq or not _FORM_PART.fullmatch(raw_name) or not _FORM_PART.fullmatch(raw_value):
+            return None
         try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CredentialsError(f"{path}: cannot be read: {exc}") from exc
-        found = cls()
-        for number, line in enumerate(text.splitlines(), 1):
-            words = line.split()
-            if not words or words[0].startswith("#"):
-                continue
-            if words[0] == "secret" and len(words) == 2 and re.fullmatch(r"[0-9a-f]{64}", words[1]):
-                found.secret = bytes.fromhex(words[1])
-            elif words[0] == "user" and len(words) == 3 and NAME.fullmatch(words[1]):
-                found.users[words[1]] = words[2]
-            elif words[0] == "token" and len(words) == 3 and NAME.fullmatch(words[1]):
-                found.tokens[words[1]] = words[2]
-            else:
-                raise CredentialsError(f"{path}:{number}: not a secret, user or token line")
-        if not found.secret:
-            raise CredentialsError(f"{path}: no secret line (run `telemetry passwd` to write one)")
-        return found
-
-    def save(self, path: str | Path) -> None:
-        """Write the file whole, readable by its owner only, then move it into place."""
-        lines = ["# pi-telemetry credentials: `telemetry passwd` and `telemetry token` write this"]
-        lines.append(f"secret {self.secret.hex()}")
-        lines += [f"user {name} {stored}" for name, stored in sorted(self.users.items())]
-        lines += [f"token {name} {stored}" for name, stored in sorted(self.tokens.items())]
-        path = Path(path)
-        temp = path.with_name(path.name + ".new")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write("\n".join(lines) + "\n")
-        os.replace(temp, path)
-
-    @classmethod
-    def load_or_new(cls, path: str | Path) -> Credentials:
-        if Path(path).exists():
-            return cls.load(path)
-        return cls(secret=secrets.token_bytes(32))
-
-    # -- checks ----------------------------------------------------------------
-
-    def token_user(self, token: str) -> str | None:
-        digest = hash_token(token)
-        found = None
-        for name, stored in self.tokens.items():
-            if hmac.compare_digest(digest, stored):
-                found = name
-        return found
-
-    def _sign(self, user: str, expires: int) -> str:
-        stored = self.users.get(user, "")
-        message = f"{user}:{expires}:{stored}".encode()
-        mac = hmac.new(self.secret, message, hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(mac).decode("ascii").rstrip("=")
-
-    def cookie(self, user: str, lifetime: float, now: float | None = None) -> str:
-        expires = int((time.time() if now is None else now) + lifetime)
-        return f"{user}:{expires}:{self._sign(user, expires)}"
-
-    def cookie_user(self, value: str, now: float | None = None) -> str | None:
-        parts = value.split(":")
-        if len(parts) != 3 or parts[0] not in self.users or not parts[1].isdigit():
+            name, value = _unquote(raw_name), _unquote(raw_value)
+        except UnicodeDecodeError:
             return None
-        user, expires = parts[0], int(parts[1])
-        if expires < (time.time() if now is None else now):
+        if name not in _FORM_FIELDS or name in fields:
             return None
-        return user if hmac.compare_digest(parts[2], self._sign(user, expires)) else None
+        fields[name] = value
+    if fields.keys() != _FORM_FIELDS:
+        return None
+    return fields["user"], fields["password"]
+
+
+def _unquote(part: bytes) -> str:
+    return unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
+
+
+def _origin(scheme: str, host: str) -> str:
+    """`scheme://host[:port]` as a browser writes an Origin: lower case, no default port."""
+    host = host.lower()
+    default = _DEFAULT_PORTS.get(scheme)
+    if default is not None and host.endswith(":" + default):
+        host = host[: -len(default) - 1]
+    return f"{scheme}://{host}"
+
+
+def same_site(scope: Scope) -> bool:
+    """Whether a browser says the request came from this site itself.
+
+    Either `Origin` is this server's own (the request's scheme, the Host
+    header), or `Sec-Fetch-Site: same-origin`; neither may say otherwise, and
+    neither may be repeated.  A Referer alone, `Origin: null` alone or no
+    header at all is not enough.
+    """
+    found: dict[bytes, list[str]] = {b"sec-fetch-site": [], b"origin": [], b"host": []}
+    for key, value in scope["headers"]:
+        if key in found:
+            found[key].append(value.decode("latin-1"))
+    if any(len(values) > 1 for values in found.values()):
+        return False
+    site = found[b"sec-fetch-site"][0] if found[b"sec-fetch-site"] else None
+    origin = found[b"origin"][0] if found[b"origin"] else None
+    host = found[b"host"][0] if found[b"host"] else None
+    if site not in (None, "same-origin"):
+        return False
+    own = (
+        origin is not None
+        and host is not None
+        and origin.lower() == _origin(scope.get("scheme", "http"), host)
+    )
+    if origin not in (None, "null") and not own:
+        return False
+    return own or site == "same-origin"
 
 
 LOGIN_PAGE = """<!doctype html>
@@ -211,22 +176,45 @@ class Auth:
     def __init__(self, credentials: Credentials, lifetime: float) -> None:
         self.credentials = credentials
         self.lifetime = lifetime
-        self.failures: OrderedDict[str, list[float]] = OrderedDict()
+        self.limiter = LoginLimiter()
+        self.revocations = Revocations()
+        # What an unknown user's password is checked against, so that it costs
+        # what a known user's does; its password is thrown away.
+        self.dummy = hash_password(secrets.token_urlsafe(32))
+        self._slots = asyncio.Semaphore(SCRYPT_SLOTS)
+        self.pending = 0  # logins checking a password or waiting for a slot to
+        self.checks = 0  # password checks run
         self.refused = 0  # requests answered 401 or redirected to the login
 
+    def _sessions(self, headers: Iterable[tuple[bytes, bytes]], now: float) -> Iterator[Session]:
+        """The signed, unexpired sessions among the request's cookies."""
+        looked = 0
+        for key, value in headers:
+            if key != b"cookie":
+                continue
+            for part in value.decode("latin-1").split(";"):
+                name, _, cookie = part.strip().partition("=")
+                if name != COOKIE:
+                    continue
+                looked += 1
+                if looked > MAX_SESSION_COOKIES:
+                    return
+                session = self.credentials.session(cookie, now)
+                if session is not None:
+                    yield session
+
     def user(self, scope: Scope) -> str | None:
-        for key, value in scope.get("headers", []):
+        headers = scope.get("headers", ())
+        for key, value in headers:
             if key == b"authorization":
-                scheme, _, token = value.decode("latin-1").partition(" ")
-                if scheme.lower() == "bearer" and token.strip():
-                    return self.credentials.token_user(token.strip())
-            elif key == b"cookie":
-                for part in value.decode("latin-1").split(";"):
-                    name, _, cookie = part.strip().partition("=")
-                    if name == COOKIE:
-                        user = self.credentials.cookie_user(cookie)
-                        if user is not None:
-                            return user
+                scheme, _, token = value.decode("latin-1").strip().partition(" ")
+                if scheme.lower() == "bearer":
+                    found = self.credentials.token_user(token.strip())
+                    if found is not None:
+                        return found
+        for session in self._sessions(headers, time.time()):
+            if not self.revocations.ended(session):
+                return session.user
         return None
 
     def guard(self, app: ASGIApp) -> ASGIApp:
@@ -261,62 +249,91 @@ class Auth:
         text = LOGIN_PAGE.replace("{problem}", PROBLEMS.get(problem, ""))
         return HTMLResponse(text, headers={"Cache-Control": "no-store"})
 
-    def _limited(self, host: str, now: float) -> bool:
-        recent = [t for t in self.failures.get(host, []) if now - t < FAILURE_WINDOW]
-        if recent:
-            self.failures[host] = recent
-        else:
-            self.failures.pop(host, None)
-        return len(recent) >= FAILURES_ALLOWED
+    async def _read_form(self, request: Request) -> bytes | Response:
+        """The body, or the answer when it is too large, too slow or cut off."""
+        length = request.headers.get("content-length", "")
+        if re.fullmatch(r"[0-9]{1,12}", length) and int(length) > MAX_FORM:
+            return JSONResponse({"error": "form too large"}, status_code=413)
+        body = b""
+        try:
+            async with asyncio.timeout(FORM_TIMEOUT):
+                async for chunk in request.stream():
+                    body += chunk
+                    if len(body) > MAX_FORM:
+                        return JSONResponse({"error": "form too large"}, status_code=413)
+        except TimeoutError:
+            return JSONResponse(
+                {"error": "the form took too long to arrive"},
+                status_code=408,
+                headers={"Connection": "close"},
+            )
+        except ClientDisconnect:
+            return Response(status_code=400)  # nobody is left to read it
+        return body
 
-    def _failed(self, host: str, now: float) -> None:
-        self.failures.setdefault(host, []).append(now)
-        self.failures.move_to_end(host)
-        while len(self.failures) > FAILURE_HOSTS:
-            self.failures.popitem(last=False)
+    async def _check(self, password: str, stored: str) -> bool:
+        """The scrypt check, off the event loop, at most SCRYPT_SLOTS at once."""
+        self.checks += 1
+        self.pending += 1
+        try:
+            async with self._slots:
+                return await asyncio.to_thread(verify_password, password, stored)
+        finally:
+            self.pending -= 1
+
+    async def _signed_in(self, form: tuple[str, str] | None) -> str | None:
+        """The user a login form names, if the password is theirs."""
+        if form is None:
+            return None  # not a login form: no user named, nothing to hide
+        user, password = form
+        stored = self.credentials.users.get(user) if NAME.fullmatch(user) else None
+        if len(password) > MAX_PASSWORD:
+            stored, password = None, password[:MAX_PASSWORD]
+        # No such user: the dummy hash, so the answer costs the same work and time.
+        ok = await self._check(password, self.dummy if stored is None else stored)
+        return user if ok and stored is not None else None
 
     async def login(self, request: Request) -> Response:
-        # A browser says where a form came from in Sec-Fetch-Site; with the page's
-        # `Referrer-Policy: no-referrer` its Origin is "null", so that is the fallback.
-        site = request.headers.get("sec-fetch-site")
-        origin = request.headers.get("origin")
-        if (site is not None and site not in ("same-origin", "none")) or (
-            origin not in (None, "null")
-            and origin.split("://", 1)[-1] != request.headers.get("host")
-        ):
+        if not same_site(request.scope):
             return JSONResponse({"error": "cross-site login refused"}, status_code=403)
         host = request.client.host if request.client else "?"
-        now = time.monotonic()
-        if self._limited(host, now):
+        began = time.monotonic()
+        if not self.limiter.begin(host, began):
             return RedirectResponse("/login?problem=busy", status_code=303)
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_FORM:
-                return JSONResponse({"error": "form too large"}, status_code=413)
-        form = parse_qs(body.decode("utf-8", "replace"), max_num_fields=4)
-        user = (form.get("user") or [""])[0]
-        password = (form.get("password") or [""])[0]
-        stored = self.credentials.users.get(user) if NAME.fullmatch(user) else None
-        if stored is None or len(password) > MAX_PASSWORD or not verify_password(password, stored):
-            self._failed(host, now)
-            # The name only when it is a plain one: nothing a visitor types reaches a log raw.
-            shown = user if NAME.fullmatch(user) else "(not a user name)"
-            logger.warning("failed login for %s from %s", shown, host)
+        body = await self._read_form(request)
+        if isinstance(body, Response):
+            return body
+        if self.pending >= MAX_PENDING:  # the server's limit, not this client's fault
+            self.limiter.take_back(host, began)
+            return RedirectResponse("/login?problem=busy", status_code=303)
+        user = await self._signed_in(login_form(body))
+        if user is None:
+            # Never the user box: people type their password into it.
+            logger.warning(
+                "failed login from %s (%d in the last minute)",
+                escape(host),
+                self.limiter.recent(host, time.monotonic()),
+            )
             return RedirectResponse("/login?problem=failed", status_code=303)
+        self.limiter.take_back(host, began)
+        now = time.time()
+        expires = self.revocations.expiry(now, self.lifetime)
         response = RedirectResponse("/", status_code=303)
         response.set_cookie(
             COOKIE,
-            self.credentials.cookie(user, self.lifetime),
-            max_age=int(self.lifetime),
+            self.credentials.cookie_until(user, expires),
+            max_age=expires - int(now),
             httponly=True,
             samesite="strict",
-            secure=request.url.scheme == "https",
+            secure=request.scope.get("scheme") == "https",
         )
-        logger.info("%s signed in from %s", user, host)
+        logger.info("%s signed in from %s", user, escape(host))
         return response
 
     async def logout(self, request: Request) -> Response:
+        now = time.time()
+        for session in self._sessions(request.scope["headers"], now):
+            self.revocations.end(session, now)
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(COOKIE, httponly=True, samesite="strict")
         return response

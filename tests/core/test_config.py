@@ -481,3 +481,28 @@ def test_config_time_zone_and_precision_are_checked() -> None:
         'limits.max_clock_skew: "soon" is not a duration such as "250ms", "10s", "10m", '
         '"1h30m" or "30d"',
     ]
+
+
+def test_config_trusted_proxies_are_addresses_or_networks() -> None:
+    text = '[server]\ntrusted_proxies = ["127.0.0.1", "::1", "10.0.0.0/8", "fd00::/8"]\n'
+    config = parse_config(text, env={})
+    assert config.server.trusted_proxies == ("127.0.0.1", "::1", "10.0.0.0/8", "fd00::/8")
+    assert parse_config("", env={}).server.trusted_proxies == ()
+
+
+@pytest.mark.parametrize("value", ['"*"', '"localhost"', '"10.0.0.1/8"', '"300.0.0.1"', '" ::1"'])
+def test_config_bad_trusted_proxy_names_the_entry_and_the_expected_form(value: str) -> None:
+    # "10.0.0.1/8" has host bits set: uvicorn would take it for a name and match nothing.
+    assert problems(f'[server]\ntrusted_proxies = ["127.0.0.1", {value}]\n') == [
+        f"server.trusted_proxies[1]: {value} is not an IP address or network; "
+        'expected like "127.0.0.1", "::1" or "10.0.0.0/8"'
+    ]
+
+
+def test_config_trusted_proxies_must_be_a_list_of_strings() -> None:
+    assert problems('[server]\ntrusted_proxies = "127.0.0.1"\n') == [
+        'server.trusted_proxies: "127.0.0.1" is not a list of strings'
+    ]
+    assert problems("[server]\ntrusted_proxies = [1]\n") == [
+        "server.trusted_proxies[0]: 1 is not a string"
+    ]

@@ -238,6 +238,8 @@ def test_example_config_loads() -> None:
     (port,) = config.serial
     assert port.port.startswith("/dev/serial/by-id/")
     assert config.history.file == "/var/lib/telemetry/history.sqlite"
+    # nginx (deploy/nginx-telemetry.conf) proxies from this machine: only it is believed.
+    assert config.server.trusted_proxies == ("127.0.0.1",)
 
 
 # --- wheels for the Pi -------------------------------------------------------------
