@@ -7,13 +7,14 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+import devices
 import devices.mqtt
 from devices.mqtt import READ_AHEAD, _ReadAhead, split_packets
 from simulators.broker import Broker
@@ -23,8 +24,9 @@ from telemetry.model import RawMessage, Route
 from telemetry.normalize import Normalizer
 from tests.harness.broker import MosquittoFactory
 from tests.harness.mqtt_reader import Address, Reader, receive, send, sensors, start_reader
+from tests.harness.mqtt_wire import PINGRESP, ScriptedBroker, publish_packet
 from tests.harness.parts import find_program
-from tests.harness.waiting import wait_for_state
+from tests.harness.waiting import wait_for_state, wait_until
 
 pytestmark = pytest.mark.broker
 
@@ -59,6 +61,44 @@ def test_mqtt_reader_hands_over_messages_with_their_subscriptions_route(
     )
     assert reader.source.status().state == "connected"
     assert reader.source.status().received >= 2
+
+
+@pytest.mark.parametrize("qos", [0, 1, 2])
+def test_mqtt_reader_reads_a_message_once_per_matching_subscription_in_config_order(
+    mosquitto: Broker, readers: list[Reader], qos: int
+) -> None:
+    """QoS 0 comes through the fast path, QoS 1 and 2 through paho: routed alike."""
+    subscriptions = [
+        Subscription(topic=f"o{qos}/#", format="number", qos=qos, device="all"),
+        Subscription(
+            topic=f"o{qos}/+/SENSOR", template=f"o{qos}/{{device}}/SENSOR", format="number", qos=qos
+        ),
+        Subscription(topic=f"o{qos}/+/STATE", format="number", qos=qos, device="states"),
+    ]
+    reader = start_reader(readers, mosquitto, subscriptions)
+    receive(mosquitto, reader, f"o{qos}/warm/up", b"0", qos=qos)  # subscribed
+
+    send(mosquitto, f"o{qos}/kitchen/SENSOR", b"21.5", qos=qos)
+
+    wait_until(lambda: len([m for m in reader.received() if m.payload == b"21.5"]) >= 2)
+    time.sleep(0.2)  # no third one on its way
+    got = [m for m in reader.received() if m.payload == b"21.5"]
+    assert [m.route for m in got] == [s.route("home") for s in subscriptions[:2]]
+    assert {m.topic for m in got} == {f"o{qos}/kitchen/SENSOR"}
+
+
+def test_mqtt_reader_reads_a_shared_subscription_by_its_filter(
+    mosquitto: Broker, readers: list[Reader]
+) -> None:
+    shared = Subscription(
+        topic="$share/pis/sh/+/temp", template="sh/{device}/temp", format="number"
+    )
+    reader = start_reader(readers, mosquitto, [shared])
+
+    message = receive(mosquitto, reader, "sh/boiler/temp", b"63")
+
+    assert message.route == shared.route("home")
+    assert reader.source.rejected["unrouted"] == 0
 
 
 def test_mqtt_reader_connects_when_the_broker_starts_later(
@@ -129,19 +169,32 @@ def test_mqtt_reader_survives_an_exception_in_its_message_callback(
     assert reader.state() == "connected"
 
 
+@pytest.fixture
+def scripted_broker() -> Iterator[ScriptedBroker]:
+    broker = ScriptedBroker()
+    yield broker
+    broker.close()
+
+
 def test_mqtt_reader_counts_and_skips_a_topic_that_is_not_utf8(
-    mosquitto: Broker, readers: list[Reader]
+    scripted_broker: ScriptedBroker, readers: list[Reader]
 ) -> None:
-    reader = start_reader(readers, mosquitto, [sensors("t6")])
-    receive(mosquitto, reader, "t6/dev/temp", b"1")
+    # mosquitto refuses such topics itself, so a scripted broker sends them.
+    reader = start_reader(
+        readers, Address(scripted_broker.host, scripted_broker.port), [sensors("t6")]
+    )
+    qos1 = 0x02
+    scripted_broker.send(
+        publish_packet(b"t6/\xff/temp", b"2"),  # the fast path's
+        publish_packet(b"t6/\xfe/temp", b"3", flags=qos1, packet_id=b"\x00\x01"),  # paho's
+        publish_packet(b"t6/dev/temp", b"1"),
+        publish_packet(b"t6/dev/temp", b"4", flags=qos1, packet_id=b"\x00\x02"),
+    )
 
-    # mosquitto refuses such topics itself, so the fault is injected into paho.
-    bad = mqtt.MQTTMessage(topic=b"t6/\xff/temp")
-    bad.payload = b"2"
-    reader.source._client._handle_on_message(bad)
-
-    assert reader.source.rejected["topic_not_utf8"] == 1
-    assert reader.payloads() == [b"1"]
+    wait_until(lambda: len(reader.payloads()) == 2, what="the two good messages")
+    assert sorted(reader.payloads()) == [b"1", b"4"]
+    assert reader.source.rejected["topic_not_utf8"] == 2
+    assert reader.state() == "connected"
 
 
 def test_mqtt_reader_speaks_mqtt5_with_a_client_id(
@@ -320,43 +373,34 @@ def test_mqtt_reader_refuses_a_broker_signed_by_another_ca(
     assert reader.source.status().received == 0
 
 
-def _publish(topic: bytes, payload: bytes, flags: int = 0, packet_id: bytes = b"") -> bytes:
-    body = len(topic).to_bytes(2, "big") + topic + packet_id + payload
-    assert len(body) < 128
-    return bytes([0x30 | flags, len(body)]) + body
-
-
-PINGRESP = bytes([0xD0, 0])
-
-
 def test_split_packets_takes_plain_publishes_and_leaves_the_rest_to_paho() -> None:
-    qos1 = _publish(b"a/q", b"1", flags=0x02, packet_id=b"\x00\x07")
+    qos1 = publish_packet(b"a/q", b"1", flags=0x02, packet_id=b"\x00\x07")
     data = b"".join(
         [
-            _publish(b"a/b", b"21.5"),
+            publish_packet(b"a/b", b"21.5"),
             PINGRESP,
-            _publish(b"a/c", b"", flags=0x01),  # retained, empty payload: still a message
+            publish_packet(b"a/c", b"", flags=0x01),  # retained, empty payload: still a message
             qos1,
-            _publish(b"a/d", b"x" * 10)[:-3],  # the rest has not arrived yet
+            publish_packet(b"a/d", b"x" * 10)[:-3],  # the rest has not arrived yet
         ]
     )
     publishes, others, used, missing = split_packets(data, v5=False)
     assert publishes == [(b"a/b", b"21.5"), (b"a/c", b"")]
     assert others == [PINGRESP, qos1]
-    assert data[used:] == _publish(b"a/d", b"x" * 10)[:-3]
+    assert data[used:] == publish_packet(b"a/d", b"x" * 10)[:-3]
     assert missing == 3
 
 
 def test_split_packets_reads_mqtt5_properties_only_when_there_are_none() -> None:
-    plain = _publish(b"t", b"\x00" + b"7")  # property length 0, then the payload
-    alias = _publish(b"t", b"\x03\x23\x00\x01" + b"7")  # a topic alias: paho's
+    plain = publish_packet(b"t", b"\x00" + b"7")  # property length 0, then the payload
+    alias = publish_packet(b"t", b"\x03\x23\x00\x01" + b"7")  # a topic alias: paho's
     publishes, others, _, _ = split_packets(plain + alias, v5=True)
     assert publishes == [(b"t", b"7")]
     assert others == [alias]
 
 
 def test_split_packets_leaves_a_malformed_length_to_paho() -> None:
-    good = _publish(b"a", b"1")
+    good = publish_packet(b"a", b"1")
     bad = bytes([0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]) + b"junk"
     publishes, others, used, _ = split_packets(good + bad, v5=False)
     assert publishes == [(b"a", b"1")]
@@ -382,7 +426,7 @@ def test_read_ahead_hands_publishes_over_in_one_list_and_serves_paho_the_rest() 
     left, right = socket.socketpair()
     with left, right:
         left.setblocking(False)  # as paho's socket is
-        packets = [_publish(b"a/b", str(i % 10).encode() * 2) for i in range(200)]
+        packets = [publish_packet(b"a/b", str(i % 10).encode() * 2) for i in range(200)]
         right.sendall(b"".join(packets[:100]) + PINGRESP + b"".join(packets[100:]))
         counted = _CountingSocket(left)
         taken: list[list[tuple[bytes, bytes]]] = []
