@@ -10,7 +10,7 @@ Messages come in on two paths, and both are routed by the broker's
 order, each read the way its subscription says.  Plain (QoS 0) PUBLISHes do not
 go through paho's packet reading at all: the reader cuts them out of each read
 of the socket and hands a read's worth to the inbox at once
-(`_ReadAhead`, `split_packets`); paho still connects, subscribes, pings and
+(`paho_fastpath.ReadAhead`); paho still connects, subscribes, pings and
 acknowledges QoS 1 and 2, whose messages come through its one `on_message`.
 Callbacks only hand over: build `RawMessage`s, put them in the inbox.  Every
 callback catches everything: an exception escaping into paho would end the
@@ -25,7 +25,6 @@ import logging
 import socket
 import ssl
 import time
-from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -34,8 +33,9 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from devices import BACKPRESSURE_AT, ReconnectingSource, count_rejection
+from devices import BACKPRESSURE_AT, ReconnectingSource, count_rejection, paho_fastpath
 from devices.backoff import Backoff
+from devices.mqtt_packets import Publish
 from telemetry.config import LimitsConfig, MqttConfig
 from telemetry.errors import SourceError
 from telemetry.handoff import Inbox
@@ -90,126 +90,6 @@ class TrackingContext(ssl.SSLContext):
             last.close()
 
 
-READ_AHEAD = 8192
-
-
-Publish = tuple[bytes, bytes]  # (topic, payload) of a QoS 0 PUBLISH
-
-
-def split_packets(data: bytes, v5: bool) -> tuple[list[Publish], list[bytes], int, int]:
-    """The whole packets at the start of `data`: QoS 0 PUBLISHes as (topic, payload),
-    every other packet as its bytes, where the first incomplete packet starts and
-    how many of its bytes are missing (0 when even its length is not all here).
-
-    A PUBLISH that needs paho (QoS 1 and 2 are acknowledged; MQTT 5 properties; a
-    topic alias) stays whole.  A length that is not MQTT's (over four bytes) ends
-    the split there: paho reads the rest and refuses it, dropping the connection.
-    """
-    publishes: list[Publish] = []
-    others: list[bytes] = []
-    at, end_of_data = 0, len(data)
-    while at < end_of_data:
-        # The remaining length: seven bits a byte, least significant first.
-        body, length, shift = at + 1, 0, 0
-        while body < end_of_data and shift < 28:
-            byte = data[body]
-            body += 1
-            length |= (byte & 0x7F) << shift
-            shift += 7
-            if byte < 0x80:
-                break
-        else:
-            if shift >= 28:  # malformed: leave it and all after it to paho
-                others.append(data[at:])
-                return publishes, others, end_of_data, 0
-            return publishes, others, at, 0  # the length itself is not all here yet
-        end = body + length
-        if end > end_of_data:
-            return publishes, others, at, end - end_of_data
-        if data[at] & 0xF6 == 0x30 and length >= 2:  # PUBLISH, QoS 0 (DUP, RETAIN any)
-            topic_end = body + 2 + (data[body] << 8 | data[body + 1])
-            if v5:  # no properties (one zero byte) is the usual case; else paho's
-                simple = topic_end < end and data[topic_end] == 0
-                payload_at = topic_end + 1
-            else:
-                simple, payload_at = True, topic_end
-            if simple and body + 2 < topic_end <= end:
-                publishes.append((data[body + 2 : topic_end], data[payload_at:end]))
-                at = end
-                continue
-        others.append(data[at:end])
-        at = end
-    return publishes, others, at, 0
-
-
-class _ReadAhead:
-    """paho's socket, read up to READ_AHEAD bytes at a time; QoS 0 PUBLISHes go
-    straight to `take`, every other packet to paho.
-
-    paho reads a packet with a `recv` for its first byte, one per byte of its
-    length and one for its body, `Client.loop` reads one packet per `select`,
-    and each PUBLISH becomes an `MQTTMessage` matched against the subscriptions
-    in Python: paho's own loop, doing nothing with what it reads, took 15 µs a
-    message here, more than the pipeline then spends normalizing and storing it
-    (bench/README.md, ingest).  This reads whatever the kernel holds, cuts it
-    into packets (`split_packets`), hands the plain PUBLISHes over as one list,
-    and serves paho's `recv`s with the rest (CONNACK, SUBACK, PINGRESP, QoS 1
-    and 2): paho still does the connecting, subscribing, keepalive and acks.
-    Every other use of the socket goes to it unchanged.
-    """
-
-    def __init__(self, sock: Any, take: Callable[[list[Publish]], None], v5: bool) -> None:
-        self._sock = sock
-        self._take = take
-        self._v5 = v5
-        self._buf = b""  # whole packets for paho
-        self._pos = 0
-        self._partial = b""  # the start of a packet whose end has not come yet
-        self._through = 0  # bytes of a big packet that go to paho as they come
-
-    @classmethod
-    def install(
-        cls, client: mqtt.Client, take: Callable[[list[Publish]], None], v5: bool
-    ) -> _ReadAhead:
-        """Put one between `client` and its socket (paho has no hook for its reads)."""
-        ahead = cls(client._sock, take, v5)
-        if client._sock is not None:
-            client._sock = ahead
-        return ahead
-
-    def held(self) -> int:
-        """Bytes read for paho that it has not taken yet."""
-        return len(self._buf) - self._pos
-
-    def recv(self, size: int) -> bytes:
-        if self._pos >= len(self._buf):
-            if self._through:  # the rest of a packet too big to gather here
-                passed: bytes = self._sock.recv(min(size, self._through))
-                self._through -= len(passed)
-                return passed
-            data = self._sock.recv(READ_AHEAD)  # BlockingIOError when nothing is there
-            if not data:
-                return b""  # closed: paho says so
-            data = self._partial + data
-            publishes, others, used, missing = split_packets(data, self._v5)
-            self._partial = data[used:]
-            if missing > READ_AHEAD:  # a big packet: paho gathers it (and the limit
-                others.append(self._partial)  # on payloads refuses it)
-                self._partial, self._through = b"", missing
-            if publishes:
-                self._take(publishes)
-            self._buf, self._pos = b"".join(others), 0
-            if not self._buf:
-                raise BlockingIOError  # nothing for paho: its read ends; `loop` reads on
-        end = self._pos + size
-        chunk = self._buf[self._pos : end]
-        self._pos = min(end, len(self._buf))
-        return chunk
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._sock, name)
-
-
 class MqttSource(ReconnectingSource):
     """Reads the subscriptions of one broker into an `Inbox`."""
 
@@ -247,7 +127,7 @@ class MqttSource(ReconnectingSource):
                     continue
                 if self._tls is not None:
                     self._tls.last = None  # paho owns (and will close) this socket now
-                ahead = _ReadAhead.install(client, self._take, self.cfg.protocol == "5")
+                ahead = paho_fastpath.install(client, self._take, self.cfg.protocol == "5")
                 while not self._stopping:
                     # (Reading without system calls, this thread would otherwise hold
                     # the GIL and starve the loop that drains the inbox.)
@@ -293,8 +173,7 @@ class MqttSource(ReconnectingSource):
                 client.disconnect()
         except Exception:
             logger.debug("mqtt %r: disconnect failed", self.cfg.name, exc_info=True)
-        # paho has no public call that closes its socket and wake-up socketpair.
-        client._reset_sockets()
+        paho_fastpath.close_sockets(client)
 
     def _make_client(self) -> mqtt.Client:
         cfg = self.cfg
@@ -415,7 +294,7 @@ class MqttSource(ReconnectingSource):
 
     def _take(self, publishes: list[Publish]) -> None:
         """Messages as (topic, payload), a read's QoS 0 PUBLISHes (see
-        `_ReadAhead`) or one from `on_message`, into the inbox at once."""
+        `paho_fastpath.ReadAhead`) or one from `on_message`, into the inbox at once."""
         try:
             now = time.time  # each its own time: a series' points in one read stay apart
             max_payload = self.limits.max_payload
