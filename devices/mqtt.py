@@ -3,15 +3,16 @@
 The thread connects, runs paho's network loop and, when the broker is absent,
 refuses or goes away, waits a jittered, capped backoff and connects again; it
 never gives up and `start` never waits for it.  paho does not resubscribe after
-a reconnect, so `on_connect` subscribes every time.  Each subscription has its
-own `Route` and its own message callback, so a message is read the way the
-subscription that brought it says.
+a reconnect, so `on_connect` subscribes every time.
 
-Plain (QoS 0) PUBLISHes do not go through paho's packet reading at all: the
-reader cuts them out of each read of the socket and hands a read's worth to the
-inbox at once (`_ReadAhead`, `split_packets`); paho still connects, subscribes,
-pings and acknowledges QoS 1 and 2, whose messages come through its callbacks.
-Callbacks only hand over: build a `RawMessage`, put it in the inbox.  Every
+Messages come in on two paths, and both are routed by the broker's
+`RoutingTable`: one message per subscription that takes the topic, in config
+order, each read the way its subscription says.  Plain (QoS 0) PUBLISHes do not
+go through paho's packet reading at all: the reader cuts them out of each read
+of the socket and hands a read's worth to the inbox at once
+(`paho_fastpath.ReadAhead`); paho still connects, subscribes, pings and
+acknowledges QoS 1 and 2, whose messages come through its one `on_message`.
+Callbacks only hand over: build `RawMessage`s, put them in the inbox.  Every
 callback catches everything: an exception escaping into paho would end the
 network loop and with it the reader.  What is skipped (oversized payloads,
 non-UTF-8 topics, messages no subscription claims) is counted in `rejected`.
@@ -24,7 +25,6 @@ import logging
 import socket
 import ssl
 import time
-from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -33,13 +33,14 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from devices import BACKPRESSURE_AT, ReconnectingSource, count_rejection
+from devices import BACKPRESSURE_AT, ReconnectingSource, count_rejection, paho_fastpath
 from devices.backoff import Backoff
+from devices.mqtt_packets import Publish
 from telemetry.config import LimitsConfig, MqttConfig
 from telemetry.errors import SourceError
 from telemetry.handoff import Inbox
-from telemetry.model import RawMessage, Route
-from telemetry.topics import REMEMBERED_TOPIC_LENGTH
+from telemetry.model import RawMessage
+from telemetry.routing import Routed, RoutingTable
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +53,6 @@ SESSION_EXPIRY = 3600
 # CONNACK reason codes that mean "your credentials": retrying fast cannot help,
 # and hammering a broker with bad passwords can get the client banned.
 AUTH_REFUSALS = frozenset({134, 135})  # bad user name or password, not authorized
-
-OnMessage = Callable[[mqtt.Client, Any, mqtt.MQTTMessage], None]
 
 
 class TrackingContext(ssl.SSLContext):
@@ -91,127 +90,6 @@ class TrackingContext(ssl.SSLContext):
             last.close()
 
 
-READ_AHEAD = 8192
-MAX_TOPICS = 10_000  # topics whose routes are remembered; then they are learned anew
-
-
-Publish = tuple[bytes, bytes]  # (topic, payload) of a QoS 0 PUBLISH
-
-
-def split_packets(data: bytes, v5: bool) -> tuple[list[Publish], list[bytes], int, int]:
-    """The whole packets at the start of `data`: QoS 0 PUBLISHes as (topic, payload),
-    every other packet as its bytes, where the first incomplete packet starts and
-    how many of its bytes are missing (0 when even its length is not all here).
-
-    A PUBLISH that needs paho (QoS 1 and 2 are acknowledged; MQTT 5 properties; a
-    topic alias) stays whole.  A length that is not MQTT's (over four bytes) ends
-    the split there: paho reads the rest and refuses it, dropping the connection.
-    """
-    publishes: list[Publish] = []
-    others: list[bytes] = []
-    at, end_of_data = 0, len(data)
-    while at < end_of_data:
-        # The remaining length: seven bits a byte, least significant first.
-        body, length, shift = at + 1, 0, 0
-        while body < end_of_data and shift < 28:
-            byte = data[body]
-            body += 1
-            length |= (byte & 0x7F) << shift
-            shift += 7
-            if byte < 0x80:
-                break
-        else:
-            if shift >= 28:  # malformed: leave it and all after it to paho
-                others.append(data[at:])
-                return publishes, others, end_of_data, 0
-            return publishes, others, at, 0  # the length itself is not all here yet
-        end = body + length
-        if end > end_of_data:
-            return publishes, others, at, end - end_of_data
-        if data[at] & 0xF6 == 0x30 and length >= 2:  # PUBLISH, QoS 0 (DUP, RETAIN any)
-            topic_end = body + 2 + (data[body] << 8 | data[body + 1])
-            if v5:  # no properties (one zero byte) is the usual case; else paho's
-                simple = topic_end < end and data[topic_end] == 0
-                payload_at = topic_end + 1
-            else:
-                simple, payload_at = True, topic_end
-            if simple and body + 2 < topic_end <= end:
-                publishes.append((data[body + 2 : topic_end], data[payload_at:end]))
-                at = end
-                continue
-        others.append(data[at:end])
-        at = end
-    return publishes, others, at, 0
-
-
-class _ReadAhead:
-    """paho's socket, read up to READ_AHEAD bytes at a time; QoS 0 PUBLISHes go
-    straight to `take`, every other packet to paho.
-
-    paho reads a packet with a `recv` for its first byte, one per byte of its
-    length and one for its body, `Client.loop` reads one packet per `select`,
-    and each PUBLISH becomes an `MQTTMessage` matched against the subscriptions
-    in Python: paho's own loop, doing nothing with what it reads, took 15 µs a
-    message here, more than the pipeline then spends normalizing and storing it
-    (bench/README.md, ingest).  This reads whatever the kernel holds, cuts it
-    into packets (`split_packets`), hands the plain PUBLISHes over as one list,
-    and serves paho's `recv`s with the rest (CONNACK, SUBACK, PINGRESP, QoS 1
-    and 2): paho still does the connecting, subscribing, keepalive and acks.
-    Every other use of the socket goes to it unchanged.
-    """
-
-    def __init__(self, sock: Any, take: Callable[[list[Publish]], None], v5: bool) -> None:
-        self._sock = sock
-        self._take = take
-        self._v5 = v5
-        self._buf = b""  # whole packets for paho
-        self._pos = 0
-        self._partial = b""  # the start of a packet whose end has not come yet
-        self._through = 0  # bytes of a big packet that go to paho as they come
-
-    @classmethod
-    def install(
-        cls, client: mqtt.Client, take: Callable[[list[Publish]], None], v5: bool
-    ) -> _ReadAhead:
-        """Put one between `client` and its socket (paho has no hook for its reads)."""
-        ahead = cls(client._sock, take, v5)
-        if client._sock is not None:
-            client._sock = ahead
-        return ahead
-
-    def held(self) -> int:
-        """Bytes read for paho that it has not taken yet."""
-        return len(self._buf) - self._pos
-
-    def recv(self, size: int) -> bytes:
-        if self._pos >= len(self._buf):
-            if self._through:  # the rest of a packet too big to gather here
-                passed: bytes = self._sock.recv(min(size, self._through))
-                self._through -= len(passed)
-                return passed
-            data = self._sock.recv(READ_AHEAD)  # BlockingIOError when nothing is there
-            if not data:
-                return b""  # closed: paho says so
-            data = self._partial + data
-            publishes, others, used, missing = split_packets(data, self._v5)
-            self._partial = data[used:]
-            if missing > READ_AHEAD:  # a big packet: paho gathers it (and the limit
-                others.append(self._partial)  # on payloads refuses it)
-                self._partial, self._through = b"", missing
-            if publishes:
-                self._take(publishes)
-            self._buf, self._pos = b"".join(others), 0
-            if not self._buf:
-                raise BlockingIOError  # nothing for paho: its read ends; `loop` reads on
-        end = self._pos + size
-        chunk = self._buf[self._pos : end]
-        self._pos = min(end, len(self._buf))
-        return chunk
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._sock, name)
-
-
 class MqttSource(ReconnectingSource):
     """Reads the subscriptions of one broker into an `Inbox`."""
 
@@ -223,16 +101,13 @@ class MqttSource(ReconnectingSource):
         super().__init__(cfg.name, backoff)
         self.cfg = cfg
         self.limits = limits
-        # One route per subscription: its template and format say how to read it.
-        self.routes = tuple(sub.route(cfg.name) for sub in cfg.subscribe)
+        # Which subscriptions' routes a topic gets; both paths of messages ask it.
+        self.table = RoutingTable(cfg.name, cfg.subscribe)
         # Why the current connection ended; set by paho's callbacks in the thread.
         self._ended: str | None = None
         self._refused_credentials = False
         self._inbox: Inbox | None = None
         self._tls: TrackingContext | None = None
-        # Topic (as received) -> its text and the routes of the subscriptions it
-        # matches, as paho would have called their callbacks; bounded by MAX_TOPICS.
-        self._topics: dict[bytes, tuple[str, tuple[Route, ...]]] = {}
         self._client = self._make_client()
 
     def _run(self, inbox: Inbox) -> None:
@@ -252,7 +127,7 @@ class MqttSource(ReconnectingSource):
                     continue
                 if self._tls is not None:
                     self._tls.last = None  # paho owns (and will close) this socket now
-                ahead = _ReadAhead.install(client, self._take, self.cfg.protocol == "5")
+                ahead = paho_fastpath.install(client, self._take, self.cfg.protocol == "5")
                 while not self._stopping:
                     # (Reading without system calls, this thread would otherwise hold
                     # the GIL and starve the loop that drains the inbox.)
@@ -298,8 +173,7 @@ class MqttSource(ReconnectingSource):
                 client.disconnect()
         except Exception:
             logger.debug("mqtt %r: disconnect failed", self.cfg.name, exc_info=True)
-        # paho has no public call that closes its socket and wake-up socketpair.
-        client._reset_sockets()
+        paho_fastpath.close_sockets(client)
 
     def _make_client(self) -> mqtt.Client:
         cfg = self.cfg
@@ -321,9 +195,9 @@ class MqttSource(ReconnectingSource):
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
-        client.on_message = self._on_unrouted
-        for sub, route in zip(cfg.subscribe, self.routes, strict=True):
-            client.message_callback_add(sub.topic, self._handler(route))
+        # One callback for every subscription: the table routes, as on the fast path
+        # (paho's per-filter callbacks would run in the order of its own matcher).
+        client.on_message = self._on_message
         return client
 
     def _tls_context(self) -> TrackingContext:
@@ -400,34 +274,37 @@ class MqttSource(ReconnectingSource):
         except Exception:
             logger.exception("mqtt %r: on_subscribe failed", self.cfg.name)
 
-    def _handler(self, route: Route) -> OnMessage:
-        def on_message(client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        # paho's path: QoS 1 and 2, and the PUBLISHes the fast path leaves to paho
+        # (MQTT 5 properties, topic aliases); routed as the fast path routes.
+        try:
             try:
-                self._hand_over(route, message)
-            except Exception:
-                count_rejection(
-                    self.rejected,
-                    logger,
-                    "handler_error",
-                    "mqtt %r: could not hand over a message",
-                    self.cfg.name,
-                )
-
-        return on_message
+                raw_topic = message.topic.encode()
+            except UnicodeDecodeError as exc:  # paho decodes it; `_take` counts it
+                raw_topic = exc.object
+            self._take([(raw_topic, bytes(message.payload))])
+        except Exception:
+            count_rejection(
+                self.rejected,
+                logger,
+                "handler_error",
+                "mqtt %r: could not hand over a message",
+                self.cfg.name,
+            )
 
     def _take(self, publishes: list[Publish]) -> None:
-        """The QoS 0 PUBLISHes of one read (see `_ReadAhead`), into the inbox at once."""
+        """Messages as (topic, payload), a read's QoS 0 PUBLISHes (see
+        `paho_fastpath.ReadAhead`) or one from `on_message`, into the inbox at once."""
         try:
             now = time.time  # each its own time: a series' points in one read stay apart
             max_payload = self.limits.max_payload
+            known = self.table.known
             batch = []
             for raw_topic, payload in publishes:
-                known = self._topics.get(raw_topic)
-                if known is None:
-                    known = self._learn_topic(raw_topic)
-                    if known is None:
-                        continue
-                topic, routes = known
+                routed = known(raw_topic) or self._learn(raw_topic)
+                if routed is None:
+                    continue
+                topic, routes = routed
                 if len(payload) > max_payload:
                     self._too_large(topic, len(payload))
                     continue
@@ -448,24 +325,32 @@ class MqttSource(ReconnectingSource):
                 len(publishes),
             )
 
-    def _learn_topic(self, raw_topic: bytes) -> tuple[str, tuple[Route, ...]] | None:
-        topic = self._decode_topic(raw_topic)
-        if topic is None:
+    def _learn(self, raw_topic: bytes) -> Routed | None:
+        """The routes of a topic the table does not know yet; None (counted) for a
+        topic that is not UTF-8 or that no subscription takes."""
+        try:
+            routed = self.table.learn(raw_topic)
+        except UnicodeDecodeError:
+            count_rejection(
+                self.rejected,
+                logger,
+                "topic_not_utf8",
+                "mqtt %r: topic %r is not UTF-8",
+                self.cfg.name,
+                raw_topic,
+            )
             return None
-        routes = tuple(
-            route
-            for sub, route in zip(self.cfg.subscribe, self.routes, strict=True)
-            if mqtt.topic_matches_sub(sub.topic, topic)
-        )
-        if not routes:
-            self._unrouted(topic)
+        if not routed[1]:
+            count_rejection(
+                self.rejected,
+                logger,
+                "unrouted",
+                "mqtt %r: no subscription matches topic %r",
+                self.cfg.name,
+                routed[0],
+            )
             return None
-        known = (topic, routes)
-        if len(raw_topic) <= REMEMBERED_TOPIC_LENGTH:
-            if len(self._topics) >= MAX_TOPICS:
-                self._topics.clear()
-            self._topics[raw_topic] = known
-        return known
+        return routed
 
     def _too_large(self, topic: str, size: int) -> None:
         count_rejection(
@@ -478,54 +363,3 @@ class MqttSource(ReconnectingSource):
             topic,
             self.limits.max_payload,
         )
-
-    def _hand_over(self, route: Route, message: mqtt.MQTTMessage) -> None:
-        recv_ts = time.time()
-        topic = self._topic(message)
-        if topic is None:
-            return
-        payload = bytes(message.payload)
-        if len(payload) > self.limits.max_payload:
-            self._too_large(topic, len(payload))
-            return
-        inbox = self._inbox
-        if inbox is not None:
-            inbox.put(RawMessage(route, topic, payload, recv_ts))
-            self.received += 1
-
-    def _topic(self, message: mqtt.MQTTMessage) -> str | None:
-        return self._decode_topic(bytes(message._topic))
-
-    def _decode_topic(self, raw_topic: bytes) -> str | None:
-        try:
-            return raw_topic.decode("utf-8")
-        except UnicodeDecodeError:
-            count_rejection(
-                self.rejected,
-                logger,
-                "topic_not_utf8",
-                "mqtt %r: topic %r is not UTF-8",
-                self.cfg.name,
-                raw_topic,
-            )
-            return None
-
-    def _unrouted(self, topic: str) -> None:
-        count_rejection(
-            self.rejected,
-            logger,
-            "unrouted",
-            "mqtt %r: no subscription matches topic %r",
-            self.cfg.name,
-            topic,
-        )
-
-    def _on_unrouted(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        # paho calls this for what no subscription's callback matched: a topic
-        # it cannot decode, or a message from an old persistent session.
-        try:
-            topic = self._topic(message)
-            if topic is not None:
-                self._unrouted(topic)
-        except Exception:
-            logger.exception("mqtt %r: on_message failed", self.cfg.name)

@@ -3,8 +3,11 @@
 Each input line is `{"transport": "mqtt", "topic": ..., "payload": ...}` or
 `{"transport": "serial", "port": NAME, "payload": "one or more lines"}`, with
 `payload_b64` for raw bytes.  Routes come from the config exactly as in the
-server (the first matching subscription, or the serial port of that name), and
-state carries across lines, as it does in a running server.
+server: a topic is read once per subscription that receives it, from the
+broker's own `RoutingTable` (the first `[[mqtt]]` whose subscriptions take the
+topic: a line does not say which broker it came from), and the readings of all
+of them make its output line; a serial line is read as the port of that name
+says.  State carries across lines, as it does in a running server.
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ from typing import Any
 
 from telemetry.config import Config, make_normalizer
 from telemetry.model import RawMessage, Route
+from telemetry.routing import RoutingTable
 from telemetry.sse import encode_json
-from telemetry.topics import filter_matches
 
 _LINES = re.compile(rb"\r\n|\r|\n")
 
@@ -29,13 +32,15 @@ class ParseTool:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.normalizer = make_normalizer(config.limits)
+        self.tables = [RoutingTable(broker.name, broker.subscribe) for broker in config.mqtt]
 
-    def _mqtt_route(self, topic: str) -> Route:
-        for broker in self.config.mqtt:
-            for sub in broker.subscribe:
-                if filter_matches(sub.topic, topic):
-                    return sub.route(broker.name)
-        return Route("parse", "mqtt")
+    def _mqtt_routes(self, topic: str) -> tuple[Route, ...]:
+        for table in self.tables:
+            if routes := table.routes(topic):
+                return routes
+        # No subscription takes it (or there is no config): read it with `auto` and
+        # no template, to show what the payload holds (a server counts it unrouted).
+        return (Route("parse", "mqtt"),)
 
     def _serial_route(self, port: str) -> Route:
         for serial in self.config.serial:
@@ -62,7 +67,7 @@ class ParseTool:
             topic = item.get("topic")
             if not isinstance(topic, str) or not topic:
                 raise ValueError('expected "topic", a non-empty string')
-            return [RawMessage(self._mqtt_route(topic), topic, payload, now)]
+            return [RawMessage(route, topic, payload, now) for route in self._mqtt_routes(topic)]
         if transport == "serial":
             port = item.get("port")
             if not isinstance(port, str) or not port:

@@ -3,6 +3,11 @@
 A template such as `tele/{device}/SENSOR` or `shellies/{device}/{sensor...}`
 matches a concrete topic and yields `device` and `sensor`; `{name...}` takes
 the rest of the topic, slashes included.  Segments in braces match one level.
+
+A filter `$share/<group>/<filter>` is an MQTT 5 shared subscription (mosquitto
+takes it from 3.1.1 clients too): the broker hands each message on `<filter>`
+to one client of the group, under the topic it was published on, so such a
+subscription receives what `<filter>` matches (`delivered_filter`).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import re
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)(\.\.\.)?\}")
 _NAMES = frozenset({"device", "sensor", "ignore"})
+SHARED = "$share/"  # how a shared subscription's filter starts
 
 # What a topic gave (its routes, its names, `auto`'s family) is remembered, up to
 # 10,000 topics, only for topics this long at most: a topic may be 64 KiB, and
@@ -24,6 +30,10 @@ def check_filter(topic: str) -> str | None:
         return "is not a topic filter; expected 1 to 65535 bytes"
     if "\x00" in topic:
         return "is not a topic filter; it holds a NUL character"
+    if topic.startswith(SHARED):
+        group, _, inner = topic[len(SHARED) :].partition("/")
+        if not group or "+" in group or "#" in group or not inner:
+            return "is not a shared subscription; expected $share/GROUP/FILTER"
     levels = topic.split("/")
     for i, level in enumerate(levels):
         if "#" in level and (level != "#" or i != len(levels) - 1):
@@ -93,10 +103,21 @@ class TopicTemplate:
         return f"TopicTemplate({self.text!r})"
 
 
+def delivered_filter(topic_filter: str) -> str:
+    """The filter whose topics a subscription to `topic_filter` receives: `<filter>`
+    of a shared subscription `$share/<group>/<filter>`, else the filter itself."""
+    if topic_filter.startswith(SHARED):
+        group, slash, inner = topic_filter[len(SHARED) :].partition("/")
+        if group and slash:
+            return inner
+    return topic_filter
+
+
 def filter_matches(topic_filter: str, topic: str) -> bool:
     """Whether MQTT `topic` is one a subscription to `topic_filter` receives.
 
     As brokers do, `+` and `#` never match a first level that starts with `$`.
+    `topic_filter` is one that is delivered on (see `delivered_filter`).
     """
     if topic.startswith("$") and topic_filter[:1] in ("+", "#"):
         return False

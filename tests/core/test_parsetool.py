@@ -177,3 +177,45 @@ def test_parse_output_is_always_utf8_text() -> None:
         ['{"transport": "mqtt", "topic": "\\ud800/t", "payload": "1"}']
     )
     line.encode("utf-8")
+
+
+OVERLAPPING = """
+[[mqtt]]
+name = "home"
+url = "mqtt://127.0.0.1"
+[[mqtt.subscribe]]
+topic = "tele/#"
+format = "auto"
+[[mqtt.subscribe]]
+topic = "tele/+/SENSOR"
+template = "tele/{device}/SENSOR"
+format = "auto"
+"""
+
+
+def test_parse_topic_under_overlapping_subscriptions_gives_every_subscriptions_readings() -> None:
+    config = parse_config(OVERLAPPING, env={})
+    out = run(mqtt("tele/kitchen/SENSOR", "22"), mqtt("tele/kitchen/temp", "21.5"), config=config)
+
+    # One message per subscription that receives the topic, in config order, as
+    # the server reads it; still one output line per input line.
+    assert [(r["device"], r["sensor"], r["value"]) for r in out[0]["readings"]] == [
+        ("tele", "kitchen/SENSOR", 22.0),
+        ("kitchen", "value", 22.0),
+    ]
+    assert [(r["device"], r["sensor"]) for r in out[1]["readings"]] == [("tele", "kitchen/temp")]
+
+
+def test_parse_takes_the_routes_of_the_first_broker_whose_subscriptions_receive_the_topic() -> None:
+    config = parse_config(
+        CONFIG + '\n[[mqtt]]\nname = "cloud"\nurl = "mqtt://127.0.0.2"\n'
+        '[[mqtt.subscribe]]\ntopic = "#"\nformat = "number"\n'
+        '[[mqtt.subscribe]]\ntopic = "cloud/#"\ntemplate = "cloud/{device}/{sensor}"\n',
+        env={},
+    )
+    out = run(mqtt("tele/kitchen/SENSOR", "1"), mqtt("cloud/pump/flow", "2"), config=config)
+    assert [(r["device"], r["sensor"]) for r in out[0]["readings"]] == [("kitchen", "value")]
+    assert [(r["device"], r["sensor"]) for r in out[1]["readings"]] == [
+        ("cloud", "pump/flow"),
+        ("pump", "flow"),
+    ]

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from telemetry.topics import TopicTemplate, check_filter, filter_matches
+from telemetry.topics import TopicTemplate, check_filter, delivered_filter, filter_matches
 
 
 def test_topic_template_tasmota_names_the_device_level() -> None:
@@ -205,3 +205,33 @@ def test_topic_template_matches_every_topic_made_by_filling_it(
     assert template.match(topic) == names
     assert filter_matches(template.as_filter(), topic)
     assert check_filter(template.as_filter()) is None
+
+
+@pytest.mark.parametrize("topic_filter", ["$share/pis/tele/#", "$share/g/+", "$share/g/a/b"])
+def test_check_filter_accepts_a_shared_subscription(topic_filter: str) -> None:
+    assert check_filter(topic_filter) is None
+
+
+@pytest.mark.parametrize("topic_filter", ["$share/g", "$share/g/", "$share//a", "$share/+/a"])
+def test_check_filter_refuses_a_shared_subscription_without_group_or_filter(
+    topic_filter: str,
+) -> None:
+    assert check_filter(topic_filter) == (
+        "is not a shared subscription; expected $share/GROUP/FILTER"
+    )
+
+
+@pytest.mark.parametrize(
+    ("topic_filter", "delivered"),
+    [
+        ("$share/pis/tele/+/SENSOR", "tele/+/SENSOR"),
+        ("$share/g/#", "#"),
+        ("tele/#", "tele/#"),
+        ("$SYS/#", "$SYS/#"),
+        ("$shared/g/a", "$shared/g/a"),
+    ],
+)
+def test_delivered_filter_is_the_filter_inside_a_shared_subscription(
+    topic_filter: str, delivered: str
+) -> None:
+    assert delivered_filter(topic_filter) == delivered

@@ -5,17 +5,16 @@ from __future__ import annotations
 import logging
 import socket
 import subprocess
-import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-import devices.mqtt
-from devices.mqtt import READ_AHEAD, _ReadAhead, split_packets
+import devices
+from devices import paho_fastpath
 from simulators.broker import Broker
 from telemetry.config import LimitsConfig, Subscription
 from telemetry.handoff import Inbox
@@ -23,8 +22,9 @@ from telemetry.model import RawMessage, Route
 from telemetry.normalize import Normalizer
 from tests.harness.broker import MosquittoFactory
 from tests.harness.mqtt_reader import Address, Reader, receive, send, sensors, start_reader
+from tests.harness.mqtt_wire import ScriptedBroker, publish_packet
 from tests.harness.parts import find_program
-from tests.harness.waiting import wait_for_state
+from tests.harness.waiting import wait_for_state, wait_until
 
 pytestmark = pytest.mark.broker
 
@@ -59,6 +59,44 @@ def test_mqtt_reader_hands_over_messages_with_their_subscriptions_route(
     )
     assert reader.source.status().state == "connected"
     assert reader.source.status().received >= 2
+
+
+@pytest.mark.parametrize("qos", [0, 1, 2])
+def test_mqtt_reader_reads_a_message_once_per_matching_subscription_in_config_order(
+    mosquitto: Broker, readers: list[Reader], qos: int
+) -> None:
+    """QoS 0 comes through the fast path, QoS 1 and 2 through paho: routed alike."""
+    subscriptions = [
+        Subscription(topic=f"o{qos}/#", format="number", qos=qos, device="all"),
+        Subscription(
+            topic=f"o{qos}/+/SENSOR", template=f"o{qos}/{{device}}/SENSOR", format="number", qos=qos
+        ),
+        Subscription(topic=f"o{qos}/+/STATE", format="number", qos=qos, device="states"),
+    ]
+    reader = start_reader(readers, mosquitto, subscriptions)
+    receive(mosquitto, reader, f"o{qos}/warm/up", b"0", qos=qos)  # subscribed
+
+    send(mosquitto, f"o{qos}/kitchen/SENSOR", b"21.5", qos=qos)
+
+    wait_until(lambda: len([m for m in reader.received() if m.payload == b"21.5"]) >= 2)
+    time.sleep(0.2)  # no third one on its way
+    got = [m for m in reader.received() if m.payload == b"21.5"]
+    assert [m.route for m in got] == [s.route("home") for s in subscriptions[:2]]
+    assert {m.topic for m in got} == {f"o{qos}/kitchen/SENSOR"}
+
+
+def test_mqtt_reader_reads_a_shared_subscription_by_its_filter(
+    mosquitto: Broker, readers: list[Reader]
+) -> None:
+    shared = Subscription(
+        topic="$share/pis/sh/+/temp", template="sh/{device}/temp", format="number"
+    )
+    reader = start_reader(readers, mosquitto, [shared])
+
+    message = receive(mosquitto, reader, "sh/boiler/temp", b"63")
+
+    assert message.route == shared.route("home")
+    assert reader.source.rejected["unrouted"] == 0
 
 
 def test_mqtt_reader_connects_when_the_broker_starts_later(
@@ -129,19 +167,32 @@ def test_mqtt_reader_survives_an_exception_in_its_message_callback(
     assert reader.state() == "connected"
 
 
+@pytest.fixture
+def scripted_broker() -> Iterator[ScriptedBroker]:
+    broker = ScriptedBroker()
+    yield broker
+    broker.close()
+
+
 def test_mqtt_reader_counts_and_skips_a_topic_that_is_not_utf8(
-    mosquitto: Broker, readers: list[Reader]
+    scripted_broker: ScriptedBroker, readers: list[Reader]
 ) -> None:
-    reader = start_reader(readers, mosquitto, [sensors("t6")])
-    receive(mosquitto, reader, "t6/dev/temp", b"1")
+    # mosquitto refuses such topics itself, so a scripted broker sends them.
+    reader = start_reader(
+        readers, Address(scripted_broker.host, scripted_broker.port), [sensors("t6")]
+    )
+    qos1 = 0x02
+    scripted_broker.send(
+        publish_packet(b"t6/\xff/temp", b"2"),  # the fast path's
+        publish_packet(b"t6/\xfe/temp", b"3", flags=qos1, packet_id=b"\x00\x01"),  # paho's
+        publish_packet(b"t6/dev/temp", b"1"),
+        publish_packet(b"t6/dev/temp", b"4", flags=qos1, packet_id=b"\x00\x02"),
+    )
 
-    # mosquitto refuses such topics itself, so the fault is injected into paho.
-    bad = mqtt.MQTTMessage(topic=b"t6/\xff/temp")
-    bad.payload = b"2"
-    reader.source._client._handle_on_message(bad)
-
-    assert reader.source.rejected["topic_not_utf8"] == 1
-    assert reader.payloads() == [b"1"]
+    wait_until(lambda: len(reader.payloads()) == 2, what="the two good messages")
+    assert sorted(reader.payloads()) == [b"1", b"4"]
+    assert reader.source.rejected["topic_not_utf8"] == 2
+    assert reader.state() == "connected"
 
 
 def test_mqtt_reader_speaks_mqtt5_with_a_client_id(
@@ -320,103 +371,6 @@ def test_mqtt_reader_refuses_a_broker_signed_by_another_ca(
     assert reader.source.status().received == 0
 
 
-def _publish(topic: bytes, payload: bytes, flags: int = 0, packet_id: bytes = b"") -> bytes:
-    body = len(topic).to_bytes(2, "big") + topic + packet_id + payload
-    assert len(body) < 128
-    return bytes([0x30 | flags, len(body)]) + body
-
-
-PINGRESP = bytes([0xD0, 0])
-
-
-def test_split_packets_takes_plain_publishes_and_leaves_the_rest_to_paho() -> None:
-    qos1 = _publish(b"a/q", b"1", flags=0x02, packet_id=b"\x00\x07")
-    data = b"".join(
-        [
-            _publish(b"a/b", b"21.5"),
-            PINGRESP,
-            _publish(b"a/c", b"", flags=0x01),  # retained, empty payload: still a message
-            qos1,
-            _publish(b"a/d", b"x" * 10)[:-3],  # the rest has not arrived yet
-        ]
-    )
-    publishes, others, used, missing = split_packets(data, v5=False)
-    assert publishes == [(b"a/b", b"21.5"), (b"a/c", b"")]
-    assert others == [PINGRESP, qos1]
-    assert data[used:] == _publish(b"a/d", b"x" * 10)[:-3]
-    assert missing == 3
-
-
-def test_split_packets_reads_mqtt5_properties_only_when_there_are_none() -> None:
-    plain = _publish(b"t", b"\x00" + b"7")  # property length 0, then the payload
-    alias = _publish(b"t", b"\x03\x23\x00\x01" + b"7")  # a topic alias: paho's
-    publishes, others, _, _ = split_packets(plain + alias, v5=True)
-    assert publishes == [(b"t", b"7")]
-    assert others == [alias]
-
-
-def test_split_packets_leaves_a_malformed_length_to_paho() -> None:
-    good = _publish(b"a", b"1")
-    bad = bytes([0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]) + b"junk"
-    publishes, others, used, _ = split_packets(good + bad, v5=False)
-    assert publishes == [(b"a", b"1")]
-    assert others == [bad]  # paho refuses it and drops the connection
-    assert used == len(good + bad)
-    # A length whose bytes have not all come is waited for, not refused.
-    assert split_packets(bytes([0x30, 0x80]), v5=False) == ([], [], 0, 0)
-
-
-class _CountingSocket:
-    """A real socket, its `recv` calls counted."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self.calls = 0
-
-    def recv(self, size: int) -> bytes:
-        self.calls += 1
-        return self.sock.recv(size)
-
-
-def test_read_ahead_hands_publishes_over_in_one_list_and_serves_paho_the_rest() -> None:
-    left, right = socket.socketpair()
-    with left, right:
-        left.setblocking(False)  # as paho's socket is
-        packets = [_publish(b"a/b", str(i % 10).encode() * 2) for i in range(200)]
-        right.sendall(b"".join(packets[:100]) + PINGRESP + b"".join(packets[100:]))
-        counted = _CountingSocket(left)
-        taken: list[list[tuple[bytes, bytes]]] = []
-        ahead = _ReadAhead(counted, taken.append, v5=False)
-        # What paho asks for a packet: its first byte, its length byte (no body here).
-        assert ahead.recv(1) + ahead.recv(1) == PINGRESP
-        assert counted.calls == 1
-        assert [len(batch) for batch in taken] == [200]
-        assert taken[0][0] == (b"a/b", b"00")
-        with pytest.raises(BlockingIOError):  # nothing more for paho: its read ends
-            ahead.recv(1)
-        right.close()
-        assert ahead.recv(1) == b""  # the peer closed: paho sees the end as before
-
-
-def test_read_ahead_lets_paho_gather_a_packet_too_big_to_hold() -> None:
-    left, right = socket.socketpair()
-    with left, right:
-        topic, payload = b"big", b"p" * (3 * READ_AHEAD)
-        body = len(topic).to_bytes(2, "big") + topic + payload
-        length = bytes([len(body) & 0x7F | 0x80, len(body) >> 7 & 0x7F | 0x80, len(body) >> 14])
-        packet = bytes([0x30]) + length + body
-        taken: list[list[tuple[bytes, bytes]]] = []
-        ahead = _ReadAhead(left, taken.append, v5=False)
-        sender = threading.Thread(target=right.sendall, args=(packet + PINGRESP,))
-        sender.start()
-        got = b""
-        while len(got) < len(packet) + len(PINGRESP):
-            got += ahead.recv(len(packet) + len(PINGRESP) - len(got))
-        sender.join()
-        assert got == packet + PINGRESP  # paho got it whole, and what came after
-        assert taken == []
-
-
 def test_mqtt_reader_pauses_rather_than_drops_when_the_pipeline_is_behind(
     mosquitto: Broker, readers: list[Reader], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -438,7 +392,7 @@ def test_mqtt_reader_pauses_rather_than_drops_when_the_pipeline_is_behind(
     time.sleep(1.0)
     # It reads on below BACKPRESSURE_AT (1,000); one read holds at most READ_AHEAD
     # bytes, and these packets are 14 bytes or more: without the pause, 5,000.
-    most = devices.BACKPRESSURE_AT + devices.mqtt.READ_AHEAD // 14
+    most = devices.BACKPRESSURE_AT + paho_fastpath.READ_AHEAD // 14
     assert len(reader.inbox) <= most < 2_000
     got: list[bytes] = []
     deadline = time.monotonic() + 20

@@ -22,6 +22,7 @@ from simulators import signals
 from simulators.broker import Broker
 from simulators.serial import PtyDevice, SerialSimulator
 from telemetry.config import Config, MqttConfig, SerialConfig, Subscription
+from telemetry.parsetool import ParseTool
 from tests.harness.broker import MosquittoFactory
 from tests.harness.mqtt_reader import send
 from tests.harness.server import RunningServer, StartServer
@@ -224,3 +225,54 @@ def test_server_counts_junk_from_devices_and_keeps_streaming(
     finally:
         bench_device.close()
     assert last and last[0]["inbox"]["dropped"] == 0
+
+
+def test_server_reads_a_topic_under_overlapping_subscriptions_as_telemetry_parse_does(
+    start_server: StartServer, mosquitto: Broker
+) -> None:
+    """`telemetry parse` says what the server makes of a message: with `e6/#` and
+    `e6/+/SENSOR` both subscribed, the readings of both, on QoS 0 and QoS 1."""
+    subscriptions = (
+        Subscription(topic="e6/#", format="auto", qos=1),
+        Subscription(topic="e6/+/SENSOR", template="e6/{device}/SENSOR", format="auto", qos=1),
+    )
+    config = Config(
+        mqtt=(
+            MqttConfig(
+                name="home", host=mosquitto.host, port=mosquitto.port, subscribe=subscriptions
+            ),
+        )
+    )
+    tasmota = b'{"AM2301":{"Temperature":21.4,"Humidity":48.1},"TempUnit":"C"}'
+    messages = [  # (topic, payload, QoS)
+        ("e6/probe/x", b"1", 0),
+        ("e6/kitchen/SENSOR", tasmota, 0),
+        ("e6/hall/SENSOR", b"19.5", 1),
+        ("e6/hall/temp", b"7.25 \xc2\xb0C", 1),
+    ]
+    lines = [
+        json.dumps({"transport": "mqtt", "topic": topic, "payload": payload.decode()})
+        for topic, payload, _ in messages
+    ]
+    parsed = [json.loads(line) for line in ParseTool(config).run(lines)]
+    expected = {
+        (r["device"], r["sensor"], r["value"], r["unit"]) for out in parsed for r in out["readings"]
+    }
+    # Both routes read the plain number on e6/hall/SENSOR, each its own way.
+    assert {("e6", "hall/SENSOR", 19.5, None), ("hall", "value", 19.5, None)} <= expected
+
+    server = start_server(config, None)
+
+    def stored() -> set[tuple[str, str, float, str | None]]:
+        catalog = _get(server.url + "api/series")[1]["series"]
+        return {(s["device"], s["sensor"], s["last_value"], s["unit"]) for s in catalog}
+
+    def subscribed() -> bool:  # "connected" comes before the broker's SUBACK
+        send(mosquitto, *messages[0][:2])
+        return ("e6", "probe/x", 1.0, None) in stored()
+
+    wait_until(subscribed, timeout=10, what="the subscriptions are in place")
+    for topic, payload, qos in messages[1:]:
+        send(mosquitto, topic, payload, qos=qos)
+    wait_until(lambda: stored() >= expected, timeout=10, what=f"{expected} stored")
+    assert stored() == expected

@@ -81,8 +81,10 @@ def start_reader(
 Credentials = tuple[str, str] | None
 
 
-def send(broker: Broker, topic: str, payload: bytes, login: Credentials = None) -> None:
-    """Publish one QoS 0 message and wait until all of it is written."""
+def send(
+    broker: Broker, topic: str, payload: bytes, login: Credentials = None, *, qos: int = 0
+) -> None:
+    """Publish one message and wait until all of it is written (QoS 0), or acknowledged."""
     client = mqtt.Client(CallbackAPIVersion.VERSION2)
     if login is not None:
         client.username_pw_set(*login)
@@ -98,19 +100,25 @@ def send(broker: Broker, topic: str, payload: bytes, login: Credentials = None) 
     # an RST throws away whatever of a large payload is still being sent.
     while not client.is_connected():
         step()
-    info = client.publish(topic, payload)
+    info = client.publish(topic, payload, qos)
     while not info.is_published():  # a large payload takes several writes
         step()
     client.disconnect()  # sends DISCONNECT and closes the socket
 
 
 def receive(
-    broker: Broker, reader: Reader, topic: str, payload: bytes, login: Credentials = None
+    broker: Broker,
+    reader: Reader,
+    topic: str,
+    payload: bytes,
+    login: Credentials = None,
+    *,
+    qos: int = 0,
 ) -> RawMessage:
     """Publish until the reader has the message: its SUBACK may still be on the way."""
 
     def arrived() -> RawMessage | None:
-        send(broker, topic, payload, login)
+        send(broker, topic, payload, login, qos=qos)
         time.sleep(0.05)
         return next((m for m in reader.received() if m.payload == payload), None)
 

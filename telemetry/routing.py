@@ -1,0 +1,72 @@
+"""One broker's routing table: which subscriptions' routes a topic gets.
+
+A message on a topic is read once per `[[mqtt.subscribe]]` entry whose filter
+matches the topic, each time the way that entry says (its template, format,
+device), in the order of the config: `tele/#` with `format = "auto"` and
+`tele/+/SENSOR` with a template both read `tele/kitchen/SENSOR`.  The MQTT
+reader asks this table on both of its paths (the QoS 0 PUBLISHes it cuts out
+of the socket, and paho's `on_message` for the rest), and `telemetry parse`
+asks it too, so the tool routes as the server does.
+
+Matching is MQTT's, as paho's `topic_matches_sub` does it (`+` one level, `#`
+the rest, no wildcard at the first level of a `$` topic); a shared
+subscription `$share/<group>/<filter>` receives what `<filter>` matches.
+
+What the reader learns is remembered per topic as received (bytes), up to
+MAX_TOPICS topics, then forgotten all at once and learned anew; topics longer
+than REMEMBERED_TOPIC_LENGTH bytes, and topics no entry matches, are worked
+out each time.  A table belongs to one reader thread (or the tool): it is not
+locked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from telemetry.config import Subscription
+from telemetry.model import Route
+from telemetry.topics import REMEMBERED_TOPIC_LENGTH, delivered_filter, filter_matches
+
+MAX_TOPICS = 10_000  # topics whose routes are remembered; then they are learned anew
+
+# A topic as text and the routes it gets, in config order.
+Routed = tuple[str, tuple[Route, ...]]
+
+
+class RoutingTable:
+    """The routes of one broker's subscriptions, and which of them a topic gets."""
+
+    __slots__ = ("_entries", "_remembered", "known")
+
+    known: Callable[[bytes], Routed | None]
+
+    def __init__(self, source: str, subscriptions: Iterable[Subscription]) -> None:
+        # (the filter topics are delivered on, the route), in config order.
+        self._entries = tuple((delivered_filter(s.topic), s.route(source)) for s in subscriptions)
+        self._remembered: dict[bytes, Routed] = {}
+        # `known(raw_topic)`: what `learn` remembered for this topic, or None.  The
+        # dict's own `get`, so a topic seen before costs one lookup and no call of
+        # ours: the reader asks for every message.  (`clear` keeps the same dict.)
+        self.known = self._remembered.get
+
+    def routes(self, topic: str) -> tuple[Route, ...]:
+        """The route of every subscription that receives `topic`, in config order."""
+        return tuple(
+            route for topic_filter, route in self._entries if filter_matches(topic_filter, topic)
+        )
+
+    def learn(self, raw_topic: bytes) -> Routed:
+        """`raw_topic` as text and its routes (none when no subscription receives it);
+        remembered when it has routes and is short.  Raises UnicodeDecodeError for a
+        topic that is not UTF-8."""
+        topic = raw_topic.decode("utf-8")
+        routed = (topic, self.routes(topic))
+        if routed[1] and len(raw_topic) <= REMEMBERED_TOPIC_LENGTH:
+            if len(self._remembered) >= MAX_TOPICS:
+                self._remembered.clear()
+            self._remembered[raw_topic] = routed
+        return routed
+
+    def __len__(self) -> int:
+        """How many topics are remembered."""
+        return len(self._remembered)
