@@ -20,26 +20,39 @@ from starlette.applications import Starlette
 
 from simulators import signals
 from simulators.inprocess import SimSensor, SimulatedSource
-from telemetry.config import Config
+from telemetry.config import AuthConfig, Config
+from tests.harness.credentials import credentials_file
 from tests.harness.server import RunningServer, launch
 from web.edge import Edge
 
-PATHS = ["/", "/events", "/api/series", "/api/history", "/api/export", "/healthz", "/metrics"]
+PATHS = [
+    "/", "/events", "/api/series", "/api/history", "/api/export", "/healthz", "/metrics",
+    "/login", "/logout", "/static/app.js",
+]  # fmt: skip
 PARAMETERS = ["series", "start", "end", "points", "format", "last_id", "x"]
 HOSTILE = [
     "", "0", "-1", "1e309", "nan", "-inf", "99999999999999999999", "²", "١٢", "0x10", " 5",
     "rig/load", "*", "[", "%", "%ff", "\x00", "\r\nX: y", "a" * 2000, "../../etc/passwd",
     "\ud800", "é", "🙂", "1.5e3", "csv", "json", "xml",
+    "telemetry_session=alice:\xb2:x", "telemetry_session=alice:99999999999:" + "A" * 43,
+    "telemetry_session=:::", "Bearer \xff", "Bearer ", "Basic YWxpY2U6eA==",
+    "bytes=0-1,2-3,4-5,6-7,8-9,10-11,12-13,14-15,16-17,18-19,20-21,22-23,24-25,26-27,28-29",
 ]  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[RunningServer]:
-    """The module's own server: hypothesis calls each test many times."""
+@pytest.fixture(scope="module", params=["open", "guarded"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
+    """The module's own servers, without and with authentication: hypothesis calls
+    each test many times."""
     source = SimulatedSource(
         "rig", [SimSensor("rig", "load", "W", 0.05, signals.sine(5.0, 1.0, 10.0))]
     )
-    running = launch(Config(), [source])
+    config = Config()
+    if request.param == "guarded":
+        config = Config(auth=AuthConfig(file=str(credentials_file(tmp_path_factory.mktemp("a")))))
+    running = launch(config, [source])
     time.sleep(0.3)  # a few readings, so history and export have points to give
     yield running
     running.stop()
@@ -53,14 +66,22 @@ def _edge(server: RunningServer) -> Edge:
     return edge
 
 
-def _request(server: RunningServer, method: str, target: str, headers: dict[str, str]) -> int:
+def _request(
+    server: RunningServer, method: str, target: str, headers: dict[str, str], body: bytes
+) -> int:
     parts = urlsplit(server.url)
     conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=5)
     try:
         conn.putrequest(method, target, skip_accept_encoding=True)
         for name, value in headers.items():
-            conn.putheader(name, value.encode("utf-8", "surrogatepass"))
-        conn.endheaders()
+            try:  # as bytes 0-255 where it can: how a crafted client sends "\xb2"
+                raw = value.encode("latin-1")
+            except UnicodeEncodeError:
+                raw = value.encode("utf-8", "surrogatepass")
+            conn.putheader(name, raw)
+        if method == "POST":
+            conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body if method == "POST" else None)
         response = conn.getresponse()
         if response.getheader("content-type", "").startswith("text/event-stream"):
             return response.status  # a stream: it will not end by itself
@@ -78,10 +99,22 @@ header_values = st.one_of(
 )
 headers = st.dictionaries(
     st.sampled_from(
-        ["Cookie", "Authorization", "Last-Event-ID", "Range", "Origin", "Accept", "If-None-Match"]
+        [
+            *["Cookie", "Authorization", "Last-Event-ID", "Range", "Origin", "Accept"],
+            *["If-None-Match", "Sec-Fetch-Site", "Content-Type", "X-Forwarded-For", "Host"],
+        ]
     ),
     header_values.map(lambda v: v.replace("\r", "").replace("\n", "")),
     max_size=4,
+)
+
+
+digits = st.sampled_from(["²", "١٢", "99999999999", "0", "-1", "", "1e3", "٣"])
+cookies = st.builds(
+    "telemetry_session={}:{}:{}".format,
+    st.sampled_from(["alice", "bob", "", "ALICE", "alice\x00"]),
+    st.one_of(digits, st.text(max_size=6)),
+    st.one_of(st.just("A" * 43), st.text(max_size=50)),
 )
 
 
@@ -93,6 +126,12 @@ headers = st.dictionaries(
     method=st.sampled_from(["GET", "HEAD", "POST", "DELETE", "OPTIONS"]),
     query=queries,
     extra=headers,
+    cookie=st.one_of(st.none(), cookies),
+    body=st.one_of(
+        st.binary(max_size=200),
+        queries.map(lambda q: "&".join(f"{k}={v}" for k, v in q).encode("utf-8", "surrogatepass")),
+        st.just(b"user=alice&password=x&user=bob&a=1&b=2&c=3"),
+    ),
 )
 def test_no_hostile_request_makes_a_handler_fail(  # noqa: PLR0917 (hypothesis passes them)
     server: RunningServer,
@@ -101,6 +140,8 @@ def test_no_hostile_request_makes_a_handler_fail(  # noqa: PLR0917 (hypothesis p
     method: str,
     query: list[tuple[str, str]],
     extra: dict[str, str],
+    cookie: str | None,
+    body: bytes,
 ) -> None:
     caplog.set_level(logging.WARNING)
     text = "&".join(
@@ -109,7 +150,10 @@ def test_no_hostile_request_makes_a_handler_fail(  # noqa: PLR0917 (hypothesis p
     target = path + ("?" + text if text else "")
     if path == "/events" and method == "GET":
         extra = {**extra, "Connection": "close"}
-    status = _request(server, method, target, extra)
+    if cookie is not None:
+        extra = {**extra, "Cookie": cookie.replace("\r", "").replace("\n", "")}
+    failed = _edge(server).errors
+    status = _request(server, method, target, extra, body)
     assert status < 500, (method, target, extra)
-    assert _edge(server).errors == 0, (method, target, extra)
+    assert _edge(server).errors == failed, (method, target, extra)
     assert not [r for r in caplog.records if r.exc_info], (method, target, extra)
