@@ -3,11 +3,10 @@
 Each input line is `{"transport": "mqtt", "topic": ..., "payload": ...}` or
 `{"transport": "serial", "port": NAME, "payload": "one or more lines"}`, with
 `payload_b64` for raw bytes.  Routes come from the config exactly as in the
-server: a topic is read once per subscription that receives it, from the
+server: a topic is read by the first subscription that receives it, from the
 broker's own `RoutingTable` (the first `[[mqtt]]` whose subscriptions take the
-topic: a line does not say which broker it came from), and the readings of all
-of them make its output line; a serial line is read as the port of that name
-says.  State carries across lines, as it does in a running server.
+topic: a line does not say which broker it came from); a serial line is read
+as the port of that name says.  State carries across lines, as it does in a running server.
 """
 
 from __future__ import annotations

@@ -1,9 +1,13 @@
-"""One broker's routing table: which subscriptions' routes a topic gets.
+"""One broker's routing table: which subscription reads a topic.
 
-A message on a topic is read once per `[[mqtt.subscribe]]` entry whose filter
-matches the topic, each time the way that entry says (its template, format,
-device), in the order of the config: `tele/#` with `format = "auto"` and
-`tele/+/SENSOR` with a template both read `tele/kitchen/SENSOR`.  The MQTT
+A message on a topic is read once, the way the first `[[mqtt.subscribe]]`
+entry (in the order of the config) whose filter matches the topic says (its
+template, format, device): with `tele/+/SENSOR` (a template) before `tele/#`
+(`format = "auto"`), `tele/kitchen/SENSOR` is read by the first and
+`tele/kitchen/STATE` by the second.  Put specific filters before broad ones,
+as in a firewall's rules.  Reading a message once per matching entry instead
+made two series of every reading under overlapping filters (`#` beside
+`homeassistant/#`), each name a guess of its own.  The MQTT
 reader asks this table on both of its paths (the QoS 0 PUBLISHes it cuts out
 of the socket, and paho's `on_message` for the rest), and `telemetry parse`
 asks it too, so the tool routes as the server does.
@@ -29,7 +33,7 @@ from telemetry.topics import REMEMBERED_TOPIC_LENGTH, delivered_filter, filter_m
 
 MAX_TOPICS = 10_000  # topics whose routes are remembered; then they are learned anew
 
-# A topic as text and the routes it gets, in config order.
+# A topic as text and the route it gets: the first matching entry's, or none.
 Routed = tuple[str, tuple[Route, ...]]
 
 
@@ -50,10 +54,12 @@ class RoutingTable:
         self.known = self._remembered.get
 
     def routes(self, topic: str) -> tuple[Route, ...]:
-        """The route of every subscription that receives `topic`, in config order."""
-        return tuple(
-            route for topic_filter, route in self._entries if filter_matches(topic_filter, topic)
-        )
+        """The route of the first subscription, in config order, that receives `topic`
+        (a tuple of one), or none."""
+        for topic_filter, route in self._entries:
+            if filter_matches(topic_filter, topic):
+                return (route,)
+        return ()
 
     def learn(self, raw_topic: bytes) -> Routed:
         """`raw_topic` as text and its routes (none when no subscription receives it);

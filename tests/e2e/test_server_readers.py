@@ -230,11 +230,11 @@ def test_server_counts_junk_from_devices_and_keeps_streaming(
 def test_server_reads_a_topic_under_overlapping_subscriptions_as_telemetry_parse_does(
     start_server: StartServer, mosquitto: Broker
 ) -> None:
-    """`telemetry parse` says what the server makes of a message: with `e6/#` and
-    `e6/+/SENSOR` both subscribed, the readings of both, on QoS 0 and QoS 1."""
+    """`telemetry parse` says what the server makes of a message: with `e6/+/SENSOR`
+    and `e6/#` both subscribed, the first that matches reads it, on QoS 0 and QoS 1."""
     subscriptions = (
-        Subscription(topic="e6/#", format="auto", qos=1),
         Subscription(topic="e6/+/SENSOR", template="e6/{device}/SENSOR", format="auto", qos=1),
+        Subscription(topic="e6/#", format="auto", qos=1),
     )
     config = Config(
         mqtt=(
@@ -258,8 +258,9 @@ def test_server_reads_a_topic_under_overlapping_subscriptions_as_telemetry_parse
     expected = {
         (r["device"], r["sensor"], r["value"], r["unit"]) for out in parsed for r in out["readings"]
     }
-    # Both routes read the plain number on e6/hall/SENSOR, each its own way.
-    assert {("e6", "hall/SENSOR", 19.5, None), ("hall", "value", 19.5, None)} <= expected
+    # The template reads e6/hall/SENSOR; `e6/#` takes what it leaves.
+    assert {("hall", "value", 19.5, None), ("e6", "hall/temp", 7.25, "°C")} <= expected
+    assert ("e6", "hall/SENSOR", 19.5, None) not in expected
 
     server = start_server(config, None)
 
