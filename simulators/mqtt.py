@@ -35,6 +35,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from devices.paho_fastpath import close_sockets
 from simulators import firmware, signals
 from simulators.faults import malformed_payload
 from simulators.firmware import Message, Quantity
@@ -146,8 +147,7 @@ class MqttSimulator:
         for device in self.devices:
             device.client.disconnect()
             device.client.loop_stop()
-            # paho has no public call that closes its wake-up socketpair.
-            device.client._reset_sockets()
+            close_sockets(device.client)  # paho has no public call that closes its socketpair
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until `duration` is over (or `stop`); True when publishing has ended."""

@@ -219,7 +219,7 @@ class _Table:
     def key(self, name: str) -> str:
         return f"{self.path}.{name}" if self.path else name
 
-    def _get(self, name: str, kind: type | tuple[type, ...], expected: str) -> Any:
+    def typed(self, name: str, kind: type | tuple[type, ...], expected: str) -> Any:
         self.used.add(name)
         if name not in self.data:
             return None
@@ -272,7 +272,7 @@ class _Table:
         pattern: re.Pattern[str] | None = None,
         form: str = "a string",
     ) -> str | T:
-        value = self._get(name, str, form)
+        value = self.typed(name, str, form)
         if value is None:
             return default
         if pattern is not None and not pattern.fullmatch(value):
@@ -281,7 +281,7 @@ class _Table:
         return str(value)
 
     def integer(self, name: str, default: int, low: int, high: int) -> int:
-        value = self._get(name, int, f"a whole number from {low} to {high}")
+        value = self.typed(name, int, f"a whole number from {low} to {high}")
         if value is None:
             return default
         if not low <= value <= high:
@@ -308,7 +308,7 @@ class _Table:
         return value  # type: ignore[no-any-return]
 
     def _parsed(self, name: str, default: T, parse: Callable[[str], T], form: str) -> T:
-        value = self._get(name, str, form)
+        value = self.typed(name, str, form)
         if value is None:
             return default
         try:
@@ -344,7 +344,7 @@ class _Table:
         return size
 
     def strings(self, name: str) -> tuple[str, ...]:
-        value = self._get(name, list, "a list of strings")
+        value = self.typed(name, list, "a list of strings")
         if value is None:
             return ()
         out = []
@@ -548,7 +548,7 @@ def _mqtt(t: _Table, index: int) -> MqttConfig | None:
     for table in sub_tables:
         topic = table.data.get("topic")
         if isinstance(topic, str) and topic in seen_topics:
-            # paho keeps one message callback per filter: the second would be lost.
+            # the broker keeps one subscription per filter: the second would replace it.
             t.problems.add(
                 f"{table.path}.topic",
                 f"{_show(topic)} is subscribed twice; expected each filter once per broker",
@@ -601,7 +601,7 @@ def _serial(t: _Table, index: int) -> SerialConfig | None:
 def _series(t: _Table) -> SeriesRule | None:
     ok = t.required("match")
     specs: list[FilterSpec] = []
-    raw = t._get("filters", list, "a list of filters such as [{ clamp = [-40, 85] }]")
+    raw = t.typed("filters", list, "a list of filters such as [{ clamp = [-40, 85] }]")
     for i, item in enumerate(raw or []):
         path = f"{t.key('filters')}[{i}]"
         if not isinstance(item, dict) or len(item) != 1:
