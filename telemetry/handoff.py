@@ -37,10 +37,10 @@ BATCH_WINDOW = 0.005
 # At most this many messages per batch: at ~100 µs a JSON message, 50 ms of the loop.
 MAX_BATCH = 500
 # At most this many payload bytes per batch (a bigger message goes alone).  The
-# pipeline's cost grows with a message's numbers, and so with its bytes; this
-# lets 500 small messages (plain numbers, Tasmota SENSOR documents of up to 131
-# bytes) through in one batch, and ends a batch of big JSON documents after a few.
-MAX_BATCH_BYTES = 64 * 1024
+# pipeline's cost grows with a message's numbers, and so with its bytes: this
+# ends a batch of big JSON documents after a few, while 500 plain numbers still
+# go in one batch (and 500 Tasmota documents in two or three).
+MAX_BATCH_BYTES = 32 * 1024
 _PAYLOAD = attrgetter("payload")
 _FITS = MAX_BATCH_BYTES.__ge__
 
@@ -132,7 +132,10 @@ class Inbox:
                 batch = [queue.popleft() for _ in range(size)]
                 loop = self._loop
                 if loop is not None:
-                    loop.call_soon(self.drain)
+                    # Two hops: a task woken meanwhile (by a timer, by a future this
+                    # batch resolved) is scheduled behind the first, and so runs
+                    # before the next batch rather than after it.
+                    loop.call_soon(loop.call_soon, self.drain)
                 else:
                     self._scheduled = False
             if self._below is not None and len(queue) <= self._below:
