@@ -78,6 +78,8 @@ def _csv_texts(values: FloatArray) -> list[bytes]:
     """Each float as `repr` writes it.  orjson's text is the same digits except for
     exponents (`1e-7` for `1e-07`) and NaN and infinities (`null`): those few are
     written by `repr`."""
+    if not len(values):
+        return []
     texts = orjson.dumps(values, option=_NUMPY)[1:-1].split(b",")
     size = np.abs(values)
     odd = ~np.isfinite(values) | ((size < 1e-4) & (values != 0)) | (size >= 1e16)
