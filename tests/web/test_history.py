@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import csv
 import io
 import json
@@ -386,7 +387,10 @@ def test_history_and_export_let_other_tasks_run_between_series(target: str) -> N
         task.cancel()
         return got
 
-    got = asyncio.run(read())
+    # In a thread of its own: Playwright's sync API (the browser tests) leaves a
+    # loop running in this one for the rest of the session.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        got = pool.submit(asyncio.run, read()).result(10)
     with_points = [(turn, chunk) for turn, chunk in got if b"x" in chunk]
     assert len(with_points) == 4
     turns = [turn for turn, _ in with_points]
