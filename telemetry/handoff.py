@@ -7,6 +7,11 @@ the loop wakes once per batch, never once per message.  When the inbox is full
 the oldest message is dropped and counted: a reader never blocks on a slow
 consumer.  A reader that can leave messages where they are (MQTT, with the
 kernel and the broker) may instead wait for room with `wait_below`.
+
+A batch is bounded twice: by messages (`MAX_BATCH`) and by payload bytes
+(`MAX_BATCH_BYTES`), since one big JSON document can cost the pipeline as
+much as hundreds of small ones.  What is left follows in the next batch, as
+soon as the loop has had its turn.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
+from itertools import accumulate, islice, takewhile
+from operator import attrgetter
 
 from telemetry.logs import RateLimitedLog
 from telemetry.model import RawMessage
@@ -29,6 +36,13 @@ logger = logging.getLogger(__name__)
 BATCH_WINDOW = 0.005
 # At most this many messages per batch: at ~100 µs a JSON message, 50 ms of the loop.
 MAX_BATCH = 500
+# At most this many payload bytes per batch (a bigger message goes alone).  The
+# pipeline's cost grows with a message's numbers, and so with its bytes: this
+# ends a batch of big JSON documents after a few, while 500 plain numbers still
+# go in one batch (and 500 Tasmota documents in two or three).
+MAX_BATCH_BYTES = 32 * 1024
+_PAYLOAD = attrgetter("payload")
+_FITS = MAX_BATCH_BYTES.__ge__
 
 
 class Inbox:
@@ -98,20 +112,30 @@ class Inbox:
                 self._scheduled = False
 
     def drain(self) -> int:
-        """Hand the waiting messages to the consumer as one batch of at most MAX_BATCH;
-        when more wait, the next batch follows as soon as the loop has had its turn
-        (a tick, a stream's write), so no batch holds the loop for long."""
+        """Hand the waiting messages to the consumer as one batch of at most MAX_BATCH
+        messages and MAX_BATCH_BYTES of payload (at least one message); when more
+        wait, the next batch follows as soon as the loop has had its turn (a tick, a
+        stream's write), so no batch holds the loop for long."""
         with self._lock:
             queue = self._queue
-            if len(queue) <= MAX_BATCH:
+            # Counted in C: one pass when the batch fits (nearly always), else up to
+            # the first message that does not fit; a message over the budget goes alone.
+            size = min(len(queue), MAX_BATCH)
+            if sum(map(len, map(_PAYLOAD, islice(queue, size)))) > MAX_BATCH_BYTES:
+                totals = accumulate(map(len, map(_PAYLOAD, islice(queue, size))))
+                size = len(list(takewhile(_FITS, totals))) or 1
+            if size == len(queue):
                 batch = list(queue)
                 queue.clear()
                 self._scheduled = False
             else:
-                batch = [queue.popleft() for _ in range(MAX_BATCH)]
+                batch = [queue.popleft() for _ in range(size)]
                 loop = self._loop
                 if loop is not None:
-                    loop.call_soon(self.drain)
+                    # Two hops: a task woken meanwhile (by a timer, by a future this
+                    # batch resolved) is scheduled behind the first, and so runs
+                    # before the next batch rather than after it.
+                    loop.call_soon(loop.call_soon, self.drain)
                 else:
                     self._scheduled = False
             if self._below is not None and len(queue) <= self._below:

@@ -8,33 +8,98 @@ back to `start`, else from the coarsest rollup that still has enough buckets
 (each bucket given as its first, min, max and last); `from` says which.
 Export gives the raw ring's points themselves, as CSV or JSON.  Parameters
 are bounded (see `web.query`); a bad one is a 422.
+
+Both answers stream, a series at a time, so a large one neither holds the
+event loop nor sits whole in memory: on the loop a series' points are copied
+out of the store (the pipeline appends to the rings on the loop, so a thread
+never reads them), then a worker thread downsamples and encodes the copy, and
+its bytes go out before the next series is read.  Other requests, the ticks
+and the streams run in between.  A whole raw ring is encoded `EXPORT_SLICE`
+points at a time.  The JSON is what `json.dumps` made of the same values
+(orjson writes each float as its shortest round trip, as `repr` does; NaN and
+infinities as `null`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
-import math
+from collections.abc import AsyncIterator
 
 import numpy as np
+import orjson
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from telemetry.downsample import m4
 from telemetry.quantities import format_duration
 from telemetry.store import FloatArray, Ring, Store
-from web.query import QueryError, points, window
+from web.query import QueryError, Window, points, window
 
 MAX_EXPORT_SERIES = 16
+EXPORT_SLICE = 10_000  # points of a raw ring encoded at a time
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet would run (CSV injection)
+_NUMPY = orjson.OPT_SERIALIZE_NUMPY
 
 
 def _problem(error: QueryError) -> Response:
     return JSONResponse({"error": str(error), "parameter": error.parameter}, status_code=422)
 
 
-def _pairs(ts: FloatArray, values: FloatArray) -> tuple[list[float], list[float | None]]:
-    return ts.tolist(), [v if math.isfinite(v) else None for v in values.tolist()]
+def _history_series(
+    sid: str,
+    ts: FloatArray,
+    values: FloatArray,
+    *,
+    unit: str | None,
+    kind: str,
+    span: Window,
+    limit: int,
+) -> bytes:
+    """`"<id>":{"unit", "t", "v", "from"}` of one series' copied points (in a worker thread)."""
+    if len(ts) > limit:
+        ts, values = m4(ts, values, span.start, np.nextafter(span.end, np.inf), limit // 4)
+    entry = {
+        "unit": unit,
+        "t": np.ascontiguousarray(ts),
+        "v": np.ascontiguousarray(values),
+        "from": kind,
+    }
+    return orjson.dumps(sid) + b":" + orjson.dumps(entry, option=_NUMPY)
+
+
+def _json_points(ts: FloatArray, values: FloatArray) -> bytes:
+    """`[t,v],[t,v],...` (no brackets around the lot): one slice of an export."""
+    return orjson.dumps(np.column_stack((ts, values)), option=_NUMPY)[1:-1]
+
+
+def _csv_texts(values: FloatArray) -> list[bytes]:
+    """Each float as `repr` writes it.  orjson's text is the same digits except for
+    exponents (`1e-7` for `1e-07`) and NaN and infinities (`null`): those few are
+    written by `repr`."""
+    if not len(values):
+        return []
+    texts = orjson.dumps(values, option=_NUMPY)[1:-1].split(b",")
+    size = np.abs(values)
+    odd = ~np.isfinite(values) | ((size < 1e-4) & (values != 0)) | (size >= 1e16)
+    for i in np.flatnonzero(odd).tolist():
+        texts[i] = repr(float(values[i])).encode()
+    return texts
+
+
+def _csv_rows(field: bytes, ts: FloatArray, values: FloatArray) -> bytes:
+    prefix = field + b","
+    rows = zip(_csv_texts(ts), _csv_texts(values), strict=True)
+    return b"".join([prefix + t + b"," + v + b"\r\n" for t, v in rows])
+
+
+def _csv_field(sid: str) -> bytes:
+    """The series id as a CSV field, quoted as `csv.writer` would, formulas defused."""
+    shown = f"'{sid}" if sid.startswith(_FORMULA) else sid
+    out = io.StringIO()
+    csv.writer(out).writerow([shown])
+    return out.getvalue().removesuffix("\r\n").encode()
 
 
 class History:
@@ -47,23 +112,29 @@ class History:
             limit = points(request.query_params)
         except QueryError as error:
             return _problem(error)
-        found, unknown = {}, []
+        return StreamingResponse(self._history_body(span, limit), media_type="application/json")
+
+    async def _history_body(self, span: Window, limit: int) -> AsyncIterator[bytes]:
+        """`{"start", "end", "points", "series": {id: ...}, "unknown"?}`, a series a chunk."""
+        head = {"start": span.start, "end": span.end, "points": limit}
+        yield orjson.dumps(head)[:-1] + b',"series":{'
+        unknown = []
+        comma = b""
         for sid in span.series:
             info = self.store.series.get(sid)
             if info is None:
                 unknown.append(sid)
                 continue
             source = Store.choose(info, span.start, span.end, limit)
-            ts, values = Store.points(source, span.start, span.end)
-            if len(ts) > limit:
-                ts, values = m4(ts, values, span.start, np.nextafter(span.end, np.inf), limit // 4)
-            t, v = _pairs(ts, values)
+            ts, values = Store.points(source, span.start, span.end)  # copies
             kind = "raw" if isinstance(source, Ring) else format_duration(source.width)
-            found[sid] = {"unit": info.unit, "t": t, "v": v, "from": kind}
-        body = {"start": span.start, "end": span.end, "points": limit, "series": found}
-        if unknown:
-            body["unknown"] = unknown
-        return JSONResponse(body)
+            entry = await asyncio.to_thread(
+                _history_series, sid, ts, values, unit=info.unit, kind=kind, span=span, limit=limit
+            )
+            yield comma + entry
+            comma = b","
+        tail = b',"unknown":' + orjson.dumps(unknown) if unknown else b""
+        yield b"}" + tail + b"}"
 
     async def export(self, request: Request) -> Response:
         params = request.query_params
@@ -74,25 +145,43 @@ class History:
             span = window(params, self.store.raw_span, MAX_EXPORT_SERIES)
         except QueryError as error:
             return _problem(error)
-        rows = {}
-        for sid in span.series:
-            info = self.store.series.get(sid)
-            if info is not None:
-                rows[sid] = info.ring.range(span.start, span.end)
         if kind == "json":
-            return JSONResponse(
-                {sid: [list(p) for p in zip(*_pairs(*r), strict=True)] for sid, r in rows.items()}
-            )
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["series", "timestamp", "value"])
-        for sid, (ts, values) in rows.items():
-            shown = f"'{sid}" if sid.startswith(_FORMULA) else sid
-            writer.writerows(
-                (shown, repr(t), repr(v)) for t, v in zip(ts.tolist(), values.tolist(), strict=True)
-            )
-        return Response(
-            out.getvalue(),
+            return StreamingResponse(self._export_json(span), media_type="application/json")
+        return StreamingResponse(
+            self._export_csv(span),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="telemetry.csv"'},
         )
+
+    async def _export_points(
+        self, span: Window
+    ) -> AsyncIterator[tuple[str, FloatArray, FloatArray]]:
+        """Each known series' raw points in the range, copied on the loop."""
+        for sid in span.series:
+            info = self.store.series.get(sid)
+            if info is not None:
+                ts, values = info.ring.range(span.start, span.end)
+                yield sid, ts, values
+
+    async def _export_json(self, span: Window) -> AsyncIterator[bytes]:
+        """`{id: [[t, v], ...], ...}` of the known series."""
+        yield b"{"
+        comma = b""
+        async for sid, ts, values in self._export_points(span):
+            yield comma + orjson.dumps(sid) + b":["
+            comma = b","
+            for lo in range(0, len(ts), EXPORT_SLICE):
+                hi = lo + EXPORT_SLICE
+                text = await asyncio.to_thread(_json_points, ts[lo:hi], values[lo:hi])
+                yield text if lo == 0 else b"," + text
+            yield b"]"
+        yield b"}"
+
+    async def _export_csv(self, span: Window) -> AsyncIterator[bytes]:
+        """`series,timestamp,value` rows, times and values as `repr` writes them."""
+        yield b"series,timestamp,value\r\n"
+        async for sid, ts, values in self._export_points(span):
+            field = _csv_field(sid)
+            for lo in range(0, len(ts), EXPORT_SLICE):
+                hi = lo + EXPORT_SLICE
+                yield await asyncio.to_thread(_csv_rows, field, ts[lo:hi], values[lo:hi])

@@ -150,5 +150,5 @@ class Normalizer:
                 device = ctx.topic.split("/")[-2]
             else:
                 device, _ = ctx.names()
-            emit.availability(device.replace("/", "_"), state)
+            emit.availability(device, state)
         return True

@@ -278,8 +278,13 @@ class Emit:
     def error(self, reason: str, detail: str) -> None:
         self.outcome.errors.append(PayloadError(reason, detail))
 
-    def availability(self, device: str, online: bool) -> None:
-        self.outcome.availability.append(Availability(device, online, self.msg.recv_ts))
+    def availability(self, device: str, online: bool) -> bool:
+        """Add that `device` is online or not if its name passes `_device`; True if added."""
+        stored = self._device(device)
+        if stored is None:
+            return False
+        self.outcome.availability.append(Availability(stored, online, self.msg.recv_ts))
+        return True
 
     def reading(
         self,
@@ -328,17 +333,8 @@ class Emit:
     def _name(self, device: str, sensor: str, unit: str | None) -> Named | None:
         """The device as stored, the series id and the unit; None (counted) when the
         names cannot make a series id."""
-        stored = device.replace("/", "_").strip()
-        if not stored or not sensor:
-            self.error("no_name", f"no device or sensor name for {self.msg.topic!r}")
-            return None
-        if len(stored) + 1 + len(sensor) > self.limits.max_id_length:
-            self.error("id_too_long", f"series id over {self.limits.max_id_length} characters")
-            return None
-        try:
-            (stored + sensor).encode("utf-8")
-        except UnicodeEncodeError:
-            self.error("bad_name", f"{sensor!r} holds a lone surrogate")
+        stored = self._device(device, sensor or "")  # no sensor: no series id
+        if stored is None:
             return None
         named = (stored, series_id(stored, sensor), self.unit(unit))
         # Only names of a usual length are remembered: the entries stay small.
@@ -348,6 +344,27 @@ class Emit:
         if short and len(self._names) < MAX_NAMES:
             self._names[device, sensor, unit] = named
         return named
+
+    def _device(self, device: str, sensor: str | None = None) -> str | None:
+        """The device as stored (`/` replaced, blanks stripped), or None (counted) when the
+        names are empty, longer than `max_id_length` as `device/sensor` (the device alone
+        when `sensor` is None) or hold a lone surrogate: every name's one check."""
+        stored = device.replace("/", "_").strip()
+        if not stored or sensor == "":
+            self.error("no_name", f"no device or sensor name for {self.msg.topic[:200]!r}")
+            return None
+        name = stored if sensor is None else series_id(stored, sensor)
+        if len(name) > self.limits.max_id_length:
+            self.error(
+                "id_too_long", f"{name[:40]!r}... over {self.limits.max_id_length} characters"
+            )
+            return None
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            self.error("bad_name", f"{name[:60]!r} holds a lone surrogate")
+            return None
+        return stored
 
     def device_time(self, value: Any, timezone: str | None = None) -> float | None:
         """A device time in epoch seconds, or None (and the reason counted).

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from telemetry.config import Config
+from telemetry.config import Config, LimitsConfig, ServerConfig
+from telemetry.hub import Hub
 from telemetry.model import RawMessage, Route
 from telemetry.normalize import Normalizer
 from telemetry.normalize.availability import UNCHANGED, parse_availability
@@ -88,3 +91,67 @@ def test_pipeline_reports_each_availability_change_once() -> None:
 def test_homie_state_names_the_device_without_a_template(topic: str) -> None:
     outcome = Normalizer().normalize(RawMessage(Route("home", "mqtt"), topic, b"lost", 1.0))
     assert [(a.device, a.online) for a in outcome.availability] == [("boiler", False)]
+
+
+@pytest.mark.parametrize(
+    ("route", "topic", "reason"),
+    [
+        (ROUTE, f"tele/{'k' * 30_000}/LWT", "id_too_long"),
+        (ROUTE, f"tele/{'k' * 21}/LWT", "id_too_long"),  # one over the limit
+        (ROUTE, "tele/ /LWT", "no_name"),
+        (ROUTE, "tele/k\ud800/LWT", "bad_name"),
+        (Route("home", "mqtt"), f"homie/{'k' * 21}/$state", "id_too_long"),
+        (Route("home", "mqtt"), f"{'k' * 21}/status", "id_too_long"),
+    ],
+)
+def test_normalizer_refuses_an_availability_device_name_as_it_would_a_series_name(
+    route: Route, topic: str, reason: str
+) -> None:
+    payload = b"ready" if topic.endswith("$state") else b"online"
+    outcome = Normalizer(max_id_length=20).normalize(RawMessage(route, topic, payload, 1.0))
+    assert outcome.availability == [] and outcome.readings == []
+    assert [e.reason for e in outcome.errors] == [reason]
+    assert len(outcome.errors[0].detail) < 300
+
+
+def test_normalizer_keeps_an_availability_device_name_at_the_limit() -> None:
+    outcome = Normalizer(max_id_length=20).normalize(_message(f"tele/{'k' * 20}/LWT", b"Online"))
+    assert [(a.device, a.online) for a in outcome.availability] == [("k" * 20, True)]
+
+
+def test_pipeline_counts_long_availability_names_and_keeps_none_of_them() -> None:
+    pipeline = Pipeline(Config())
+    long_names = [
+        RawMessage(ROUTE, f"tele/{i}{'x' * 30_000}/LWT", b"Online", 1.0) for i in range(150)
+    ]
+    pipeline.ingest([*long_names, _message("tele/kitchen/LWT", b"Online")])
+    assert list(pipeline.devices) == ["kitchen"]
+    assert list(pipeline.take_tick().availability) == ["kitchen"]
+    assert pipeline.rejected["id_too_long"] == 150
+    assert pipeline.rejected_by_source["home", "id_too_long"] == 150
+
+
+def test_hub_catalog_of_a_new_stream_carries_no_refused_device_name() -> None:
+    pipeline = Pipeline(Config())
+    hub = Hub(pipeline, ServerConfig(), LimitsConfig())
+    pipeline.ingest(
+        [RawMessage(ROUTE, f"tele/{i}{'x' * 30_000}/LWT", b"Online", 1.0) for i in range(150)]
+    )
+    pipeline.ingest([_message("tele/kitchen/LWT", b"Offline")])
+    hub.publish(pipeline.take_tick())
+    client = hub.connect("10.0.0.1", None)
+    assert not isinstance(client, str)
+    opening = hub.opening(client, None)
+    assert b"xxxx" not in opening and len(opening) < 4096
+    (catalog,) = [line for line in opening.split(b"\n") if b'"devices"' in line]
+    devices = json.loads(catalog.removeprefix(b"data: "))["devices"]
+    assert [(d["device"], d["online"]) for d in devices] == [("kitchen", False)]
+
+
+def test_pipeline_remembers_at_most_max_series_devices_and_counts_the_rest() -> None:
+    pipeline = Pipeline(Config(limits=LimitsConfig(max_series=3)))
+    pipeline.ingest([_message(f"tele/d{i}/LWT", b"Online") for i in range(5)])
+    assert list(pipeline.devices) == ["d0", "d1", "d2"]
+    assert pipeline.rejected["device_limit"] == 2
+    pipeline.ingest([_message("tele/d1/LWT", b"Offline")])  # a known device still changes
+    assert pipeline.devices["d1"].online is False

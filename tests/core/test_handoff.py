@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from telemetry.handoff import MAX_BATCH, Inbox
+from telemetry.handoff import MAX_BATCH, MAX_BATCH_BYTES, Inbox
 from telemetry.model import RawMessage, Route
 
 ROUTE = Route("test", "mqtt", "number")
@@ -100,3 +100,108 @@ def test_a_long_queue_is_handed_over_in_bounded_batches_with_the_loop_between() 
     sizes, turns = asyncio.run(main())
     assert sizes == [MAX_BATCH, MAX_BATCH, 1_200 - 2 * MAX_BATCH]
     assert turns >= 3
+
+
+def _sized(n: int, size: int, start: int = 0) -> list[RawMessage]:
+    return [RawMessage(ROUTE, f"s/{i}", b"7" * size, float(i)) for i in range(start, start + n)]
+
+
+def _drain_all(inbox: Inbox) -> None:
+    while inbox.drain():
+        pass
+
+
+def test_a_batch_holds_at_most_the_byte_budget_and_small_messages_still_go_500_at_a_time() -> None:
+    batches: list[list[RawMessage]] = []
+    inbox = Inbox(10_000, batches.append)
+    # A burst of big JSON documents (7 KB each), then 1,200 plain numbers.
+    per_batch = MAX_BATCH_BYTES // 7_000
+    big, small = _sized(10 * per_batch + 1, 7_000), _sized(1_200, 6, start=1_000)
+    inbox.put_many(big)
+    _drain_all(inbox)
+    assert [len(b) for b in batches] == [per_batch] * 10 + [1]
+    inbox.put_many(small)
+    _drain_all(inbox)
+    assert [len(b) for b in batches[11:]] == [MAX_BATCH, MAX_BATCH, 200]
+    assert all(sum(len(m.payload) for m in b) <= MAX_BATCH_BYTES for b in batches)
+    # Order kept, nothing lost, nothing twice.
+    handed = [m for b in batches for m in b]
+    assert len(handed) == inbox.received == len(big) + 1_200 and inbox.dropped == 0
+    assert all(a is b for a, b in zip(handed, big + small, strict=True))
+    assert len(inbox) == 0
+
+
+def test_a_message_over_the_byte_budget_goes_alone_and_the_rest_follows() -> None:
+    batches: list[list[RawMessage]] = []
+    inbox = Inbox(100, batches.append)
+    huge = _sized(1, MAX_BATCH_BYTES + 1)
+    inbox.put_many(_sized(3, 10) + huge + _sized(3, 10, start=10))
+    _drain_all(inbox)
+    assert [len(b) for b in batches] == [3, 1, 3]
+    assert batches[1] == huge
+
+
+def test_a_burst_of_big_messages_is_handed_over_with_the_loop_between_batches() -> None:
+    async def main() -> tuple[list[int], list[int]]:
+        sizes: list[int] = []
+        turns_at: list[int] = []
+        turns = 0
+
+        def consume(batch: list[RawMessage]) -> None:
+            sizes.append(len(batch))
+            turns_at.append(turns)
+
+        inbox = Inbox(10_000, consume)
+        inbox.put_many(_sized(50, 7_000))
+
+        async def other() -> None:  # a tick or a stream write, waiting for its turn
+            nonlocal turns
+            while sum(sizes) < 50:
+                turns += 1
+                await asyncio.sleep(0)
+
+        task = asyncio.create_task(other())
+        inbox.bind(asyncio.get_running_loop())
+        await asyncio.wait_for(task, 5)
+        return sizes, turns_at
+
+    sizes, turns_at = asyncio.run(main())
+    assert len(sizes) >= 5 and max(sizes) <= MAX_BATCH_BYTES // 7_000
+    assert turns_at == sorted(set(turns_at))  # the loop turned between every two batches
+
+
+def test_a_task_woken_by_a_batch_runs_before_the_next_batch() -> None:
+    """As a stream woken by the hub's frame, or the hub's ticker by its timer."""
+
+    async def main() -> list[str]:
+        loop = asyncio.get_running_loop()
+        order: list[str] = []
+        handed = 0
+        waiter = loop.create_future()
+
+        def consume(batch: list[RawMessage]) -> None:
+            nonlocal handed
+            handed += len(batch)
+            order.append("batch")
+            if not waiter.done():
+                waiter.set_result(None)
+
+        inbox = Inbox(10_000, consume)
+        inbox.put_many(_sized(30, 7_000))
+
+        async def stream() -> None:
+            nonlocal waiter
+            while handed < 30:
+                await waiter
+                order.append("woke")
+                waiter = loop.create_future()
+
+        task = asyncio.create_task(stream())
+        await asyncio.sleep(0)  # the stream waits
+        inbox.bind(loop)
+        await asyncio.wait_for(task, 5)
+        return order
+
+    order = asyncio.run(main())
+    assert len(order) >= 10
+    assert order == ["batch", "woke"] * (len(order) // 2)

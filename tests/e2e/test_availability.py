@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import urllib.request
+
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
@@ -9,6 +12,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from simulators.broker import Broker
 from telemetry.config import Config, MqttConfig, Subscription
 from tests.harness.browser import WatchedPage
+from tests.harness.mqtt_reader import send
 from tests.harness.proxy import TcpProxy
 from tests.harness.server import StartServer
 from tests.harness.waiting import wait_until
@@ -67,3 +71,40 @@ def test_page_marks_a_device_offline_when_its_last_will_arrives(
         cleaner.loop_stop()
         cleaner.disconnect()
         cleaner._reset_sockets()
+
+
+def test_long_device_names_on_availability_topics_are_refused_counted_and_not_listed(
+    start_server: StartServer, mosquitto: Broker
+) -> None:
+    subscription = Subscription(topic="av2/+/+", template="av2/{device}/{sensor}")
+    mqtt_config = MqttConfig(
+        name="home", host=mosquitto.host, port=mosquitto.port, subscribe=(subscription,)
+    )
+    server = start_server(Config(mqtt=(mqtt_config,)), None)
+    devices = server.runtime.pipeline.devices
+
+    def subscribed() -> bool:
+        send(mosquitto, "av2/kitchen/LWT", b"Online")
+        return "kitchen" in devices
+
+    wait_until(subscribed, what="the reader's subscription")
+    publisher = mqtt.Client(CallbackAPIVersion.VERSION2)
+    publisher.connect(mosquitto.host, mosquitto.port)
+    publisher.loop_start()
+    try:
+        for i in range(150):
+            publisher.publish(f"av2/{i}{'x' * 30_000}/LWT", b"Online")
+        publisher.publish("av2/garage/LWT", b"Offline").wait_for_publish(5)
+        wait_until(lambda: "garage" in devices, what="the last availability message")
+    finally:
+        publisher.loop_stop()
+        publisher.disconnect()
+        publisher._reset_sockets()
+    with urllib.request.urlopen(f"{server.url}api/series", timeout=5) as response:
+        raw = response.read()
+    body = json.loads(raw)
+    assert [(d["device"], d["online"]) for d in body["devices"]] == [
+        ("kitchen", True),
+        ("garage", False),
+    ]
+    assert body["rejected"]["id_too_long"] == 150 and len(raw) < 10_000
