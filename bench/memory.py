@@ -40,21 +40,21 @@ def child(kind: str, series: int) -> dict[str, float]:
     if kind == "baseline":
         return {"rss_mb": _rss_mb()}
     from telemetry.config import HistoryConfig  # noqa: PLC0415
+    from telemetry.history import Store  # noqa: PLC0415
     from telemetry.model import Reading  # noqa: PLC0415
-    from telemetry.store import Store  # noqa: PLC0415
 
     history = HistoryConfig()
     store = Store(series, history.raw_points, history.raw_span, history.rollups)
     end = 1.7e9
     for n in range(series):
-        info = store.create(Reading(f"dev{n}", "temp", 0.0, "°C", end, end), "bench", "°C")
-        assert info is not None
+        made = store.create(Reading(f"dev{n}", "temp", 0.0, "°C", end, end), "bench", "°C")
+        assert made is not None
         t = end - DAY
         while t < end - history.raw_span:
-            store.append(info, t, (t % 977) / 10)
+            made.append(t, (t % 977) / 10)
             t += 10.0
         while t < end:
-            store.append(info, t, (t % 977) / 10)
+            made.append(t, (t % 977) / 10)
             t += 1.0
     return {"rss_mb": _rss_mb(), "store_mb": store.nbytes() / 1024**2}
 

@@ -273,7 +273,7 @@ class Hub:
             "full": True,
             "series": [
                 {**info.as_json(), "age": round(max(0.0, now - info.last_ts), 3)}
-                for info in self.pipeline.store.series.values()
+                for info in self.pipeline.store.entries()
                 if self.wants(client.patterns, info.id)
             ],
             "sources": [s.as_json() for s in self.statuses()],

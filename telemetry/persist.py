@@ -23,20 +23,20 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-from telemetry.model import Reading
-from telemetry.store import Ring, Rollup, Store
+from telemetry.history import FloatArray, SeriesSnapshot, Store
+from telemetry.model import series_id
 
 logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 APPLICATION_ID = 0x54454C4D  # "TELM": tells our files from other SQLite databases
 RAW = "raw"
+HELD = "held"  # points a series held, not yet in its ring and rollups (raw columns)
 
 # Stored byte order and type of every array column, by name.
 RAW_COLUMNS = (("ts", "<f8"), ("value", "<f8"))
@@ -90,24 +90,6 @@ class UnreadableHistory(Exception):
     """The file is not a history this version can read."""
 
 
-@dataclass(frozen=True, slots=True)
-class SeriesSnapshot:
-    """One series as saved: catalog fields, raw points, rollups (width, newest, oldest,
-    columns)."""
-
-    id: str
-    device: str
-    sensor: str
-    unit: str | None
-    source: str
-    first_seen: float
-    last_ts: float | None
-    last_value: float | None
-    count: int
-    raw: tuple[AnyArray, AnyArray]
-    rollups: tuple[tuple[float, int, int, tuple[AnyArray, ...]], ...]
-
-
 def _kind(width: float) -> str:
     return repr(float(width))
 
@@ -126,6 +108,15 @@ def _array(blob: object, dtype: str) -> AnyArray:
     return np.frombuffer(blob, dtype=stored).astype(stored.newbyteorder("="))
 
 
+def _raw(row: tuple[int, int, tuple[object, ...]] | None) -> tuple[FloatArray, FloatArray]:
+    """A saved row of raw points (`raw` or `held`) as its two columns."""
+    if row is None:
+        return np.empty(0), np.empty(0)
+    data = row[2][: len(RAW_COLUMNS)]
+    ts, values = (_array(blob, t) for blob, (_, t) in zip(data, RAW_COLUMNS, strict=True))
+    return ts.astype(np.float64), values.astype(np.float64)
+
+
 class History:
     """The SQLite file at `path`: `load` into a store at start, `save` snapshots."""
 
@@ -140,26 +131,11 @@ class History:
     def snapshot(self, store: Store) -> list[SeriesSnapshot]:
         """Copies of every series changed since the last save (all of them the first
         time).  Quick: run it on the event loop, where the store is consistent."""
-        out = []
-        for info in store.series.values():
-            if self._saved.get(info.id) == info.count:
-                continue
-            out.append(
-                SeriesSnapshot(
-                    id=info.id,
-                    device=info.device,
-                    sensor=info.sensor,
-                    unit=info.unit,
-                    source=info.source,
-                    first_seen=info.first_seen,
-                    last_ts=info.last_ts,
-                    last_value=info.last_value,
-                    count=info.count,
-                    raw=info.ring.snapshot(),
-                    rollups=tuple((r.width, *r.snapshot()) for r in info.rollups),
-                )
-            )
-        return out
+        return [
+            series.snapshot()
+            for series in store.series.values()
+            if self._saved.get(series.id) != series.entry.count
+        ]
 
     # -- the worker thread's part ----------------------------------------------
 
@@ -227,6 +203,9 @@ class History:
                 rows: list[tuple[object, ...]] = []
                 raw = [_blob(a, t) for a, (_, t) in zip(s.raw, RAW_COLUMNS, strict=True)]
                 rows.append((s.id, RAW, -1, -1, *raw, *[None] * len(ROLLUP_COLUMNS)))
+                if len(s.held[0]):
+                    held = [_blob(a, t) for a, (_, t) in zip(s.held, RAW_COLUMNS, strict=True)]
+                    rows.append((s.id, HELD, -1, -1, *held, *[None] * len(ROLLUP_COLUMNS)))
                 for width, newest, oldest, columns in s.rollups:
                     cols = [_blob(a, t) for a, (_, t) in zip(columns, ROLLUP_COLUMNS, strict=True)]
                     rows.append((s.id, _kind(width), newest, oldest, None, None, *cols))
@@ -249,32 +228,24 @@ class History:
         try:
             with self._lock:
                 restored = self._read(store)
+            added = store.restore(restored)
         except (sqlite3.Error, OSError, UnreadableHistory, ValueError) as exc:
             self._set_aside(exc)
             return 0
-        skipped = 0
-        for reading, source, unit, ring, rollups, count in restored:
-            if (
-                store.restore_series(
-                    reading, source=source, unit=unit, ring=ring, rollups=rollups, count=count
-                )
-                is None
-            ):
-                skipped += 1
-            else:
-                self._saved[reading.series] = count
+        counts = {s.id: s.count for s in restored}
+        for sid in added:
+            self._saved[sid] = counts[sid]
+        skipped = len(restored) - len(added)
         if skipped:
             logger.warning(
                 "history: %d saved series not restored: the limit of %d series is reached",
                 skipped,
                 store.max_series,
             )
-        logger.info("history: restored %d series from %s", len(restored) - skipped, self.path)
-        return len(restored) - skipped
+        logger.info("history: restored %d series from %s", len(added), self.path)
+        return len(added)
 
-    def _read(
-        self, store: Store
-    ) -> list[tuple[Reading, str, str | None, Ring, tuple[Rollup, ...], int]]:
+    def _read(self, store: Store) -> list[SeriesSnapshot]:
         conn = self._connect()
         arrays: dict[str, dict[str, tuple[int, int, tuple[object, ...]]]] = {}
         conn.execute("BEGIN")
@@ -289,37 +260,36 @@ class History:
             conn.execute("COMMIT")
         out = []
         for sid, device, sensor, unit, source, first_seen, last_ts, last_value, count in rows:
-            reading = Reading(
-                device,
-                sensor,
-                float(last_value if last_value is not None else 0.0),
-                unit,
-                float(last_ts if last_ts is not None else first_seen),
-                float(first_seen),
-            )
-            if reading.series != sid:
+            if series_id(device, sensor) != sid:
                 raise UnreadableHistory(f"series {sid!r} does not match its device and sensor")
             saved = arrays.get(sid, {})
-            ring = Ring(store.raw_points, store.raw_span)
-            if RAW in saved:
-                data = saved[RAW][2]
-                ts, values = (
-                    _array(blob, t)
-                    for blob, (_, t) in zip(data[: len(RAW_COLUMNS)], RAW_COLUMNS, strict=True)
-                )
-                ring = Ring.restore(store.raw_points, store.raw_span, ts, values)
             rollups = []
-            for width, keep in store.rollups:
-                if _kind(width) not in saved:
-                    rollups.append(Rollup(width, keep))
-                    continue
-                newest, oldest, data = saved[_kind(width)]
-                columns = tuple(
-                    _array(blob, t)
-                    for blob, (_, t) in zip(data[len(RAW_COLUMNS) :], ROLLUP_COLUMNS, strict=True)
+            for width, _keep in store.rollups:
+                if _kind(width) in saved:
+                    newest, oldest, data = saved[_kind(width)]
+                    columns = tuple(
+                        _array(blob, t)
+                        for blob, (_, t) in zip(
+                            data[len(RAW_COLUMNS) :], ROLLUP_COLUMNS, strict=True
+                        )
+                    )
+                    rollups.append((width, newest, oldest, columns))
+            out.append(
+                SeriesSnapshot(
+                    id=sid,
+                    device=device,
+                    sensor=sensor,
+                    unit=unit,
+                    source=source,
+                    first_seen=float(first_seen),
+                    last_ts=float(last_ts if last_ts is not None else first_seen),
+                    last_value=float(last_value if last_value is not None else 0.0),
+                    count=int(count),
+                    raw=_raw(saved.get(RAW)),
+                    rollups=tuple(rollups),
+                    held=_raw(saved.get(HELD)),
                 )
-                rollups.append(Rollup.restore(width, keep, newest, oldest, columns))
-            out.append((reading, source, unit, ring, tuple(rollups), int(count)))
+            )
         return out
 
     def _set_aside(self, exc: BaseException) -> None:

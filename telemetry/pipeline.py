@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 
 from telemetry import filters
 from telemetry.config import Config, SeriesRule, make_normalizer
+from telemetry.history import CatalogEntry, Series, Store
 from telemetry.logs import RateLimitedLog
 from telemetry.model import Availability, RawMessage, Reading
-from telemetry.store import SeriesInfo, Store
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class TickPoint:
 @dataclass(slots=True)
 class Tick:
     points: dict[str, TickPoint] = field(default_factory=dict)
-    new_series: list[SeriesInfo] = field(default_factory=list)
+    new_series: list[CatalogEntry] = field(default_factory=list)
     availability: dict[str, Availability] = field(default_factory=dict)
 
 
@@ -87,12 +87,13 @@ STALE_CHECK_EVERY = 1.0  # seconds between stale checks over all series
 
 
 class _SeriesState:
-    __slots__ = ("chain", "info", "intervals", "seen", "stale_after", "unit_fixed")
+    __slots__ = ("chain", "entry", "intervals", "seen", "series", "stale_after", "unit_fixed")
 
     def __init__(
-        self, info: SeriesInfo, rule: SeriesRule | None, unit_fixed: bool, now: float
+        self, series: Series, rule: SeriesRule | None, unit_fixed: bool, now: float
     ) -> None:
-        self.info = info
+        self.series = series
+        self.entry = series.entry
         self.chain = filters.build(rule.filters) if rule is not None else None
         self.unit_fixed = unit_fixed  # a [[series]] rule says the unit: payloads do not change it
         self.stale_after = filters.stale_after(rule.filters) if rule is not None else None
@@ -140,8 +141,8 @@ class Pipeline:
     def _new_series(self, reading: Reading, source: str, now: float) -> _SeriesState | None:
         rule = self._rule(reading.series)
         unit = rule.unit if rule is not None and rule.unit else reading.unit
-        info = self.store.create(reading, source, unit)
-        if info is None:
+        series = self.store.create(reading, source, unit)
+        if series is None:
             self.rejected["series_limit"] += 1
             self._log.warning(
                 "series_limit",
@@ -150,11 +151,11 @@ class Pipeline:
                 self.store.max_series,
             )
             return None
-        state = _SeriesState(info, rule, bool(rule is not None and rule.unit), now)
-        self._state[info.id] = state
+        state = _SeriesState(series, rule, bool(rule is not None and rule.unit), now)
+        self._state[series.id] = state
         if state.chain is not None and state.chain.windowed:
-            self._windowed[info.id] = state
-        self._tick.new_series.append(info)
+            self._windowed[series.id] = state
+        self._tick.new_series.append(series.entry)
         return state
 
     def ingest(self, batch: Iterable[RawMessage]) -> None:
@@ -189,10 +190,10 @@ class Pipeline:
         self.devices[change.device] = change
         self._tick.availability[change.device] = change
 
-    def _announce(self, info: SeriesInfo) -> None:
+    def _announce(self, entry: CatalogEntry) -> None:
         """Send the series' catalog entry again with the next tick."""
-        if info not in self._tick.new_series:
-            self._tick.new_series.append(info)
+        if entry not in self._tick.new_series:
+            self._tick.new_series.append(entry)
 
     def add(self, reading: Reading, source: str, now: float) -> None:
         """Filter one reading that arrived at `now` (the pipeline's clock), store what
@@ -205,14 +206,12 @@ class Pipeline:
         else:
             state.arrived(now)
             unit = reading.unit
-            if unit is not None and unit != state.info.unit and not state.unit_fixed:
-                # A unit learned after the first reading (a Homie `$unit` that arrives
-                # after the retained value, a discovery config): the catalog changes.
-                state.info.unit = unit
-                self._announce(state.info)
-        if state.info.stale:
-            state.info.stale = False
-            self._announce(state.info)
+            # A unit learned after the first reading (a Homie `$unit` that arrives
+            # after the retained value, a discovery config): the catalog changes.
+            if unit is not None and not state.unit_fixed and state.entry.set_unit(unit):
+                self._announce(state.entry)
+        if state.entry.stale and state.entry.mark_live():
+            self._announce(state.entry)
         if state.chain is None:
             if self._emit(state, reading.ts, reading.value):
                 self.accepted += 1
@@ -233,30 +232,29 @@ class Pipeline:
         low: float | None = None,
         high: float | None = None,
     ) -> bool:
-        info = state.info
-        late = ts < info.last_ts
-        refused = Store.append(info, ts, value)
+        entry = state.entry
+        late = ts < entry.last_ts
+        refused = state.series.append(ts, value)
         if refused is not None:
             self.rejected[refused] += 1
             return False
         if late:  # in history at its place; the live frames only move forward
             return True
         points = self._tick.points
-        pending = points.get(info.id)
+        pending = points.get(entry.id)
         if pending is None:
-            points[info.id] = TickPoint(ts, value, low, high)
+            points[entry.id] = TickPoint(ts, value, low, high)
         else:
             pending.add(ts, value, low, high)
         return True
 
     def _check_stale(self, now: float) -> None:
         for state in self._state.values():
-            if state.info.stale:
+            if state.entry.stale:
                 continue
             limit = state.stale_limit()
-            if limit is not None and now - state.seen > limit:
-                state.info.stale = True
-                self._announce(state.info)
+            if limit is not None and now - state.seen > limit and state.entry.mark_stale():
+                self._announce(state.entry)
 
     def take_tick(self, now: float | None = None) -> Tick:
         """Run the clock-driven filters and stale checks, then hand the tick over."""

@@ -79,7 +79,7 @@ def create_app(runtime: Runtime) -> Starlette:
         store, hub = runtime.pipeline.store, runtime.hub
         return JSONResponse(
             {
-                "series": [info.as_json() for info in store.series.values()],
+                "series": [info.as_json() for info in store.entries()],
                 "sources": [s.as_json() for s in runtime.statuses()],
                 "devices": [availability_json(a) for a in runtime.pipeline.devices.values()],
                 "refused_series": store.refused_series,

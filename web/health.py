@@ -35,7 +35,7 @@ def health(runtime: Runtime, now: float | None = None) -> dict[str, object]:
         for s in runtime.statuses()
         if s.state != "connected"
     ]
-    stale = [info for info in runtime.pipeline.store.series.values() if info.stale]
+    stale = [info for info in runtime.pipeline.store.entries() if info.stale]
     shown = heapq.nsmallest(STALE_SHOWN, stale, key=lambda info: info.last_ts)
     return {
         "status": "degraded" if readers or stale else "ok",

@@ -33,8 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from telemetry.downsample import m4
-from telemetry.quantities import format_duration
-from telemetry.store import FloatArray, Ring, Store
+from telemetry.history import FloatArray, Store
 from web.query import QueryError, Window, points, window
 
 MAX_EXPORT_SERIES = 16
@@ -121,15 +120,20 @@ class History:
         unknown = []
         comma = b""
         for sid in span.series:
-            info = self.store.series.get(sid)
-            if info is None:
+            series = self.store.get(sid)
+            if series is None:
                 unknown.append(sid)
                 continue
-            source = Store.choose(info, span.start, span.end, limit)
-            ts, values = Store.points(source, span.start, span.end)  # copies
-            kind = "raw" if isinstance(source, Ring) else format_duration(source.width)
+            got = series.query(span.start, span.end, limit)  # copies
             entry = await asyncio.to_thread(
-                _history_series, sid, ts, values, unit=info.unit, kind=kind, span=span, limit=limit
+                _history_series,
+                sid,
+                got.ts,
+                got.values,
+                unit=series.entry.unit,
+                kind=got.source,
+                span=span,
+                limit=limit,
             )
             yield comma + entry
             comma = b","
@@ -158,9 +162,9 @@ class History:
     ) -> AsyncIterator[tuple[str, FloatArray, FloatArray]]:
         """Each known series' raw points in the range, copied on the loop."""
         for sid in span.series:
-            info = self.store.series.get(sid)
-            if info is not None:
-                ts, values = info.ring.range(span.start, span.end)
+            series = self.store.get(sid)
+            if series is not None:
+                ts, values = series.raw(span.start, span.end)
                 yield sid, ts, values
 
     async def _export_json(self, span: Window) -> AsyncIterator[bytes]:

@@ -176,12 +176,11 @@ class RuntimeCollector:
 
     def _series(self) -> Iterator[Metric]:
         store = self.runtime.pipeline.store
-        series = store.series.values()
-        yield _gauge("telemetry_series", "Series known", len(series))
+        yield _gauge("telemetry_series", "Series known", len(store.series))
         yield _gauge(
             "telemetry_series_stale",
             "Series with no reading for longer than their stale limit",
-            sum(1 for info in series if info.stale),
+            sum(1 for entry in store.entries() if entry.stale),
         )
         yield _counter(
             "telemetry_series_refused",
@@ -194,7 +193,7 @@ class RuntimeCollector:
         yield _gauge(
             "telemetry_history_points",
             "Raw points held in the history's rings (rollup buckets not counted)",
-            sum(len(info.ring) for info in series),
+            sum(series.raw_count for series in store.series.values()),
         )
 
     def _streams(self) -> Iterator[Metric]:

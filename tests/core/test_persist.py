@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from telemetry.config import Config
+from telemetry.history import Ring, Rollup, Store
 from telemetry.model import RawMessage, Reading, Route
 from telemetry.persist import History
 from telemetry.runtime import Runtime
-from telemetry.store import Ring, Rollup, Store
 
 ROLLUPS = ((10.0, 3600.0), (60.0, 86400.0))
 
@@ -27,11 +27,13 @@ def filled(rollups: tuple[tuple[float, float], ...] = ROLLUPS) -> Store:
     store = Store(10, 500, 900.0, rollups)
     rng = np.random.default_rng(1)
     for sensor in ("a", "b"):
-        info = store.create(reading(sensor, 1000.0, 1.0), "bench", "C")
-        assert info is not None
+        series = store.create(reading(sensor, 1000.0, 1.0), "bench", "C")
+        assert series is not None
         for i in range(2000):
-            Store.append(info, 1000.0 + i * 0.7, float(rng.normal()))
-        Store.append(info, 1500.3, 42.0)  # a late point
+            series.append(1000.0 + i * 0.7, float(rng.normal()))
+        series.append(1500.3, 42.0)  # a late point
+        for i in range(100):  # held, not yet in the ring and the rollups
+            series.append(2500.0 + i, float(i))
     return store
 
 
@@ -50,13 +52,11 @@ def restored(path: Path, rollups: tuple[tuple[float, float], ...] = ROLLUPS) -> 
 
 
 def answers(store: Store, sid: str) -> list[tuple[str, list[float], list[float]]]:
-    info = store.series[sid]
+    series = store.series[sid]
     out = []
     for start, end, n in ((0.0, 1e12, 400), (2000.0, 2400.0, 1000), (1100.0, 2300.0, 40)):
-        source = Store.choose(info, start, end, n)
-        ts, values = Store.points(source, start, end)
-        kind = "raw" if isinstance(source, Ring) else str(source.width)
-        out.append((kind, ts.tolist(), values.tolist()))
+        got = series.query(start, end, n)
+        out.append((got.source, got.ts.tolist(), got.values.tolist()))
     return out
 
 
@@ -65,8 +65,8 @@ def test_a_round_trip_gives_the_same_answers(tmp_path: Path) -> None:
     save(store, tmp_path / "h.db")
     again = restored(tmp_path / "h.db")
     assert set(again.series) == {"dev/a", "dev/b"}
-    for sid, info in store.series.items():
-        back = again.series[sid]
+    for sid, series in store.series.items():
+        info, back = series.entry, again.series[sid].entry
         assert answers(again, sid) == answers(store, sid)
         assert (back.count, back.last_ts, back.last_value) == (
             info.count,
@@ -74,7 +74,9 @@ def test_a_round_trip_gives_the_same_answers(tmp_path: Path) -> None:
             info.last_value,
         )
         assert (back.unit, back.source, back.first_seen) == ("C", "bench", 1000.0)
-        for a, b in zip(info.rollups, back.rollups, strict=True):
+        series.flush()
+        again.series[sid].flush()
+        for a, b in zip(series._rollups, again.series[sid]._rollups, strict=True):
             assert a.buckets(-np.inf, np.inf)["count"].tolist() == (
                 b.buckets(-np.inf, np.inf)["count"].tolist()
             )
@@ -84,14 +86,16 @@ def test_create_returns_the_restored_series_and_appends_continue(tmp_path: Path)
     store = filled()
     save(store, tmp_path / "h.db")
     again = restored(tmp_path / "h.db")
-    info = again.create(reading("a", 3000.0, 5.0), "bench", "C")
-    assert info is again.series["dev/a"]
-    assert Store.append(info, 3000.0, 5.0) is None
-    assert info.ring.last_ts == 3000.0
-    assert info.rollups[0].buckets(2990.0, 3000.0)["last"].tolist() == [5.0]
+    series = again.create(reading("a", 3000.0, 5.0), "bench", "C")
+    assert series is again.series["dev/a"]
+    assert series.append(3000.0, 5.0) is None
+    series.flush()
+    assert series._ring.last_ts == 3000.0
+    assert series._rollups[0].buckets(2990.0, 3000.0)["last"].tolist() == [5.0]
     for i in range(3000):  # the restored buffers keep growing and wrapping
-        assert Store.append(info, 3001.0 + i, float(i)) is None
-    assert len(info.ring) == 500
+        assert series.append(3001.0 + i, float(i)) is None
+    series.flush()
+    assert len(series._ring) == 500
 
 
 def test_saves_only_write_changed_series_and_keep_the_rest(tmp_path: Path) -> None:
@@ -100,13 +104,13 @@ def test_saves_only_write_changed_series_and_keep_the_rest(tmp_path: Path) -> No
     assert len(history.snapshot(store)) == 2
     assert history.save(history.snapshot(store))
     assert history.snapshot(store) == []
-    Store.append(store.series["dev/a"], 5000.0, 1.0)
+    store.series["dev/a"].append(5000.0, 1.0)
     changed = history.snapshot(store)
     assert [s.id for s in changed] == ["dev/a"]
     assert history.save(changed)
     history.close()
     again = restored(tmp_path / "h.db")
-    assert again.series["dev/a"].last_ts == 5000.0
+    assert again.series["dev/a"].entry.last_ts == 5000.0
     assert answers(again, "dev/b") == answers(store, "dev/b")
 
 
@@ -115,12 +119,11 @@ def test_a_changed_rollup_config_keeps_what_still_fits(tmp_path: Path) -> None:
     save(store, tmp_path / "h.db")
     # 10 s buckets now kept for 5 minutes only; 60 s gone; 300 s new.
     again = restored(tmp_path / "h.db", ((10.0, 300.0), (300.0, 86400.0)))
-    info = again.series["dev/a"]
-    fine, coarse = info.rollups
+    fine, coarse = again.series["dev/a"]._rollups
     assert (fine.width, coarse.width) == (10.0, 300.0)
     assert coarse.newest < 0  # new: starts empty
     kept = fine.buckets(-np.inf, np.inf)
-    before = store.series["dev/a"].rollups[0].buckets(-np.inf, np.inf)
+    before = store.series["dev/a"]._rollups[0].buckets(-np.inf, np.inf)
     assert 0 < len(kept["ts"]) <= fine.capacity
     n = len(kept["ts"])
     assert kept["ts"].tolist() == before["ts"][-n:].tolist()
@@ -132,10 +135,10 @@ def test_a_smaller_raw_ring_is_trimmed(tmp_path: Path) -> None:
     save(store, tmp_path / "h.db")
     small = Store(10, 100, 30.0, ROLLUPS)
     History(tmp_path / "h.db").load(small)
-    ts, _ = small.series["dev/a"].ring.points()
+    ts, _ = small.series["dev/a"].raw()
     assert 0 < len(ts) <= 100
     assert ts[-1] - ts[0] <= 30.0
-    assert ts[-1] == store.series["dev/a"].ring.last_ts
+    assert ts[-1] == store.series["dev/a"].raw()[0][-1]
 
 
 def test_the_series_cap_applies_to_restored_series(tmp_path: Path) -> None:
@@ -231,5 +234,5 @@ def test_with_no_file_the_runtime_never_opens_a_database(
         return saved
 
     assert asyncio.run(run()) is False
-    assert runtime.pipeline.store.series["a/t"].count == 1
+    assert runtime.pipeline.store.series["a/t"].entry.count == 1
     assert list(tmp_path.iterdir()) == []

@@ -15,7 +15,7 @@ def msg(topic: str, payload: bytes | str, ts: float = 100.0) -> RawMessage:
 
 
 def stored(pipeline: Pipeline, series: str) -> list[tuple[float, float]]:
-    ts, values = pipeline.store.series[series].ring.points()
+    ts, values = pipeline.store.series[series].raw()
     return list(zip(ts.tolist(), values.tolist(), strict=True))
 
 
@@ -30,7 +30,7 @@ def test_pipeline_ingest_stores_readings_per_series() -> None:
     )
     assert sorted(pipeline.store.series) == ["garage/door/open", "kitchen/temp"]
     assert stored(pipeline, "kitchen/temp") == [(100.0, 21.5), (101.0, 21.7)]
-    info = pipeline.store.series["kitchen/temp"]
+    info = pipeline.store.series["kitchen/temp"].entry
     assert (info.device, info.sensor, info.unit, info.source) == ("kitchen", "temp", "°C", "home")
     assert pipeline.accepted == 3
     assert not pipeline.rejected
@@ -68,7 +68,7 @@ def test_pipeline_stores_a_late_reading_at_its_place_outside_the_live_frame() ->
     assert pipeline.rejected == {}
     assert stored(pipeline, "a/t") == [(99.0, 2.0), (100.0, 1.0)]
     assert pipeline.take_tick().points["a/t"].as_json() == [100.0, 1.0]
-    assert pipeline.store.series["a/t"].last_value == 1.0
+    assert pipeline.store.series["a/t"].entry.last_value == 1.0
 
 
 def test_pipeline_refuses_and_counts_duplicates_and_points_too_old() -> None:
@@ -136,7 +136,7 @@ def test_series_rule_overrides_the_unit_and_applies_filters() -> None:
     )
     pipeline = Pipeline(Config(series=(rule,)))
     pipeline.ingest([msg("bench/temp", "21.5 %", 100.0), msg("bench/temp", "200", 101.0)])
-    assert pipeline.store.series["bench/temp"].unit == "°C"
+    assert pipeline.store.series["bench/temp"].entry.unit == "°C"
     assert stored(pipeline, "bench/temp") == [(100.0, 21.0), (101.0, 85.0)]
     assert pipeline.take_tick().points["bench/temp"].as_json() == [101.0, 85.0, 21.0, 85.0]
 
@@ -145,7 +145,7 @@ def test_series_rule_only_applies_to_matching_series() -> None:
     rule = SeriesRule("bench/*", unit="°C", filters=(FilterSpec("offset", 100),))
     pipeline = Pipeline(Config(series=(rule,)))
     pipeline.ingest([msg("kitchen/temp", "21.5 %")])
-    assert pipeline.store.series["kitchen/temp"].unit == "%"
+    assert pipeline.store.series["kitchen/temp"].entry.unit == "%"
     assert stored(pipeline, "kitchen/temp") == [(100.0, 21.5)]
 
 
@@ -156,9 +156,9 @@ def test_series_rule_first_match_wins() -> None:
     )
     pipeline = Pipeline(Config(series=rules))
     pipeline.ingest([msg("bench/temp", "10"), msg("bench/hum", "10")])
-    assert pipeline.store.series["bench/temp"].unit == "°F"
+    assert pipeline.store.series["bench/temp"].entry.unit == "°F"
     assert stored(pipeline, "bench/temp") == [(100.0, 20.0)]
-    assert pipeline.store.series["bench/hum"].unit == "°C"
+    assert pipeline.store.series["bench/hum"].entry.unit == "°C"
     assert stored(pipeline, "bench/hum") == [(100.0, 110.0)]
 
 
@@ -201,7 +201,7 @@ def test_pipeline_a_rule_unit_is_not_overridden_by_payloads() -> None:
     pipeline.ingest([RawMessage(route, "homie/h0/sensor/t/$unit", "°C".encode(), 1.0)])
     pipeline.ingest([RawMessage(route, "homie/h0/sensor/t", b"293.1", 2.0)])
     pipeline.ingest([RawMessage(route, "homie/h0/sensor/t", b"293.2", 3.0)])
-    assert pipeline.store.series["h0/sensor/t"].unit == "K"
+    assert pipeline.store.series["h0/sensor/t"].entry.unit == "K"
 
 
 class FakeClock:
@@ -263,7 +263,7 @@ def test_stale_auto_limit_is_five_median_intervals_and_data_brings_the_series_ba
     for now in (0, 10, 20, 30):  # intervals 10, 10, 10: limit max(30, 5 * 10) = 50 s
         feed(pipeline, clock, now, "1")
     pipeline.take_tick(30.0)
-    info = pipeline.store.series["a/t"]
+    info = pipeline.store.series["a/t"].entry
     assert pipeline.take_tick(80.0).new_series == []  # 50 s quiet: not beyond the limit
     assert not info.stale
     tick = pipeline.take_tick(81.0)
@@ -281,9 +281,9 @@ def test_stale_auto_limit_is_at_least_thirty_seconds() -> None:
     for now in (0, 1, 2, 3):
         feed(pipeline, clock, now, "1")
     pipeline.take_tick(32.5)
-    assert not pipeline.store.series["a/t"].stale
+    assert not pipeline.store.series["a/t"].entry.stale
     pipeline.take_tick(33.5)
-    assert pipeline.store.series["a/t"].stale
+    assert pipeline.store.series["a/t"].entry.stale
 
 
 def test_stale_auto_needs_three_intervals_before_it_marks_anything() -> None:
@@ -291,16 +291,16 @@ def test_stale_auto_needs_three_intervals_before_it_marks_anything() -> None:
     for now in (0, 10, 20):
         feed(pipeline, clock, now, "1")
     pipeline.take_tick(10_000.0)
-    assert not pipeline.store.series["a/t"].stale
+    assert not pipeline.store.series["a/t"].entry.stale
 
 
 def test_stale_explicit_limit_applies_from_the_first_reading() -> None:
     pipeline, clock = clocked(FilterSpec("stale", "5s"))
     feed(pipeline, clock, 0, "1")
     pipeline.take_tick(4.5)
-    assert not pipeline.store.series["a/t"].stale
+    assert not pipeline.store.series["a/t"].entry.stale
     assert [i.id for i in pipeline.take_tick(5.5).new_series] == ["a/t"]
-    assert pipeline.store.series["a/t"].stale
+    assert pipeline.store.series["a/t"].entry.stale
 
 
 def test_stale_is_checked_at_most_once_a_second() -> None:
@@ -308,9 +308,9 @@ def test_stale_is_checked_at_most_once_a_second() -> None:
     feed(pipeline, clock, 0, "1")
     pipeline.take_tick(4.8)
     pipeline.take_tick(5.2)  # past the limit, but 0.4 s after the last check
-    assert not pipeline.store.series["a/t"].stale
+    assert not pipeline.store.series["a/t"].entry.stale
     pipeline.take_tick(5.8)
-    assert pipeline.store.series["a/t"].stale
+    assert pipeline.store.series["a/t"].entry.stale
 
 
 def test_stale_heartbeat_repeats_are_not_data() -> None:
@@ -319,7 +319,7 @@ def test_stale_heartbeat_repeats_are_not_data() -> None:
     for now in (2.0, 4.0, 6.0):
         pipeline.take_tick(now)
     assert stored(pipeline, "a/t") == [(1000.0, 1.0), (1002.0, 1.0), (1004.0, 1.0), (1006.0, 1.0)]
-    assert pipeline.store.series["a/t"].stale
+    assert pipeline.store.series["a/t"].entry.stale
 
 
 def test_stale_a_reading_a_filter_drops_still_shows_the_sensor_is_alive() -> None:
@@ -327,7 +327,7 @@ def test_stale_a_reading_a_filter_drops_still_shows_the_sensor_is_alive() -> Non
     feed(pipeline, clock, 0, "1")
     feed(pipeline, clock, 4, "99")
     pipeline.take_tick(8.0)
-    assert not pipeline.store.series["a/t"].stale
+    assert not pipeline.store.series["a/t"].entry.stale
     assert pipeline.rejected == {"filtered": 1}
 
 

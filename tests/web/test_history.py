@@ -23,9 +23,8 @@ from starlette.responses import StreamingResponse
 
 from telemetry.config import Config, HistoryConfig
 from telemetry.downsample import m4
+from telemetry.history import Store
 from telemetry.model import RawMessage, Reading, Route
-from telemetry.quantities import format_duration
-from telemetry.store import Ring, Store
 from tests.harness.server import RunningServer, StartServer
 from web.history import History
 from web.protocol import MAX_HEAD
@@ -62,7 +61,7 @@ def server(start_server: StartServer) -> RunningServer:
     running.runtime.inbox.put_many(messages)
     deadline = time.monotonic() + 5
     while "rig/load" not in running.runtime.pipeline.store.series or (
-        running.runtime.pipeline.store.series["rig/load"].count < 3000
+        running.runtime.pipeline.store.series["rig/load"].entry.count < 3000
     ):
         assert time.monotonic() < deadline, "the points were not stored"
         time.sleep(0.02)
@@ -161,7 +160,7 @@ def test_history_older_than_the_raw_ring_comes_from_a_rollup_spike_kept(
     running.runtime.inbox.put_many(messages)
     deadline = time.monotonic() + 5
     while running.runtime.pipeline.store.series.get("rig/old") is None or (
-        running.runtime.pipeline.store.series["rig/old"].count < 3000
+        running.runtime.pipeline.store.series["rig/old"].entry.count < 3000
     ):
         assert time.monotonic() < deadline, "the points were not stored"
         time.sleep(0.02)
@@ -209,7 +208,7 @@ def _fill(store: Store, now: float) -> None:
             value = ODD[i % len(ODD)] if i % 7 == 0 else math.sin(i / 50) * 20 + n
             if 2000 <= i < 2300:
                 value = NAN  # a gap
-            Store.append(info, start + i * 0.8 + 1e-3 * (i % 3), value)
+            info.append(start + i * 0.8 + 1e-3 * (i % 3), value)
 
 
 def _old_history(store: Store, series: list[str], start: float, end: float, limit: int) -> bytes:
@@ -221,13 +220,12 @@ def _old_history(store: Store, series: list[str], start: float, end: float, limi
         if info is None:
             unknown.append(sid)
             continue
-        source = Store.choose(info, start, end, limit)
-        ts, values = Store.points(source, start, end)
+        got = info.query(start, end, limit)
+        ts, values = got.ts, got.values
         if len(ts) > limit:
             ts, values = m4(ts, values, start, np.nextafter(end, np.inf), limit // 4)
-        kind = "raw" if isinstance(source, Ring) else format_duration(source.width)
         v = [x if math.isfinite(x) else None for x in values.tolist()]
-        found[sid] = {"unit": info.unit, "t": ts.tolist(), "v": v, "from": kind}
+        found[sid] = {"unit": info.entry.unit, "t": ts.tolist(), "v": v, "from": got.source}
     body: dict[str, object] = {"start": start, "end": end, "points": limit, "series": found}
     if unknown:
         body["unknown"] = unknown
@@ -239,7 +237,7 @@ def _old_export(store: Store, series: list[str], start: float, end: float, kind:
     for sid in series:
         info = store.series.get(sid)
         if info is not None:
-            rows[sid] = info.ring.range(start, end)
+            rows[sid] = info.raw(start, end)
     if kind == "json":
         pairs = {
             sid: [
@@ -364,7 +362,7 @@ def test_history_and_export_let_other_tasks_run_between_series(target: str) -> N
         info = store.create(Reading(device, "x", 0.0, None, now, now), "test", None)
         assert info is not None
         for i in range(3000):
-            Store.append(info, now - 3000 + i, float(i % 17))
+            info.append(now - 3000 + i, float(i % 17))
     history = History(store)
     path, _, query = target.partition("?")
     scope = {"type": "http", "method": "GET", "path": path, "query_string": query.encode()}

@@ -1,0 +1,29 @@
+"""History: one module per noun.
+
+- `ring.Ring`: a series' recent raw points;
+- `rollup.Rollup`: fixed-width buckets (first, last, min, max, mean, count);
+- `catalog.CatalogEntry`: what the catalog says of a series;
+- `series.Series`: owns one entry, one ring, its rollups and the points it holds,
+  and is the only way in: `append`, `query`, `raw`, `snapshot`/`restore`, `nbytes`;
+- `store.Store`: every series by id, with the cap.
+
+Pure and synchronous: no asyncio, no I/O.
+"""
+
+from telemetry.history.catalog import CatalogEntry
+from telemetry.history.ring import FloatArray, Ring
+from telemetry.history.rollup import Rollup
+from telemetry.history.series import HOLD, Answer, Series, SeriesSnapshot
+from telemetry.history.store import Store
+
+__all__ = [
+    "HOLD",
+    "Answer",
+    "CatalogEntry",
+    "FloatArray",
+    "Ring",
+    "Rollup",
+    "Series",
+    "SeriesSnapshot",
+    "Store",
+]

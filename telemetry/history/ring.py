@@ -1,0 +1,185 @@
+"""A series' recent raw points: a bounded, time-ordered numpy buffer.
+
+Raw points live in a numpy buffer that grows by doubling up to twice the
+ring's capacity (so a series that reports slowly costs little memory).  When
+the end of the buffer is reached the live points are copied back to its start;
+they are therefore always one contiguous, time-ordered slice, so range queries
+are two binary searches and an append is amortised O(1).  A late point (QoS 1
+redelivery, a device flushing its buffer) is inserted at its place; an exact
+repeat of a stored (time, value) is a duplicate and refused.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+
+INITIAL_POINTS = 64  # first allocation of a raw buffer; it doubles as needed
+
+
+class Ring:
+    """Time-ordered (ts, value) points: at most `capacity`, none older than `span`."""
+
+    __slots__ = ("_end", "_start", "_ts", "_values", "capacity", "duplicates", "span", "too_old")
+
+    def __init__(self, capacity: int, span: float) -> None:
+        self.capacity = capacity
+        self.span = span
+        size = min(INITIAL_POINTS, 2 * capacity)
+        self._ts: FloatArray = np.empty(size, dtype=np.float64)
+        self._values: FloatArray = np.empty(size, dtype=np.float64)
+        self._start = 0
+        self._end = 0
+        self.duplicates = 0
+        self.too_old = 0
+
+    def __len__(self) -> int:
+        return self._end - self._start
+
+    @property
+    def last_ts(self) -> float | None:
+        return float(self._ts[self._end - 1]) if self._end > self._start else None
+
+    def _make_room(self, needed: int = 1) -> None:
+        """`needed` (at most `capacity`) free slots at the end: drop expired points,
+        compact or grow."""
+        first = self._live_start()
+        live = self._end - first
+        size = len(self._ts)
+        keep = min(live, self.capacity)
+        if (keep >= size // 2 or keep + needed > size) and size < 2 * self.capacity:
+            size = min(max(2 * size, keep + needed), 2 * self.capacity)
+            ts, values = np.empty(size), np.empty(size)
+        else:
+            ts, values = self._ts, self._values
+        ts[:keep] = self._ts[self._end - keep : self._end]
+        values[:keep] = self._values[self._end - keep : self._end]
+        self._ts, self._values = ts, values
+        self._start, self._end = 0, keep
+
+    def append(self, ts: float, value: float) -> bool:
+        """Add a point at its place in time; False (nothing stored) for a repeat or one
+        older than the ring's span."""
+        end = self._end
+        late = end > self._start and ts < self._ts[end - 1]
+        if late or (end > self._start and ts == self._ts[end - 1]):
+            return self._insert(ts, value)
+        if end == len(self._ts):
+            self._make_room()
+            end = self._end
+        self._ts[end] = ts
+        self._values[end] = value
+        self._end = end + 1
+        if self._end - self._start > self.capacity:
+            self._start = self._end - self.capacity
+        return True
+
+    def extend(self, ts: FloatArray, values: FloatArray) -> None:
+        """Add points in time order, each newer than every stored one (as `append`
+        would one by one)."""
+        if len(ts) > self.capacity:
+            ts, values = ts[-self.capacity :], values[-self.capacity :]
+        n = len(ts)
+        if self._end + n > len(self._ts):
+            self._make_room(n)
+        end = self._end
+        self._ts[end : end + n] = ts
+        self._values[end : end + n] = values
+        self._end = end + n
+        if self._end - self._start > self.capacity:
+            self._start = self._end - self.capacity
+
+    def _insert(self, ts: float, value: float) -> bool:
+        newest = self._ts[self._end - 1]
+        if ts < newest - self.span:
+            self.too_old += 1
+            return False
+        live = self._ts[self._start : self._end]
+        lo = int(np.searchsorted(live, ts, side="left"))
+        hi = int(np.searchsorted(live, ts, side="right"))
+        same = self._values[self._start + lo : self._start + hi]
+        if np.any((same == value) | (np.isnan(same) & math.isnan(value))):
+            self.duplicates += 1
+            return False
+        if self._end == len(self._ts):
+            self._make_room()
+            live = self._ts[self._start : self._end]
+            hi = int(np.searchsorted(live, ts, side="right"))
+        at = self._start + hi  # after any equal times: arrival order among equals
+        self._ts[at + 1 : self._end + 1] = self._ts[at : self._end]
+        self._values[at + 1 : self._end + 1] = self._values[at : self._end]
+        self._ts[at] = ts
+        self._values[at] = value
+        self._end += 1
+        if self._end - self._start > self.capacity:
+            self._start = self._end - self.capacity
+        return True
+
+    def _live_start(self) -> int:
+        if self._end == self._start:
+            return self._start
+        horizon = self._ts[self._end - 1] - self.span
+        return self._start + int(
+            np.searchsorted(self._ts[self._start : self._end], horizon, side="left")
+        )
+
+    @property
+    def first_ts(self) -> float | None:
+        first = self._live_start()
+        return float(self._ts[first]) if first < self._end else None
+
+    def range(self, start: float, end: float) -> tuple[FloatArray, FloatArray]:
+        """Copies of the points with `start <= ts <= end`, oldest first."""
+        first = self._live_start()
+        ts = self._ts[first : self._end]
+        lo = int(np.searchsorted(ts, start, side="left"))
+        hi = int(np.searchsorted(ts, end, side="right"))
+        return ts[lo:hi].copy(), self._values[first + lo : first + hi].copy()
+
+    def points(self) -> tuple[FloatArray, FloatArray]:
+        return self.range(-np.inf, np.inf)
+
+    @property
+    def nbytes(self) -> int:
+        return self._ts.nbytes + self._values.nbytes
+
+    def snapshot(self) -> tuple[FloatArray, FloatArray]:
+        """Copies of the stored points (times, values), oldest first: for persistence."""
+        return (
+            self._ts[self._start : self._end].copy(),
+            self._values[self._start : self._end].copy(),
+        )
+
+    @classmethod
+    def restore(
+        cls,
+        capacity: int,
+        span: float,
+        ts: npt.NDArray[np.generic],
+        values: npt.NDArray[np.generic],
+    ) -> Ring:
+        """A ring holding saved points, trimmed to `capacity` and `span`; ValueError when
+        they are not two equally long, time-ordered float arrays."""
+        ts = np.asarray(ts, dtype=np.float64)
+        values = np.asarray(values, dtype=np.float64)
+        if ts.ndim != 1 or ts.shape != values.shape:
+            raise ValueError("raw points: times and values differ in shape")
+        if len(ts) and (not np.all(np.isfinite(ts)) or np.any(np.diff(ts) < 0)):
+            raise ValueError("raw points: times are not finite and in order")
+        ring = cls(capacity, span)
+        if len(ts):
+            keep = int(np.searchsorted(ts, ts[-1] - span, side="left"))
+            keep = max(keep, len(ts) - capacity)
+            ts, values = ts[keep:], values[keep:]
+        n = len(ts)
+        if n > len(ring._ts):
+            size = min(2 * capacity, max(INITIAL_POINTS, 2 * n))
+            ring._ts, ring._values = np.empty(size), np.empty(size)
+        ring._ts[:n] = ts
+        ring._values[:n] = values
+        ring._start, ring._end = 0, n
+        return ring

@@ -1,0 +1,270 @@
+"""One series: its catalog entry, its raw ring, its rollups and the points it holds.
+
+A point newer than every stored one (nearly all of them) cannot be refused:
+it waits in the series' one pending buffer, and HOLD of them go into the ring
+and every rollup together, numpy over the lot; a late point or a repeat goes
+in at once, one by one.  Reads (`query`, `raw`, `snapshot`, `nbytes`) never
+change anything: they answer from what is stored plus what is held, the held
+points being newer than everything stored.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from telemetry.history.catalog import CatalogEntry
+from telemetry.history.ring import FloatArray, Ring
+from telemetry.history.rollup import Rollup
+from telemetry.quantities import format_duration
+
+# Points a series holds before they go into its ring and rollups: 8 KiB at most.
+# Why this many: bench/README.md (ingest, and memory at 500 series).
+HOLD = 512
+# Rollup times within a bucket are float32: equal to about a millisecond.
+REACH_SLACK = 1e-3
+
+AnyArray = npt.NDArray[np.generic]
+# A rollup as saved: (bucket width, newest bucket, oldest bucket, columns as `Rollup.COLUMNS`).
+SavedRollup = tuple[float, int, int, tuple[AnyArray, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a query got: where from (`raw`, or a rollup's width such as `1m`) and copies
+    of the points, oldest first."""
+
+    source: str
+    ts: FloatArray
+    values: FloatArray
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesSnapshot:
+    """One series as saved: its catalog fields, its raw points, its rollups and the
+    points it held, all copies."""
+
+    id: str
+    device: str
+    sensor: str
+    unit: str | None
+    source: str
+    first_seen: float
+    last_ts: float
+    last_value: float
+    count: int
+    raw: tuple[FloatArray, FloatArray]
+    rollups: tuple[SavedRollup, ...]
+    held: tuple[FloatArray, FloatArray]
+
+
+class Series:
+    __slots__ = ("_held_ts", "_held_values", "_newest", "_ring", "_rollups", "entry")
+
+    def __init__(
+        self,
+        entry: CatalogEntry,
+        ring: Ring,
+        rollups: Sequence[Rollup] = (),
+        held: tuple[FloatArray, FloatArray] | None = None,
+    ) -> None:
+        """`held`: points saved while held (newer than the ring and the rollups)."""
+        self.entry = entry
+        self._ring = ring
+        self._rollups = tuple(sorted(rollups, key=lambda r: r.width))  # finest first
+        self._held_ts = array("d")
+        self._held_values = array("d")
+        newest = ring.last_ts
+        self._newest = -math.inf if newest is None else newest  # held or stored
+        if held is not None:
+            ts, values = held
+            if len(ts) != len(values):
+                raise ValueError("held points: times and values differ in length")
+            for t, v in zip(
+                np.asarray(ts, dtype=np.float64).tolist(),
+                np.asarray(values, dtype=np.float64).tolist(),
+                strict=True,
+            ):
+                if t > self._newest:
+                    self._newest = t
+                    self._held_ts.append(t)
+                    self._held_values.append(v)
+
+    @property
+    def id(self) -> str:
+        return self.entry.id
+
+    # -- writing ---------------------------------------------------------------------
+
+    def append(self, ts: float, value: float) -> str | None:
+        """Store a point; None, or why it was refused (counted in the entry):
+        `duplicate`, or `too_old` when older than the ring and every rollup reach."""
+        if ts > self._newest:
+            self._newest = ts
+            self._held_ts.append(ts)
+            self._held_values.append(value)
+            if len(self._held_ts) >= HOLD:
+                self.flush()
+        else:
+            self.flush()  # the late point goes among the stored ones
+            ring = self._ring
+            duplicates = ring.duplicates
+            stored = ring.append(ts, value)
+            if not stored and ring.duplicates > duplicates:
+                self.entry.refused_one()
+                return "duplicate"
+            for rollup in self._rollups:
+                stored = rollup.add(ts, value) or stored
+            if not stored:
+                self.entry.refused_one()
+                return "too_old"
+        self.entry.stored(ts, value)
+        return None
+
+    def flush(self) -> None:
+        """Put the held points into the ring and the rollups (a write: `append` does it
+        every HOLD points)."""
+        if not self._held_ts:
+            return
+        ts = np.array(self._held_ts, dtype=np.float64)
+        values = np.array(self._held_values, dtype=np.float64)
+        del self._held_ts[:], self._held_values[:]
+        self._ring.extend(ts, values)
+        for rollup in self._rollups:
+            rollup.extend(ts, values)
+
+    # -- reading -----------------------------------------------------------------------
+
+    def _held(self, start: float, end: float) -> tuple[FloatArray, FloatArray]:
+        ts = np.frombuffer(self._held_ts, dtype=np.float64)
+        values = np.frombuffer(self._held_values, dtype=np.float64)
+        lo = int(np.searchsorted(ts, start, side="left"))
+        hi = int(np.searchsorted(ts, end, side="right"))
+        return ts[lo:hi].copy(), values[lo:hi].copy()
+
+    def raw(self, start: float = -math.inf, end: float = math.inf) -> tuple[FloatArray, FloatArray]:
+        """Copies of the raw points with `start <= ts <= end`, oldest first: those the
+        ring would keep with the held points put in (its capacity, its span)."""
+        ring = self._ring
+        if not self._held_ts:
+            return ring.range(start, end)
+        held = len(self._held_ts)
+        horizon = self._held_ts[-1] - ring.span
+        lo = max(start, horizon)
+        if held >= ring.capacity:
+            return self._held(max(lo, self._held_ts[held - ring.capacity]), end)
+        ts, values = ring.range(horizon, math.inf)
+        keep = ring.capacity - held  # the ring's newest points that stay
+        ts, values = ts[-keep:], values[-keep:]  # (0 < keep: fewer held than fit)
+        first = int(np.searchsorted(ts, lo, side="left"))
+        last = int(np.searchsorted(ts, end, side="right"))
+        ts, values = ts[first:last], values[first:last]
+        held_ts, held_values = self._held(lo, end)
+        return np.concatenate((ts, held_ts)), np.concatenate((values, held_values))
+
+    def query(self, start: float, end: float, points: int) -> Answer:
+        """The points to draw `start`..`end` with about `points` points (downsample them
+        with `telemetry.downsample.m4` when there are more): from the raw ring when it
+        reaches back to `start`, else from the coarsest rollup that reaches back and
+        still gives `points` points over the range, else from the finest that reaches
+        back, else from the one reaching furthest.  Rollup buckets come as up to four
+        points each (first, min, max, last); held points as themselves."""
+        held = self._held_ts[0] if self._held_ts else math.inf
+
+        def reach(first: float | None) -> float:
+            return min(math.inf if first is None else first, held)
+
+        sources: list[Ring | Rollup] = [self._ring, *self._rollups]
+        reaches = [reach(s.first_ts) for s in sources]
+        oldest = min(reaches)
+        covering = [
+            s
+            for s, r in zip(sources, reaches, strict=True)
+            if r <= max(start, oldest) + REACH_SLACK
+        ]
+        if not covering:
+            chosen = sources[reaches.index(oldest)]
+        else:
+            chosen = covering[0]
+            for source in reversed(covering):
+                if isinstance(source, Rollup) and 4 * (end - start) / source.width >= points:
+                    chosen = source
+                    break
+        if isinstance(chosen, Ring):
+            ts, values = self.raw(start, end)
+            return Answer("raw", ts, values)
+        ts, values = chosen.as_points(start, end)
+        if self._held_ts:
+            held_ts, held_values = self._held(start, end)
+            ts, values = np.concatenate((ts, held_ts)), np.concatenate((values, held_values))
+        return Answer(format_duration(chosen.width), ts, values)
+
+    @property
+    def raw_count(self) -> int:
+        """How many raw points the series keeps, held ones included."""
+        return len(self._ring) + len(self._held_ts)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the series' arrays, held points included."""
+        held = self._held_ts.buffer_info()[1] * 16
+        return self._ring.nbytes + sum(r.nbytes for r in self._rollups) + held
+
+    def snapshot(self) -> SeriesSnapshot:
+        """Copies of everything the series holds, for persistence."""
+        e = self.entry
+        ts = np.array(self._held_ts, dtype=np.float64)
+        values = np.array(self._held_values, dtype=np.float64)
+        return SeriesSnapshot(
+            id=e.id,
+            device=e.device,
+            sensor=e.sensor,
+            unit=e.unit,
+            source=e.source,
+            first_seen=e.first_seen,
+            last_ts=e.last_ts,
+            last_value=e.last_value,
+            count=e.count,
+            raw=self._ring.snapshot(),
+            rollups=tuple((r.width, *r.snapshot()) for r in self._rollups),
+            held=(ts, values),
+        )
+
+    @classmethod
+    def restore(
+        cls,
+        saved: SeriesSnapshot,
+        raw_points: int,
+        raw_span: float,
+        rollups: Sequence[tuple[float, float]],
+    ) -> Series:
+        """The series a snapshot saved, in today's shape (`raw_points`, `raw_span`, the
+        rollups' widths and spans): a rollup no longer configured is dropped, a new one
+        starts empty.  ValueError when the saved arrays do not fit together."""
+        entry = CatalogEntry(
+            saved.id,
+            saved.device,
+            saved.sensor,
+            saved.unit,
+            saved.source,
+            saved.first_seen,
+            saved.last_ts,
+            saved.last_value,
+            saved.count,
+        )
+        ring = Ring.restore(raw_points, raw_span, *saved.raw)
+        by_width = {width: rest for width, *rest in saved.rollups}
+        made = []
+        for width, keep in rollups:
+            old = by_width.get(width)
+            if old is None:
+                made.append(Rollup(width, keep))
+            else:
+                newest, oldest, columns = old
+                made.append(Rollup.restore(width, keep, newest, oldest, columns))  # type: ignore[arg-type]
+        return cls(entry, ring, made, saved.held)

@@ -1,0 +1,167 @@
+"""`telemetry.history.rollup`: fixed-width buckets, however points arrive."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from telemetry.history import Rollup
+
+
+def rollup_stats(rollup: Rollup) -> list[tuple[float, ...]]:
+    b = rollup.buckets(-math.inf, math.inf)
+    keys = ("ts", "first", "last", "min", "max", "mean", "count")
+    return [
+        tuple(round(float(x), 4) for x in row) for row in zip(*(b[k] for k in keys), strict=True)
+    ]
+
+
+def test_rollup_buckets_by_hand() -> None:
+    rollup = Rollup(10.0, 3600.0)
+    for ts, value in [(100.0, 5.0), (103.0, 1.0), (109.0, 3.0), (121.0, 7.0)]:
+        assert rollup.add(ts, value)
+    assert rollup_stats(rollup) == [
+        (100.0, 5.0, 3.0, 1.0, 5.0, 3.0, 3),
+        (120.0, 7.0, 7.0, 7.0, 7.0, 7.0, 1),  # 110 had nothing: no bucket, a gap
+    ]
+
+
+def test_rollup_late_point_updates_first_last_and_stats_as_if_in_order() -> None:
+    rollup = Rollup(10.0, 3600.0)
+    for ts, value in [(105.0, 5.0), (121.0, 7.0), (101.0, 9.0), (108.0, -2.0)]:
+        rollup.add(ts, value)
+    assert rollup_stats(rollup) == [
+        (100.0, 9.0, -2.0, -2.0, 9.0, 4.0, 3),
+        (120.0, 7.0, 7.0, 7.0, 7.0, 7.0, 1),
+    ]
+
+
+def test_rollup_keeps_its_span_and_refuses_older_points() -> None:
+    rollup = Rollup(1.0, 9.0)  # ten buckets
+    for ts in range(100):
+        rollup.add(float(ts), float(ts))
+    assert rollup.size == 10
+    b = rollup.buckets(-math.inf, math.inf)
+    assert b["ts"].tolist() == [float(t) for t in range(90, 100)]
+    assert not rollup.add(89.5, 0.0)
+    assert rollup.add(90.5, 100.0)
+    assert rollup.buckets(90.0, 90.0)["max"].tolist() == [100.0]
+
+
+def test_rollup_skips_over_a_long_silence() -> None:
+    rollup = Rollup(1.0, 9.0)
+    for ts in (0.0, 1.0, 2.0, 1000.0, 1003.0):
+        rollup.add(ts, ts)
+    assert rollup.buckets(-math.inf, math.inf)["ts"].tolist() == [1000.0, 1003.0]
+
+
+def test_rollup_grows_from_a_small_buffer_only_as_time_passes() -> None:
+    rollup = Rollup(10.0, 30 * 86400.0)
+    rollup.add(0.0, 1.0)
+    small = rollup.nbytes
+    for ts in range(0, 3600, 10):
+        rollup.add(float(ts), 1.0)
+    assert rollup.size == 512
+    assert small < rollup.nbytes < 512 * 40
+
+
+def test_rollup_accepts_points_before_its_first_within_reach() -> None:
+    rollup = Rollup(1.0, 100.0)
+    rollup.add(50.0, 1.0)
+    assert rollup.add(45.0, 2.0)
+    assert rollup.buckets(-math.inf, math.inf)["ts"].tolist() == [45.0, 50.0]
+
+
+@settings(max_examples=100)
+@given(
+    st.lists(st.tuples(st.integers(0, 500), st.integers(-50, 50)), min_size=1, max_size=80),
+    st.sampled_from([1.0, 7.0, 60.0]),
+    st.randoms(use_true_random=False),
+)
+def test_rollup_statistics_do_not_depend_on_arrival_order(
+    points_: list[tuple[int, int]], width: float, rnd: random.Random
+) -> None:
+    in_order = Rollup(width, 1e6)
+    shuffled = Rollup(width, 1e6)
+    unique = sorted(set(points_))
+    for ts, value in unique:
+        in_order.add(float(ts), float(value))
+    mixed = list(unique)
+    rnd.shuffle(mixed)
+    for ts, value in mixed:
+        shuffled.add(float(ts), float(value))
+    got = shuffled.buckets(-math.inf, math.inf)
+    want = in_order.buckets(-math.inf, math.inf)
+    for key in ("ts", "min", "max", "mean", "count", "first_ts", "last_ts"):
+        assert np.allclose(got[key], want[key]), key
+    # numpy over the points themselves
+    times = np.array([p[0] for p in unique], dtype=float)
+    values = np.array([p[1] for p in unique], dtype=float)
+    keys = np.floor(times / width)
+    assert got["count"].tolist() == [int((keys == k).sum()) for k in np.unique(keys)]
+    assert got["max"].tolist() == [values[keys == k].max() for k in np.unique(keys)]
+
+
+def buckets_by_brute_force(
+    points_: list[tuple[float, float]], width: float, capacity: int
+) -> list[tuple[float, ...]]:
+    """Each bucket the rollup should still hold, worked out from the points alone."""
+    groups: dict[int, list[tuple[float, float]]] = {}
+    for ts, value in points_:
+        groups.setdefault(math.floor(ts / width), []).append((ts, value))
+    top = max(groups)
+    rows = []
+    for number in sorted(n for n in groups if n > top - capacity):
+        values = [v for _, v in groups[number]]
+        rows.append(
+            tuple(
+                round(x, 4)
+                for x in (
+                    number * width,
+                    values[0],
+                    values[-1],
+                    min(values),
+                    max(values),
+                    sum(values) / len(values),
+                    len(values),
+                )
+            )
+        )
+    return rows
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([0.5, 1.0, 3.0, 9.0, 40.0]), st.integers(-5, 5)),
+        min_size=1,
+        max_size=150,
+    ),
+    st.lists(st.integers(1, 40), min_size=1, max_size=10),
+)
+def test_rollup_holds_the_buckets_its_points_make_however_they_wrap_around(
+    steps: list[tuple[float, int]], chunks: list[int]
+) -> None:
+    """Points in time order, some far apart, into a small rollup whose buffer wraps
+    around: one point at a time (`add`) and in runs (`extend`, as a series' held
+    points come) both hold exactly the buckets worked out from the points."""
+    width, keep = 2.0, 20.0  # 11 buckets at most
+    ts, points_ = 100.0, []
+    for step, value in steps:
+        ts += step
+        points_.append((ts, float(value)))
+    one_by_one, in_runs = Rollup(width, keep), Rollup(width, keep)
+    for t, v in points_:
+        assert one_by_one.add(t, v)
+    at, turn = 0, 0
+    while at < len(points_):
+        run = points_[at : at + chunks[turn % len(chunks)]]
+        in_runs.extend(np.array([p[0] for p in run]), np.array([p[1] for p in run]))
+        at, turn = at + len(run), turn + 1
+    want = buckets_by_brute_force(points_, width, in_runs.capacity)
+    assert rollup_stats(one_by_one) == want
+    assert rollup_stats(in_runs) == want

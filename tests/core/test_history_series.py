@@ -1,0 +1,218 @@
+"""`telemetry.history.series` and `.store`: a series owns its history; the store caps them."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from telemetry.history import FloatArray, Ring, Rollup, Series, Store, series
+from telemetry.model import Reading
+from tests.core.test_history_ring import points
+from tests.core.test_history_rollup import rollup_stats
+
+
+def reading(device: str, sensor: str = "temp") -> Reading:
+    return Reading(device, sensor, 1.0, None, 100.0, 100.0)
+
+
+def made(store: Store, device: str = "a") -> Series:
+    got = store.create(reading(device), "home", None)
+    assert got is not None
+    return got
+
+
+def pair(arrays: tuple[FloatArray, FloatArray]) -> list[tuple[float, float]]:
+    return list(zip(arrays[0].tolist(), arrays[1].tolist(), strict=True))
+
+
+def test_store_creates_a_catalog_entry_per_series() -> None:
+    store = Store(max_series=10, raw_points=16, raw_span=60.0)
+    got = store.create(reading("kitchen"), "home", "°C")
+    assert got is not None
+    assert store.series == {"kitchen/temp": got}
+    assert [e.id for e in store.entries()] == ["kitchen/temp"]
+    assert got.entry.as_json()["unit"] == "°C"
+    assert got.entry.as_json()["source"] == "home"
+
+
+def test_store_series_cap_refuses_and_counts_new_series() -> None:
+    store = Store(max_series=2, raw_points=16, raw_span=60.0)
+    assert store.create(reading("a"), "home", None) is not None
+    assert store.create(reading("b"), "home", None) is not None
+    assert store.create(reading("c"), "home", None) is None
+    assert store.create(reading("d"), "home", None) is None
+    assert sorted(store.series) == ["a/temp", "b/temp"]
+    assert store.refused_series == 2
+
+
+def test_series_append_updates_last_value_and_counts() -> None:
+    s = made(Store(max_series=2, raw_points=16, raw_span=60.0))
+    assert s.append(101.0, 5.0) is None
+    assert s.append(102.0, 6.0) is None
+    assert (s.entry.count, s.entry.last_ts, s.entry.last_value) == (2, 102.0, 6.0)
+
+
+def test_series_append_of_a_late_point_inserts_it_and_keeps_the_newest_as_last() -> None:
+    s = made(Store(max_series=2, raw_points=16, raw_span=60.0))
+    s.append(102.0, 6.0)
+    assert s.append(101.0, 5.0) is None
+    assert s.append(101.0, 5.0) == "duplicate"  # a QoS 1 redelivery
+    assert (s.entry.count, s.entry.refused, s.entry.last_value) == (2, 1, 6.0)
+    assert s.raw()[1].tolist() == [5.0, 6.0]
+
+
+@pytest.mark.parametrize("count", [0, 1, 15, 16, 17, 31, 32, 33, 100])
+def test_series_keeps_the_configured_number_of_raw_points(count: int) -> None:
+    s = made(Store(max_series=1, raw_points=16, raw_span=1e9))
+    for i in range(count):
+        s.append(float(i), float(i))
+    s.flush()
+    assert s.raw()[0].tolist() == [float(i) for i in range(max(0, count - 16), count)]
+
+
+def test_series_reads_change_nothing() -> None:
+    """`raw`, `query`, `snapshot` and `nbytes` answer with the held points, and leave
+    them held: a scrape or a query is not a write."""
+    s = made(Store(max_series=1, raw_points=1000, raw_span=1e9, rollups=((10.0, 3600.0),)))
+    for i in range(100):  # fewer than HOLD: all held
+        s.append(1000.0 + i, float(i))
+    before = (len(s._held_ts), s._ring.nbytes, [r.nbytes for r in s._rollups])
+    assert len(s.raw()[0]) == 100
+    got = s.query(0.0, 5000.0, 10)  # a long range, few points: the rollup answers
+    assert got.source == "10s" and got.ts.tolist() == [1000.0 + i for i in range(100)]
+    assert s.snapshot().held[0].tolist() == [1000.0 + i for i in range(100)]
+    assert s.nbytes > 0 and s.raw_count == 100
+    assert (len(s._held_ts), s._ring.nbytes, [r.nbytes for r in s._rollups]) == before
+    assert len(s._ring) == 0 and s._rollups[0].newest == -1
+
+
+def test_series_snapshot_and_restore_give_the_same_series() -> None:
+    widths = ((10.0, 600.0), (60.0, 3600.0))
+    store = Store(max_series=1, raw_points=500, raw_span=300.0, rollups=widths)
+    s = made(store)
+    for i in range(1300):  # flushed twice, 276 still held
+        s.append(float(i), math.sin(i / 30))
+    again = Series.restore(s.snapshot(), 500, 300.0, widths)
+    assert pair(again.raw()) == pair(s.raw())
+    for start, end, n in ((0.0, 1300.0, 100), (1000.0, 1300.0, 2000), (0.0, 1300.0, 5000)):
+        a, b = s.query(start, end, n), again.query(start, end, n)
+        assert (a.source, a.ts.tolist(), a.values.tolist()) == (
+            b.source,
+            b.ts.tolist(),
+            b.values.tolist(),
+        )
+    assert again.entry.as_json() == s.entry.as_json()
+    s.flush()
+    again.flush()
+    for x, y in zip(s._rollups, again._rollups, strict=True):
+        assert rollup_stats(x) == rollup_stats(y)
+
+
+def test_store_restore_adds_nothing_when_one_saved_series_is_broken() -> None:
+    store = Store(max_series=5, raw_points=16, raw_span=60.0)
+    good = made(Store(max_series=1, raw_points=16, raw_span=60.0)).snapshot()
+    bad = made(Store(max_series=1, raw_points=16, raw_span=60.0), "b").snapshot()
+    bad = type(bad)(**{**{f: getattr(bad, f) for f in bad.__dataclass_fields__},
+                       "raw": (np.array([2.0, 1.0]), np.array([0.0, 0.0]))})  # fmt: skip
+    with pytest.raises(ValueError, match="in order"):
+        store.restore([good, bad])
+    assert store.series == {}
+    assert store.restore([good]) == ["a/temp"]
+
+
+def append_one_by_one(
+    ring: Ring, rollups: tuple[Rollup, ...], ts: float, value: float
+) -> str | None:
+    """What `Series.append` does without holding points: the model for it."""
+    duplicates = ring.duplicates
+    stored = ring.append(ts, value)
+    if not stored and ring.duplicates > duplicates:
+        return "duplicate"
+    for rollup in rollups:
+        stored = rollup.add(ts, value) or stored
+    return None if stored else "too_old"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(min_value=1, max_value=8),
+    st.sampled_from([2.0, 10.0, 1e9]),
+    st.sampled_from([1, 3, 256]),
+    st.lists(
+        st.tuples(st.integers(-4, 6), st.integers(0, 3), st.booleans()), min_size=1, max_size=120
+    ),
+)
+def test_series_holding_points_stores_what_one_by_one_would(
+    capacity: int, span: float, hold: int, steps: list[tuple[int, int, bool]]
+) -> None:
+    """Newer points wait with the series and go into the ring and rollups together;
+    late points, repeats, and reads in between must see and store the same.  Half
+    seconds put several points in a bucket; 1e39 is beyond the rollups' float32."""
+    values = (0.0, 1.5, -2.0, 1e39)
+    widths = ((1.0, 12.0), (7.0, 40.0))
+    s = made(Store(max_series=1, raw_points=capacity, raw_span=span, rollups=widths))
+    ring = Ring(capacity, span)
+    rollups = tuple(Rollup(width, keep) for width, keep in widths)
+    saved = series.HOLD
+    series.HOLD = hold
+    try:
+        ts = 1000.0
+        for step, value, read in steps:
+            ts += step / 2
+            want = append_one_by_one(ring, rollups, ts, values[value])
+            assert s.append(ts, values[value]) == want
+            if read:  # what is held counts as stored, without being put in
+                assert pair(s.raw()) == points(ring)
+    finally:
+        series.HOLD = saved
+    s.flush()
+    assert pair(s.raw()) == points(ring)
+    for got, model in zip(s._rollups, rollups, strict=True):
+        assert rollup_stats(got) == rollup_stats(model)
+        for key, column in got.buckets(-math.inf, math.inf).items():
+            assert np.allclose(column, model.buckets(-math.inf, math.inf)[key]), key
+
+
+def series_with(rollups: tuple[tuple[float, float], ...], seconds: int) -> Series:
+    s = made(Store(max_series=1, raw_points=100_000, raw_span=900.0, rollups=rollups))
+    for ts in range(seconds):
+        s.append(float(ts), math.sin(ts / 100))
+    return s
+
+
+def test_query_picks_raw_when_the_ring_reaches_back_far_enough() -> None:
+    s = series_with(((10.0, 3600.0), (60.0, 86400.0)), 3600)
+    got = s.query(3000.0, 3600.0, 1000)
+    assert got.source == "raw" and len(got.ts) == 600  # 3000 .. 3599
+
+
+def test_query_picks_the_coarsest_rollup_with_enough_points() -> None:
+    s = series_with(((10.0, 3600.0), (60.0, 86400.0)), 3600)
+    fine = s.query(0.0, 3600.0, 1000)  # 360 buckets, 1440 points
+    assert fine.source == "10s"
+    assert s.query(0.0, 3600.0, 200).source == "1m"  # 60 buckets, 240 points
+    assert 4 * 359 <= len(fine.ts) <= 4 * 360 + 512  # buckets, then what is held
+    assert np.all(np.diff(fine.ts) >= 0)
+    assert fine.values.max() == pytest.approx(1.0, abs=1e-3)
+
+
+def test_query_older_than_every_source_picks_the_one_reaching_furthest() -> None:
+    s = series_with(((10.0, 600.0),), 3600)
+    assert s.query(0.0, 100.0, 100).source == "raw"
+
+
+def test_store_memory_of_a_day_at_one_hertz_stays_small() -> None:
+    store = Store(
+        max_series=1,
+        raw_points=100_000,
+        raw_span=900.0,
+        rollups=((10.0, 3600.0), (60.0, 86400.0), (900.0, 30 * 86400.0)),
+    )
+    s = made(store)
+    for ts in range(86400):
+        s.append(float(ts), math.sin(ts / 100))
+    assert store.nbytes() < 150_000
