@@ -25,16 +25,16 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 
-from telemetry import __version__, sse
+from telemetry import frames
 from telemetry.config import LimitsConfig, ServerConfig
-from telemetry.pipeline import Pipeline, Tick, availability_json
+from telemetry.pipeline import Pipeline, Tick
 from telemetry.sources import SourceStatus
 
 logger = logging.getLogger(__name__)
 
 Patterns = tuple[str, ...] | None
 REPLAY_POINTS = 200_000  # bound on the replay buffer whatever the window says
-_SHUTDOWN = sse.event("status", {"server": "shutdown"})
+_SHUTDOWN = frames.shutdown()
 _SPREAD = 0x9E3779B1  # 2^32 / golden ratio: successive frames start far apart in the list
 
 
@@ -249,36 +249,25 @@ class Hub:
 
     def opening(self, client: Client, last_event_id: str | None) -> bytes:
         """What a new stream starts with: retry, hello, the catalog, maybe a reset."""
-        now = time.time()
         jitter = secrets.randbelow(max(1, int(self.server.retry * 500)))
-        hello = {
-            "server": "telemetry",
-            "version": __version__,
-            "boot": self.boot_id,
-            "tick": round(self.server.tick * 1000),
-            "limits": {"max_series": self.limits.max_series, "backlog": self.limits.client_backlog},
-        }
-        catalog = self._catalog(client, now)
         chunks = [
-            sse.retry(int(self.server.retry * 1000) + jitter),
-            sse.event("hello", hello),
-            sse.event("catalog", catalog),
+            frames.retry(int(self.server.retry * 1000) + jitter),
+            frames.hello(
+                self.boot_id, self.server.tick, self.limits.max_series, self.limits.client_backlog
+            ),
+            self._catalog(client, time.time()),
         ]
         if last_event_id is not None:
             chunks.extend(self._resume(client, last_event_id))
         return b"".join(chunks)
 
-    def _catalog(self, client: Client, now: float) -> dict[str, object]:
-        return {
-            "full": True,
-            "series": [
-                {**info.as_json(), "age": round(max(0.0, now - info.last_ts), 3)}
-                for info in self.pipeline.store.entries()
-                if self.wants(client.patterns, info.id)
-            ],
-            "sources": [s.as_json() for s in self.statuses()],
-            "devices": [availability_json(a) for a in self.pipeline.devices.values()],
-        }
+    def _catalog(self, client: Client, now: float) -> bytes:
+        return frames.catalog(
+            (e for e in self.pipeline.store.entries() if self.wants(client.patterns, e.id)),
+            self.statuses(),
+            self.pipeline.devices.values(),
+            now,
+        )
 
     def _resume(self, client: Client, last_event_id: str) -> list[bytes]:
         """The frames after `last_event_id` for this client, or one `reset`."""
@@ -300,20 +289,20 @@ class Hub:
                 wanted = {s: p for s, p in frame.points.items() if self.wants(client.patterns, s)}
                 if frame.seq > seq and wanted:
                     cursor = f"{self.boot_id}-{frame.seq}"
-                    missed.append(sse.event("readings", {"t": frame.t, "series": wanted}, cursor))
+                    missed.append(frames.readings(frame.t, wanted, cursor))
             return missed
         self.resets[reason] += 1
-        return [sse.event("reset", {"reason": reason})]
+        return [frames.reset(reason)]
 
     def _catch_up(self, client: Client) -> bytes:
         """For a client that fell behind: the full catalog, then its missed frames
         merged into one (or a `reset` when they are no longer kept)."""
         since = client.behind_from or 0
         kept = [f for f in self._replay if f.seq >= since]
-        catalog = sse.event("catalog", self._catalog(client, time.time()))
+        catalog = self._catalog(client, time.time())
         if since <= self.seq and (not kept or kept[0].seq != since):
             self.resets["expired"] += 1
-            catalog += sse.event("reset", {"reason": "expired"})
+            catalog += frames.reset("expired")
             return catalog + _SHUTDOWN if self.closing else catalog
         merged: dict[str, list[list[float]]] = {}
         for frame in kept:
@@ -325,7 +314,7 @@ class Hub:
         client.taken_seq = kept[-1].seq
         series = {sid: merge_points(points) for sid, points in merged.items()}
         cursor = f"{self.boot_id}-{kept[-1].seq}"
-        chunk = catalog + sse.event("readings", {"t": kept[-1].t, "series": series}, cursor)
+        chunk = catalog + frames.readings(kept[-1].t, series, cursor)
         # Shutting down: the final status was pushed while the client was behind.
         return chunk + _SHUTDOWN if self.closing else chunk
 
@@ -339,43 +328,37 @@ class Hub:
 
     # -- ticks -----------------------------------------------------------------
 
-    def _status_changes(self) -> list[dict[str, object]]:
+    def _status_changes(self) -> list[SourceStatus]:
         changed = []
         for status in self.statuses():
             if self._states.get(status.name) != status.state:
                 self._states[status.name] = status.state
-                changed.append(status.as_json())
+                changed.append(status)
         return changed
 
     def publish(self, tick: Tick, now: float | None = None) -> None:
         """Encode `tick` once per distinct subscription and give it to every client."""
-        status: dict[str, object] = {}
-        sources = self._status_changes()
-        if sources:
-            status["sources"] = sources
-        if tick.availability:
-            status["devices"] = [availability_json(a) for a in tick.availability.values()]
-        if not tick.points and not tick.new_series and not status:
+        status_chunk = frames.status(self._status_changes(), tick.availability.values())
+        if not tick.points and not tick.new_series and not status_chunk:
             return
         now = time.time() if now is None else now
-        cursor = None
-        every = {sid: p.as_json() for sid, p in tick.points.items()}
+        cursor = ""
+        every = {sid: frames.point(p) for sid, p in tick.points.items()}
         if every:
             self.seq += 1
             cursor = f"{self.boot_id}-{self.seq}"
             self._remember(_Frame(self.seq, now, every), now)
-        status_chunk = sse.event("status", status) if status else b""
         groups: dict[Patterns, list[Client]] = {}
         for client in self.clients:
             groups.setdefault(client.patterns, []).append(client)
         for patterns, members in groups.items():
-            new = [i.as_json() for i in tick.new_series if self.wants(patterns, i.id)]
+            new = [e for e in tick.new_series if self.wants(patterns, e.id)]
             points = {sid: p for sid, p in every.items() if self.wants(patterns, sid)}
             chunk = status_chunk
             if new:
-                chunk += sse.event("catalog", {"full": False, "series": new})
+                chunk += frames.catalog_changes(new)
             if points:
-                chunk += sse.event("readings", {"t": now, "series": points}, cursor)
+                chunk += frames.readings(now, points, cursor)
             if chunk:
                 self.frames += 1
                 seq = self.seq if points else 0

@@ -62,21 +62,12 @@ class TickPoint:
             self.high = max(self.high, high, value)
         self.count += 1
 
-    def as_json(self) -> list[float]:
-        if self.count == 1 and self.low == self.value == self.high:
-            return [self.ts, self.value]
-        return [self.ts, self.value, self.low, self.high]
-
 
 @dataclass(slots=True)
 class Tick:
     points: dict[str, TickPoint] = field(default_factory=dict)
     new_series: list[CatalogEntry] = field(default_factory=list)
     availability: dict[str, Availability] = field(default_factory=dict)
-
-
-def availability_json(a: Availability) -> dict[str, object]:
-    return {"device": a.device, "online": a.online, "since": a.ts}
 
 
 STALE_FLOOR = 30.0  # seconds: the derived stale limit is never shorter

@@ -32,19 +32,6 @@ class SourceStatus:
     reconnects: int = 0
     rejected: tuple[tuple[str, int], ...] = ()
 
-    def as_json(self) -> dict[str, object]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "state": self.state,
-            "since": self.since,
-            "last_error": self.last_error,
-            "next_attempt": self.next_attempt,
-            "received": self.received,
-            "reconnects": self.reconnects,
-            "rejected": dict(self.rejected),
-        }
-
 
 class Source(Protocol):
     @property

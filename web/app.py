@@ -20,7 +20,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from telemetry.pipeline import availability_json
+from telemetry import frames
 from telemetry.runtime import Runtime
 from web.auth import Auth, Credentials
 from web.edge import Edge, bad_request_handler
@@ -79,9 +79,9 @@ def create_app(runtime: Runtime) -> Starlette:
         store, hub = runtime.pipeline.store, runtime.hub
         return JSONResponse(
             {
-                "series": [info.as_json() for info in store.entries()],
-                "sources": [s.as_json() for s in runtime.statuses()],
-                "devices": [availability_json(a) for a in runtime.pipeline.devices.values()],
+                "series": [frames.series(entry) for entry in store.entries()],
+                "sources": [frames.source(s) for s in runtime.statuses()],
+                "devices": [frames.device(a) for a in runtime.pipeline.devices.values()],
                 "refused_series": store.refused_series,
                 "rejected": dict(runtime.pipeline.rejected),
                 "rejected_by_source": _by_source(runtime.pipeline.rejected_by_source),

@@ -80,16 +80,3 @@ class CatalogEntry:
             return False
         self.stale = False
         return True
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "device": self.device,
-            "sensor": self.sensor,
-            "unit": self.unit,
-            "source": self.source,
-            "last_value": self.last_value,
-            "last_ts": self.last_ts,
-            "count": self.count,
-            "stale": self.stale,
-        }

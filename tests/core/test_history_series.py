@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from telemetry import frames
 from telemetry.history import FloatArray, Ring, Rollup, Series, Store, series
 from telemetry.model import Reading
 from tests.core.test_history_ring import points
@@ -35,8 +36,8 @@ def test_store_creates_a_catalog_entry_per_series() -> None:
     assert got is not None
     assert store.series == {"kitchen/temp": got}
     assert [e.id for e in store.entries()] == ["kitchen/temp"]
-    assert got.entry.as_json()["unit"] == "°C"
-    assert got.entry.as_json()["source"] == "home"
+    assert frames.series(got.entry)["unit"] == "°C"
+    assert frames.series(got.entry)["source"] == "home"
 
 
 def test_store_series_cap_refuses_and_counts_new_series() -> None:
@@ -105,7 +106,7 @@ def test_series_snapshot_and_restore_give_the_same_series() -> None:
             b.ts.tolist(),
             b.values.tolist(),
         )
-    assert again.entry.as_json() == s.entry.as_json()
+    assert frames.series(again.entry) == frames.series(s.entry)
     s.flush()
     again.flush()
     for x, y in zip(s._rollups, again._rollups, strict=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from telemetry import frames
 from telemetry.config import Config, FilterSpec, HistoryConfig, LimitsConfig, SeriesRule
 from telemetry.model import RawMessage, Route
 from telemetry.pipeline import Pipeline, TickPoint
@@ -67,7 +68,7 @@ def test_pipeline_stores_a_late_reading_at_its_place_outside_the_live_frame() ->
     pipeline.ingest([msg("a/t", "1", 100.0), msg("a/t", "2", 99.0)])
     assert pipeline.rejected == {}
     assert stored(pipeline, "a/t") == [(99.0, 2.0), (100.0, 1.0)]
-    assert pipeline.take_tick().points["a/t"].as_json() == [100.0, 1.0]
+    assert frames.point(pipeline.take_tick().points["a/t"]) == [100.0, 1.0]
     assert pipeline.store.series["a/t"].entry.last_value == 1.0
 
 
@@ -83,7 +84,7 @@ def test_take_tick_gives_ts_and_value_for_a_single_reading() -> None:
     pipeline = Pipeline(Config())
     pipeline.ingest([msg("a/t", "21.5", 100.0)])
     tick = pipeline.take_tick()
-    assert {sid: p.as_json() for sid, p in tick.points.items()} == {"a/t": [100.0, 21.5]}
+    assert {sid: frames.point(p) for sid, p in tick.points.items()} == {"a/t": [100.0, 21.5]}
 
 
 def test_take_tick_gives_last_min_and_max_for_several_readings() -> None:
@@ -97,14 +98,14 @@ def test_take_tick_gives_last_min_and_max_for_several_readings() -> None:
         ]
     )
     tick = pipeline.take_tick()
-    assert tick.points["a/t"].as_json() == [100.3, 4.0, 1.0, 9.0]
+    assert frames.point(tick.points["a/t"]) == [100.3, 4.0, 1.0, 9.0]
 
 
 def test_take_tick_gives_one_point_per_series() -> None:
     pipeline = Pipeline(Config())
     pipeline.ingest([msg("a/t", "1"), msg("b/t", "2"), msg("a/t", "3", 101.0)])
     tick = pipeline.take_tick()
-    assert {sid: p.as_json() for sid, p in tick.points.items()} == {
+    assert {sid: frames.point(p) for sid, p in tick.points.items()} == {
         "a/t": [101.0, 3.0, 1.0, 3.0],
         "b/t": [100.0, 2.0],
     }
@@ -138,7 +139,7 @@ def test_series_rule_overrides_the_unit_and_applies_filters() -> None:
     pipeline.ingest([msg("bench/temp", "21.5 %", 100.0), msg("bench/temp", "200", 101.0)])
     assert pipeline.store.series["bench/temp"].entry.unit == "°C"
     assert stored(pipeline, "bench/temp") == [(100.0, 21.0), (101.0, 85.0)]
-    assert pipeline.take_tick().points["bench/temp"].as_json() == [101.0, 85.0, 21.0, 85.0]
+    assert frames.point(pipeline.take_tick().points["bench/temp"]) == [101.0, 85.0, 21.0, 85.0]
 
 
 def test_series_rule_only_applies_to_matching_series() -> None:
@@ -238,13 +239,13 @@ def test_pipeline_counts_readings_a_filter_drops_but_not_those_a_window_holds() 
 def test_pipeline_throttle_stores_the_window_value_and_ticks_its_min_max() -> None:
     pipeline, clock = clocked(FilterSpec("throttle", "10s"))
     feed(pipeline, clock, 0, "5")
-    assert pipeline.take_tick(0.1).points["a/t"].as_json() == [1000.0, 5.0]
+    assert frames.point(pipeline.take_tick(0.1).points["a/t"]) == [1000.0, 5.0]
     for now, payload in [(1, "1"), (4, "5"), (7, "0")]:
         feed(pipeline, clock, now, payload)
     assert pipeline.take_tick(7.1).points == {}
     # the source is silent; the window 1..11 closes on the tick after 11
     tick = pipeline.take_tick(11.1)
-    assert tick.points["a/t"].as_json() == [1011.0, 2.0, 0.0, 5.0]
+    assert frames.point(tick.points["a/t"]) == [1011.0, 2.0, 0.0, 5.0]
     assert stored(pipeline, "a/t") == [(1000.0, 5.0), (1011.0, 2.0)]
 
 
@@ -255,7 +256,7 @@ def test_pipeline_take_tick_uses_the_injected_clock_by_default() -> None:
     clock.now = 59.0
     assert pipeline.take_tick().points == {}
     clock.now = 60.0
-    assert pipeline.take_tick().points["a/t"].as_json() == [1060.0, 5.0]
+    assert frames.point(pipeline.take_tick().points["a/t"]) == [1060.0, 5.0]
 
 
 def test_stale_auto_limit_is_five_median_intervals_and_data_brings_the_series_back() -> None:
@@ -268,12 +269,12 @@ def test_stale_auto_limit_is_five_median_intervals_and_data_brings_the_series_ba
     assert not info.stale
     tick = pipeline.take_tick(81.0)
     assert tick.new_series == [info]
-    assert info.as_json()["stale"] is True
+    assert frames.series(info)["stale"] is True
     assert pipeline.take_tick(90.0).new_series == []  # announced once
     feed(pipeline, clock, 95, "2")
     tick = pipeline.take_tick(95.1)
     assert tick.new_series == [info]
-    assert info.as_json()["stale"] is False
+    assert frames.series(info)["stale"] is False
 
 
 def test_stale_auto_limit_is_at_least_thirty_seconds() -> None:
@@ -333,14 +334,14 @@ def test_stale_a_reading_a_filter_drops_still_shows_the_sensor_is_alive() -> Non
 
 def test_tick_point_takes_a_window_low_and_high() -> None:
     point = TickPoint(10.0, 2.0, 1.0, 3.0)
-    assert point.as_json() == [10.0, 2.0, 1.0, 3.0]
+    assert frames.point(point) == [10.0, 2.0, 1.0, 3.0]
     point.add(11.0, 5.0)
-    assert point.as_json() == [11.0, 5.0, 1.0, 5.0]
+    assert frames.point(point) == [11.0, 5.0, 1.0, 5.0]
     point.add(12.0, 0.5)
-    assert point.as_json() == [12.0, 0.5, 0.5, 5.0]
+    assert frames.point(point) == [12.0, 0.5, 0.5, 5.0]
     point.add(13.0, 4.0, 0.0, 9.0)  # a second window in the same tick
-    assert point.as_json() == [13.0, 4.0, 0.0, 9.0]
+    assert frames.point(point) == [13.0, 4.0, 0.0, 9.0]
     point.add(14.0, 4.5, 4.0, 6.0)  # its extremes inside the ones already seen
-    assert point.as_json() == [14.0, 4.5, 0.0, 9.0]
+    assert frames.point(point) == [14.0, 4.5, 0.0, 9.0]
     assert point.count == 5
-    assert TickPoint(10.0, 2.0, 2.0, 2.0).as_json() == [10.0, 2.0]
+    assert frames.point(TickPoint(10.0, 2.0, 2.0, 2.0)) == [10.0, 2.0]

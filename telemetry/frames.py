@@ -1,0 +1,146 @@
+"""Every shape the server puts on the wire, each built in one function.
+
+The stream's events, in the order a stream meets them:
+
+    retry: <ms>                         `retry`: how long a browser waits to reconnect
+    event: hello                        `hello`: server, version, boot id, tick, limits
+    event: catalog (full)               `catalog`: every series, source and device
+    event: catalog (changes)            `catalog_changes`: series new or changed
+    id: <boot>-<seq> / event: readings  `readings`: one point per series per tick
+    event: status                       `status`: readers and devices that changed
+    event: reset                        `reset`: a cursor that cannot be resumed
+    : ping                              `ping`: keeps an idle stream open
+
+and the JSON of one series (`series`), one source (`source`), one device
+(`device`) and one point (`point`), which the events and `GET /api/series`
+share.  The page reads each event in one place (`web/static/stream.js`).
+Encoding is `telemetry.sse`'s; nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from telemetry import __version__, sse
+from telemetry.history import CatalogEntry
+from telemetry.model import Availability
+from telemetry.pipeline import TickPoint
+from telemetry.sources import SourceStatus
+
+# A point on the wire: [ts, value], or [ts, value, min, max] for several readings.
+Point = list[float]
+
+
+def point(p: TickPoint) -> Point:
+    """A series' readings within one tick: their last value, with min and max when
+    there were several."""
+    if p.count == 1 and p.low == p.value == p.high:
+        return [p.ts, p.value]
+    return [p.ts, p.value, p.low, p.high]
+
+
+def series(entry: CatalogEntry, now: float | None = None) -> dict[str, object]:
+    """A series in the catalog; with `now`, its age too (seconds since its last point)."""
+    out: dict[str, object] = {
+        "id": entry.id,
+        "device": entry.device,
+        "sensor": entry.sensor,
+        "unit": entry.unit,
+        "source": entry.source,
+        "last_value": entry.last_value,
+        "last_ts": entry.last_ts,
+        "count": entry.count,
+        "stale": entry.stale,
+    }
+    if now is not None:
+        out["age"] = round(max(0.0, now - entry.last_ts), 3)
+    return out
+
+
+def source(status: SourceStatus) -> dict[str, object]:
+    return {
+        "name": status.name,
+        "kind": status.kind,
+        "state": status.state,
+        "since": status.since,
+        "last_error": status.last_error,
+        "next_attempt": status.next_attempt,
+        "received": status.received,
+        "reconnects": status.reconnects,
+        "rejected": dict(status.rejected),
+    }
+
+
+def device(availability: Availability) -> dict[str, object]:
+    return {"device": availability.device, "online": availability.online, "since": availability.ts}
+
+
+# -- the stream's events ---------------------------------------------------------------
+
+
+def retry(milliseconds: int) -> bytes:
+    return sse.retry(milliseconds)
+
+
+def ping() -> bytes:
+    return sse.comment("ping")
+
+
+def hello(boot: str, tick: float, max_series: int, backlog: int) -> bytes:
+    data = {
+        "server": "telemetry",
+        "version": __version__,
+        "boot": boot,
+        "tick": round(tick * 1000),
+        "limits": {"max_series": max_series, "backlog": backlog},
+    }
+    return sse.event("hello", data)
+
+
+def catalog(
+    entries: Iterable[CatalogEntry],
+    sources: Iterable[SourceStatus],
+    devices: Iterable[Availability],
+    now: float,
+) -> bytes:
+    """The whole catalog, as a stream opens or catches up."""
+    data = {
+        "full": True,
+        "series": [series(e, now) for e in entries],
+        "sources": [source(s) for s in sources],
+        "devices": [device(a) for a in devices],
+    }
+    return sse.event("catalog", data)
+
+
+def catalog_changes(entries: Iterable[CatalogEntry]) -> bytes:
+    """Series that are new or changed (unit, stale flag) since the last frame."""
+    return sse.event("catalog", {"full": False, "series": [series(e) for e in entries]})
+
+
+def readings(t: float, points: Mapping[str, Point], cursor: str) -> bytes:
+    """One frame: the server's time and one point per series; `cursor` resumes after it."""
+    return sse.event("readings", {"t": t, "series": points}, cursor)
+
+
+def status(sources: Iterable[SourceStatus] = (), devices: Iterable[Availability] = ()) -> bytes:
+    """Readers and devices whose state changed; empty bytes when none did."""
+    data: dict[str, object] = {}
+    changed = [source(s) for s in sources]
+    if changed:
+        data["sources"] = changed
+    online = [device(a) for a in devices]
+    if online:
+        data["devices"] = online
+    return sse.event("status", data) if data else b""
+
+
+def shutdown() -> bytes:
+    """The last event of every stream when the server stops."""
+    return sse.event("status", {"server": "shutdown"})
+
+
+def reset(reason: str) -> bytes:
+    """The cursor cannot be resumed (`malformed`, `restarted`, `unknown`, `expired`):
+    the page refetches history."""
+    return sse.event("reset", {"reason": reason})
