@@ -193,6 +193,7 @@ class Hub:
         self._replay: deque[_Frame] = deque()
         self._replay_points = 0
         self.resumed = 0
+        self.cut = 0  # streams cut because their client read nothing within the send timeout
         self.coalesced = 0  # frames merged for slow clients, over clients gone
         self.resets: Counter[str] = Counter()
 
@@ -237,6 +238,11 @@ class Hub:
                 client.host,
                 client.coalesced,
             )
+
+    def cut_off(self, client: Client, reason: str) -> None:
+        """A stream gave up on its client (it read nothing within the send timeout)."""
+        self.cut += 1
+        client.close(reason)
 
     def wants(self, patterns: Patterns, series: str) -> bool:
         if patterns is None:

@@ -13,7 +13,9 @@ import asyncio
 import logging
 from collections.abc import Iterable
 
+from telemetry import counters
 from telemetry.config import Config
+from telemetry.counters import Counters
 from telemetry.handoff import Inbox
 from telemetry.hub import Hub
 from telemetry.looplag import LoopLag
@@ -42,6 +44,10 @@ class Runtime:
 
     def statuses(self) -> list[SourceStatus]:
         return [source.status() for source in self.sources]
+
+    def counters(self) -> Counters:
+        """One read-only snapshot of every counter (see `telemetry.counters`)."""
+        return counters.take(self.inbox, self.pipeline, self.hub, self.statuses(), self.looplag)
 
     async def start(self) -> None:
         if self.history is not None:

@@ -7,7 +7,6 @@ happens at import time.  The app's lifespan starts and stops the runtime.
 from __future__ import annotations
 
 import contextlib
-from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -31,13 +30,6 @@ from web.history import History
 from web.metrics import metrics_endpoint
 
 STATIC = Path(__file__).parent / "static"
-
-
-def _by_source(counts: Counter[tuple[str, str]]) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = {}
-    for (source, reason), count in counts.items():
-        out.setdefault(source, {})[reason] = count
-    return out
 
 
 class App(Starlette):
@@ -76,24 +68,25 @@ def create_app(runtime: Runtime) -> Starlette:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
     async def series(request: Request) -> Response:
-        store, hub = runtime.pipeline.store, runtime.hub
+        c = runtime.counters()
+        streams = c.streams
         return JSONResponse(
             {
-                "series": [frames.series(entry) for entry in store.entries()],
-                "sources": [frames.source(s) for s in runtime.statuses()],
+                "series": [frames.series(entry) for entry in runtime.pipeline.store.entries()],
+                "sources": [frames.source(s) for s in c.sources],
                 "devices": [frames.device(a) for a in runtime.pipeline.devices.values()],
-                "refused_series": store.refused_series,
-                "rejected": dict(runtime.pipeline.rejected),
-                "rejected_by_source": _by_source(runtime.pipeline.rejected_by_source),
-                "inbox": {"dropped": runtime.inbox.dropped, "received": runtime.inbox.received},
+                "refused_series": c.refused_series,
+                "rejected": c.rejected,
+                "rejected_by_source": c.rejected_by_source,
+                "inbox": {"dropped": c.inbox_dropped, "received": c.received},
                 "streams": {
-                    "clients": len(hub.clients),
-                    "frames": hub.frames,
-                    "resumed": hub.resumed,
-                    "resets": dict(hub.resets),
-                    "coalesced": hub.coalesced + sum(c.coalesced for c in hub.clients),
-                    "cut": stream.cut,
-                    "refused": dict(hub.refused),
+                    "clients": streams.clients,
+                    "frames": streams.frames,
+                    "resumed": streams.resumed,
+                    "resets": streams.resets,
+                    "coalesced": streams.coalesced,
+                    "cut": streams.cut,
+                    "refused": streams.refused,
                 },
             }
         )
@@ -127,9 +120,7 @@ def create_app(runtime: Runtime) -> Starlette:
             Route("/api/history", history.history, methods=["GET"]),
             Route("/api/export", history.export, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
-            Route(
-                "/metrics", metrics_endpoint(runtime, stream, lambda: edge.errors), methods=["GET"]
-            ),
+            Route("/metrics", metrics_endpoint(runtime, lambda: edge.errors), methods=["GET"]),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
             *login,
         ],

@@ -47,7 +47,6 @@ class EventStream:
         self.hub = hub
         self.ping = ping
         self.send_timeout = send_timeout
-        self.cut = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope)
@@ -90,7 +89,7 @@ class EventStream:
                     async with asyncio.timeout(self.send_timeout):
                         await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 except TimeoutError:
-                    self.cut += 1
+                    self.hub.cut_off(client, "cut")
                     logger.info(
                         "client %d from %s cut: nothing read for %.0fs",
                         client.id,

@@ -30,12 +30,13 @@ STALE_SHOWN = 20
 
 def health(runtime: Runtime, now: float | None = None) -> dict[str, object]:
     now = time.time() if now is None else now
+    counters = runtime.counters()
     readers = [
         {"source": s.name, "state": s.state, "since": s.since, "last_error": s.last_error}
-        for s in runtime.statuses()
+        for s in counters.sources
         if s.state != "connected"
     ]
-    stale = [info for info in runtime.pipeline.store.entries() if info.stale]
+    stale = counters.stale
     shown = heapq.nsmallest(STALE_SHOWN, stale, key=lambda info: info.last_ts)
     return {
         "status": "degraded" if readers or stale else "ok",

@@ -1,8 +1,7 @@
 """`GET /metrics`: the runtime's counters in the Prometheus text format.
 
-The numbers are the ones the runtime already keeps (the inbox's, the pipeline's,
-the store's, the hub's, each reader's status, the stream's cut count, the loop
-lag monitor), read when Prometheus scrapes: nothing is counted twice.  Each app
+The numbers are one snapshot of the runtime's counters (`telemetry.counters`),
+taken when Prometheus scrapes: nothing is counted twice.  Each app
 gets its own `CollectorRegistry`, never the library's global one, so several
 servers in one process (the tests) do not clash, and nothing happens at import.
 The collector runs on the event loop, the one thread that changes those
@@ -44,8 +43,7 @@ telemetry_history_points                gauge    -
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import get_args
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -54,9 +52,9 @@ from prometheus_client.registry import CollectorRegistry
 from starlette.requests import Request
 from starlette.responses import Response
 
+from telemetry.counters import Counters, Streams
 from telemetry.runtime import Runtime
 from telemetry.sources import State
-from web.events import EventStream
 
 STATES: tuple[str, ...] = get_args(State)
 # Reasons the hub can give; listed so that their series exist at 0 from the start
@@ -74,171 +72,156 @@ def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, doc, value=value)
 
 
-def _by_reason(name: str, doc: str, counts: Counter[str], known: Iterable[str]) -> Metric:
+def _by_reason(name: str, doc: str, counts: Mapping[str, int], known: Iterable[str]) -> Metric:
     family = CounterMetricFamily(name, doc, labels=["reason"])
     for reason in sorted(set(known) | set(counts)):
-        family.add_metric([reason], counts[reason])
+        family.add_metric([reason], counts.get(reason, 0))
     return family
 
 
 class RuntimeCollector:
-    """A `prometheus_client` collector over one runtime and its event stream."""
+    """A `prometheus_client` collector over one runtime's counters (one snapshot a scrape)."""
 
-    def __init__(
-        self, runtime: Runtime, stream: EventStream, http_errors: Callable[[], int]
-    ) -> None:
+    def __init__(self, runtime: Runtime, http_errors: Callable[[], int]) -> None:
         self.runtime = runtime
-        self.stream = stream
         self.http_errors = http_errors
 
     def collect(self) -> Iterator[Metric]:
-        yield from self._ingest()
-        yield from self._readers()
-        yield from self._series()
-        yield from self._streams()
+        c = self.runtime.counters()
+        yield from _ingest(c)
+        yield from _readers(c)
+        yield from _series(c)
+        yield from _streams(c.streams)
         yield _counter(
             "telemetry_http_errors",
             "Requests whose handler failed, answered 400 (see the log, one line a minute)",
             self.http_errors(),
         )
-        lag = self.runtime.looplag
         yield _gauge(
             "telemetry_event_loop_lag_seconds",
             "How late the event loop ran the latest timer (measured every 0.5 s)",
-            lag.last,
+            c.loop_lag,
         )
         yield _gauge(
             "telemetry_event_loop_lag_max_seconds",
             "The largest event loop lag measured over the last minute",
-            lag.worst,
+            c.loop_lag_max,
         )
 
-    def _ingest(self) -> Iterator[Metric]:
-        runtime = self.runtime
-        inbox, pipeline = runtime.inbox, runtime.pipeline
-        yield _counter(
-            "telemetry_messages_received",
-            "Messages the readers handed to the inbox (one message may hold several readings)",
-            inbox.received,
-        )
-        yield _counter(
-            "telemetry_readings_stored",
-            "Readings that passed normalization and the series' filters "
-            "(stored, or held in a throttle window)",
-            pipeline.accepted,
-        )
-        yield _counter(
-            "telemetry_inbox_dropped",
-            "Messages dropped, the oldest first, because the inbox was full",
-            inbox.dropped,
-        )
-        counts: Counter[tuple[str, str]] = Counter(pipeline.rejected_by_source)
-        attributed: Counter[str] = Counter()
-        for (_, reason), count in pipeline.rejected_by_source.items():
-            attributed[reason] += count
-        for reason, count in pipeline.rejected.items():
-            if count > attributed[reason]:  # after normalization: no reader to name
-                counts["", reason] += count - attributed[reason]
-        for status in runtime.statuses():  # skipped by the reader itself, before the inbox
-            for reason, count in status.rejected:
-                counts[status.name, reason] += count
-        rejected = CounterMetricFamily(
-            "telemetry_rejected",
-            "Messages and readings rejected, by reader (empty: after normalization) and reason",
-            labels=["source", "reason"],
-        )
-        for (source, reason), count in sorted(counts.items()):
-            rejected.add_metric([source, reason], count)
-        yield rejected
 
-    def _readers(self) -> Iterator[Metric]:
-        state = GaugeMetricFamily(
-            "telemetry_reader_state",
-            "1 for each reader's current state, 0 for the others",
-            labels=["source", "kind", "state"],
-        )
-        reconnects = CounterMetricFamily(
-            "telemetry_reader_reconnects",
-            "Failed connection attempts and lost connections per reader",
-            labels=["source", "kind"],
-        )
-        received = CounterMetricFamily(
-            "telemetry_reader_received",
-            "Messages each reader handed over",
-            labels=["source", "kind"],
-        )
-        for status in self.runtime.statuses():
-            for name in STATES:
-                state.add_metric([status.name, status.kind, name], float(status.state == name))
-            reconnects.add_metric([status.name, status.kind], status.reconnects)
-            received.add_metric([status.name, status.kind], status.received)
-        yield from (state, reconnects, received)
+def _ingest(c: Counters) -> Iterator[Metric]:
+    yield _counter(
+        "telemetry_messages_received",
+        "Messages the readers handed to the inbox (one message may hold several readings)",
+        c.received,
+    )
+    yield _counter(
+        "telemetry_readings_stored",
+        "Readings that passed normalization and the series' filters "
+        "(stored, or held in a throttle window)",
+        c.accepted,
+    )
+    yield _counter(
+        "telemetry_inbox_dropped",
+        "Messages dropped, the oldest first, because the inbox was full",
+        c.inbox_dropped,
+    )
+    rejected = CounterMetricFamily(
+        "telemetry_rejected",
+        "Messages and readings rejected, by reader (empty: after normalization) and reason",
+        labels=["source", "reason"],
+    )
+    for (source, reason), count in sorted(c.rejected_everywhere.items()):
+        rejected.add_metric([source, reason], count)
+    yield rejected
 
-    def _series(self) -> Iterator[Metric]:
-        store = self.runtime.pipeline.store
-        yield _gauge("telemetry_series", "Series known", len(store.series))
-        yield _gauge(
-            "telemetry_series_stale",
-            "Series with no reading for longer than their stale limit",
-            sum(1 for entry in store.entries() if entry.stale),
-        )
-        yield _counter(
-            "telemetry_series_refused",
-            "New series refused because the series limit was reached",
-            store.refused_series,
-        )
-        yield _gauge(
-            "telemetry_history_bytes", "Bytes held by the history's arrays", store.nbytes()
-        )
-        yield _gauge(
-            "telemetry_history_points",
-            "Raw points held in the history's rings (rollup buckets not counted)",
-            sum(series.raw_count for series in store.series.values()),
-        )
 
-    def _streams(self) -> Iterator[Metric]:
-        hub = self.runtime.hub
-        yield _gauge("telemetry_sse_clients", "Open /events streams", len(hub.clients))
-        yield _counter(
-            "telemetry_sse_frames",
-            "Frames encoded for the streams (one per tick and distinct subscription)",
-            hub.frames,
-        )
-        yield _counter(
-            "telemetry_sse_resumed",
-            "Streams resumed from Last-Event-ID with exactly what they missed",
-            hub.resumed,
-        )
-        yield _by_reason(
-            "telemetry_sse_resets",
-            "Streams sent a reset (their cursor could not be resumed), by reason",
-            hub.resets,
-            RESET_REASONS,
-        )
-        yield _counter(
-            "telemetry_sse_coalesced",
-            "Frames merged into catch-up chunks for clients that fell behind",
-            hub.coalesced + sum(client.coalesced for client in hub.clients),
-        )
-        yield _counter(
-            "telemetry_sse_cut",
-            "Streams cut because the client read nothing within the send timeout",
-            self.stream.cut,
-        )
-        yield _by_reason(
-            "telemetry_sse_refused",
-            "Stream connections refused, by reason",
-            hub.refused,
-            REFUSED_REASONS,
-        )
+def _readers(c: Counters) -> Iterator[Metric]:
+    state = GaugeMetricFamily(
+        "telemetry_reader_state",
+        "1 for each reader's current state, 0 for the others",
+        labels=["source", "kind", "state"],
+    )
+    reconnects = CounterMetricFamily(
+        "telemetry_reader_reconnects",
+        "Failed connection attempts and lost connections per reader",
+        labels=["source", "kind"],
+    )
+    received = CounterMetricFamily(
+        "telemetry_reader_received",
+        "Messages each reader handed over",
+        labels=["source", "kind"],
+    )
+    for status in c.sources:
+        for name in STATES:
+            state.add_metric([status.name, status.kind, name], float(status.state == name))
+        reconnects.add_metric([status.name, status.kind], status.reconnects)
+        received.add_metric([status.name, status.kind], status.received)
+    yield from (state, reconnects, received)
+
+
+def _series(c: Counters) -> Iterator[Metric]:
+    yield _gauge("telemetry_series", "Series known", c.series)
+    yield _gauge(
+        "telemetry_series_stale",
+        "Series with no reading for longer than their stale limit",
+        len(c.stale),
+    )
+    yield _counter(
+        "telemetry_series_refused",
+        "New series refused because the series limit was reached",
+        c.refused_series,
+    )
+    yield _gauge("telemetry_history_bytes", "Bytes held by the history's arrays", c.history_bytes)
+    yield _gauge(
+        "telemetry_history_points",
+        "Raw points held in the history's rings (rollup buckets not counted)",
+        c.history_points,
+    )
+
+
+def _streams(s: Streams) -> Iterator[Metric]:
+    yield _gauge("telemetry_sse_clients", "Open /events streams", s.clients)
+    yield _counter(
+        "telemetry_sse_frames",
+        "Frames encoded for the streams (one per tick and distinct subscription)",
+        s.frames,
+    )
+    yield _counter(
+        "telemetry_sse_resumed",
+        "Streams resumed from Last-Event-ID with exactly what they missed",
+        s.resumed,
+    )
+    yield _by_reason(
+        "telemetry_sse_resets",
+        "Streams sent a reset (their cursor could not be resumed), by reason",
+        s.resets,
+        RESET_REASONS,
+    )
+    yield _counter(
+        "telemetry_sse_coalesced",
+        "Frames merged into catch-up chunks for clients that fell behind",
+        s.coalesced,
+    )
+    yield _counter(
+        "telemetry_sse_cut",
+        "Streams cut because the client read nothing within the send timeout",
+        s.cut,
+    )
+    yield _by_reason(
+        "telemetry_sse_refused",
+        "Stream connections refused, by reason",
+        s.refused,
+        REFUSED_REASONS,
+    )
 
 
 def metrics_endpoint(
-    runtime: Runtime, stream: EventStream, http_errors: Callable[[], int]
+    runtime: Runtime, http_errors: Callable[[], int]
 ) -> Callable[[Request], Awaitable[Response]]:
     """The `/metrics` handler for one app, over a registry of its own."""
     registry = CollectorRegistry()
-    registry.register(RuntimeCollector(runtime, stream, http_errors))
+    registry.register(RuntimeCollector(runtime, http_errors))
 
     async def metrics(request: Request) -> Response:
         return Response(

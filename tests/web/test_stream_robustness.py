@@ -24,7 +24,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from starlette.applications import Starlette
 
 from simulators import signals
 from simulators.inprocess import SimSensor, SimulatedSource
@@ -33,7 +32,6 @@ from telemetry.model import RawMessage, Route
 from tests.harness.server import RunningServer, StartServer
 from tests.harness.sse_client import SSEClient
 from tests.harness.waiting import wait_until
-from web.events import EventStream
 from web.protocol import blocked_writers
 
 REQUEST = b"GET /events HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n\r\n"
@@ -94,14 +92,6 @@ def _rss_kib() -> int:
     raise AssertionError("no VmRSS in /proc/self/status")
 
 
-def _events_app(server: RunningServer) -> EventStream:
-    app = server.server.config.app
-    assert isinstance(app, Starlette)
-    stream = app.state.events
-    assert isinstance(stream, EventStream)
-    return stream
-
-
 def _settled(server: RunningServer) -> tuple[int, int]:
     """Tasks and fds once no client is connected (after one warm-up stream)."""
     with SSEClient(server.url + "events") as client:
@@ -147,7 +137,6 @@ def test_client_that_never_reads_is_cut_and_others_do_not_notice(
     )
     server = start_server(config, [_many_series(150)])
     hub = server.runtime.hub
-    events = _events_app(server)
     with SSEClient(server.url + "events") as witness:
         witness.until("readings")
         stuck = _open_stream(_address(server), rcvbuf=1024)  # then never reads again
@@ -157,7 +146,7 @@ def test_client_that_never_reads_is_cut_and_others_do_not_notice(
             gaps: list[float] = []
             last = time.monotonic()
             deadline = last + 20
-            while events.cut == 0 or len(hub.clients) > 1:
+            while hub.cut == 0 or len(hub.clients) > 1:
                 assert time.monotonic() < deadline, "the stuck client was never cut"
                 witness.until("readings", timeout=2)
                 now = time.monotonic()
@@ -172,7 +161,7 @@ def test_client_that_never_reads_is_cut_and_others_do_not_notice(
                 last = now
         finally:
             stuck.close()
-    assert events.cut == 1
+    assert hub.cut == 1
     assert 1.0 <= cut_after < 10  # after the send timeout, not long after
     assert len(gaps) > 20
     assert max(gaps) < 5 * tick, f"the witness stalled for {max(gaps):.3f} s"
