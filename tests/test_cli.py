@@ -149,7 +149,7 @@ def test_parse_prints_one_json_line_per_input_line() -> None:
 def test_demo_serves_a_page_and_a_live_stream(demo: Process) -> None:
     with urllib.request.urlopen(demo.url, timeout=5) as response:
         assert response.status == 200
-        assert b'<script src="/static/app.js"' in response.read()
+        assert b'<script type="module" src="/static/main.js"' in response.read()
     with SSEClient(demo.url + "events") as client:
         client.until("hello")
         values: dict[str, set[float]] = {}

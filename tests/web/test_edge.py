@@ -96,7 +96,7 @@ def test_the_host_check_answers_every_route_with_the_security_headers(
     start_server: StartServer,
 ) -> None:
     server = start_server(Config(server=ServerConfig(allowed_hosts=("pi.local",))))
-    for path in ("/events", "/", "/api/series", "/static/app.js", "/nope"):
+    for path in ("/events", "/", "/api/series", "/static/main.js", "/nope"):
         status, headers, _ = _get(server, path, {"Host": "evil.example"})
         assert status == 400, path
         _assert_security_headers(headers)

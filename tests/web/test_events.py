@@ -183,7 +183,7 @@ def test_page_and_api_carry_security_headers(start_server: StartServer) -> None:
     parts = urlsplit(server.url)
     conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=5)
     try:
-        for path in ("/", "/api/series", "/healthz", "/static/app.js"):
+        for path in ("/", "/api/series", "/healthz", "/static/main.js"):
             conn.request("GET", path)
             response = conn.getresponse()
             response.read()

@@ -1,0 +1,105 @@
+// buckets.js: the per-pixel bucket table behind each chart.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { Buckets } from "../../../web/static/buckets.js";
+
+// 0..100 s over 100 pixels: one-second buckets.
+const table = (columns = 1) => new Buckets(columns, { start: 0, end: 100 }, 100);
+
+test("a bucket is the span over the plot's pixels, never fewer than 100", () => {
+  assert.equal(table().w, 1);
+  assert.equal(new Buckets(1, { start: 0, end: 100 }, 400).w, 0.25);
+  assert.equal(new Buckets(1, { start: 0, end: 100 }, 30).w, 1);
+});
+
+test("points in one bucket keep the last value and widen its min and max", () => {
+  const t = table();
+  assert.equal(t.add(0, 10.1, 5, 5, 5), true);
+  assert.equal(t.add(0, 10.5, 7, 6, 9), true);
+  assert.equal(t.add(0, 10.9, 4, 4, 4), true);
+  assert.deepEqual(t.xs, [10]);
+  assert.deepEqual(t.cols[0], { v: [4], lo: [4], hi: [9] });
+});
+
+test("a row sits at its bucket's start, so the newest point is never right of now", () => {
+  const t = table();
+  t.add(0, 42.99, 1, 1, 1);
+  assert.deepEqual(t.xs, [42]);
+});
+
+test("rows stay in time order when an older point arrives late", () => {
+  const t = table(2);
+  t.add(0, 20.5, 2, 2, 2);
+  t.add(1, 10.5, 1, 1, 1);
+  t.add(0, 15.5, 3, 3, 3);
+  assert.deepEqual(t.xs, [10, 15, 20]);
+  assert.deepEqual(t.cols[0].v, [undefined, 3, 2]);
+  assert.deepEqual(t.cols[1].v, [1, undefined, undefined]);
+});
+
+test("points outside the span are refused", () => {
+  const t = table();
+  assert.equal(t.add(0, -1.5, 1, 1, 1), false);  // more than a bucket before the start
+  assert.equal(t.add(0, 161, 1, 1, 1), false);   // more than a minute after the end
+  assert.deepEqual(t.xs, []);
+  assert.equal(t.add(0, 159, 1, 1, 1), true);    // a device clock a little ahead still counts
+});
+
+test("a null value marks a gap, and a later value in its bucket replaces it", () => {
+  const t = table();
+  assert.equal(t.add(0, 10, null, null, null), false);
+  assert.deepEqual(t.cols[0].v, [null]);
+  assert.equal(t.add(0, 10.5, 4, 3, 5), true);
+  assert.deepEqual(t.cols[0], { v: [4], lo: [3], hi: [5] });
+});
+
+test("a series back from stale breaks its line after its last bucket", () => {
+  const t = table();
+  t.add(0, 10, 1, 1, 1);
+  assert.equal(t.add(0, 15, 2, 2, 2, true), true);
+  assert.deepEqual(t.xs, [10, 11, 15]);
+  assert.deepEqual(t.cols[0].v, [1, null, 2]);
+});
+
+test("no break without a flag, nor when the next point is in the next bucket", () => {
+  const t = table();
+  t.add(0, 10, 1, 1, 1);
+  t.add(0, 15, 2, 2, 2);
+  t.add(0, 16, 3, 3, 3, true);
+  assert.deepEqual(t.cols[0].v, [1, 2, 3]);
+});
+
+test("following live, rows that left the span are dropped", () => {
+  const t = table();
+  t.add(0, 10, 1, 1, 1);
+  t.add(0, 50, 2, 2, 2);
+  t.follow({ start: 30, end: 130 });
+  assert.deepEqual([t.start, t.end], [30, 130]);
+  assert.deepEqual(t.xs, [50]);
+  assert.deepEqual(t.cols[0].v, [2]);
+  assert.deepEqual(t.ks, [50]);
+});
+
+test("what is on screen: values inside the span, and the points standing for several readings", () => {
+  const t = table(2);
+  t.add(0, -0.5, 9, 9, 9);       // its bucket starts before the span: kept, not shown
+  t.add(0, 20, 1, 0, 2);
+  t.add(0, 30, 1, 1, 1);
+  t.add(1, 25, null, null, null);
+  assert.deepEqual(t.shown(0), [1, 3]);
+  assert.deepEqual(t.summary(0), { points: 2, first: 20, last: 30, banded: 1 });
+  assert.deepEqual(t.summary(1), { points: 0, first: null, last: null, banded: 0 });
+});
+
+test("uPlot's data: x, then value, max and min per series; reset empties it", () => {
+  const t = table(2);
+  t.add(1, 10, 5, 4, 6);
+  assert.equal(t.data.length, 7);
+  assert.equal(t.data[0], t.xs);
+  assert.deepEqual(t.data.slice(4), [[5], [6], [4]]);
+  t.reset({ start: 100, end: 200 }, 200);
+  assert.deepEqual(t.data, [[], [], [], [], [], [], []]);
+  assert.equal(t.w, 0.5);
+  assert.equal(t.add(1, 10, 5, 5, 5), false);  // the old span is gone
+});

@@ -1,0 +1,51 @@
+// groups.js: which chart each series is drawn on, and its title.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { chartKey, chartTitle, groupSeries, legendName, quantity } from "../../../web/static/groups.js";
+
+const info = (id, unit = null) => {
+  const [device, ...rest] = id.split("/");
+  return { id, device, sensor: rest.join("/"), unit };
+};
+
+test("what a sensor measures is the last word of its name", () => {
+  assert.equal(quantity("AM2301.Humidity"), "humidity");
+  assert.equal(quantity("env.influx0.humidity"), "humidity");
+  assert.equal(quantity("emeter/0/power"), "power");
+  assert.equal(quantity("..."), "");
+});
+
+test("series share a chart by unit, by quantity without one, or have their own when split", () => {
+  assert.equal(chartKey(info("a/t", "°C"), false), "u:°C");
+  assert.equal(chartKey(info("zb0/humidity"), false), "n:humidity");
+  assert.equal(chartKey(info("a/t", "°C"), true), "s:a/t");
+});
+
+test("charts of a unit come first, series by id within each, unselected ones left out", () => {
+  const infos = [info("zb0/voltage"), info("b/t", "°C"), info("zb0/humidity"), info("a/t", "°C"),
+    info("a/h", "%"), info("c/t", "°C")];
+  const groups = groupSeries(infos, false, (id) => id !== "c/t");
+  assert.deepEqual([...groups], [
+    ["u:%", ["a/h"]],
+    ["u:°C", ["a/t", "b/t"]],
+    ["n:humidity", ["zb0/humidity"]],
+    ["n:voltage", ["zb0/voltage"]],
+  ]);
+  assert.equal(groupSeries(infos, true, () => true).size, infos.length);
+});
+
+test("a chart's title names what it measures and how many series", () => {
+  assert.deepEqual(chartTitle("u:%", [info("a/AM2301.Humidity", "%"), info("b/sensor/humidity", "%")]),
+    { title: "humidity (%)", detail: "· 2 series" });
+  assert.deepEqual(chartTitle("n:voltage", [info("zb0/voltage")]), { title: "voltage (no unit)", detail: "" });
+  assert.deepEqual(chartTitle("s:shed/temperature", [info("shed/temperature", "°C")]),
+    { title: "shed / temperature (°C)", detail: "" });
+  const many = ["a", "b", "c", "d"].map((q) => info("x/" + q, "V"));
+  assert.equal(chartTitle("u:V", many).title, "4 quantities (V)");
+});
+
+test("a legend names device and sensor, the sensor alone on a chart of its own", () => {
+  assert.equal(legendName("u:°C", info("shed/temperature", "°C"), 2), "shed / temperature");
+  assert.equal(legendName("s:shed/temperature", info("shed/temperature", "°C"), 1), "temperature");
+});

@@ -1,0 +1,127 @@
+// The bucket table behind one chart: a row per pixel-wide time bucket, and per
+// series the last value in the bucket with its min and max (M4 without the
+// first: the line is drawn through the last values, the band spans min to max).
+//
+// History (`/api/history`, downsampled to the chart's width) and live points
+// fill the same buckets, so a chart costs the same whatever the sensors' rate,
+// and nothing grows: `trim` drops the rows that left the window.  `data` is
+// laid out as uPlot takes it ([x, then value, max, min per series]) but this
+// module knows nothing of uPlot or the DOM; tests/web/js/buckets.test.mjs runs
+// it in node.
+//
+// Cells are `undefined` where nothing arrived and `null` where the line must
+// break (a gap in history, or a series that went stale).
+
+export class Buckets {
+  constructor(columns, span, pixels) {
+    this.columns = columns;
+    this.reset(span, pixels);
+  }
+
+  // Empty, for `span` ({start, end}) across `pixels` (at least 100 buckets).
+  reset(span, pixels) {
+    this.start = span.start;
+    this.end = span.end;
+    this.w = Math.max(0.001, (span.end - span.start) / Math.max(100, pixels));
+    this.ks = [];  // bucket numbers, ascending: bucket k holds [k w, (k + 1) w)
+    this.xs = [];  // each row's x: its bucket's start, so its newest point is never right of "now"
+    this.cols = [];
+    for (let i = 0; i < this.columns; i++) this.cols.push({ v: [], lo: [], hi: [] });
+    this.lastK = this.cols.map(() => -Infinity);  // per series: its newest bucket
+    this.data = [this.xs];
+    for (const c of this.cols) this.data.push(c.v, c.hi, c.lo);
+  }
+
+  // Following live: the window moves on, the rows that left it go.
+  follow(span) {
+    this.start = span.start;
+    this.end = span.end;
+    this.trim(span.start);
+  }
+
+  // The row of bucket `k`, inserted in order when it is new.
+  row(k) {
+    const ks = this.ks;
+    let i = ks.length - 1;
+    while (i >= 0 && ks[i] > k) i -= 1;
+    if (i >= 0 && ks[i] === k) return i;
+    const at = i + 1;
+    const x = k * this.w;
+    if (at === ks.length) {
+      ks.push(k);
+      this.xs.push(x);
+      for (const c of this.cols) { c.v.push(undefined); c.lo.push(undefined); c.hi.push(undefined); }
+    } else {
+      ks.splice(at, 0, k);
+      this.xs.splice(at, 0, x);
+      for (const c of this.cols) {
+        c.v.splice(at, 0, undefined); c.lo.splice(at, 0, undefined); c.hi.splice(at, 0, undefined);
+      }
+    }
+    return at;
+  }
+
+  // A point of series `index` at time `t`: value `v` (null: a gap), min `lo`,
+  // max `hi`.  `gapBefore`: break the line between this point and the series'
+  // previous one when buckets lie between them.  True when a value was stored
+  // (the chart needs a redraw, the gap is drawn); false when the point lies
+  // outside the window or only marks a gap.
+  add(index, t, v, lo, hi, gapBefore = false) {
+    if (t < this.start - this.w || t > this.end + 60) return false;
+    const k = Math.floor(t / this.w);
+    const c = this.cols[index];
+    const last = this.lastK[index];
+    if (gapBefore && v !== null && k > last + 1 && Number.isFinite(last)) {
+      const g = this.row(last + 1);
+      if (c.v[g] === undefined) c.v[g] = null;
+    }
+    const i = this.row(k);
+    if (v === null) {
+      if (c.v[i] === undefined) c.v[i] = null;
+      return false;
+    }
+    if (c.v[i] === undefined || c.v[i] === null) {
+      c.v[i] = v; c.lo[i] = lo; c.hi[i] = hi;
+    } else {
+      c.v[i] = v;
+      if (lo < c.lo[i]) c.lo[i] = lo;
+      if (hi > c.hi[i]) c.hi[i] = hi;
+    }
+    if (k > last) this.lastK[index] = k;
+    return true;
+  }
+
+  trim(start) {
+    let n = 0;
+    while (n < this.xs.length && this.xs[n] < start - this.w) n += 1;
+    if (n === 0) return;
+    this.ks.splice(0, n);
+    this.xs.splice(0, n);
+    for (const c of this.cols) { c.v.splice(0, n); c.lo.splice(0, n); c.hi.splice(0, n); }
+  }
+
+  // The rows of series `index` that are on screen: a value, inside the window.
+  // What the export writes and the snapshot counts.
+  shown(index) {
+    const c = this.cols[index];
+    const rows = [];
+    for (let r = 0; r < this.xs.length; r++) {
+      const x = this.xs[r];
+      if (typeof c.v[r] === "number" && x >= this.start && x <= this.end) rows.push(r);
+    }
+    return rows;
+  }
+
+  // Series `index` on screen: how many points, the first and last x, and how
+  // many stand for several readings (drawn with a band).
+  summary(index) {
+    const c = this.cols[index];
+    const rows = this.shown(index);
+    return {
+      points: rows.length,
+      first: rows.length ? this.xs[rows[0]] : null,
+      last: rows.length ? this.xs[rows[rows.length - 1]] : null,
+      banded: rows.filter((r) => c.hi[r] > c.lo[r]).length,
+    };
+  }
+}

@@ -1,0 +1,192 @@
+// One chart: a figure with its title, a uPlot and a legend, drawing a bucket
+// table (buckets.js) of its series.
+//
+// uPlot is the vendored IIFE, loaded by a classic script before the modules:
+// it is read from `globalThis.uPlot` when a chart is built.  uPlot is given no
+// device string (titles and legend are ours, through textContent); it draws
+// per series a line through the buckets' last values and a band from min to max.
+
+import { Buckets } from "./buckets.js";
+import { formatValue, timeLabels } from "./format.js";
+import { chartTitle, legendName } from "./groups.js";
+
+export const PALETTE = Object.freeze(["#2f6fde", "#d1482f", "#1f9d55", "#a23bc4", "#c98a00", "#0f9bb5",
+  "#d6337c", "#5a6b1f", "#7b4f2b", "#4c5fd5"]);
+
+function cssVar(name) {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+}
+
+export class Chart {
+  // `series`: the list's records by id ({info, value}), read only; `span`:
+  // the view's time span; `hooks`: zoom(start, end) after a drag across the
+  // plot, unzoom() on a double-click.
+  constructor(template, key, ids, series, span, hooks) {
+    this.key = key;
+    this.ids = ids;
+    this.series = series;
+    this.hooks = hooks;
+    this.loadToken = 0;     // the history load in flight; an older answer is dropped
+    this.dirty = true;      // points arrived since the last draw
+    this.drawnAt = 0;       // performance.now() of the last draw; 0: draw when next due
+    this.cursorIdx = null;  // the row under the pointer, shown in the legend
+    const node = template.content.cloneNode(true);
+    this.el = node.querySelector("figure");
+    this.el.dataset.key = key;
+    this.plotEl = node.querySelector(".plot");
+    this.legendEl = node.querySelector(".legend");
+    const infos = ids.map((id) => series.get(id).info);
+    const { title, detail } = chartTitle(key, infos);
+    node.querySelector(".chart-title").textContent = title;
+    node.querySelector(".chart-detail").textContent = detail;
+    this.legend = new Map();
+    infos.forEach((info, i) => {
+      const li = document.createElement("li");
+      li.dataset.series = info.id;
+      const swatch = document.createElement("span");
+      swatch.className = "swatch";
+      swatch.style.backgroundColor = PALETTE[i % PALETTE.length];
+      const name = document.createElement("span");
+      name.className = "name";
+      name.textContent = legendName(key, info, ids.length);
+      const value = document.createElement("span");
+      value.className = "value";
+      li.append(swatch, name, value);
+      this.legendEl.append(li);
+      this.legend.set(info.id, { li, value });
+    });
+    this.table = new Buckets(ids.length, span, this.plotWidth());
+    this.plot = null;
+  }
+
+  width() {
+    return Math.max(200, Math.floor(this.plotEl.clientWidth || this.el.clientWidth || 320));
+  }
+
+  height() {
+    return window.innerWidth < 600 ? 180 : 240;
+  }
+
+  plotWidth() {
+    // The plotting area is the chart less its value axis (~50 px).
+    return Math.max(50, this.width() - 50);
+  }
+
+  // Empty buckets for `span`, about a pixel wide each.
+  reset(span) {
+    this.table.reset(span, this.plotWidth());
+    if (this.plot) this.plot.setData(this.table.data);
+  }
+
+  // A point of the series at `index`; true when a value was stored.
+  add(index, t, v, lo, hi, gapBefore) {
+    const stored = this.table.add(index, t, v, lo, hi, gapBefore);
+    if (stored) this.dirty = true;
+    return stored;
+  }
+
+  build() {
+    const uPlot = globalThis.uPlot;
+    const line = cssVar("--line");
+    const muted = cssVar("--muted");
+    const grey = cssVar("--stale");
+    const table = this.table;
+    const seriesOpts = [{}];
+    const bands = [];
+    this.ids.forEach((id, i) => {
+      const color = PALETTE[i % PALETTE.length];
+      const stale = () => this.series.get(id).info.stale;
+      const base = seriesOpts.length;
+      seriesOpts.push(
+        { stroke: () => (stale() ? grey : color), width: 1.5, spanGaps: false, points: { show: false } },
+        { stroke: "transparent", width: 0, points: { show: false } },
+        { stroke: "transparent", width: 0, points: { show: false } },
+      );
+      bands.push({ series: [base + 1, base + 2], fill: () => (stale() ? grey + "33" : color + "33") });
+    });
+    const axis = { stroke: muted, grid: { stroke: line, width: 1 }, ticks: { stroke: line, width: 1 } };
+    const opts = {
+      width: this.width(),
+      height: this.height(),
+      legend: { show: false },
+      cursor: { drag: { x: true, y: false, setScale: false }, points: { show: false } },
+      scales: { x: { time: true, range: () => [table.start, table.end] } },
+      series: seriesOpts,
+      bands,
+      axes: [{ ...axis, space: 70, values: timeLabels }, { ...axis, size: 50 }],
+      hooks: {
+        setSelect: [(u) => this.select(u)],
+        setCursor: [(u) => { this.cursorIdx = u.cursor.idx; this.showLegend(); }],
+      },
+    };
+    if (this.plot) this.plot.destroy();
+    this.plotEl.textContent = "";
+    this.plot = new uPlot(opts, table.data, this.plotEl);
+    this.plot.over.addEventListener("dblclick", () => this.hooks.unzoom());
+  }
+
+  // A drag across the plot: zoom to it (then clear uPlot's selection box).
+  select(u) {
+    const { left, width } = u.select;
+    if (width < 5) return;
+    const start = u.posToVal(left, "x");
+    const end = u.posToVal(left + width, "x");
+    u.setSelect({ left: 0, width: 0, top: 0, height: 0 }, false);
+    if (end > start) this.hooks.zoom(start, end);
+  }
+
+  resize() {
+    if (this.plot) this.plot.setSize({ width: this.width(), height: this.height() });
+  }
+
+  // Each series' latest value, or its value under the pointer.
+  showLegend() {
+    const idx = this.cursorIdx;
+    this.ids.forEach((id, i) => {
+      const entry = this.legend.get(id);
+      const s = this.series.get(id);
+      let v = s.value;
+      if (idx !== null && idx !== undefined) v = this.table.cols[i].v[idx];
+      const text = formatValue(v) + (s.info.unit ? " " + s.info.unit : "");
+      if (entry.value.textContent !== text) entry.value.textContent = text;
+      entry.li.classList.toggle("stale", s.info.stale);
+    });
+  }
+
+  draw(now, span) {
+    if (!this.plot) this.build();
+    if (span.follow) this.table.follow(span);
+    this.plot.setData(this.table.data);
+    this.drawnAt = now;
+    this.dirty = false;
+    this.el.dataset.rows = String(this.table.xs.length);
+  }
+
+  // A redraw moves the line by at most a fraction of a pixel more often than
+  // every half bucket: wait that long (at 1 h on a phone, ~5 s).
+  nextDue() {
+    return this.drawnAt + Math.min(5000, Math.max(0, this.table.w * 500));
+  }
+
+  due(now) {
+    return now >= this.nextDue() - 1;
+  }
+
+  // What the chart holds, for window.telemetryPage.snapshot().
+  snapshot() {
+    const t = this.table;
+    return {
+      key: this.key,
+      ids: this.ids,
+      start: t.start,
+      end: t.end,
+      rows: t.xs.length,
+      series: Object.fromEntries(this.ids.map((id, i) => [id, t.summary(i)])),
+    };
+  }
+
+  destroy() {
+    if (this.plot) this.plot.destroy();
+    this.el.remove();
+  }
+}

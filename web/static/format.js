@@ -1,0 +1,50 @@
+// Text for people: values, ages, time-axis labels, units, CSV fields.
+//
+// Pure functions with no DOM; tests/web/js/format.test.mjs runs them in node.
+
+export function formatValue(v) {
+  if (typeof v !== "number" || !Number.isFinite(v)) return "–";
+  const abs = Math.abs(v);
+  if (abs !== 0 && (abs < 0.01 || abs >= 1e6)) return v.toExponential(3);
+  return String(Math.round(v * 1000) / 1000);
+}
+
+export function formatAge(seconds) {
+  if (!Number.isFinite(seconds)) return "";
+  if (seconds < 2) return "now";
+  if (seconds < 90) return Math.round(seconds) + " s ago";
+  if (seconds < 5400) return Math.round(seconds / 60) + " min ago";
+  if (seconds < 172800) return Math.round(seconds / 3600) + " h ago";
+  return Math.round(seconds / 86400) + " d ago";
+}
+
+// One line of local time per tick, precise as the tick spacing needs (uPlot's
+// default adds a second line of dates that crowds a phone-wide chart).  The
+// signature is uPlot's `axes[].values`.
+export function timeLabels(u, splits, axisIdx, space, incr) {
+  const opts = incr >= 86400 ? { month: "short", day: "numeric" }
+    : incr >= 60 ? { hour: "2-digit", minute: "2-digit" }
+    : { hour: "2-digit", minute: "2-digit", second: "2-digit" };
+  return splits.map((t) => new Date(t * 1000).toLocaleString([], opts));
+}
+
+export function unitLabel(unit) {
+  return unit ? unit : "no unit";
+}
+
+export function csvField(value) {
+  let text = String(value);
+  // A spreadsheet would run a cell that starts with one of these (CSV injection).
+  if (/^[=+\-@\t\r]/.test(text) && typeof value === "string") text = "'" + text;
+  return /[",\n\r]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
+}
+
+export function csvLine(fields) {
+  return fields.map(csvField).join(",");
+}
+
+// "telemetry-20260101-123456.csv" for the export's file name, in UTC.
+export function exportName(date) {
+  const stamp = date.toISOString().slice(0, 19).replace(/[-:]/g, "").replace("T", "-");
+  return "telemetry-" + stamp + ".csv";
+}

@@ -1,0 +1,198 @@
+// The sensor list: a section per device (in name order, greyed when offline),
+// a row per series with its checkbox, latest value, unit and age.
+//
+// The SensorList owns the page's series records ({id, info, value}); the charts
+// read them and never write them.  Values are written to the DOM at most every
+// few hundred ms (`refreshText`): each rewrite costs the browser style, layout
+// and paint, and nobody reads ten changes a second.  Device strings reach the
+// DOM only through textContent.
+
+import { formatAge, formatValue } from "./format.js";
+
+class Series {
+  constructor(info, checked, onToggle) {
+    this.id = info.id;
+    this.info = info;
+    this.value = null;
+    this.seenAt = NaN;       // local clock, seconds
+    const tr = document.createElement("tr");
+    tr.dataset.series = info.id;
+    const pick = document.createElement("td");
+    pick.className = "pick";
+    this.checkbox = document.createElement("input");
+    this.checkbox.type = "checkbox";
+    this.checkbox.checked = checked;
+    this.checkbox.addEventListener("change", () => onToggle(this.id, this.checkbox.checked));
+    pick.append(this.checkbox);
+    this.sensorEl = document.createElement("td");
+    this.sensorEl.className = "sensor";
+    this.valueEl = document.createElement("td");
+    this.valueEl.className = "value";
+    this.unitEl = document.createElement("td");
+    this.unitEl.className = "unit";
+    this.ageEl = document.createElement("td");
+    this.ageEl.className = "age";
+    tr.append(pick, this.sensorEl, this.valueEl, this.unitEl, this.ageEl);
+    this.row = tr;
+    this.checkbox.setAttribute("aria-label", "chart " + info.id);
+  }
+
+  showInfo() {
+    this.sensorEl.textContent = this.info.sensor;
+    this.unitEl.textContent = this.info.unit || "";
+    this.row.classList.toggle("stale", this.info.stale);
+  }
+
+  showValue() {
+    const text = formatValue(this.value);
+    if (this.valueEl.textContent !== text) this.valueEl.textContent = text;
+  }
+
+  showAge(now) {
+    const text = formatAge(now - this.seenAt);
+    if (this.ageEl.textContent !== text) this.ageEl.textContent = text;
+  }
+}
+
+export class SensorList {
+  // `view` says which series are charted; `onToggle(id, on)` when a checkbox changes.
+  constructor(doc, view, onToggle) {
+    this.view = view;
+    this.onToggle = onToggle;
+    this.listEl = doc.getElementById("devices");
+    this.template = doc.getElementById("device-template");
+    this.countEl = doc.getElementById("count");
+    this.searchEl = doc.getElementById("search");
+    this.series = new Map();        // id -> Series
+    this.devices = new Map();       // device -> {section, body, state}
+    this.availability = new Map();  // device -> online (from catalog and status)
+    this.textDirty = new Set();     // Series whose value changed since the last refreshText
+  }
+
+  get size() {
+    return this.series.size;
+  }
+
+  get(id) {
+    return this.series.get(id);
+  }
+
+  ids() {
+    return [...this.series.keys()];
+  }
+
+  infos() {
+    return [...this.series.values()].map((s) => s.info);
+  }
+
+  // A `catalog` (readCatalog): new series get a row, known ones their new info.
+  // Returns whether any was new, and the ids that have just gone stale.
+  applyCatalog(catalog, now) {
+    this.setAvailability(catalog.devices);
+    let added = false;
+    const staled = [];
+    for (const info of catalog.series) {
+      let s = this.series.get(info.id);
+      const wasStale = s ? s.info.stale : info.stale;
+      if (!s) {
+        s = new Series(info, this.view.isSelected(info.id), this.onToggle);
+        this.series.set(info.id, s);
+        this.deviceEntry(info.device).body.appendChild(s.row);
+        added = true;
+      }
+      s.info = info;
+      s.showInfo();
+      if (info.age !== null) s.seenAt = now - info.age;
+      if (info.lastValue !== null && s.value === null) this.setValue(s, info.lastValue);
+      if (info.stale && !wasStale) {
+        staled.push(info.id);
+        s.showAge(now);
+      }
+    }
+    this.countEl.textContent = "(" + this.series.size + ")";
+    return { added, staled };
+  }
+
+  // The points of a `readings` frame (readReadings), received at `now`.
+  applyReadings(points, now) {
+    for (const p of points) {
+      const s = this.series.get(p.id);
+      if (!s) continue;
+      this.setValue(s, p.v);
+      s.seenAt = now;
+      if (s.info.stale) {
+        s.info = { ...s.info, stale: false };
+        s.showInfo();
+      }
+    }
+  }
+
+  setValue(s, v) {
+    s.value = v;
+    this.textDirty.add(s);
+  }
+
+  // [{device, online}] from a catalog or a status event.
+  setAvailability(devices) {
+    for (const { device, online } of devices) {
+      this.availability.set(device, online);
+      if (this.devices.has(device)) this.showAvailability(device);
+    }
+  }
+
+  deviceEntry(device) {
+    let entry = this.devices.get(device);
+    if (entry) return entry;
+    const node = this.template.content.cloneNode(true);
+    node.querySelector(".device-name").textContent = device;
+    entry = {
+      section: node.querySelector("section"),
+      body: node.querySelector("tbody"),
+      state: node.querySelector(".device-state"),
+    };
+    entry.section.dataset.device = device;
+    this.devices.set(device, entry);
+    // Devices in name order, so the list reads the same on every load.
+    const after = [...this.listEl.children].find((s) => s.dataset.device > device);
+    this.listEl.insertBefore(node, after || null);
+    this.showAvailability(device);
+    return entry;
+  }
+
+  showAvailability(device) {
+    const entry = this.devices.get(device);
+    const online = this.availability.get(device);
+    entry.section.classList.toggle("offline", online === false);
+    entry.state.textContent = online === false ? "offline" : "";
+  }
+
+  // The search box filters the list (not the charts): every word must match.
+  filter() {
+    const words = this.searchEl.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
+    for (const [device, entry] of this.devices) {
+      let shown = 0;
+      for (const tr of entry.body.children) {
+        const s = this.series.get(tr.dataset.series);
+        const text = [device, s.info.sensor, s.info.unit || "", s.id].join(" ").toLowerCase();
+        const match = words.every((w) => text.includes(w));
+        tr.hidden = !match;
+        if (match) shown += 1;
+      }
+      entry.section.hidden = shown === 0;
+    }
+  }
+
+  // The checkboxes, after the view's selection changed.
+  showSelection() {
+    for (const s of this.series.values()) s.checkbox.checked = this.view.isSelected(s.id);
+  }
+
+  refreshText() {
+    for (const s of this.textDirty) s.showValue();
+    this.textDirty.clear();
+  }
+
+  showAges(now) {
+    for (const s of this.series.values()) s.showAge(now);
+  }
+}

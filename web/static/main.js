@@ -1,0 +1,259 @@
+// The charting page: every series live, its history on open, one EventSource.
+//
+// This module wires the parts together and owns the page's state in one Page
+// object: the View (range, zoom, pause, split, selection, kept in the URL), the
+// server's Clock, the frames held while paused, and the parts themselves:
+//
+//   stream.js  the EventSource, its reconnects, and the reading of each event
+//   list.js    the sensor list (owns the series records)
+//   board.js   the charts section: which charts, history loads, live points, draws
+//   chart.js   one chart: uPlot, title and legend over a bucket table
+//   buckets.js the per-pixel bucket table (pure)
+//   groups.js, format.js, history.js, view.js: pure helpers
+//
+// Nothing runs at import time except `new Page(document).start()` below.
+
+import { Board } from "./board.js";
+import { csvLine, exportName } from "./format.js";
+import { groupSeries } from "./groups.js";
+import { SensorList } from "./list.js";
+import { Stream } from "./stream.js";
+import { Clock, View, localNow } from "./view.js";
+
+// Text (list values, legends) is rewritten at most every TEXT_MS: each rewrite
+// costs the browser style, layout and paint, and nobody reads 10 changes a second.
+const TEXT_MS = 250;
+const HELD_FRAMES = 3000;  // frames kept while paused (5 min at 10 Hz), then history is refetched
+
+class Page {
+  constructor(doc) {
+    this.doc = doc;
+    this.view = View.fromQuery(location.search);
+    this.clock = new Clock();
+    this.held = [];             // readings frames that arrived while paused
+    this.heldOverflow = false;  // some were dropped: refetch on resume
+    this.statusEl = doc.getElementById("status");
+    this.list = new SensorList(doc, this.view, (id, on) => this.choose(id, on));
+    this.board = new Board(doc, this.list, this.view, () => this.view.span(this.clock.now()), {
+      zoom: (start, end) => this.zoomTo(start, end),
+      unzoom: () => { if (this.view.zoom) this.unzoom(); },
+      fetchHistory: (query) => this.fetchHistory(query),
+    });
+    this.stream = new Stream({
+      show: (kind, text) => this.showStatus(kind, text),
+      catalog: (catalog) => this.onCatalog(catalog),
+      status: (status) => this.list.setAvailability(status.devices),
+      readings: (frame) => this.onReadings(frame),
+      reload: () => this.board.reloadAll(),
+      lost: () => this.checkLogin(),
+    });
+  }
+
+  $(id) {
+    return this.doc.getElementById(id);
+  }
+
+  // -- the stream's events ----------------------------------------------------
+
+  onCatalog(catalog) {
+    const { added, staled } = this.list.applyCatalog(catalog, localNow());
+    for (const id of staled) this.board.breakLine(id);
+    this.board.showEmpty(this.list.size === 0);
+    if (added) {
+      this.list.filter();
+      this.layout();
+    }
+    this.board.refreshInfo();
+  }
+
+  onReadings(frame) {
+    this.clock.sync(frame.t);
+    this.list.applyReadings(frame.points, localNow());
+    if (this.view.paused) {
+      // The charts hold still (and export what they show); the list stays live.
+      this.held.push(frame);
+      if (this.held.length > HELD_FRAMES) {
+        this.held.shift();
+        this.heldOverflow = true;
+      }
+      return;
+    }
+    this.board.addPoints(frame.points);
+  }
+
+  showStatus(kind, text) {
+    this.statusEl.className = "status " + kind;
+    this.statusEl.textContent = text;
+  }
+
+  // An EventSource cannot see the status: ask once whether the login lapsed.
+  checkLogin() {
+    fetch("/api/series", { cache: "no-store" })
+      .then((r) => { if (r.status === 401) this.signIn(); })
+      .catch(() => {});
+  }
+
+  signIn() {
+    location.assign("/login");
+  }
+
+  async fetchHistory(query) {
+    try {
+      const response = await fetch("/api/history?" + query);
+      if (response.status === 401) {
+        this.signIn();
+        return null;
+      }
+      if (!response.ok) return null;
+      return await response.json();
+    } catch (error) {
+      return null;
+    }
+  }
+
+  // -- the view -----------------------------------------------------------------
+
+  layout() {
+    this.list.showSelection();
+    this.board.layout(groupSeries(this.list.infos(), this.view.split, (id) => this.view.isSelected(id)));
+  }
+
+  writeUrl() {
+    history.replaceState(null, "", this.view.toQuery());
+  }
+
+  showControls() {
+    const view = this.view;
+    for (const button of this.doc.querySelectorAll("[data-range]")) {
+      button.setAttribute("aria-pressed", String(!view.zoom && button.dataset.range === view.range));
+    }
+    this.$("unzoom").hidden = !view.zoom;
+    this.$("pause").setAttribute("aria-pressed", String(view.paused));
+    this.$("pause").textContent = view.paused ? "Resume" : "Pause";
+    this.$("split").checked = view.split;
+  }
+
+  choose(id, on) {
+    this.view.choose(id, on, this.list.ids());
+    this.writeUrl();
+    this.layout();
+  }
+
+  zoomTo(start, end) {
+    this.view.zoomTo(start, end);
+    this.changedView();
+  }
+
+  unzoom() {
+    this.view.unzoom();
+    this.changedView();
+  }
+
+  changedView() {
+    if (this.view.paused) {  // a new view is fetched whole: nothing held is needed
+      this.view.paused = false;
+      this.held = [];
+      this.heldOverflow = false;
+    }
+    this.writeUrl();
+    this.showControls();
+    this.board.reloadAll();
+  }
+
+  togglePause() {
+    this.view.paused = !this.view.paused;
+    this.showControls();
+    if (this.view.paused) return;
+    const frames = this.held;
+    this.held = [];
+    if (this.heldOverflow) {
+      this.heldOverflow = false;
+      this.board.reloadAll();
+    } else {
+      for (const frame of frames) this.board.addPoints(frame.points);
+    }
+    this.board.redrawSoon();
+  }
+
+  setSplit(split) {
+    this.view.split = split;
+    this.writeUrl();
+    this.board.clear();
+    this.layout();
+  }
+
+  // -- export -------------------------------------------------------------------
+
+  // The points the charts show: what a paused page shows is what it exports.
+  exportCsv() {
+    const lines = [csvLine(["time", "series", "device", "sensor", "unit", "value", "min", "max"])];
+    for (const chart of this.board.charts.values()) {
+      const table = chart.table;
+      chart.ids.forEach((id, i) => {
+        const info = this.list.get(id).info;
+        const c = table.cols[i];
+        for (const r of table.shown(i)) {
+          lines.push(csvLine([new Date(table.xs[r] * 1000).toISOString(), id, info.device, info.sensor,
+            info.unit || "", c.v[r], c.lo[r], c.hi[r]]));
+        }
+      });
+    }
+    const blob = new Blob([lines.join("\r\n") + "\r\n"], { type: "text/csv" });
+    const link = this.doc.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = exportName(new Date());
+    this.doc.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+  }
+
+  // For tests and the curious: what each chart holds (no device strings as markup).
+  snapshot() {
+    return {
+      status: this.statusEl.className.replace("status ", ""),
+      range: this.view.range,
+      zoom: this.view.zoom,
+      paused: this.view.paused,
+      resumable: this.stream.resumable,  // holds a cursor to resume the stream from
+      charts: this.board.snapshot(),
+    };
+  }
+
+  // -- wiring -------------------------------------------------------------------
+
+  start() {
+    this.showControls();
+    for (const button of this.doc.querySelectorAll("[data-range]")) {
+      button.addEventListener("click", () => {
+        this.view.setRange(button.dataset.range);
+        this.changedView();
+      });
+    }
+    this.$("unzoom").addEventListener("click", () => this.unzoom());
+    this.$("pause").addEventListener("click", () => this.togglePause());
+    this.$("export").addEventListener("click", () => this.exportCsv());
+    this.$("split").addEventListener("change", () => this.setSplit(this.$("split").checked));
+    this.$("search").addEventListener("input", () => this.list.filter());
+    this.doc.addEventListener("visibilitychange", () => {
+      if (!this.doc.hidden) this.board.redrawSoon();
+    });
+    matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => this.board.rebuildAll());
+    new ResizeObserver(() => this.board.resized()).observe(this.$("charts"));
+    window.addEventListener("online", () => this.stream.retryNow());
+    setInterval(() => {
+      this.list.showAges(localNow());
+      this.stream.showRetry();
+    }, 1000);
+    setInterval(() => {
+      if (this.doc.hidden) return;
+      this.list.refreshText();
+      this.board.refreshLegends();
+    }, TEXT_MS);
+    this.writeUrl();
+    this.stream.connect();
+    window.telemetryPage = { snapshot: () => this.snapshot() };
+  }
+}
+
+new Page(document).start();
