@@ -45,11 +45,10 @@ def _load(path: str | None) -> Config:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from telemetry.server import make_server
+    from telemetry.server import serve
 
     config = _with_address(_load(args.config), args.host, args.port)
-    make_server(config, on_ready=_print_url).run()
-    return 0
+    return serve(config, on_ready=_print_url)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

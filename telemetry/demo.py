@@ -11,19 +11,22 @@ Three kinds of simulated device, each read the way real ones are:
   Tasmota (`tasmota0`...), Zigbee2MQTT (`zb0`...), Homie (`homie0`...), SenML
   (`senml0`...) and InfluxDB line protocol (`influx0`...), each with its
   availability topic and Last Will.
-Everything the demo starts is stopped when the server stops.
+The demo is a configuration plus simulators: it starts the simulated devices,
+writes their serial port and broker into the `[[serial]]` and `[[mqtt]]`
+sections of the config, and runs it through `telemetry.server.serve`, the path
+`telemetry serve` takes, with the in-process sensors beside the readers the
+config names.  Everything the demo starts is stopped when the server stops.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from devices.mqtt import MqttSource
-from devices.serial import SerialSource
 from simulators import signals
 from simulators.broker import Broker, find_mosquitto, free_port
 from simulators.inprocess import SimulatedSource, demo_sensors
@@ -31,8 +34,7 @@ from simulators.mqtt import MqttSimulator
 from simulators.serial import PtyDevice, SerialSimulator
 from telemetry.config import Config, MqttConfig, SerialConfig, Subscription
 from telemetry.errors import SourceError
-from telemetry.server import make_server
-from telemetry.sources import Source
+from telemetry.server import serve
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +86,7 @@ MQTT_DEVICES = (
 )
 
 
-def _serial(stack: contextlib.ExitStack, folder: Path, config: Config) -> Source:
+def _serial(stack: contextlib.ExitStack, folder: Path) -> SerialConfig:
     link = folder / "ttyDEMO"
     device = stack.enter_context(PtyDevice(link))
     simulator = SerialSimulator(
@@ -92,10 +94,10 @@ def _serial(stack: contextlib.ExitStack, folder: Path, config: Config) -> Source
     )
     simulator.start()
     stack.callback(simulator.stop)
-    return SerialSource(SerialConfig(name="bench", port=str(link), format="number"), config.limits)
+    return SerialConfig(name="bench", port=str(link), format="number")
 
 
-def _mqtt(stack: contextlib.ExitStack, folder: Path, config: Config) -> Source | None:
+def _mqtt(stack: contextlib.ExitStack, folder: Path) -> MqttConfig | None:
     program = find_mosquitto()
     if program is None:
         logger.info(
@@ -125,19 +127,28 @@ def _mqtt(stack: contextlib.ExitStack, folder: Path, config: Config) -> Source |
         simulator.start()
         stack.callback(simulator.stop)
         subscriptions.extend(subscribe)
-    mqtt = MqttConfig(
+    return MqttConfig(
         name="demo-broker", host=broker.host, port=broker.port, subscribe=tuple(subscriptions)
     )
-    return MqttSource(mqtt, config.limits)
+
+
+def demo_config(config: Config, stack: contextlib.ExitStack, folder: Path) -> Config:
+    """`config` with the demo's simulated serial device and, when mosquitto is there,
+    its private broker, as the `[[serial]]` and `[[mqtt]]` the server reads; the
+    simulators they stand for are started, and stopped when `stack` closes."""
+    mqtt = _mqtt(stack, folder)
+    return dataclasses.replace(
+        config,
+        serial=(*config.serial, _serial(stack, folder)),
+        mqtt=(*config.mqtt, *((mqtt,) if mqtt is not None else ())),
+    )
 
 
 def run_demo(config: Config, on_ready: Callable[[str], None]) -> int:
     with contextlib.ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="telemetry-demo-")))
-        sources: list[Source] = [SimulatedSource("demo", demo_sensors())]
-        sources.append(_serial(stack, folder, config))
-        mqtt = _mqtt(stack, folder, config)
-        if mqtt is not None:
-            sources.append(mqtt)
-        make_server(config, sources, on_ready=on_ready).run()
-    return 0
+        return serve(
+            demo_config(config, stack, folder),
+            [SimulatedSource("demo", demo_sensors())],
+            on_ready=on_ready,
+        )

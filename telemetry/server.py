@@ -123,6 +123,18 @@ class Server(uvicorn.Server):
             self.on_ready(f"http://{shown}:{self.port}/")
 
 
+def serve(
+    config: Config,
+    extra_sources: Iterable[Source] = (),
+    on_ready: Callable[[str], None] | None = None,
+) -> int:
+    """Run the server `config` describes until SIGTERM or Ctrl-C: `telemetry serve`, and
+    `telemetry demo` with its simulators' config and in-process sensors as `extra_sources`."""
+    sources = [*build_sources(config), *extra_sources]
+    make_server(config, sources, on_ready=on_ready).run()
+    return 0
+
+
 def make_server(
     config: Config,
     sources: Iterable[Source] | None = None,
