@@ -1,0 +1,47 @@
+"""The configuration: one TOML file loaded into frozen, typed dataclasses.
+
+`load_config(path)` and `parse_config(text)` read, substitute `${ENV_VAR}`s,
+validate every key and raise one `ConfigError` listing every problem, each as
+`key.path: what was wrong; expected what`.  Unknown keys and sections are
+problems too: a typo must not be silently ignored.
+"""
+
+from telemetry.config.model import (
+    AuthConfig,
+    Config,
+    FilterSpec,
+    HistoryConfig,
+    LimitsConfig,
+    MqttConfig,
+    SerialConfig,
+    SeriesRule,
+    ServerConfig,
+    Subscription,
+)
+from telemetry.config.sections import (
+    MAX_ROLLUPS,
+    PRECISIONS,
+    build_config,
+    load_config,
+    make_normalizer,
+    parse_config,
+)
+
+__all__ = [
+    "MAX_ROLLUPS",
+    "PRECISIONS",
+    "AuthConfig",
+    "Config",
+    "FilterSpec",
+    "HistoryConfig",
+    "LimitsConfig",
+    "MqttConfig",
+    "SerialConfig",
+    "SeriesRule",
+    "ServerConfig",
+    "Subscription",
+    "build_config",
+    "load_config",
+    "make_normalizer",
+    "parse_config",
+]

@@ -1,0 +1,150 @@
+"""The configuration's values: frozen, typed dataclasses, one per section."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from telemetry.model import Route
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    tick: float = 0.1
+    allowed_hosts: tuple[str, ...] = ()
+    ping: float = 15.0
+    retry: float = 3.0
+    replay: float = 300.0  # how far back Last-Event-ID can resume
+    cors_origins: tuple[str, ...] = ()  # none: no CORS headers at all
+    trusted_proxies: tuple[str, ...] = ()  # addresses or networks whose X-Forwarded-* count
+
+
+@dataclass(frozen=True, slots=True)
+class AuthConfig:
+    file: str | None = None  # credentials (`telemetry passwd`, `telemetry token`); None: no auth
+    session: float = 30 * 86400.0  # how long a login lasts
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    topic: str
+    template: str | None = None
+    format: str = "auto"
+    qos: int = 0
+    device: str | None = None
+    timezone: str | None = None
+    precision: str | None = None
+
+    def route(self, source: str) -> Route:
+        """How messages this subscription brings in are read."""
+        return Route(
+            source, "mqtt", self.format, self.template, self.device, self.timezone, self.precision
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MqttConfig:
+    name: str
+    host: str
+    port: int
+    tls: bool = False
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    client_id: str | None = None
+    keepalive: float = 60.0
+    protocol: str = "3.1.1"
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    subscribe: tuple[Subscription, ...] = ()
+
+    @property
+    def url(self) -> str:
+        scheme = "mqtts" if self.tls else "mqtt"
+        return f"{scheme}://{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class SerialConfig:
+    name: str
+    port: str
+    baudrate: int = 115200
+    bytesize: int = 8
+    parity: str = "N"
+    stopbits: float = 1
+    terminator: str = "LF"
+    encoding: str = "utf-8"
+    format: str = "auto"
+    timezone: str | None = None
+    precision: str | None = None
+
+    @property
+    def route(self) -> Route:
+        """How lines from this port are read: the port's name is their device."""
+        return Route(
+            self.name,
+            "serial",
+            self.format,
+            device=self.name,
+            timezone=self.timezone,
+            precision=self.precision,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FilterSpec:
+    name: str
+    arg: Any
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesRule:
+    match: str
+    unit: str | None = None
+    filters: tuple[FilterSpec, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryConfig:
+    raw_span: float = 15 * 60.0
+    raw_points: int = 20_000
+    # (bucket width, kept for) in seconds.  Sized so that 500 series at 1 Hz for a day
+    # stay well inside 100 MB on a Pi (about 100 KB a series; see bench/ memory).
+    rollups: tuple[tuple[float, float], ...] = (
+        (10.0, 3600.0),
+        (60.0, 86400.0),
+        (900.0, 30 * 86400.0),
+    )
+    # Optional SQLite file the history is saved to every `commit_interval` seconds
+    # and restored from at start; None: nothing is written to disk.
+    file: str | None = None
+    commit_interval: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class LimitsConfig:
+    max_series: int = 1000
+    max_payload: int = 64 * 1024
+    max_line: int = 4096
+    max_json_depth: int = 32
+    max_id_length: int = 200
+    inbox: int = 10_000
+    max_clients: int = 64
+    max_clients_per_host: int = 8
+    client_backlog: int = 64
+    send_timeout: float = 10.0
+    max_clock_skew: float = 600.0
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    server: ServerConfig = ServerConfig()
+    mqtt: tuple[MqttConfig, ...] = ()
+    serial: tuple[SerialConfig, ...] = ()
+    series: tuple[SeriesRule, ...] = ()
+    history: HistoryConfig = HistoryConfig()
+    limits: LimitsConfig = LimitsConfig()
+    auth: AuthConfig = AuthConfig()

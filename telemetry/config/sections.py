@@ -1,0 +1,380 @@
+"""Each section of the file, read into its dataclass; `build_config`, `parse_config` and
+`load_config` read them all."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from telemetry import filters as filters_mod
+from telemetry import normalize
+from telemetry.config.model import (
+    AuthConfig,
+    Config,
+    FilterSpec,
+    HistoryConfig,
+    LimitsConfig,
+    MqttConfig,
+    SerialConfig,
+    SeriesRule,
+    ServerConfig,
+    Subscription,
+)
+from telemetry.config.table import NAME, PATH, Problems, Table, show
+from telemetry.errors import ConfigError
+from telemetry.normalize.timestamps import ClockPolicy, zone
+from telemetry.topics import TopicTemplate, check_filter
+
+
+def _server(t: Table) -> ServerConfig:
+    d = ServerConfig()
+    cfg = ServerConfig(
+        host=t.string("host", d.host),
+        port=t.integer("port", d.port, 0, 65535),
+        tick=t.duration("tick", d.tick, 0.01, 10.0),
+        allowed_hosts=t.strings("allowed_hosts"),
+        ping=t.duration("ping", d.ping, 1.0, 300.0),
+        retry=t.duration("retry", d.retry, 0.1, 300.0),
+        replay=t.duration("replay", d.replay, 0.0, 3600.0),
+        cors_origins=t.strings("cors_origins"),
+        trusted_proxies=t.strings("trusted_proxies"),
+    )
+    for i, origin in enumerate(cfg.cors_origins):
+        if origin != "*" and not _ORIGIN.fullmatch(origin):
+            t.problems.add(
+                f"{t.key('cors_origins')}[{i}]",
+                f"{show(origin)} is not an origin; expected like https://grafana.lan:3000",
+            )
+    for i, proxy in enumerate(cfg.trusted_proxies):
+        try:
+            # Strict, as uvicorn reads them: a network with host bits set would
+            # otherwise be taken as a name and silently match nothing.
+            ipaddress.ip_network(proxy, strict=True)
+        except ValueError:
+            t.problems.add(
+                f"{t.key('trusted_proxies')}[{i}]",
+                f"{show(proxy)} is not an IP address or network; "
+                'expected like "127.0.0.1", "::1" or "10.0.0.0/8"',
+            )
+    t.finish()
+    return cfg
+
+
+_ORIGIN = re.compile(
+    r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:]+\](:[0-9]{1,5})?"
+)
+
+
+def _auth(t: Table) -> AuthConfig:
+    d = AuthConfig()
+    cfg = AuthConfig(
+        file=t.string("file", d.file),
+        session=t.duration("session", d.session, 60.0, 366 * 86400.0),
+    )
+    t.finish()
+    return cfg
+
+
+PRECISIONS = ("s", "ms", "us", "ns")
+
+
+def _timezone(t: Table, name: str, default: str | None) -> str | None:
+    text = t.string(name, default)
+    if text is None or text == default:
+        return text
+    try:
+        zone(text)
+    except ValueError:
+        t.problems.add(
+            t.key(name),
+            f"{show(text)} is not a time zone; expected UTC or an IANA name "
+            'such as "Europe/Berlin"',
+        )
+        return default
+    return text
+
+
+def _check_format(t: Table, name: str, options: tuple[str, ...]) -> str:
+    return t.choice(name, "auto", options)
+
+
+def _subscription(t: Table) -> Subscription | None:
+    ok = t.required("topic")
+    topic = t.string("topic", None)
+    if topic is not None:
+        problem = check_filter(topic)
+        if problem:
+            t.problems.add(t.key("topic"), f"{show(topic)} {problem}")
+            ok = False
+    template = t.string("template", None)
+    device = t.string("device", None, pattern=NAME, form="a device name")
+    if template is not None:
+        try:
+            names = TopicTemplate(template).names
+        except ValueError as exc:
+            t.problems.add(t.key("template"), f"{show(template)}: {exc}")
+            ok = False
+        else:
+            if "device" not in names and device is None:
+                t.problems.add(
+                    t.key("template"),
+                    f"{show(template)} names no {{device}}; add one or set device",
+                )
+                ok = False
+    sub = Subscription(
+        topic=topic or "",
+        template=template,
+        format=_check_format(t, "format", normalize.MQTT_FORMATS),
+        qos=t.choice("qos", 0, (0, 1, 2)),
+        device=device,
+        timezone=_timezone(t, "timezone", None),
+        precision=t.choice("precision", None, PRECISIONS),
+    )
+    t.finish()
+    return sub if ok else None
+
+
+def _mqtt(t: Table, index: int) -> MqttConfig | None:
+    name = t.string("name", f"mqtt{index}", pattern=NAME, form="a name of letters, digits, _.-")
+    ok = t.required("url")
+    url = t.string("url", None)
+    host, port, tls = "", 0, False
+    if url is not None:
+        parts = urlsplit(url)
+        try:
+            parsed_port = parts.port
+        except ValueError:
+            parsed_port = -1
+        # Never echo a password someone put in the URL.
+        shown = show(url.replace(parts.netloc, parts.netloc.rpartition("@")[2], 1))
+        expected = "expected mqtt://HOST[:PORT] or mqtts://HOST[:PORT]"
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname or parsed_port in (-1, 0):
+            t.problems.add(t.key("url"), f"{shown} is not a broker URL; {expected}")
+            ok = False
+        elif "@" in parts.netloc or parts.path not in ("", "/") or parts.query:
+            t.problems.add(
+                t.key("url"),
+                f"{shown} holds more than a broker address; {expected}, with credentials "
+                "in username and password",
+            )
+            ok = False
+        else:
+            tls = parts.scheme == "mqtts"
+            host = unquote(parts.hostname)
+            port = parsed_port or (8883 if tls else 1883)
+    files = {k: t.string(k, None) for k in ("ca_file", "cert_file", "key_file")}
+    for key, path in files.items():
+        if path is not None and not Path(path).is_file():
+            t.problems.add(t.key(key), f"{show(path)} is not a readable file")
+    if (files["cert_file"] is None) != (files["key_file"] is None):
+        t.problems.add(t.key("cert_file"), "cert_file and key_file go together; set both")
+    sub_tables = t.tables("subscribe")
+    subs = [_subscription(s) for s in sub_tables]
+    seen_topics: set[str] = set()
+    for table in sub_tables:
+        topic = table.data.get("topic")
+        if isinstance(topic, str) and topic in seen_topics:
+            # the broker keeps one subscription per filter: the second would replace it.
+            t.problems.add(
+                f"{table.path}.topic",
+                f"{show(topic)} is subscribed twice; expected each filter once per broker",
+            )
+            ok = False
+        elif isinstance(topic, str):
+            seen_topics.add(topic)
+    if not subs:
+        t.problems.add(t.key("subscribe"), "is missing; expected at least one [[mqtt.subscribe]]")
+    cfg = MqttConfig(
+        name=name,
+        host=host,
+        port=port,
+        tls=tls,
+        username=t.string("username", None),
+        password=t.string("password", None),
+        client_id=t.string("client_id", None),
+        keepalive=t.duration("keepalive", 60.0, 5.0, 3600.0),
+        protocol=t.choice("protocol", "3.1.1", ("3.1.1", "5")),
+        ca_file=files["ca_file"],
+        cert_file=files["cert_file"],
+        key_file=files["key_file"],
+        subscribe=tuple(s for s in subs if s is not None),
+    )
+    t.finish()
+    return cfg if ok and len(cfg.subscribe) == len(subs) and subs else None
+
+
+def _serial(t: Table, index: int) -> SerialConfig | None:
+    ok = t.required("name") & t.required("port")
+    cfg = SerialConfig(
+        name=t.string(
+            "name", f"serial{index}", pattern=NAME, form="a name of letters, digits, _.-"
+        ),
+        port=t.string("port", ""),
+        baudrate=t.integer("baudrate", 115200, 50, 4_000_000),
+        bytesize=t.choice("bytesize", 8, (5, 6, 7, 8)),
+        parity=t.choice("parity", "N", ("N", "E", "O", "M", "S")),
+        stopbits=t.choice("stopbits", 1, (1, 1.5, 2)),
+        terminator=t.choice("terminator", "LF", ("LF", "CR", "CRLF")),
+        encoding=t.choice("encoding", "utf-8", ("utf-8", "ascii", "latin-1")),
+        format=_check_format(t, "format", normalize.SERIAL_FORMATS),
+        timezone=_timezone(t, "timezone", None),
+        precision=t.choice("precision", None, PRECISIONS),
+    )
+    t.finish()
+    return cfg if ok else None
+
+
+def _series(t: Table) -> SeriesRule | None:
+    ok = t.required("match")
+    specs: list[FilterSpec] = []
+    raw = t.typed("filters", list, "a list of filters such as [{ clamp = [-40, 85] }]")
+    for i, item in enumerate(raw or []):
+        path = f"{t.key('filters')}[{i}]"
+        if not isinstance(item, dict) or len(item) != 1:
+            t.problems.add(path, f"{show(item)} is not one filter such as {{ offset = -0.5 }}")
+            continue
+        ((fname, arg),) = item.items()
+        problem = filters_mod.check(fname, arg)
+        if problem:
+            t.problems.add(f"{path}.{fname}", problem)
+            ok = False
+            continue
+        specs.append(FilterSpec(fname, arg))
+    rule = SeriesRule(
+        match=t.string("match", ""),
+        unit=t.string("unit", None),
+        filters=tuple(specs),
+    )
+    t.finish()
+    return rule if ok else None
+
+
+def _history(t: Table) -> HistoryConfig:
+    d = HistoryConfig()
+    cfg = HistoryConfig(
+        raw_span=t.duration("raw_span", d.raw_span, 1.0, 7 * 86400.0),
+        raw_points=t.integer("raw_points", d.raw_points, 10, 10_000_000),
+        rollups=_rollups(t) if "rollups" in t.data else d.rollups,
+        file=t.string("file", d.file, pattern=PATH, form="a file path") or None,
+        commit_interval=t.duration("commit_interval", d.commit_interval, 1.0, 3600.0),
+    )
+    t.finish()
+    return cfg
+
+
+MAX_ROLLUPS = 6
+
+
+def _rollups(t: Table) -> tuple[tuple[float, float], ...]:
+    """`rollups = [{ bucket = "10s", keep = "1h" }, ...]`; an empty list turns them off."""
+    tiers: list[tuple[float, float]] = []
+    tables = t.tables("rollups")
+    if len(tables) > MAX_ROLLUPS:
+        t.problems.add(t.key("rollups"), f"{len(tables)} rollups; expected at most {MAX_ROLLUPS}")
+        return ()
+    for r in tables:
+        ok = r.required("bucket") & r.required("keep")
+        bucket = r.duration("bucket", 60.0, 1.0, 86400.0)
+        keep = r.duration("keep", 86400.0, 60.0, 400 * 86400.0)
+        if ok and keep < bucket:
+            r.problems.add(r.key("keep"), f"{show(r.data['keep'])} is shorter than the bucket")
+        elif ok and any(bucket == b for b, _ in tiers):
+            r.problems.add(r.key("bucket"), f"{show(r.data['bucket'])} is used twice")
+        elif ok:
+            tiers.append((bucket, keep))
+        r.finish()
+    return tuple(sorted(tiers))
+
+
+def _limits(t: Table) -> LimitsConfig:
+    d = LimitsConfig()
+    cfg = LimitsConfig(
+        max_series=t.integer("max_series", d.max_series, 1, 1_000_000),
+        max_payload=t.size("max_payload", d.max_payload, 16, 16 * 1024**2),
+        max_line=t.size("max_line", d.max_line, 16, 1024**2),
+        max_json_depth=t.integer("max_json_depth", d.max_json_depth, 1, 256),
+        max_id_length=t.integer("max_id_length", d.max_id_length, 16, 4096),
+        inbox=t.integer("inbox", d.inbox, 10, 10_000_000),
+        max_clients=t.integer("max_clients", d.max_clients, 1, 100_000),
+        max_clients_per_host=t.integer("max_clients_per_host", d.max_clients_per_host, 1, 100_000),
+        client_backlog=t.integer("client_backlog", d.client_backlog, 1, 100_000),
+        send_timeout=t.duration("send_timeout", d.send_timeout, 0.1, 600.0),
+        max_clock_skew=t.duration("max_clock_skew", d.max_clock_skew, 0.0, 366 * 86400.0),
+        timezone=_timezone(t, "timezone", d.timezone) or d.timezone,
+    )
+    t.finish()
+    return cfg
+
+
+def _unique(problems: Problems, tables: list[Table], section: str) -> None:
+    """Reader names must differ; check the entries as written, valid or not."""
+    seen: set[str] = set()
+    for i, table in enumerate(tables):
+        name = table.data.get("name", f"{section}{i}")
+        if not isinstance(name, str):
+            continue
+        if name in seen:
+            problems.add(f"{table.path}.name", f"{show(name)} is used twice; names must differ")
+        seen.add(name)
+
+
+def make_normalizer(limits: LimitsConfig) -> normalize.Normalizer:
+    """The normalizer the server (and `telemetry parse`) use with these limits."""
+    return normalize.Normalizer(
+        limits.max_payload,
+        limits.max_id_length,
+        limits.max_json_depth,
+        ClockPolicy(max_skew=limits.max_clock_skew, timezone=limits.timezone),
+    )
+
+
+def build_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Config:
+    """Validate a parsed TOML document; raise `ConfigError` with every problem."""
+    problems = Problems(os.environ if env is None else env)
+    root = Table(data, "", problems)
+    mqtt_tables, serial_tables = root.tables("mqtt"), root.tables("serial")
+    mqtt = [_mqtt(t, i) for i, t in enumerate(mqtt_tables)]
+    serial = [_serial(t, i) for i, t in enumerate(serial_tables)]
+    _unique(problems, mqtt_tables, "mqtt")
+    _unique(problems, serial_tables, "serial")
+    config = Config(
+        server=_server(root.table("server")),
+        mqtt=tuple(m for m in mqtt if m is not None),
+        serial=tuple(s for s in serial if s is not None),
+        series=tuple(r for r in (_series(t) for t in root.tables("series")) if r is not None),
+        history=_history(root.table("history")),
+        limits=_limits(root.table("limits")),
+        auth=_auth(root.table("auth")),
+    )
+    if config.auth.file is not None and "*" in config.server.cors_origins:
+        problems.add(
+            "server.cors_origins",
+            '"*" with authentication would hand every site the logged-in data; name the origins',
+        )
+    root.finish()
+    if problems.lines:
+        raise ConfigError(problems.lines)
+    return config
+
+
+def parse_config(text: str, env: Mapping[str, str] | None = None, source: str = "config") -> Config:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{source}: not valid TOML: {exc}"]) from exc
+    return build_config(data, env)
+
+
+def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: cannot be read: {exc}"]) from exc
+    return parse_config(text, env, source=str(path))
