@@ -80,12 +80,12 @@ def _depth_exceeds(text: str, limit: int) -> bool:
 def loads(text: str) -> Any:
     """JSON `text` as Python values, the standard library's way.
 
-    orjson reads first: a Tasmota message in 0.43 µs instead of 2.27 (of the
-    21 µs its ingest took then; 15.5 now).  What orjson refuses and the standard
-    library takes (NaN and Infinity, numbers beyond float range, lone surrogates)
-    goes to the standard library, and so does its error message for what both
-    refuse.  One difference remains: an integer beyond 64 bits comes as the
-    nearest float, as every family would read it anyway.
+    orjson reads first: it is much the faster (bench/README.md, ingest).  What
+    orjson refuses and the standard library takes (NaN and Infinity, numbers
+    beyond float range, lone surrogates) goes to the standard library, and so
+    does its error message for what both refuse.  One difference remains: an
+    integer beyond 64 bits comes as the nearest float, as every family would
+    read it anyway.
     """
     try:
         return orjson.loads(text)
@@ -145,8 +145,8 @@ class Context:
             payload = self.payload
             limit = self.limits.max_json_depth
             # Most payloads are a plain object: orjson reads the bytes, without
-            # decoding or stripping first (a Tasmota message: 1.2 -> 0.9 µs).  What
-            # it refuses takes the way below, which says why.
+            # decoding or stripping first.  What it refuses takes the way below,
+            # which says why.
             if payload[:1] in (b"{", b"[") and payload.count(b"[") + payload.count(b"{") <= limit:
                 try:
                     self._json = orjson.loads(payload)
