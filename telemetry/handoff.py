@@ -30,11 +30,12 @@ from telemetry.model import RawMessage
 logger = logging.getLogger(__name__)
 
 # How long the first message of a batch waits for company.  Draining at once
-# woke the loop every ~10 messages and the two threads spent their time
-# handing the GIL back and forth (bench: 0.42x paho's bare loop); 5 ms makes
-# batches of hundreds (0.59x) and is invisible next to a 100 ms tick.
+# woke the loop for a handful of messages and the two threads spent their time
+# handing the GIL back and forth; 5 ms makes batches of hundreds and is
+# invisible next to a 100 ms tick (bench/README.md, ingest).
 BATCH_WINDOW = 0.005
-# At most this many messages per batch: at ~100 µs a JSON message, 50 ms of the loop.
+# At most this many messages per batch: a batch of big JSON documents holds the
+# loop for well under a tick (bench/README.md, ingest).
 MAX_BATCH = 500
 # At most this many payload bytes per batch (a bigger message goes alone).  The
 # pipeline's cost grows with a message's numbers, and so with its bytes: this
@@ -74,8 +75,8 @@ class Inbox:
     def put_many(self, msgs: Sequence[RawMessage]) -> None:
         with self._lock:
             queue = self._queue
-            # The deque's maxlen drops the oldest, as many as go beyond capacity (one
-            # `extend`: 60 -> 10 ns a message, in the reader's thread).
+            # The deque's maxlen drops the oldest, as many as go beyond capacity: one
+            # `extend`, not an append per message, in the reader's thread.
             over = len(queue) + len(msgs) - self.capacity
             queue.extend(msgs)
             self.received += len(msgs)

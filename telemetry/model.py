@@ -27,9 +27,9 @@ class Reading:
     `device_ts` tells which of the two `ts` is.
 
     A value, but not a frozen dataclass, unlike the others: freezing made each
-    one cost 0.89 µs to build instead of 0.26, and a Tasmota message makes
-    three (the pipeline alone: 27.5 -> 24.6 µs a message).  Nothing assigns
-    to a reading's fields once it is made; treat it as frozen.
+    one dearer to build, and a message makes one per value
+    (bench/README.md, ingest).  Nothing assigns to a reading's fields once it
+    is made; treat it as frozen.
     """
 
     device: str
@@ -79,8 +79,9 @@ class Route:
 class RawMessage:
     """Bytes as a reader received them: an MQTT payload or one serial line.
 
-    Not frozen, as `Reading` is not: 0.17 µs to build instead of 0.47, once per
-    message in the reader's thread.  Nothing assigns to its fields once made.
+    Not frozen, as `Reading` is not: cheaper to build, once per message in the
+    reader's thread (bench/README.md, ingest).  Nothing assigns to its fields
+    once made.
     """
 
     route: Route

@@ -16,10 +16,9 @@ Matching is MQTT's, as paho's `topic_matches_sub` does it (`+` one level, `#`
 the rest, no wildcard at the first level of a `$` topic); a shared
 subscription `$share/<group>/<filter>` receives what `<filter>` matches.
 
-What the reader learns is remembered per topic as received (bytes), up to
-MAX_TOPICS topics, then forgotten all at once and learned anew; topics longer
-than REMEMBERED_TOPIC_LENGTH bytes, and topics no entry matches, are worked
-out each time.  A table belongs to one reader thread (or the tool): it is not
+What the reader learns is remembered per topic as received (bytes), bounded
+as everything remembered is (`telemetry.remember`); topics no entry matches
+are worked out each time.  A table belongs to one reader thread (or the tool): it is not
 locked.
 """
 
@@ -29,9 +28,8 @@ from collections.abc import Callable, Iterable
 
 from telemetry.config import Subscription
 from telemetry.model import Route
-from telemetry.topics import REMEMBERED_TOPIC_LENGTH, delivered_filter, filter_matches
-
-MAX_TOPICS = 10_000  # topics whose routes are remembered; then they are learned anew
+from telemetry.remember import Remembered
+from telemetry.topics import delivered_filter, filter_matches
 
 # A topic as text and the route it gets: the first matching entry's, or none.
 Routed = tuple[str, tuple[Route, ...]]
@@ -47,7 +45,7 @@ class RoutingTable:
     def __init__(self, source: str, subscriptions: Iterable[Subscription]) -> None:
         # (the filter topics are delivered on, the route), in config order.
         self._entries = tuple((delivered_filter(s.topic), s.route(source)) for s in subscriptions)
-        self._remembered: dict[bytes, Routed] = {}
+        self._remembered: Remembered[bytes, Routed] = Remembered()
         # `known(raw_topic)`: what `learn` remembered for this topic, or None.  The
         # dict's own `get`, so a topic seen before costs one lookup and no call of
         # ours: the reader asks for every message.  (`clear` keeps the same dict.)
@@ -63,13 +61,11 @@ class RoutingTable:
 
     def learn(self, raw_topic: bytes) -> Routed:
         """`raw_topic` as text and its routes (none when no subscription receives it);
-        remembered when it has routes and is short.  Raises UnicodeDecodeError for a
+        remembered when it has routes.  Raises UnicodeDecodeError for a
         topic that is not UTF-8."""
         topic = raw_topic.decode("utf-8")
         routed = (topic, self.routes(topic))
-        if routed[1] and len(raw_topic) <= REMEMBERED_TOPIC_LENGTH:
-            if len(self._remembered) >= MAX_TOPICS:
-                self._remembered.clear()
+        if routed[1]:
             self._remembered[raw_topic] = routed
         return routed
 

@@ -18,11 +18,6 @@ _PLACEHOLDER = re.compile(r"\{([a-z_]+)(\.\.\.)?\}")
 _NAMES = frozenset({"device", "sensor", "ignore"})
 SHARED = "$share/"  # how a shared subscription's filter starts
 
-# What a topic gave (its routes, its names, `auto`'s family) is remembered, up to
-# 10,000 topics, only for topics this long at most: a topic may be 64 KiB, and
-# 10,000 of those would be 640 MB.  Longer ones are worked out each time.
-REMEMBERED_TOPIC_LENGTH = 256
-
 
 def check_filter(topic: str) -> str | None:
     """Why `topic` is not a valid MQTT subscription filter, or None if it is."""

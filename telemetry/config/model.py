@@ -111,7 +111,7 @@ class HistoryConfig:
     raw_span: float = 15 * 60.0
     raw_points: int = 20_000
     # (bucket width, kept for) in seconds.  Sized so that 500 series at 1 Hz for a day
-    # stay well inside 100 MB on a Pi (about 100 KB a series; see bench/ memory).
+    # stay well inside 100 MB on a Pi (what a series takes: bench/README.md, memory).
     rollups: tuple[tuple[float, float], ...] = (
         (10.0, 3600.0),
         (60.0, 86400.0),

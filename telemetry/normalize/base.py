@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -23,6 +22,7 @@ import orjson
 from telemetry.errors import PayloadError
 from telemetry.model import Availability, Outcome, RawMessage, Reading, series_id
 from telemetry.normalize.timestamps import ClockPolicy, device_time
+from telemetry.remember import Remembered
 from telemetry.units import canonical_unit
 
 MAX_UNIT_LENGTH = 24
@@ -35,36 +35,20 @@ class ParseLimits:
     clock: ClockPolicy = field(default_factory=ClockPolicy)
 
 
-class BoundedDict(OrderedDict[str, Any]):
-    """A dict that forgets its least recently set entries beyond `limit`."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__()
-        self.limit = limit
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        if key in self:
-            self.move_to_end(key)
-        super().__setitem__(key, value)
-        while len(self) > self.limit:
-            self.popitem(last=False)
-
-
 class State:
     """What a run has learned from earlier messages (Homie `$unit`, CSV headers, ...).
 
-    Each family keeps its own namespace; each namespace is bounded, so a device
-    publishing endless new topics cannot grow it without limit.
+    Each family keeps its own namespaces, each a `Remembered`, so a device
+    publishing endless new topics cannot grow one without limit.
     """
 
-    def __init__(self, limit: int = 10_000) -> None:
-        self.limit = limit
-        self._spaces: dict[str, BoundedDict] = {}
+    def __init__(self) -> None:
+        self._spaces: dict[str, Remembered[str, Any]] = {}
 
-    def space(self, name: str) -> BoundedDict:
+    def space(self, name: str) -> Remembered[str, Any]:
         found = self._spaces.get(name)
         if found is None:
-            found = self._spaces[name] = BoundedDict(self.limit)
+            found = self._spaces[name] = Remembered()
         return found
 
 
@@ -96,12 +80,12 @@ def _depth_exceeds(text: str, limit: int) -> bool:
 def loads(text: str) -> Any:
     """JSON `text` as Python values, the standard library's way.
 
-    orjson reads first: a Tasmota message in 0.43 µs instead of 2.27 (of the
-    21 µs its ingest took then; 15.5 now).  What orjson refuses and the standard
-    library takes (NaN and Infinity, numbers beyond float range, lone surrogates)
-    goes to the standard library, and so does its error message for what both
-    refuse.  One difference remains: an integer beyond 64 bits comes as the
-    nearest float, as every family would read it anyway.
+    orjson reads first: it is much the faster (bench/README.md, ingest).  What
+    orjson refuses and the standard library takes (NaN and Infinity, numbers
+    beyond float range, lone surrogates) goes to the standard library, and so
+    does its error message for what both refuse.  One difference remains: an
+    integer beyond 64 bits comes as the nearest float, as every family would
+    read it anyway.
     """
     try:
         return orjson.loads(text)
@@ -161,8 +145,8 @@ class Context:
             payload = self.payload
             limit = self.limits.max_json_depth
             # Most payloads are a plain object: orjson reads the bytes, without
-            # decoding or stripping first (a Tasmota message: 1.2 -> 0.9 µs).  What
-            # it refuses takes the way below, which says why.
+            # decoding or stripping first.  What it refuses takes the way below,
+            # which says why.
             if payload[:1] in (b"{", b"[") and payload.count(b"[") + payload.count(b"{") <= limit:
                 try:
                     self._json = orjson.loads(payload)
@@ -251,7 +235,6 @@ def as_number(value: Any) -> float | None:
 # What `Emit.reading` has found of a `(device, sensor, unit)` as a family gives
 # them: the device as stored, the series id and the unit in the vocabulary.
 Named = tuple[str, str, str | None]
-MAX_NAMES = 10_000  # of them remembered by a `Normalizer` (see `Emit.reading`)
 
 
 class Emit:
@@ -267,13 +250,13 @@ class Emit:
         self,
         msg: RawMessage,
         limits: ParseLimits,
-        names: dict[tuple[str, str, str | None], Named] | None = None,
+        names: Remembered[tuple[str, str, str | None], Named] | None = None,
     ) -> None:
         self.msg = msg
         self.limits = limits
         self.outcome = Outcome()
         self._checked: float | None = None  # what `device_time` last gave
-        self._names = {} if names is None else names
+        self._names = Remembered() if names is None else names
 
     def error(self, reason: str, detail: str) -> None:
         self.outcome.errors.append(PayloadError(reason, detail))
@@ -314,8 +297,7 @@ class Emit:
             unit = None
         # A series' names and unit come again and again: checked once, remembered,
         # with the series id the pipeline looks its series up by (a string made
-        # once, its hash kept).  The pipeline alone: 18.1 -> 16.1 µs a Tasmota
-        # message, 6.9 -> 6.2 µs a plain number.
+        # once, its hash kept): see bench/README.md, ingest.
         named = self._names.get((device, sensor, unit))
         if named is None:
             named = self._name(device, sensor, unit)
@@ -336,14 +318,9 @@ class Emit:
         stored = self._device(device, sensor or "")  # no sensor: no series id
         if stored is None:
             return None
-        named = (stored, series_id(stored, sensor), self.unit(unit))
-        # Only names of a usual length are remembered: the entries stay small.
-        short = len(device) + len(sensor) <= self.limits.max_id_length and (
-            unit is None or len(unit) <= MAX_UNIT_LENGTH
+        return self._names.remember(
+            (device, sensor, unit), (stored, series_id(stored, sensor), self.unit(unit))
         )
-        if short and len(self._names) < MAX_NAMES:
-            self._names[device, sensor, unit] = named
-        return named
 
     def _device(self, device: str, sensor: str | None = None) -> str | None:
         """The device as stored (`/` replaced, blanks stripped), or None (counted) when the

@@ -7,11 +7,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from telemetry import routing
+from telemetry import remember
 from telemetry.config import Subscription
 from telemetry.model import Route
+from telemetry.remember import REMEMBERED_KEY_LENGTH
 from telemetry.routing import RoutingTable
-from telemetry.topics import REMEMBERED_TOPIC_LENGTH, check_filter
+from telemetry.topics import check_filter
 
 TASMOTA = Subscription(topic="tele/+/SENSOR", template="tele/{device}/SENSOR", format="tasmota")
 EVERYTHING = Subscription(topic="tele/#", format="auto")
@@ -60,7 +61,7 @@ def test_routing_table_refuses_a_topic_that_is_not_utf8() -> None:
 
 def test_routing_table_reads_long_topics_each_time_without_remembering_them() -> None:
     table = RoutingTable("home", [EVERYTHING])
-    longest = b"tele/" + b"x" * (REMEMBERED_TOPIC_LENGTH - 5)
+    longest = b"tele/" + b"x" * (REMEMBERED_KEY_LENGTH - 5)
     too_long = longest + b"x"
 
     assert table.learn(too_long)[1] == (Route("home", "mqtt"),)
@@ -73,7 +74,7 @@ def test_routing_table_reads_long_topics_each_time_without_remembering_them() ->
 def test_routing_table_forgets_everything_when_full_and_learns_anew(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(routing, "MAX_TOPICS", 3)
+    monkeypatch.setattr(remember, "REMEMBERED", 3)
     table = RoutingTable("home", [EVERYTHING])
     for i in range(3):
         table.learn(f"tele/{i}".encode())

@@ -79,8 +79,7 @@ def _walk(
 ) -> None:
     # Recursion, which the depth limit of `Context.json` bounds; JSON numbers are
     # tested first, by type (`bool` is not `int` by type), as most leaves are numbers.
-    # A Tasmota message's walk took 2.75 µs as a generator over an explicit stack,
-    # 1.37 µs so (the pipeline alone: 24.6 -> 23.4 µs a message).
+    # Faster than a generator over an explicit stack (bench/README.md, ingest).
     pairs = node.items() if isinstance(node, dict) else enumerate(node)
     top = not path and isinstance(node, dict)
     for key, value in pairs:

@@ -40,7 +40,6 @@ identifiers, not readings; `LinkQuality` is a reading.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from telemetry.errors import PayloadError
@@ -50,6 +49,7 @@ from telemetry.normalize.families._jsonwalk import (
     field_name,
     looks_like_object,
 )
+from telemetry.remember import Remembered
 
 LAST_LEVELS = frozenset({"SENSOR", "STATE", "STATUS8", "STATUS10", "STATUS11", "RESULT"})
 PREFIXES = frozenset({"tele", "stat"})
@@ -100,12 +100,10 @@ def _text(value: Any, limit: int = 16) -> str | None:
     return value if isinstance(value, str) and len(value) <= limit else None
 
 
-@functools.lru_cache(maxsize=4096)
 def _unit_of(parts: tuple[str, ...]) -> tuple[int, str | None]:
     """Which unit word of the document applies to a path (an index into
     `_Units.words`, or -1) and the firmware's fixed unit.  A pure function of
-    the path, asked for every value: remembered (a three-value message's units:
-    1.37 -> 0.97 µs)."""
+    the path, asked for every value: remembered in `_UNIT_OF` (see `_Units`)."""
     name = field_name(parts)
     if parts and parts[0] == "ENERGY":
         return -1, ENERGY_UNITS.get(name)
@@ -120,6 +118,11 @@ def _unit_of(parts: tuple[str, ...]) -> tuple[int, str | None]:
     return -1, FIXED_UNITS.get(name)
 
 
+# `_unit_of` per path, for every document: a hit is one dict lookup instead of
+# the rule (see bench/README.md, ingest).
+_UNIT_OF: Remembered[tuple[str, ...], tuple[int, str | None]] = Remembered()
+
+
 class _Units:
     """The unit of each path, from the unit words this document states."""
 
@@ -130,7 +133,7 @@ class _Units:
         self.words = (_text(get("TempUnit")), _text(get("PressureUnit")), _text(get("SpeedUnit")))
 
     def __call__(self, parts: tuple[str, ...]) -> str | None:
-        word, fixed = _unit_of(parts)
+        word, fixed = _UNIT_OF.get(parts) or _UNIT_OF.remember(parts, _unit_of(parts))
         return fixed if word < 0 else self.words[word]
 
 
