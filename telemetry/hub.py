@@ -18,8 +18,10 @@ future, or malformed gets a `reset` event instead: the page refetches history.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fnmatch
 import logging
+import math
 import secrets
 import time
 from collections import Counter, deque
@@ -196,6 +198,7 @@ class Hub:
         self.cut = 0  # streams cut because their client read nothing within the send timeout
         self.coalesced = 0  # frames merged for slow clients, over clients gone
         self.resets: Counter[str] = Counter()
+        self._nudged: asyncio.Event | None = None  # set by `nudge` while `run` runs
 
     # -- clients ---------------------------------------------------------------
 
@@ -377,21 +380,47 @@ class Hub:
                 for client in members[:first]:
                     client.push(chunk, seq)
 
+    def nudge(self) -> None:
+        """Readings arrived (the runtime calls this on the loop after each batch)."""
+        if self._nudged is not None:
+            self._nudged.set()
+
     async def run(self) -> None:
-        """Publish one frame per tick until `close()`; ticks on the monotonic clock."""
+        """Publish frames until `close()`: as soon as readings arrive after a quiet
+        spell, at most one per tick while they keep coming, and nothing in between.
+
+        With nothing arriving the hub wakes once a second (on whole seconds of the
+        loop's clock, with the other periodic timers) for what no reading announces:
+        readers' states, stale series.  Series whose filters act on the clock
+        (throttle windows, heartbeats) need every tick: then it ticks.
+        """
         tick = self.server.tick
-        due = time.monotonic()
-        while not self.closing:
-            due += tick
-            delay = due - time.monotonic()
-            if delay < -tick:  # fell far behind (suspend, overload): do not burst
-                due = time.monotonic()
-                delay = 0.0
-            await asyncio.sleep(max(0.0, delay))
-            try:
-                self.publish(self.pipeline.take_tick())
-            except Exception:
-                logger.exception("publishing a tick failed")
+        loop = asyncio.get_running_loop()
+        self._nudged = nudged = asyncio.Event()
+        last = -math.inf
+        try:
+            while not self.closing:
+                if self.pipeline.ticking:
+                    wait = last + tick - time.monotonic()
+                    if wait < -tick:  # fell far behind (suspend, overload): do not burst
+                        wait = 0.0
+                    await asyncio.sleep(max(0.0, wait))
+                else:
+                    quiet = math.ceil(loop.time()) - loop.time()
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(quiet or 1.0):
+                            await nudged.wait()
+                    early = last + tick - time.monotonic()
+                    if early > 0:  # readings within a tick of the last frame wait for it
+                        await asyncio.sleep(early)
+                nudged.clear()
+                last = time.monotonic()
+                try:
+                    self.publish(self.pipeline.take_tick())
+                except Exception:
+                    logger.exception("publishing a tick failed")
+        finally:
+            self._nudged = None
 
     def close(self) -> None:
         """End every stream (shutdown): clients see a final status and their stream ends."""
