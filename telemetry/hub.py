@@ -161,6 +161,15 @@ class Client:
             waiter.set_result(None)
 
 
+async def _until(event: asyncio.Event, seconds: float) -> None:
+    """Wait until `event` is set or `seconds` have passed, whichever comes first."""
+    if seconds <= 0 or event.is_set():
+        return
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
+
+
 def merge_points(points: list[list[float]]) -> list[float]:
     """Several points of one series as one: the last value, with min and max of all."""
     if len(points) == 1:
@@ -199,6 +208,7 @@ class Hub:
         self.coalesced = 0  # frames merged for slow clients, over clients gone
         self.resets: Counter[str] = Counter()
         self._nudged: asyncio.Event | None = None  # set by `nudge` while `run` runs
+        self._closed: asyncio.Event | None = None  # set by `close` while `run` runs
 
     # -- clients ---------------------------------------------------------------
 
@@ -397,34 +407,37 @@ class Hub:
         tick = self.server.tick
         loop = asyncio.get_running_loop()
         self._nudged = nudged = asyncio.Event()
+        self._closed = closed = asyncio.Event()
         last = -math.inf
         try:
             while not self.closing:
                 if self.pipeline.ticking:
-                    wait = last + tick - time.monotonic()
-                    if wait < -tick:  # fell far behind (suspend, overload): do not burst
-                        wait = 0.0
-                    await asyncio.sleep(max(0.0, wait))
+                    await _until(closed, max(0.0, last + tick - time.monotonic()))
                 else:
                     quiet = math.ceil(loop.time()) - loop.time()
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(quiet or 1.0):
-                            await nudged.wait()
-                    early = last + tick - time.monotonic()
-                    if early > 0:  # readings within a tick of the last frame wait for it
-                        await asyncio.sleep(early)
+                    await _until(nudged, quiet or 1.0)
+                    # Readings within a tick of the last frame wait for the tick.
+                    await _until(closed, last + tick - time.monotonic())
+                if closed.is_set():
+                    break
                 nudged.clear()
-                last = time.monotonic()
+                now, frames = time.monotonic(), self.frames
                 try:
                     self.publish(self.pipeline.take_tick())
                 except Exception:
                     logger.exception("publishing a tick failed")
+                if self.frames != frames:  # a frame went out: the next waits a tick
+                    last = now
         finally:
-            self._nudged = None
+            self._nudged = self._closed = None
 
     def close(self) -> None:
         """End every stream (shutdown): clients see a final status and their stream ends."""
         self.closing = True
+        if self._closed is not None:
+            self._closed.set()
+        if self._nudged is not None:
+            self._nudged.set()
         for client in list(self.clients):
             client.push(_SHUTDOWN)
             client.close("shutdown")
