@@ -44,8 +44,10 @@ from telemetry.routing import Routed, RoutingTable
 
 logger = logging.getLogger(__name__)
 
-# How often the network thread looks at the stop flag: bounds `stop()`.
-LOOP_TIMEOUT = 0.2
+# How long paho's loop waits for the socket when nothing arrives.  It must wake
+# well within the keepalive (paho sends its PINGREQ from the loop); a stop wakes it
+# at once (`_wake`), so an idle reader need not poll.
+LOOP_TIMEOUT = 5.0
 # Seconds a TCP/TLS connect may take before the attempt counts as failed.
 CONNECT_TIMEOUT = 5.0
 # MQTT 5 only: how long the broker keeps a persistent session after a disconnect.
@@ -132,7 +134,7 @@ class MqttSource(ReconnectingSource):
                     # (Reading without system calls, this thread would otherwise hold
                     # the GIL and starve the loop that drains the inbox.)
                     self._wait_for_room(inbox)
-                    rc = client.loop(LOOP_TIMEOUT)
+                    rc = client.loop(min(LOOP_TIMEOUT, self.cfg.keepalive / 2))
                     # What is already read needs no `select`: take its packets (a
                     # read may refill it, so the inbox's level ends the run too).
                     while (
@@ -149,6 +151,9 @@ class MqttSource(ReconnectingSource):
                     self._retry(self._ended or "connection lost", at_least=slow)
         finally:
             self._close(client)
+
+    def _wake(self) -> None:
+        paho_fastpath.wake(self._client)
 
     def _connect(self, client: mqtt.Client) -> None:
         cfg = self.cfg

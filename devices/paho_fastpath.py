@@ -24,6 +24,7 @@ paho release that changes one fails there, not in the field.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -106,3 +107,12 @@ def install(client: mqtt.Client, take: Take, v5: bool) -> ReadAhead:
 def close_sockets(client: mqtt.Client) -> None:
     """Close `client`'s socket, if any, and its wake-up socketpair."""
     client._reset_sockets()  # noqa: SLF001 (no public call closes both; disconnect leaves the pair)
+
+
+def wake(client: mqtt.Client) -> None:
+    """Interrupt `client.loop()`'s wait from another thread, as paho itself does when a
+    packet is queued: a byte on its wake-up socketpair."""
+    pair = client._sockpairW  # noqa: SLF001 (paho's own wake-up; no public call reaches it)
+    if pair is not None:
+        with contextlib.suppress(OSError):  # closed meanwhile: the loop is over anyway
+            pair.send(b"0")

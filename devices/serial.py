@@ -14,6 +14,7 @@ links move to another `/dev/ttyUSB*` when the adapter comes back.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -29,8 +30,9 @@ from telemetry.model import RawMessage
 
 logger = logging.getLogger(__name__)
 
-# A read returns after this long even when nothing arrived: bounds `stop()`.
-READ_TIMEOUT = 0.1
+# A read returns after this long when nothing arrived.  A stop interrupts it at
+# once (`_wake`: pyserial's `cancel_read`), so an idle port need not be polled.
+READ_TIMEOUT = 5.0
 
 TERMINATORS = {"LF": b"\n", "CR": b"\r", "CRLF": b"\r\n"}
 PARITIES = {
@@ -112,6 +114,7 @@ class SerialSource(ReconnectingSource):
         self.route = cfg.route
         self.opened_path: str | None = None  # the device the configured path resolved to
         self._splitter = LineSplitter(TERMINATORS[cfg.terminator], limits.max_line, self.rejected)
+        self._port: serial.Serial | None = None  # the open port, for `_wake`
 
     def _run(self, inbox: Inbox) -> None:
         while not self._stopping:
@@ -121,6 +124,7 @@ class SerialSource(ReconnectingSource):
             except (serial.SerialException, OSError, ValueError) as exc:
                 self._retry(f"cannot open {self.cfg.port!r}: {exc}")
                 continue
+            self._port = port
             self._connected()
             logger.info("serial %r: opened %r", self.cfg.name, self.opened_path)
             try:
@@ -130,9 +134,16 @@ class SerialSource(ReconnectingSource):
             else:  # stopped
                 lost = None
             finally:
+                self._port = None
                 port.close()  # before any wait: an unplugged device must be released
             if lost is not None:
                 self._retry(lost)
+
+    def _wake(self) -> None:
+        port = self._port
+        if port is not None:
+            with contextlib.suppress(Exception):  # closed meanwhile: the read is over
+                port.cancel_read()
 
     def _open(self) -> serial.Serial:
         cfg = self.cfg

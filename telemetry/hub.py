@@ -18,8 +18,10 @@ future, or malformed gets a `reset` event instead: the page refetches history.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fnmatch
 import logging
+import math
 import secrets
 import time
 from collections import Counter, deque
@@ -159,6 +161,15 @@ class Client:
             waiter.set_result(None)
 
 
+async def _until(event: asyncio.Event, seconds: float) -> None:
+    """Wait until `event` is set or `seconds` have passed, whichever comes first."""
+    if seconds <= 0 or event.is_set():
+        return
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
+
+
 def merge_points(points: list[list[float]]) -> list[float]:
     """Several points of one series as one: the last value, with min and max of all."""
     if len(points) == 1:
@@ -196,6 +207,8 @@ class Hub:
         self.cut = 0  # streams cut because their client read nothing within the send timeout
         self.coalesced = 0  # frames merged for slow clients, over clients gone
         self.resets: Counter[str] = Counter()
+        self._nudged: asyncio.Event | None = None  # set by `nudge` while `run` runs
+        self._closed: asyncio.Event | None = None  # set by `close` while `run` runs
 
     # -- clients ---------------------------------------------------------------
 
@@ -377,25 +390,54 @@ class Hub:
                 for client in members[:first]:
                     client.push(chunk, seq)
 
+    def nudge(self) -> None:
+        """Readings arrived (the runtime calls this on the loop after each batch)."""
+        if self._nudged is not None:
+            self._nudged.set()
+
     async def run(self) -> None:
-        """Publish one frame per tick until `close()`; ticks on the monotonic clock."""
+        """Publish frames until `close()`: as soon as readings arrive after a quiet
+        spell, at most one per tick while they keep coming, and nothing in between.
+
+        With nothing arriving the hub wakes once a second (on whole seconds of the
+        loop's clock, with the other periodic timers) for what no reading announces:
+        readers' states, stale series.  Series whose filters act on the clock
+        (throttle windows, heartbeats) need every tick: then it ticks.
+        """
         tick = self.server.tick
-        due = time.monotonic()
-        while not self.closing:
-            due += tick
-            delay = due - time.monotonic()
-            if delay < -tick:  # fell far behind (suspend, overload): do not burst
-                due = time.monotonic()
-                delay = 0.0
-            await asyncio.sleep(max(0.0, delay))
-            try:
-                self.publish(self.pipeline.take_tick())
-            except Exception:
-                logger.exception("publishing a tick failed")
+        loop = asyncio.get_running_loop()
+        self._nudged = nudged = asyncio.Event()
+        self._closed = closed = asyncio.Event()
+        last = -math.inf
+        try:
+            while not self.closing:
+                if self.pipeline.ticking:
+                    await _until(closed, max(0.0, last + tick - time.monotonic()))
+                else:
+                    quiet = math.ceil(loop.time()) - loop.time()
+                    await _until(nudged, quiet or 1.0)
+                    # Readings within a tick of the last frame wait for the tick.
+                    await _until(closed, last + tick - time.monotonic())
+                if closed.is_set():
+                    break
+                nudged.clear()
+                now, frames = time.monotonic(), self.frames
+                try:
+                    self.publish(self.pipeline.take_tick())
+                except Exception:
+                    logger.exception("publishing a tick failed")
+                if self.frames != frames:  # a frame went out: the next waits a tick
+                    last = now
+        finally:
+            self._nudged = self._closed = None
 
     def close(self) -> None:
         """End every stream (shutdown): clients see a final status and their stream ends."""
         self.closing = True
+        if self._closed is not None:
+            self._closed.set()
+        if self._nudged is not None:
+            self._nudged.set()
         for client in list(self.clients):
             client.push(_SHUTDOWN)
             client.close("shutdown")

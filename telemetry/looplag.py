@@ -1,12 +1,14 @@
 """Event-loop lag: how late a timer fires, the one sign that something blocks the loop.
 
-`LoopLag` keeps one `call_later` pending: every `interval` seconds it notes how
-much later than asked the timer ran, then schedules the next.  A healthy loop
-answers within a millisecond or so; a blocking call in a handler, a slow SD card
-read on the loop, or a starved Pi shows up here before users see a stuttering
-chart.  One timer per half second and a deque of a minute of samples: nothing
-measurable.  The lag of a loop that is blocked right now shows once it recovers,
-when the late timer finally fires.
+`LoopLag` keeps one timer pending: every `interval` seconds it notes how much
+later than asked the timer ran, then schedules the next, on whole multiples of
+`interval` of the loop's clock, so that it fires with the hub's and uvicorn's
+once-a-second timers: an idle server wakes once a second, not once per timer.
+A healthy loop answers within a millisecond or so; a blocking call in a
+handler, a slow SD card read on the loop, or a starved Pi shows up here before
+users see a stuttering chart.  One timer a second and a deque of a minute of
+samples: nothing measurable.  The lag of a loop that is blocked right now shows
+once it recovers, when the late timer finally fires.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import math
 import time
 from collections import deque
 
-INTERVAL = 0.5  # seconds between measurements
+INTERVAL = 1.0  # seconds between measurements
 WINDOW = 60.0  # seconds the maximum is taken over
 
 
@@ -48,15 +50,18 @@ class LoopLag:
         self._loop = None
 
     def _schedule(self) -> None:
-        assert self._loop is not None
-        self._handle = self._loop.call_later(self.interval, self._fired, time.monotonic())
+        loop = self._loop
+        assert loop is not None
+        now = loop.time()
+        due = (math.floor(now / self.interval) + 1) * self.interval
+        self._handle = loop.call_at(due, self._fired, time.monotonic() + (due - now))
 
-    def _fired(self, asked: float) -> None:
+    def _fired(self, due: float) -> None:
         # The monotonic clock, not `loop.time()`: uvloop's is cached per loop
         # iteration to the millisecond.  A timer may run up to the loop clock's
         # resolution early: never a negative lag.
         now = time.monotonic()
-        self.last = max(0.0, now - asked - self.interval)
+        self.last = max(0.0, now - due)
         self._samples.append((now, self.last))
         self.measured += 1
         self._schedule()

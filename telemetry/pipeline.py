@@ -123,6 +123,11 @@ class Pipeline:
         self._tick = Tick()
         self._log = RateLimitedLog(logger, interval=30.0)
 
+    @property
+    def ticking(self) -> bool:
+        """Whether some series' filters act on the clock (`take_tick` every tick)."""
+        return bool(self._windowed)
+
     def _rule(self, series: str) -> SeriesRule | None:
         for rule in self.rules:
             if fnmatch.fnmatchcase(series, rule.match):

@@ -19,6 +19,7 @@ from telemetry.counters import Counters
 from telemetry.handoff import Inbox
 from telemetry.hub import Hub
 from telemetry.looplag import LoopLag
+from telemetry.model import RawMessage
 from telemetry.persist import History
 from telemetry.pipeline import Pipeline
 from telemetry.sources import Source, SourceStatus
@@ -33,7 +34,7 @@ class Runtime:
     def __init__(self, config: Config, sources: Iterable[Source] = ()) -> None:
         self.config = config
         self.pipeline = Pipeline(config)
-        self.inbox = Inbox(config.limits.inbox, self.pipeline.ingest)
+        self.inbox = Inbox(config.limits.inbox, self._ingest)
         self.sources = list(sources)
         self.hub = Hub(self.pipeline, config.server, config.limits, self.statuses)
         self._ticker: asyncio.Task[None] | None = None
@@ -41,6 +42,10 @@ class Runtime:
         self.history = History(file) if file is not None else None
         self._committer: asyncio.Task[None] | None = None
         self.looplag = LoopLag()
+
+    def _ingest(self, batch: list[RawMessage]) -> None:
+        self.pipeline.ingest(batch)
+        self.hub.nudge()
 
     def statuses(self) -> list[SourceStatus]:
         return [source.status() for source in self.sources]

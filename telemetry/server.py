@@ -16,6 +16,7 @@ import contextlib
 import gc
 import ipaddress
 import logging
+import math
 import socket
 from collections.abc import Callable, Iterable, Iterator
 from types import FrameType
@@ -69,6 +70,8 @@ class Server(uvicorn.Server):
         runtime: Runtime,
         on_ready: Callable[[str], None] | None = None,
     ) -> None:
+        self._exit: asyncio.Event | None = None  # `main_loop`'s, set with `should_exit`
+        self.loop: asyncio.AbstractEventLoop | None = None
         super().__init__(config)
         self.runtime = runtime
         self.on_ready = on_ready
@@ -85,8 +88,40 @@ class Server(uvicorn.Server):
             if captured:
                 captured.clear()
 
+    @property
+    def should_exit(self) -> bool:
+        return self._should_exit
+
+    @should_exit.setter
+    def should_exit(self, value: bool) -> None:
+        # uvicorn and its callers (a signal, the tests) set this from any thread; it
+        # wakes `main_loop`, which otherwise sleeps a second at a time.
+        self._should_exit = value
+        loop, wake = self.loop, self._exit
+        if value and loop is not None and wake is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(wake.set)
+
+    async def main_loop(self) -> None:
+        """uvicorn's own loop polls ten times a second for `should_exit`; this one waits
+        for it, waking once a second (on whole seconds of the loop's clock, with the
+        other periodic timers) for uvicorn's once-a-second work (the Date header)."""
+        loop = asyncio.get_running_loop()
+        self._exit = wake = asyncio.Event()
+        if self._should_exit:
+            wake.set()
+        counter = 0
+        should_exit = await self.on_tick(counter)
+        while not should_exit:
+            quiet = math.ceil(loop.time()) - loop.time()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(quiet or 1.0):
+                    await wake.wait()
+            counter = (counter + 10) % 864_000  # on_tick's once-a-second work: counter % 10 == 0
+            should_exit = await self.on_tick(counter)
+
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        loop = getattr(self, "loop", None)
+        loop = self.loop
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self.runtime.hub.close)
         super().handle_exit(sig, frame)

@@ -82,7 +82,13 @@ class ThreadedSource:
         self._set_state(self.initial_state)
         self._worker.start(lambda: self._guarded_run(inbox))
 
+    def _wake(self) -> None:
+        """Interrupt the thread's blocking wait, so that it sees the stop at once
+        (readers wait long when nothing arrives: an idle server does not poll)."""
+
     def stop(self, timeout: float = 2.0) -> None:
+        self._worker.request_stop()
+        self._wake()
         if not self._worker.stop(timeout):  # stuck in a system call; a daemon, it ends later
             self._log.warning(
                 "%s %r: thread did not end within %.1f s", self.kind, self._name, timeout

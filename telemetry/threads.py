@@ -38,6 +38,10 @@ class Worker:
         """Wait `seconds`, or less if asked to stop; True when asked to stop."""
         return self._stop.wait(seconds)
 
+    def request_stop(self) -> None:
+        """Ask the thread to end, without waiting (see `stop`)."""
+        self._stop.set()
+
     def stop(self, timeout: float = 2.0) -> bool:
         """Ask the thread to end and wait up to `timeout`; True when it has ended."""
         self._stop.set()

@@ -347,3 +347,61 @@ def test_hub_replay_is_bounded_in_points(monkeypatch: pytest.MonkeyPatch) -> Non
     reset = opening_events(hub, connect(hub), f"{hub.boot_id}-6")
     assert json.loads(reset[2]["data"]) == {"reason": "expired"}
     assert len(opening_events(hub, connect(hub), f"{hub.boot_id}-7")) == 5
+
+
+async def _run_hub(hub: Hub, body: Any) -> None:
+    """Run the hub's loop while `body` (a coroutine function) runs, then stop it."""
+    task = asyncio.create_task(hub.run())
+    try:
+        await body()
+    finally:
+        hub.close()
+        await asyncio.wait_for(task, 5)
+
+
+def test_hub_publishes_at_once_when_readings_arrive_after_a_quiet_spell() -> None:
+    """With a tick of 10 s, a reading still goes out within moments: nothing waits for
+    a tick that a quiet hub does not take."""
+    hub = Hub(Pipeline(Config()), ServerConfig(tick=10.0), LimitsConfig())
+    client = connect(hub)
+
+    async def body() -> None:
+        await asyncio.sleep(0.2)
+        hub.pipeline.ingest([RawMessage(ROUTE, "a/t", b"1", time.time())])
+        hub.nudge()
+        started = time.monotonic()
+        while not any(seq for _, seq in client.frames):
+            assert time.monotonic() - started < 2.0, "no frame"
+            await asyncio.sleep(0.01)
+
+    asyncio.run(_run_hub(hub, body))
+
+
+def test_hub_takes_no_tick_while_nothing_arrives() -> None:
+    """Idle, the hub wakes once a second (readers' states, stale series), not once a tick."""
+    hub = Hub(Pipeline(Config()), ServerConfig(tick=0.02), LimitsConfig())
+    taken = 0
+    take = hub.pipeline.take_tick
+
+    def counted(now: float | None = None) -> Tick:
+        nonlocal taken
+        taken += 1
+        return take(now)
+
+    hub.pipeline.take_tick = counted  # type: ignore[method-assign]
+    asyncio.run(_run_hub(hub, lambda: asyncio.sleep(2.0)))
+    assert 1 <= taken <= 4  # about two seconds: two or three, not a hundred
+
+
+def test_hub_publishes_at_most_one_frame_a_tick_while_readings_keep_coming() -> None:
+    hub = Hub(Pipeline(Config()), ServerConfig(tick=0.2), LimitsConfig())
+    connect(hub)
+
+    async def body() -> None:
+        for i in range(200):  # 1 s of a reading every 5 ms
+            hub.pipeline.ingest([RawMessage(ROUTE, "a/t", str(i).encode(), time.time())])
+            hub.nudge()
+            await asyncio.sleep(0.005)
+
+    asyncio.run(_run_hub(hub, body))
+    assert 2 <= hub.seq <= 8  # one frame a tick (5 in the second), give or take the edges

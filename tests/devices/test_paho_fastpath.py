@@ -15,7 +15,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
-from devices.paho_fastpath import READ_AHEAD, ReadAhead, close_sockets, install
+from devices.paho_fastpath import READ_AHEAD, ReadAhead, close_sockets, install, wake
 from simulators.broker import Broker
 from tests.harness.broker import MosquittoFactory
 from tests.harness.mqtt_reader import send
@@ -164,3 +164,21 @@ def test_read_ahead_lets_paho_gather_a_packet_too_big_to_hold() -> None:
         sender.join()
         assert got == packet + PINGRESP  # paho got it whole, and what came after
         assert taken == []
+
+
+def test_wake_ends_a_loop_waiting_on_a_quiet_connection(subscriber: Subscriber) -> None:
+    """The reader waits seconds in `loop()` when nothing arrives; a stop wakes it."""
+    subscriber.loop_until("its SUBACK", lambda: subscriber.subscribed)
+    woken: list[float] = []
+
+    def waker() -> None:
+        time.sleep(0.3)
+        woken.append(time.monotonic())
+        wake(subscriber.client)
+
+    thread = threading.Thread(target=waker)
+    thread.start()
+    assert subscriber.client.loop(timeout=10.0) == MQTTErrorCode.MQTT_ERR_SUCCESS
+    returned = time.monotonic()
+    thread.join()
+    assert woken and returned - woken[0] < 1.0

@@ -194,7 +194,9 @@ def _on_loop(server: RunningServer, work: Callable[[], T]) -> T:
     async def run() -> T:
         return work()
 
-    return asyncio.run_coroutine_threadsafe(run(), server.server.loop).result(5)
+    loop = server.server.loop
+    assert loop is not None
+    return asyncio.run_coroutine_threadsafe(run(), loop).result(5)
 
 
 def _fill(store: Store, now: float) -> None:

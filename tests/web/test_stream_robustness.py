@@ -77,6 +77,7 @@ def _server_tasks(server: RunningServer) -> int:
         return len(asyncio.all_tasks())
 
     loop = server.server.loop
+    assert loop is not None
     return asyncio.run_coroutine_threadsafe(count(), loop).result(5)
 
 
