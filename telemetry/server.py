@@ -41,8 +41,8 @@ GRACEFUL_SHUTDOWN = 1
 # CPython's cyclic GC runs a young collection every 700 new container objects;
 # every tick allocates several per open stream (futures, timers, messages), and
 # with thousands of streams the collections, older generations' passes over
-# every live task and protocol included, took a quarter of the server's CPU
-# (bench/latency.py).  Almost all of it is freed by reference counting anyway.
+# every live task and protocol included, took much of the server's CPU
+# (bench/README.md, latency).  Almost all of it is freed by reference counting anyway.
 GC_THRESHOLDS = (50_000, 20, 100)
 
 

@@ -39,8 +39,8 @@ class App(Starlette):
     straight to the stream and everything else to Starlette's routing.  An open
     stream would otherwise hold a coroutine frame and a closure per layer of
     Starlette's own stack (error middleware, exception middleware, router,
-    route) for as long as it is open: about 2 KB a connection, for nothing a
-    stream uses.
+    route) for as long as it is open, for nothing a stream uses (what a stream
+    costs: bench/README.md, idle connections).
     """
 
     def __init__(self, *args: Any, events: ASGIApp, **kwargs: Any) -> None:
