@@ -5,10 +5,9 @@
 A private mosquitto on a free loopback port, and the real server as its own
 process (`python -m telemetry serve`) with one `[[mqtt]]` reader subscribed to
 it and nothing published: "readers connected, nothing arriving".  After a
-warm-up, it reads the server's CPU time (`/proc/<pid>/stat`, utime + stime)
-and its threads' context switches (`/proc/<pid>/task/*/status`, voluntary and
-not: each is a wake-up) over the window, and prints both per second.  The
-CPU clock ticks in hundredths of a second: use windows of a minute or more.
+warm-up, it reads the server's CPU time (every thread's, from the scheduler's
+nanosecond count) and its threads' context switches (`/proc/<pid>/task/*/status`,
+voluntary and not: each is a wake-up) over the window, and prints both per second.
 """
 
 from __future__ import annotations
@@ -30,8 +29,15 @@ WARM_UP = 5.0  # seconds after the server says it listens
 
 
 def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """Time on a CPU, every thread's, from the scheduler's own nanosecond count
+    (`/proc/<pid>/task/*/schedstat`).  utime and stime are sampled at the clock
+    tick, and a process that wakes on whole seconds, as an idle server does,
+    can be charged a whole tick each time."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(OSError):  # a thread may end between listing and reading
+            total += int(Path(f"/proc/{pid}/task/{task}/schedstat").read_text().split()[0])
+    return total / 1e9
 
 
 def _switches(pid: int) -> int:
