@@ -37,12 +37,14 @@ telemetry_sse_cut_total                 counter  -
 telemetry_sse_refused_total             counter  reason
 telemetry_event_loop_lag_seconds        gauge    -
 telemetry_event_loop_lag_max_seconds    gauge    -
+telemetry_event_loop_tasks              gauge    -
 telemetry_history_bytes                 gauge    -
 telemetry_history_points                gauge    -
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import get_args
@@ -102,6 +104,13 @@ class RuntimeCollector:
             "telemetry_event_loop_lag_max_seconds",
             "The largest event loop lag measured over the last minute",
             lag.worst,
+        )
+        # Counted at scrape time (a set's length): a task left behind by a stream
+        # or a request shows here as a count that does not come back down.
+        yield _gauge(
+            "telemetry_event_loop_tasks",
+            "asyncio tasks alive on the server's event loop (this scrape's own included)",
+            len(asyncio.all_tasks()),
         )
 
     def _ingest(self) -> Iterator[Metric]:
