@@ -14,9 +14,10 @@ client that stops reading until the send timeout cuts it, API calls.
 
 The server process is sampled every `--sample`: RSS and threads from /proc,
 open files (entries of /proc/PID/fd), asyncio tasks (its `/metrics` gauge),
-plus its open streams and history bytes.  The run is a warm-up (its samples
-are kept but not judged), a quiet sample (churn stopped, every client gone),
-the churn under load with its samples, and a quiet sample again.  Verdicts and
+plus its open streams and history bytes.  The run is a warm-up with one
+burst (its samples are kept but not judged), a quiet sample (churn stopped,
+every client gone), the churn under load with its samples and a burst every
+10 minutes, and a quiet sample again.  Verdicts and
 their tolerances are `bench.soak_report`'s.  Exit status 1 when a verdict or
 a check of the load's accounting fails.
 
@@ -209,7 +210,9 @@ class Soak:
     async def run(self) -> None:
         total, warmup = self.args.minutes * 60, self.args.warmup
         self.progress(f"warm-up {warmup:g} s, then {total - warmup:g} s under load")
-        await self.phase("warmup", warmup)
+        # One burst in the warm-up: the buffers that grow to a burst's size and keep
+        # it (the rings hold a span of points, however many) grow before the baseline.
+        await self.phase("warmup", warmup, bursts=1)
         await self.phase("load", total - warmup, bursts=max(1, round(self.args.minutes / 10)))
 
 
