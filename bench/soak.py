@@ -96,7 +96,7 @@ max_clients_per_host = {PER_HOST}
 """
 
 
-async def _sample(pid: int, port: int, t: float, phase: str) -> Sample:
+async def _sample(pid: int, port: int, t: float, phase: str, connected: int) -> Sample:
     fds = len(os.listdir(f"/proc/{pid}/fd"))  # before the scrape, which opens one
     threads = len(os.listdir(f"/proc/{pid}/task"))
     rss = rss_kib(pid) / 1024
@@ -110,6 +110,7 @@ async def _sample(pid: int, port: int, t: float, phase: str) -> Sample:
         tasks=int(gauges["telemetry_event_loop_tasks"]),
         streams=int(gauges["telemetry_sse_clients"]),
         history_mb=round(gauges["telemetry_history_bytes"] / 2**20, 3),
+        connected=connected,
     )
 
 
@@ -158,7 +159,7 @@ class Soak:
         print(f"soak {self.now():7.1f} s: {text}", file=sys.stderr, flush=True)
 
     async def _take(self, phase: str) -> None:
-        sample = await _sample(self.pid, self.port, self.now(), phase)
+        sample = await _sample(self.pid, self.port, self.now(), phase, self.tally.connected)
         self.samples.append(sample)
         self.progress(
             f"{phase}: RSS {sample.rss_mb:.1f} MB, {sample.fds} files, {sample.tasks} tasks, "
@@ -302,6 +303,13 @@ def print_results(result: dict[str, Any]) -> None:
     server = result["counts"]["server"]
     print(table(result["verdicts"]))
     print()
+    rss = next(row for row in result["verdicts"] if row["metric"] == "rss_mb")
+    if rss.get("bytes_per_connection") is not None:
+        print(
+            f"RSS under load: {rss['slope_per_hour'] * rss['window_s'] / 3600:+.2f} MB over "
+            f"{rss['window_s'] / 60:.1f} min, about {rss['bytes_per_connection']:+} bytes a "
+            f"stream connected."
+        )
     print(
         f"Load: {tally['connected']} streams connected ({tally['clean']} left clean, "
         f"{tally['reset']} by reset; {tally['with_patterns']} with ?series=, {tally['resumed']} "

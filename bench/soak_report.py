@@ -45,6 +45,7 @@ class Sample:
     tasks: int  # asyncio tasks, the server's own gauge (its scrape's task included)
     streams: int  # open /events streams, the server's own gauge
     history_mb: float  # the history's arrays, the server's own gauge
+    connected: int  # streams the churn had connected so far
 
 
 METRICS = (
@@ -81,7 +82,12 @@ def verdicts(samples: Sequence[Sample]) -> list[dict[str, Any]]:
         values = [float(getattr(s, key)) for s in load]
         slope = slope_per_hour([(s.t, float(getattr(s, key))) for s in load])
         first, last = float(getattr(start, key)), float(getattr(end, key))
+        extra: dict[str, Any] = {}
         if key == "rss_mb":
+            # What the slope means per connection, to set it against a leak's size.
+            connections = load[-1].connected - load[0].connected
+            grown = slope * window / 3600 * 2**20
+            extra["bytes_per_connection"] = round(grown / connections) if connections else None
             tolerance = f"slope ≤ {RSS_MB_PER_HOUR:g} MB/h"
             judged = window >= MIN_WINDOW
             ok = not judged or slope <= RSS_MB_PER_HOUR
@@ -104,6 +110,7 @@ def verdicts(samples: Sequence[Sample]) -> list[dict[str, Any]]:
                 "tolerance": tolerance,
                 "ok": ok,
                 "verdict": verdict,
+                **extra,
             }
         )
     return out
