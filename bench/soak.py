@@ -24,7 +24,7 @@ a check of the load's accounting fails.
 The server's config differs from the defaults where the soak needs it to:
 `send_timeout` 2 s (a stalled client is cut soon after its buffers fill),
 `max_clients_per_host` 16 (every client comes from 127.0.0.1, where on a LAN
-they would be several hosts; at most 8 streams are open at once), and a short
+they would be several hosts; at most 7 streams are open at once), and a short
 history (`raw_span`, `replay` and the rollups' `keep` of a minute or two), so
 that the history and the replay window are full by the end of the warm-up and
 then wrap around for the rest of the run: what grows after that is not by

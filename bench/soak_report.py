@@ -8,7 +8,7 @@ Tolerances, and why (the README's soak section says the same):
   at most `RSS_MB_PER_HOUR`.  RSS moves in steps (pymalloc arenas of 1 MiB,
   glibc's heap trims), so one step in the middle of an hour reads as about
   1.5 MB/h: 1 MB/h is about the finest a one-hour run resolves.  Spread over
-  the run's connections (some 10,000 an hour) it is a leak of about 100 bytes
+  the run's connections (some 8,700 an hour) it is a leak of about 120 bytes
   a connection, which the run does catch.  A window shorter than
   `MIN_WINDOW` is not judged: a single 1 MiB step in 20 s extrapolates to
   180 MB/h.
