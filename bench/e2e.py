@@ -133,11 +133,12 @@ def _server(kind: str, broker: Broker, folder: Path) -> Iterator[tuple[int, int]
 
 
 @contextlib.contextmanager
-def _publisher(broker: Broker) -> Iterator[dict[str, Any]]:
-    """The publisher, running until the block ends; then the dict holds what it says."""
+def publisher(broker: Broker, rate: float = RATE, topics: int = TOPICS) -> Iterator[dict[str, Any]]:
+    """The publisher (`rate` messages a second over `topics` topics), running until
+    the block ends; then the dict holds what it says."""
     argv = [
         *[sys.executable, "-m", "bench.e2e_publisher", str(broker.port)],
-        *["--rate", str(RATE), "--topics", str(TOPICS)],
+        *["--rate", str(rate), "--topics", str(topics)],
     ]
     process = subprocess.Popen(
         argv,
@@ -162,7 +163,7 @@ def _publisher(broker: Broker) -> Iterator[dict[str, Any]]:
 
 
 def _measure(kind: str, broker: Broker, folder: Path, window: float, warm: float) -> dict[str, Any]:
-    with _server(kind, broker, folder) as (pid, port), _publisher(broker) as published:
+    with _server(kind, broker, folder) as (pid, port), publisher(broker) as published:
         argv = [
             *[sys.executable, "-m", "bench.e2e_server", "client", kind, str(port), str(pid)],
             *["--clients", str(CLIENTS), "--window", str(window), "--settle", str(warm)],

@@ -187,16 +187,36 @@ class Probe(Stream):
             at = block.find(BASELINE_EVENT, start)
 
 
-async def _get(port: int, path: str) -> bytes:
-    """The body of `GET path` (a Content-Length response)."""
+async def request(port: int, path: str) -> tuple[int, bytes, bytes]:
+    """`GET path` on its own connection: the status, the head and the body (a
+    Content-Length response; the connection is closed after it)."""
     reader, writer = await asyncio.open_connection(HOST, port)
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n".encode())
-    raw = await asyncio.wait_for(reader.read(), 10)
-    writer.close()
+    try:
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n".encode())
+        raw = await asyncio.wait_for(reader.read(), 10)
+    finally:
+        writer.close()
     head, _, body = raw.partition(b"\r\n\r\n")
-    if not head.startswith(b"HTTP/1.1 200") or b"chunked" in head.lower():
+    status = head[9:12]
+    return int(status) if status.isdigit() else 0, head, body
+
+
+async def _get(port: int, path: str) -> bytes:
+    """The body of `GET path`, which must answer 200 with a Content-Length."""
+    status, head, body = await request(port, path)
+    if status != 200 or b"chunked" in head.lower():
         raise RuntimeError(f"GET {path}: {head[:200].decode('latin-1')}")
     return body
+
+
+async def metrics(port: int) -> dict[str, float]:
+    """The project's `GET /metrics` samples that have no labels, by name."""
+    found = {}
+    for line in (await _get(port, "/metrics")).decode().splitlines():
+        if line and not line.startswith("#") and "{" not in line:
+            name, _, value = line.partition(" ")
+            found[name] = float(value)
+    return found
 
 
 async def server_counts(kind: str, port: int) -> dict[str, float]:
@@ -204,17 +224,13 @@ async def server_counts(kind: str, port: int) -> dict[str, float]:
     if kind == "baseline":
         counts: dict[str, float] = json.loads(await _get(port, "/count"))
         return counts
-    metrics = {}
-    for line in (await _get(port, "/metrics")).decode().splitlines():
-        if line and not line.startswith("#") and "{" not in line:
-            name, _, value = line.partition(" ")
-            metrics[name] = float(value)
+    found = await metrics(port)
     return {
-        "messages": metrics["telemetry_messages_received_total"],
-        "readings": metrics["telemetry_readings_stored_total"],
-        "inbox_dropped": metrics["telemetry_inbox_dropped_total"],
-        "coalesced": metrics["telemetry_sse_coalesced_total"],
-        "cut": metrics["telemetry_sse_cut_total"],
+        "messages": found["telemetry_messages_received_total"],
+        "readings": found["telemetry_readings_stored_total"],
+        "inbox_dropped": found["telemetry_inbox_dropped_total"],
+        "coalesced": found["telemetry_sse_coalesced_total"],
+        "cut": found["telemetry_sse_cut_total"],
     }
 
 

@@ -37,12 +37,14 @@ telemetry_sse_refused_total             counter  reason
 telemetry_http_errors_total             counter  -
 telemetry_event_loop_lag_seconds        gauge    -
 telemetry_event_loop_lag_max_seconds    gauge    -
+telemetry_event_loop_tasks              gauge    -
 telemetry_history_bytes                 gauge    -
 telemetry_history_points                gauge    -
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import get_args
 
@@ -99,13 +101,20 @@ class RuntimeCollector:
         )
         yield _gauge(
             "telemetry_event_loop_lag_seconds",
-            "How late the event loop ran the latest timer (measured every 0.5 s)",
+            "How late the event loop ran the latest timer (measured every second)",
             c.loop_lag,
         )
         yield _gauge(
             "telemetry_event_loop_lag_max_seconds",
             "The largest event loop lag measured over the last minute",
             c.loop_lag_max,
+        )
+        # Counted at scrape time (a set's length): a task left behind by a stream
+        # or a request shows here as a count that does not come back down.
+        yield _gauge(
+            "telemetry_event_loop_tasks",
+            "asyncio tasks alive on the server's event loop (this scrape's own included)",
+            len(asyncio.all_tasks()),
         )
 
 

@@ -37,6 +37,7 @@ FAMILIES = {
     "telemetry_http_errors": "counter",
     "telemetry_event_loop_lag_seconds": "gauge",
     "telemetry_event_loop_lag_max_seconds": "gauge",
+    "telemetry_event_loop_tasks": "gauge",
     "telemetry_history_bytes": "gauge",
     "telemetry_history_points": "gauge",
 }
@@ -148,6 +149,30 @@ def test_metrics_loop_lag_is_small_on_an_idle_server(start_server: StartServer) 
     families = _scrape(server)
     assert 0 <= _value(families, "telemetry_event_loop_lag_seconds") < 0.5
     assert 0 <= _value(families, "telemetry_event_loop_lag_max_seconds") < 0.5
+
+
+def test_metrics_event_loop_tasks_follow_open_streams_and_come_back(
+    start_server: StartServer,
+) -> None:
+    server = start_server()
+    wait_until(lambda: server.runtime.looplag.measured >= 1, what="the runtime's tasks running")
+    idle = _value(_scrape(server), "telemetry_event_loop_tasks")
+    assert idle >= 2  # the hub's tick and this scrape's own request, at least
+
+    clients = [SSEClient(server.url + "events") for _ in range(3)]
+    try:
+        for client in clients:
+            client.until("catalog")
+        # Each stream holds its request's task and its disconnect watcher.
+        assert _value(_scrape(server), "telemetry_event_loop_tasks") >= idle + 3
+    finally:
+        for client in clients:
+            client.close()
+    wait_until(lambda: not server.runtime.hub.clients, what="the streams released")
+    wait_until(
+        lambda: _value(_scrape(server), "telemetry_event_loop_tasks") == idle,
+        what="the task count back where it was",
+    )
 
 
 def test_metrics_of_two_servers_in_one_process_are_their_own(start_server: StartServer) -> None:
