@@ -20,6 +20,7 @@ from starlette.types import Receive, Scope, Send
 from telemetry import sse
 from telemetry.hub import Client, Hub
 from telemetry.logs import escape
+from web.protocol import ABORT
 
 logger = logging.getLogger(__name__)
 
@@ -74,13 +75,13 @@ class EventStream:
             _watch_disconnect(receive, client), name=f"sse-disconnect-{client.id}"
         )
         try:
-            await self._stream(client, cursor, send)
+            await self._stream(client, cursor, send, scope)
         finally:
             watcher.cancel()
             await asyncio.gather(watcher, return_exceptions=True)
             self.hub.disconnect(client)
 
-    async def _stream(self, client: Client, cursor: str | None, send: Send) -> None:
+    async def _stream(self, client: Client, cursor: str | None, send: Send, scope: Scope) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": STREAM_HEADERS})
         chunk = self.hub.opening(client, cursor)
         while True:
@@ -90,6 +91,11 @@ class EventStream:
                         await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 except TimeoutError:
                     self.hub.cut_off(client, "cut")
+                    # Drop the connection: closing it would wait for the unsent bytes
+                    # to drain, which for a client that does not read is never.
+                    abort = scope.get(ABORT)
+                    if abort is not None:
+                        abort()
                     logger.info(
                         "client %d from %s cut: nothing read for %.0fs",
                         client.id,

@@ -12,9 +12,13 @@ default:
 - uvicorn's own 400 for malformed HTTP carries the security headers, like
   every other answer.
 
-`abort_stuck` is what shutdown uses on connections that will not finish by
-themselves (a stream whose client stopped reading blocks its write until the
-socket buffer drains, which may be never).
+A request's scope carries `ABORT`: a call that drops its connection at once.
+A stream that gives up on a client that stopped reading uses it: a plain
+close would wait for the unsent bytes to drain, which for that client is
+never, and hold the socket and its buffer meanwhile.  `abort_stuck` is what
+shutdown uses on connections that will not finish by themselves (a stream
+whose client stopped reading blocks its write until the socket buffer
+drains, which may be never).
 
 This module leans on uvicorn's internals (`HttpToolsProtocol`'s callbacks and
 attributes, `ServerState.connections`); `tests/web/test_protocol.py` fails
@@ -35,6 +39,7 @@ from web.headers import SECURITY_HEADERS
 
 logger = logging.getLogger(__name__)
 
+ABORT = "telemetry.abort"  # the scope key of the request's `abort()`
 MAX_HEAD = 64 * 1024  # bytes of request line and headers: 64 series ids of 200 characters, encoded
 HEAD_TIMEOUT = 10.0  # seconds for a whole request head; nginx allows 60
 # After a refusal, what the client still sends is read and dropped for a while
@@ -146,6 +151,7 @@ class GuardedHttpTools(HttpToolsProtocol):
         if size > MAX_HEAD:
             self._refuse(431, f"the request head is over {MAX_HEAD} bytes")
             raise _HeadTooLarge
+        self.scope[ABORT] = self.transport.abort  # type: ignore[literal-required]
         super().on_headers_complete()
 
     def send_400_response(self, msg: str) -> None:

@@ -129,7 +129,7 @@ def _many_series(count: int) -> SimulatedSource:
 
 
 def test_client_that_never_reads_is_cut_and_others_do_not_notice(
-    start_server: StartServer,
+    start_server: StartServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     tick = 0.05
     config = Config(
@@ -160,9 +160,15 @@ def test_client_that_never_reads_is_cut_and_others_do_not_notice(
                 now = time.monotonic()
                 gaps.append(now - last)
                 last = now
+            # The stuck client neither reads nor leaves: its connection (its socket, its
+            # unsent bytes) is dropped at the cut all the same; only the witness's is left.
+            state = server.server.server_state
+            wait_until(lambda: len(state.connections) == 1, 3, what="the cut connection dropped")
         finally:
             stuck.close()
     assert hub.cut == 1
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, errors
     assert 1.0 <= cut_after < 10  # after the send timeout, not long after
     assert len(gaps) > 20
     assert max(gaps) < 5 * tick, f"the witness stalled for {max(gaps):.3f} s"
