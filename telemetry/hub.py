@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 
 from telemetry import frames
 from telemetry.config import LimitsConfig, ServerConfig
+from telemetry.looplag import until_quiet_wake
 from telemetry.pipeline import Pipeline, Tick
 from telemetry.sources import SourceStatus
 
@@ -399,8 +400,8 @@ class Hub:
         """Publish frames until `close()`: as soon as readings arrive after a quiet
         spell, at most one per tick while they keep coming, and nothing in between.
 
-        With nothing arriving the hub wakes once a second (on whole seconds of the
-        loop's clock, with the other periodic timers) for what no reading announces:
+        With nothing arriving the hub wakes every `QUIET_WAKE` seconds (with the other
+        periodic timers: `until_quiet_wake`) for what no reading announces:
         readers' states, stale series.  Series whose filters act on the clock
         (throttle windows, heartbeats) need every tick: then it ticks.
         """
@@ -414,8 +415,7 @@ class Hub:
                 if self.pipeline.ticking:
                     await _until(closed, max(0.0, last + tick - time.monotonic()))
                 else:
-                    quiet = math.ceil(loop.time()) - loop.time()
-                    await _until(nudged, quiet or 1.0)
+                    await _until(nudged, until_quiet_wake(loop))
                     # Readings within a tick of the last frame wait for the tick.
                     await _until(closed, last + tick - time.monotonic())
                 if closed.is_set():

@@ -3,11 +3,11 @@
 `LoopLag` keeps one timer pending: every `interval` seconds it notes how much
 later than asked the timer ran, then schedules the next, on whole multiples of
 `interval` of the loop's clock, so that it fires with the hub's and uvicorn's
-once-a-second timers: an idle server wakes once a second, not once per timer.
+timers of the same period: an idle server wakes once a period, not once per timer.
 A healthy loop answers within a millisecond or so; a blocking call in a
 handler, a slow SD card read on the loop, or a starved Pi shows up here before
-users see a stuttering chart.  One timer a second and a deque of a minute of
-samples: nothing measurable.  The lag of a loop that is blocked right now shows
+users see a stuttering chart.  One timer every two seconds and a deque of a
+minute of samples: nothing measurable.  The lag of a loop that is blocked right now shows
 once it recovers, when the late timer finally fires.
 """
 
@@ -18,8 +18,18 @@ import math
 import time
 from collections import deque
 
-INTERVAL = 1.0  # seconds between measurements
+# Seconds between an idle server's wake-ups: the lag probe, the hub's housekeeping
+# and uvicorn's Date header all run then, together (`until_quiet_wake`).
+QUIET_WAKE = 2.0
+INTERVAL = QUIET_WAKE  # seconds between measurements
 WINDOW = 60.0  # seconds the maximum is taken over
+
+
+def until_quiet_wake(loop: asyncio.AbstractEventLoop, period: float = QUIET_WAKE) -> float:
+    """Seconds until the next whole multiple of `period` on `loop`'s clock: periodic
+    timers that wait this long fire together, one wake-up for all of them."""
+    now = loop.time()
+    return (math.floor(now / period) + 1) * period - now
 
 
 class LoopLag:
@@ -52,9 +62,8 @@ class LoopLag:
     def _schedule(self) -> None:
         loop = self._loop
         assert loop is not None
-        now = loop.time()
-        due = (math.floor(now / self.interval) + 1) * self.interval
-        self._handle = loop.call_at(due, self._fired, time.monotonic() + (due - now))
+        wait = until_quiet_wake(loop, self.interval)
+        self._handle = loop.call_later(wait, self._fired, time.monotonic() + wait)
 
     def _fired(self, due: float) -> None:
         # The monotonic clock, not `loop.time()`: uvloop's is cached per loop

@@ -16,7 +16,6 @@ import contextlib
 import gc
 import ipaddress
 import logging
-import math
 import socket
 from collections.abc import Callable, Iterable, Iterator
 from types import FrameType
@@ -26,6 +25,7 @@ import uvicorn
 from devices.mqtt import MqttSource
 from devices.serial import SerialSource
 from telemetry.config import Config
+from telemetry.looplag import until_quiet_wake
 from telemetry.runtime import Runtime
 from telemetry.sources import Source
 from web.app import create_app
@@ -104,8 +104,8 @@ class Server(uvicorn.Server):
 
     async def main_loop(self) -> None:
         """uvicorn's own loop polls ten times a second for `should_exit`; this one waits
-        for it, waking once a second (on whole seconds of the loop's clock, with the
-        other periodic timers) for uvicorn's once-a-second work (the Date header)."""
+        for it, waking every `QUIET_WAKE` seconds (with the other periodic timers:
+        `until_quiet_wake`) for uvicorn's periodic work (the Date header)."""
         loop = asyncio.get_running_loop()
         self._exit = wake = asyncio.Event()
         if self._should_exit:
@@ -113,9 +113,8 @@ class Server(uvicorn.Server):
         counter = 0
         should_exit = await self.on_tick(counter)
         while not should_exit:
-            quiet = math.ceil(loop.time()) - loop.time()
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(quiet or 1.0):
+                async with asyncio.timeout(until_quiet_wake(loop)):
                     await wake.wait()
             counter = (counter + 10) % 864_000  # on_tick's once-a-second work: counter % 10 == 0
             should_exit = await self.on_tick(counter)

@@ -101,7 +101,7 @@ class RuntimeCollector:
         )
         yield _gauge(
             "telemetry_event_loop_lag_seconds",
-            "How late the event loop ran the latest timer (measured every second)",
+            "How late the event loop ran the latest timer (measured every two seconds)",
             c.loop_lag,
         )
         yield _gauge(
