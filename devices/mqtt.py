@@ -103,7 +103,7 @@ class MqttSource(ReconnectingSource):
         super().__init__(cfg.name, backoff)
         self.cfg = cfg
         self.limits = limits
-        # Which subscriptions' routes a topic gets; both paths of messages ask it.
+        # Which subscription's route a topic gets; both paths of messages ask it.
         self.table = RoutingTable(cfg.name, cfg.subscribe)
         # Why the current connection ended; set by paho's callbacks in the thread.
         self._ended: str | None = None
@@ -309,13 +309,11 @@ class MqttSource(ReconnectingSource):
                 routed = known(raw_topic) or self._learn(raw_topic)
                 if routed is None:
                     continue
-                topic, routes = routed
+                topic, route = routed
                 if len(payload) > max_payload:
                     self._too_large(topic, len(payload))
                     continue
-                recv_ts = now()
-                for route in routes:
-                    batch.append(RawMessage(route, topic, payload, recv_ts))
+                batch.append(RawMessage(route, topic, payload, now()))
             inbox = self._inbox
             if inbox is not None and batch:
                 inbox.put_many(batch)
@@ -331,10 +329,10 @@ class MqttSource(ReconnectingSource):
             )
 
     def _learn(self, raw_topic: bytes) -> Routed | None:
-        """The routes of a topic the table does not know yet; None (counted) for a
+        """The route of a topic the table does not know yet; None (counted) for a
         topic that is not UTF-8 or that no subscription takes."""
         try:
-            routed = self.table.learn(raw_topic)
+            topic, route = self.table.learn(raw_topic)
         except UnicodeDecodeError:
             count_rejection(
                 self.rejected,
@@ -345,17 +343,17 @@ class MqttSource(ReconnectingSource):
                 raw_topic,
             )
             return None
-        if not routed[1]:
+        if route is None:
             count_rejection(
                 self.rejected,
                 logger,
                 "unrouted",
                 "mqtt %r: no subscription matches topic %r",
                 self.cfg.name,
-                routed[0],
+                topic,
             )
             return None
-        return routed
+        return topic, route
 
     def _too_large(self, topic: str, size: int) -> None:
         count_rejection(

@@ -33,13 +33,13 @@ class ParseTool:
         self.normalizer = make_normalizer(config.limits)
         self.tables = [RoutingTable(broker.name, broker.subscribe) for broker in config.mqtt]
 
-    def _mqtt_routes(self, topic: str) -> tuple[Route, ...]:
+    def _mqtt_route(self, topic: str) -> Route:
         for table in self.tables:
-            if routes := table.routes(topic):
-                return routes
+            if (route := table.route(topic)) is not None:
+                return route
         # No subscription takes it (or there is no config): read it with `auto` and
         # no template, to show what the payload holds (a server counts it unrouted).
-        return (Route("parse", "mqtt"),)
+        return Route("parse", "mqtt")
 
     def _serial_route(self, port: str) -> Route:
         for serial in self.config.serial:
@@ -66,7 +66,7 @@ class ParseTool:
             topic = item.get("topic")
             if not isinstance(topic, str) or not topic:
                 raise ValueError('expected "topic", a non-empty string')
-            return [RawMessage(route, topic, payload, now) for route in self._mqtt_routes(topic)]
+            return [RawMessage(self._mqtt_route(topic), topic, payload, now)]
         if transport == "serial":
             port = item.get("port")
             if not isinstance(port, str) or not port:

@@ -31,12 +31,12 @@ from telemetry.model import Route
 from telemetry.remember import Remembered
 from telemetry.topics import delivered_filter, filter_matches
 
-# A topic as text and the route it gets: the first matching entry's, or none.
-Routed = tuple[str, tuple[Route, ...]]
+# A topic as text and the route it gets: the first matching entry's.
+Routed = tuple[str, Route]
 
 
 class RoutingTable:
-    """The routes of one broker's subscriptions, and which of them a topic gets."""
+    """The routes of one broker's subscriptions, and which one a topic gets."""
 
     __slots__ = ("_entries", "_remembered", "known")
 
@@ -51,22 +51,23 @@ class RoutingTable:
         # ours: the reader asks for every message.  (`clear` keeps the same dict.)
         self.known = self._remembered.get
 
-    def routes(self, topic: str) -> tuple[Route, ...]:
-        """The route of the first subscription, in config order, that receives `topic`
-        (a tuple of one), or none."""
+    def route(self, topic: str) -> Route | None:
+        """The route of the first subscription, in config order, that receives `topic`;
+        None when none does."""
         for topic_filter, route in self._entries:
             if filter_matches(topic_filter, topic):
-                return (route,)
-        return ()
+                return route
+        return None
 
-    def learn(self, raw_topic: bytes) -> Routed:
-        """`raw_topic` as text and its routes (none when no subscription receives it);
-        remembered when it has routes.  Raises UnicodeDecodeError for a
-        topic that is not UTF-8."""
+    def learn(self, raw_topic: bytes) -> tuple[str, Route | None]:
+        """`raw_topic` as text and its route (None when no subscription receives it);
+        remembered when it has one.  Raises UnicodeDecodeError for a topic that is
+        not UTF-8."""
         topic = raw_topic.decode("utf-8")
-        routed = (topic, self.routes(topic))
-        if routed[1]:
-            self._remembered[raw_topic] = routed
+        route = self.route(topic)
+        if route is None:
+            return topic, None
+        routed = self._remembered[raw_topic] = (topic, route)
         return routed
 
     def __len__(self) -> int:
