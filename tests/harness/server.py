@@ -12,11 +12,13 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 
 import pytest
+from starlette.applications import Starlette
 
 from telemetry.config import Config
 from telemetry.runtime import Runtime
 from telemetry.server import Server, make_server
 from telemetry.sources import Source
+from web.edge import Edge
 
 
 @dataclasses.dataclass
@@ -28,6 +30,15 @@ class RunningServer:
     @property
     def runtime(self) -> Runtime:
         return self.server.runtime
+
+    @property
+    def edge(self) -> Edge:
+        """The app's outermost layer (its count of failed handlers, `errors`)."""
+        app = self.server.config.app
+        assert isinstance(app, Starlette)
+        edge = app.state.edge
+        assert isinstance(edge, Edge)
+        return edge
 
     @property
     def port(self) -> int:

@@ -11,13 +11,11 @@ import logging
 from urllib.parse import urlsplit
 
 import pytest
-from starlette.applications import Starlette
 
 from telemetry.config import Config, ServerConfig
 from telemetry.sources import SourceStatus
 from tests.harness.server import RunningServer, StartServer
 from tests.harness.sse_client import SSEClient
-from web.edge import Edge
 
 
 def _get(
@@ -31,14 +29,6 @@ def _get(
         return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
     finally:
         conn.close()
-
-
-def _edge(server: RunningServer) -> Edge:
-    app = server.server.config.app
-    assert isinstance(app, Starlette)
-    edge = app.state.edge
-    assert isinstance(edge, Edge)
-    return edge
 
 
 def _assert_security_headers(headers: dict[str, str]) -> None:
@@ -64,7 +54,7 @@ def test_an_error_in_a_handler_is_a_400_with_headers_logged_once_without_traceba
         assert status == 400, body
         assert b"bad request" in body
         _assert_security_headers(headers)
-    assert _edge(server).errors == 3
+    assert server.edge.errors == 3
     lines = [r for r in caplog.records if r.name == "web.edge" and r.levelno >= logging.WARNING]
     assert len(lines) == 1, [r.getMessage() for r in lines]  # once a minute, not per request
     assert "ValueError" in lines[0].getMessage() and "/api/series" in lines[0].getMessage()
@@ -89,7 +79,7 @@ def test_an_error_in_the_stream_before_it_starts_is_a_400_with_headers(
         assert client.status == 400
         assert client.headers["content-type"] == "application/json"  # never a stream
         _assert_security_headers(client.headers)
-    assert _edge(server).errors == 1
+    assert server.edge.errors == 1
 
 
 def test_the_host_check_answers_every_route_with_the_security_headers(

@@ -16,14 +16,12 @@ from urllib.parse import quote, urlsplit
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from starlette.applications import Starlette
 
 from simulators import signals
 from simulators.inprocess import SimSensor, SimulatedSource
 from telemetry.config import AuthConfig, Config
 from tests.harness.credentials import credentials_file
 from tests.harness.server import RunningServer, launch
-from web.edge import Edge
 
 PATHS = [
     "/", "/events", "/api/series", "/api/history", "/api/export", "/healthz", "/metrics",
@@ -56,14 +54,6 @@ def server(
     time.sleep(0.3)  # a few readings, so history and export have points to give
     yield running
     running.stop()
-
-
-def _edge(server: RunningServer) -> Edge:
-    app = server.server.config.app
-    assert isinstance(app, Starlette)
-    edge = app.state.edge
-    assert isinstance(edge, Edge)
-    return edge
 
 
 def _request(
@@ -152,8 +142,8 @@ def test_no_hostile_request_makes_a_handler_fail(  # noqa: PLR0917 (hypothesis p
         extra = {**extra, "Connection": "close"}
     if cookie is not None:
         extra = {**extra, "Cookie": cookie.replace("\r", "").replace("\n", "")}
-    failed = _edge(server).errors
+    failed = server.edge.errors
     status = _request(server, method, target, extra, body)
     assert status < 500, (method, target, extra)
-    assert _edge(server).errors == failed, (method, target, extra)
+    assert server.edge.errors == failed, (method, target, extra)
     assert not [r for r in caplog.records if r.exc_info], (method, target, extra)
