@@ -172,6 +172,26 @@ class Churn:
             group.create_task(self._slot(self._sleeper, stop), name="soak-sleeper")
             group.create_task(self._slot(self._api, stop), name="soak-api")
 
+    async def _opened(
+        self,
+        writer: asyncio.StreamWriter,
+        reader: asyncio.StreamReader,
+        target: str,
+        last_id: str | None,
+    ) -> bool:
+        """Ask for a stream; True once it is answered 200, else counted and closed."""
+        try:
+            head = await _ask(writer, reader, target, last_id)
+        except (OSError, TimeoutError, asyncio.IncompleteReadError):
+            self.tally.failed += 1
+            await _close(writer, reset=True)
+            return False
+        if not head.startswith(b"HTTP/1.1 200"):
+            self.tally.refused += 1
+            await _close(writer, reset=False)
+            return False
+        return True
+
     async def _slot(
         self, client: Callable[[asyncio.Event], Awaitable[None]], stop: asyncio.Event
     ) -> None:
@@ -192,15 +212,7 @@ class Churn:
         except OSError:
             tally.failed += 1
             return
-        try:
-            head = await _ask(writer, reader, target, last_id)
-        except (OSError, TimeoutError, asyncio.IncompleteReadError):
-            tally.failed += 1
-            await _close(writer, reset=True)
-            return
-        if not head.startswith(b"HTTP/1.1 200"):
-            tally.refused += 1
-            await _close(writer, reset=False)
+        if not await self._opened(writer, reader, target, last_id):
             return
         events = await self._read(reader, rng.uniform(0.5, 4.0))
         if events.names["hello"]:
@@ -261,15 +273,7 @@ class Churn:
             return
         reader, writer = await asyncio.open_connection(sock=sock)
         cut_before = await self._server_cut()
-        try:
-            head = await _ask(writer, reader, "/events", None)
-        except (OSError, TimeoutError, asyncio.IncompleteReadError):
-            tally.failed += 1
-            await _close(writer, reset=True)
-            return
-        if not head.startswith(b"HTTP/1.1 200"):
-            tally.refused += 1
-            await _close(writer, reset=False)
+        if not await self._opened(writer, reader, "/events", None):
             return
         _transport(writer).pause_reading()  # asleep: from here on nothing is read
         tally.connected += 1
