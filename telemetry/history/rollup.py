@@ -17,6 +17,8 @@ from telemetry.history.ring import FloatArray
 
 NO_BUCKET = -(2**62)  # older than any bucket number
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+# first, last, low, high, first_at, last_at: float32; sum: float64; count: uint32.
+BUCKET_BYTES = 6 * 4 + 8 + 4
 
 
 class Rollup:
@@ -83,7 +85,7 @@ class Rollup:
 
     @property
     def nbytes(self) -> int:
-        return sum(c.nbytes for c in self._columns())
+        return len(self._count) * BUCKET_BYTES  # every column is one element a bucket
 
     COLUMNS = ("first", "last", "low", "high", "first_at", "last_at", "sum", "count")
 

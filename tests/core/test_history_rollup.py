@@ -165,3 +165,10 @@ def test_rollup_holds_the_buckets_its_points_make_however_they_wrap_around(
     want = buckets_by_brute_force(points_, width, in_runs.capacity)
     assert rollup_stats(one_by_one) == want
     assert rollup_stats(in_runs) == want
+
+
+def test_rollup_nbytes_is_what_its_columns_hold_however_it_grew() -> None:
+    rollup = Rollup(10.0, 3600.0)
+    for end in (1, 100, 5000):
+        rollup.extend(np.arange(end - 1.0, float(end)), np.ones(1))
+        assert rollup.nbytes == sum(c.nbytes for c in rollup._columns())
