@@ -46,9 +46,9 @@ class App(Starlette):
     def __init__(self, *args: Any, events: ASGIApp, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.events = events
-        self.front: ASGIApp = self.route
+        self.front: ASGIApp = self.dispatch
 
-    async def route(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == "/events" and scope["method"] == "GET":
             await self.events(scope, receive, send)
             return
@@ -129,7 +129,7 @@ def create_app(runtime: Runtime) -> Starlette:
     )
     # One stack for every route, the stream's included, built from the inside out
     # (`edge`, the outermost, is what /metrics reads the error count from).
-    front: ASGIApp = app.route
+    front: ASGIApp = app.dispatch
     if auth is not None:
         front = auth.guard(front)
     origins = list(config.server.cors_origins)
