@@ -258,13 +258,13 @@ class Series:
             saved.count,
         )
         ring = Ring.restore(raw_points, raw_span, *saved.raw)
-        by_width = {width: rest for width, *rest in saved.rollups}
+        by_width = {r[0]: r for r in saved.rollups}
         made = []
         for width, keep in rollups:
             old = by_width.get(width)
             if old is None:
                 made.append(Rollup(width, keep))
             else:
-                newest, oldest, columns = old
-                made.append(Rollup.restore(width, keep, newest, oldest, columns))  # type: ignore[arg-type]
+                _, newest, oldest, columns = old
+                made.append(Rollup.restore(width, keep, newest, oldest, columns))
         return cls(entry, ring, made, saved.held)
