@@ -119,10 +119,15 @@ class Server(uvicorn.Server):
             counter = (counter + 10) % 864_000  # on_tick's once-a-second work: counter % 10 == 0
             should_exit = await self.on_tick(counter)
 
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+    def end_streams(self) -> None:
+        """End every stream, from any thread (the hub belongs to the loop)."""
         loop = self.loop
         if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self.runtime.hub.close)
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(self.runtime.hub.close)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.end_streams()
         super().handle_exit(sig, frame)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:

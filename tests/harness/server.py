@@ -46,7 +46,7 @@ class RunningServer:
         return self.server.port
 
     def stop(self, timeout: float = 10.0) -> None:
-        self.server.runtime.hub.close()  # what SIGTERM does first in the real process
+        self.server.end_streams()  # what SIGTERM does first in the real process
         self.server.should_exit = True
         self.thread.join(timeout)
         assert not self.thread.is_alive(), "the server did not stop in time"
