@@ -10,9 +10,18 @@ Conventions (decided here):
   itself, `model`, `channel` and `id` joined with `_` in rtl_433's own devices
   topic order (`Acurite-Tower_A_1234`; either of channel and id may be absent).
   A message without `model` is rejected (`no_model`): it names no device.
-- Identifiers and text are not readings: `time`, `model`, `id`, `channel`,
-  `subtype`, `type`, `mic`, `protocol`, `mod`, and `rc` (a rolling code) and
-  `device` (the id's name in decoders before the 2019 field-name cleanup).
+- Identity and radio metadata are not series: `time`, `model`, `id`,
+  `channel`, `subtype`, `type`, `mic` (DATA_FORMAT.md's "Message Data"),
+  `protocol`, `rc` (a rolling code), `device` (the id's name in decoders
+  before the 2019 field-name cleanup), the identities and events of remotes
+  and alarm panels (`message_type`, `sequence_num`, `rid`, `button`, `code`,
+  `codes`, `cmd`, `tristate`, `unit`, `group`, `house_code`: a 433 MHz code is
+  no quantity), and the radio figures `-M level` adds (`rssi`, `snr`,
+  `noise`, `mod`, `freq`, `freq1`, `freq2`; `src/r_api.c` calls these the
+  "meta report" fields) unless the subscription keeps radio metadata
+  (`radio = true`).
+- `state` (`open`/`closed`, Honeywell and Vivint contacts) is a reading of
+  kind `state` (1/0); other text is skipped.
 - `battery_ok` IS a reading (no unit): DATA_FORMAT.md defines it as a battery
   level between 0 (empty) and 1 (full).
 - Units from the field-name suffix, rtl_433's documented `<Type>_<Unit>`
@@ -22,8 +31,8 @@ Conventions (decided here):
   `_deg` °, `_lux` lx, `_klx` klx, `_V` V, `_mV` mV, `_A` A, `_mA` mA, `_W` W,
   `_kW` kW, `_Wh` Wh, `_kWh` kWh, `_Hz` Hz, `_ppm` ppm, `_ug_m3` µg/m³, `_dB` dB,
   `_s` s, `_min` min; the unsuffixed `humidity` and `moisture` are documented as
-  %.  `-M level` adds `rssi`, `snr`, `noise` (dB) and `freq`, `freq1`, `freq2`
-  (MHz).  Anything else has no unit.
+  %.  Kept radio figures: `rssi`, `snr`, `noise` dB, `freq`, `freq1`, `freq2`
+  MHz.  Anything else has no unit.
 - `time` is the device time (rtl_433's local time unless `-M time:utc`; in the
   route's time zone; `-M time:unix` epoch seconds work too).  A replay offset
   (`"@0.524288s"`, rtl_433 reading a file with `-r`) is not a time of day and
@@ -35,7 +44,7 @@ from __future__ import annotations
 from typing import Any
 
 from telemetry.errors import PayloadError
-from telemetry.normalize.base import Context, Emit
+from telemetry.normalize.base import Context, Emit, state_value
 from telemetry.normalize.families._jsonwalk import (
     emit_tree,
     field_name,
@@ -43,8 +52,31 @@ from telemetry.normalize.families._jsonwalk import (
 )
 
 NOT_READINGS = frozenset(
-    {"time", "model", "id", "channel", "subtype", "type", "mic", "protocol", "mod", "rc", "device"}
+    {
+        "time",
+        "model",
+        "id",
+        "channel",
+        "subtype",
+        "type",
+        "mic",
+        "protocol",
+        "rc",
+        "device",
+        "message_type",
+        "sequence_num",
+        "rid",
+        "button",
+        "code",
+        "codes",
+        "cmd",
+        "tristate",
+        "unit",
+        "group",
+        "house_code",
+    }
 )
+RADIO = frozenset({"rssi", "snr", "noise", "mod", "freq", "freq1", "freq2"})
 SUFFIXES = (
     ("_ug_m3", "µg/m³"),
     ("_km_h", "km/h"),
@@ -145,7 +177,12 @@ class Rtl433:
         ts = None
         if isinstance(stamp, int | float) or (isinstance(stamp, str) and stamp[:1] != "@"):
             ts = emit.device_time(stamp)
-        emit_tree(emit, device, document, unit_of=unit_of, ts=ts, skip=NOT_READINGS)
+        skip = NOT_READINGS if ctx.msg.route.radio else NOT_READINGS | RADIO
+        emit_tree(emit, device, document, unit_of=unit_of, ts=ts, skip=skip, states=_states)
+
+
+def _states(parts: tuple[str, ...], value: Any) -> float | None:
+    return state_value(value) if parts == ("state",) and isinstance(value, str) else None
 
 
 FAMILY = Rtl433()
