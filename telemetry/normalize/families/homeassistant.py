@@ -33,7 +33,8 @@ Config messages:
   device when it has one, else `dev.name`, else the first of `dev.ids`, else
   the node id, else the state topic's first level.  Sensor: the value
   template's field path, dotted, or, for a plain value, the config topic's
-  object id.  Unit: `unit_of_measurement` (an empty one is null).
+  object id.  Unit: `unit_of_measurement` (an empty one, or `-` as
+  Zigbee2MQTT 1.x gave `linkquality`, is null).
 
 State messages: a plain number, or JSON picked by a value template of exactly
 the common form `{{ value_json.a.b }}` / `{{ value_json['a']['b'] }}` (mixed
@@ -65,6 +66,8 @@ _STEPS = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[\s*'([^'\]]*)'\s*\]|\[\s*\"([
 
 
 _COMPONENTS = frozenset({"sensor", "binary_sensor", "switch"})
+# What configs put where there is no unit (Zigbee2MQTT 1.x gave linkquality "-").
+_NO_UNIT = frozenset({"", "-", "none", "None"})
 
 
 class Entity(NamedTuple):
@@ -177,6 +180,8 @@ def learn_config(ctx: Context, emit: Emit) -> None:
     template = _get(config, "value_template", "val_tpl")
     path = value_path(template) if isinstance(template, str) else None
     unit = _get(config, "unit_of_measurement", "unit_of_meas")
+    if isinstance(unit, str) and unit.strip() in _NO_UNIT:
+        unit = None
     sensor = ".".join(path) if path and path != _UNSUPPORTED else object_id
     entity = Entity(
         ctx.topic,

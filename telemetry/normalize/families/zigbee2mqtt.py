@@ -12,12 +12,19 @@ Conventions (decided here):
   `/set` and `/get` subtopics are not readings and are skipped without an
   error; `/availability` marks the device online or offline (the normalizer
   reads it, whatever the template) and is never a device of its own.
+- With Zigbee2MQTT's `output: attribute` (or `attribute_and_json`), each
+  attribute also has a topic of its own with a plain payload,
+  `<base>/<friendly_name>/<attribute>` (`zigbee2mqtt/z1/power` -> `0`): the
+  last level is the attribute (the sensor), the levels between it and the
+  base the friendly name; read with the same units and states.  A JSON object
+  on such a topic is a state message of a friendly name holding `/`.
 - Readings: every number, dotted paths for nested objects (`color.x`).  On/off
   states are readings of kind `state` (1/0): booleans (`contact`, `occupancy`,
   `water_leak`, `tamper`, `battery_low`...) and `ON`/`OFF` (`OPEN`/`CLOSE`)
   in `state` and `state_<endpoint>`.  Other text (`action`, enums such as
-  `power_on_behavior`) is skipped.  The `update` object (OTA state) and
-  `update_available` are not measurements and are skipped.
+  `power_on_behavior`) is skipped.  The `update` object (OTA state),
+  `update_available` and the `device` object (the `include_device_information`
+  option: addresses and identities) are not measurements and are skipped.
 - Device time: Z2M adds none by default; a top-level `last_seen` (its
   `advanced.last_seen` option: ISO 8601 or epoch ms) is used when present and is
   not a reading.
@@ -28,7 +35,9 @@ Units, from what Zigbee2MQTT documents:
    `definition.exposes`, as zigbee-herdsman-converters defines them
    (`src/lib/exposes.ts`): a `numeric` expose's `property` and `unit`
    (`linkquality` is `lqi` there), a `binary` expose's `value_on`/`value_off`
-   (a device's own on/off words: `LOCK`/`UNLOCK`, `true`/`false`), features
+   when they are words (a device's own: `LOCK`/`UNLOCK`, `OPEN`/`CLOSE`; a
+   boolean is true = 1 with or without the list, so a series never flips
+   meaning when the list arrives), features
    of `light`/`switch`/`climate`/`cover`/`lock`/`fan` exposes at the top
    level, a `composite` expose's features under its property (`color.x`).
    What it says wins over the table below, also for values that arrived
@@ -38,7 +47,8 @@ Units, from what Zigbee2MQTT documents:
    `battery_voltage`, `power`, `energy`, `current`, `voltage`,
    `illuminance`, ...): `UNITS` below.  `voltage` is `e.battery_voltage()`,
    in mV, on a battery device, and `e.voltage()`, in V, on a meter: it is V
-   when the same message carries `power` or `current`, else mV.
+   when the same message carries `power` or `current` (or, for an attribute
+   topic, when the device has shown either), else mV.
    `linkquality` (0-255) has no unit.  An `_l1`, `_left`... endpoint suffix
    or a `_phase_b`/`_phase_c` phase suffix does not change the unit.
 """
@@ -49,13 +59,13 @@ import re
 from typing import Any
 
 from telemetry.errors import PayloadError
-from telemetry.normalize.base import Context, Emit, state_value
+from telemetry.normalize.base import Context, Emit, as_number, state_value
 from telemetry.normalize.families._jsonwalk import emit_tree, looks_like_object
-from telemetry.normalize.metadata import teach
+from telemetry.normalize.metadata import LEARNED, teach
 
 BASE = "zigbee2mqtt"
 _SKIP_LAST = frozenset({"set", "get", "availability"})
-_SKIP = frozenset({"last_seen", "update", "update_available", "elapsed"})
+_SKIP = frozenset({"last_seen", "update", "update_available", "elapsed", "device"})
 MAX_DEVICES = 1000  # in one device list
 MAX_EXPOSES = 256  # per device
 
@@ -158,8 +168,10 @@ def _exposes(exposes: Any, prefix: str, found: dict[str, tuple[str, Any]], depth
             unit = expose.get("unit")
             found[prefix + prop] = ("numeric", unit if isinstance(unit, str) and unit else None)
         elif kind == "binary":
+            # A device's own words; booleans stay true = 1 whatever `value_on` says
+            # (`contact` has value_on false), as without a device list.
             on, off = expose.get("value_on"), expose.get("value_off")
-            if isinstance(on, str | bool) and isinstance(off, str | bool):
+            if isinstance(on, str) and isinstance(off, str):
                 found[prefix + prop] = ("binary", {on: 1.0, off: 0.0})
 
 
@@ -167,11 +179,12 @@ class Zigbee2Mqtt:
     name = "zigbee2mqtt"
     transports = ("mqtt",)
     priority = 55
-    json_only = True  # its sniff is False unless the payload starts with { or [
     topic_sniff = True  # its sniff reads the topic and the payload's first byte only
 
     def sniff(self, ctx: Context) -> bool:
-        return ctx.topic.startswith(BASE + "/") and looks_like_object(ctx)
+        if not ctx.topic.startswith(BASE + "/"):
+            return False
+        return looks_like_object(ctx) or (not ctx.looks_like_json() and ctx.topic.count("/") >= 2)
 
     def learns(self, topic: str) -> bool:
         return topic.endswith("/bridge/devices")
@@ -206,6 +219,9 @@ class Zigbee2Mqtt:
     def parse(self, ctx: Context, emit: Emit) -> None:
         if _skipped(ctx):
             return
+        if not ctx.looks_like_json():
+            self._attribute(ctx, emit)
+            return
         document = ctx.json()
         if not isinstance(document, dict):
             raise PayloadError("not_an_object", "a Zigbee2MQTT state is a JSON object")
@@ -215,6 +231,8 @@ class Zigbee2Mqtt:
         seen = document.get("last_seen")
         ts = emit.device_time(seen) if seen is not None else None
         electrical = "power" in document or "current" in document
+        if electrical:
+            ctx.state.space("z2m_meters")[ctx.topic] = True
         learned = emit.learned or {}
         binaries = ctx.state.space("z2m_binary").get(ctx.topic) or {}
 
@@ -227,6 +245,29 @@ class Zigbee2Mqtt:
         emit_tree(
             emit, device, document, unit_of=units, ts=ts, skip=_SKIP, states=_state_rule(binaries)
         )
+
+    @staticmethod
+    def _attribute(ctx: Context, emit: Emit) -> None:
+        """One attribute on its own topic (`output: attribute`), a plain value."""
+        head, _, name = ctx.topic.rpartition("/")
+        device = ctx.device or head.partition("/")[2]
+        if not device or not name:
+            raise PayloadError("no_device", f"no friendly name in topic {ctx.topic!r}")
+        text = ctx.text().strip()
+        state_topic = head
+        words = (ctx.state.space("z2m_binary").get(state_topic) or {}).get(name)
+        if words is not None or name == "state" or name.startswith("state_"):
+            emit.state(device, name, text, words=words)
+            return
+        if as_number(text) is None:
+            return  # an enum or text attribute (`child_lock`, `indicator_mode`)
+        learned = ctx.state.space(LEARNED).get(state_topic) or {}
+        meters = ctx.state.space("z2m_meters")
+        if name in ("power", "current"):
+            meters[state_topic] = True
+        electrical = bool(meters.get(state_topic))
+        unit = learned[name] if name in learned else unit_of((name,), electrical)
+        emit.reading(device, name, text, unit)
 
 
 FAMILY = Zigbee2Mqtt()
