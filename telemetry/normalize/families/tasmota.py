@@ -11,9 +11,10 @@ FullTopic `plug/tele/SENSOR` both give `plug`; more levels are joined with `_`.
 Readings: every number in the document, as a dotted path (`BME280.Temperature`,
 `ENERGY.Power`, `Wifi.RSSI`, arrays of a multi-phase meter as `ENERGY.Voltage.0`);
 on/off states are readings of kind `state` (1/0): `POWER`, `POWER1`...,
-`Switch1`... (`ON`/`OFF`, Tasmota's default `StateText`), any other `ON`/`OFF`
-or boolean field, and a plain `ON`/`OFF` payload on `stat/<dev>/POWER<n>`.
-Other text (`Uptime`, `TotalStartTime`, versions) is skipped without error.
+`Switch1`... (`ON`/`OFF`, Tasmota's default `StateText`, or `1`/`0` when
+StateText says so), any boolean field, and a plain payload on
+`stat/<dev>/POWER<n>`.  Other text (`Uptime`, `TotalStartTime`, versions, a
+setting's `"Fade": "ON"`) is skipped without error.
 
 Units, from Tasmota's source (`tasmota/include/i18n.h` JSON names,
 `support_tasmota.ino` `MqttAppendSensorUnits`, the drivers named below), never
@@ -44,9 +45,10 @@ sensor's unique name on that reader; their `Battery` is %, `RSSI` dBm,
 `Fertility` µS/cm, `Moisture` %.  Zigbee messages
 (`{"ZbReceived": {"0x8F20": {...}}}`) are events a bridge relays for other
 devices, so each key (short address, or the friendly name after `ZbName`) is
-its own device; `Device`, `Name` and `Endpoint` are identifiers, not
-readings; `LinkQuality` is a reading; `Power` (the On/Off cluster),
-`Occupancy`, `Contact`, `Water` are states.
+its own device, named by its `Name` when it has one (set by `ZbName`), else by
+its key; `Device`, `Name` and `Endpoint` are identifiers, not readings;
+`LinkQuality` is a reading; `Power` (the On/Off cluster), `Occupancy`,
+`Contact`, `Water` are states.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ import re
 from typing import Any
 
 from telemetry.errors import PayloadError
-from telemetry.normalize.base import Context, Emit, state_value
+from telemetry.normalize.base import Context, Emit
 from telemetry.normalize.families._jsonwalk import (
     default_state,
     emit_tree,
@@ -66,6 +68,7 @@ from telemetry.remember import Remembered
 
 LAST_LEVELS = frozenset({"SENSOR", "STATE", "STATUS8", "STATUS10", "STATUS11", "RESULT"})
 _POWER = re.compile(r"POWER\d{0,2}")
+_ON_OFF = re.compile(r"(?:POWER|Switch)\d{0,2}")  # top-level on/off fields
 PREFIXES = frozenset({"tele", "stat"})
 WRAPPERS = ("StatusSNS", "StatusSTS")
 _UNIT_FIELDS = frozenset({"TempUnit", "PressureUnit", "SpeedUnit", "Time"})
@@ -106,6 +109,11 @@ FIXED_UNITS = {
     "Sleep": "ms",  # STATE: the loop's sleep
     "LoadAvg": "%",  # STATE: share of the loop time busy (support_tasmota.ino)
 }
+INDEXED = frozenset({"Illuminance", "Humidity"})  # `Illuminance1` as `Illuminance`
+# A light's own fields in STATE and RESULT (tasmota/docs Commands.md, Light:
+# `Dimmer` 0..100 %, `CT` 153..500 mired, `White` 0..100 %, `Channel` 0..100 %).
+LIGHT_UNITS = {"Dimmer": "%", "CT": "mired", "White": "%", "Channel": "%"}
+SHUTTER_UNITS = {"Position": "%", "Target": "%"}  # Shutter<n> (Blinds-and-Shutters.md)
 # VL53L0X/VL53L1X report `Distance` in mm, where SR04 reports cm.
 DISTANCE_MM = ("VL53L0X", "VL53L1X")
 ENERGY_UNITS = {  # xdrv_03_energy.ino
@@ -143,6 +151,7 @@ ZIGBEE_UNITS = {  # xdrv_23_zigbee_5_converters.ino: the ZCL attributes as Tasmo
     "Temperature": "°C",
     "Humidity": "%",
     "Pressure": "hPa",
+    "SeaPressure": "hPa",
     "Illuminance": "lx",
     "BatteryVoltage": "V",  # attribute 0x0020 divided by 10
     "BatteryPercentage": "%",  # attribute 0x0021 divided by 2
@@ -190,8 +199,8 @@ def _unit_of(parts: tuple[str, ...]) -> tuple[int, str | None]:
         return -1, WIFI_UNITS.get(name)
     if parent.startswith("CTEnergy"):
         return -1, CT_UNITS.get(name)
-    if name in SPEED_FIELDS or parent == "Speed":
-        return 2, None
+    if len(parts) >= 2 and (name in SPEED_FIELDS or parent == "Speed"):
+        return 2, None  # a sensor's speed (top-level `Speed` is a light's fade speed)
     if (parent == "Dir" and name in DIRECTION_FIELDS) or name == "Degree":
         return -1, "°"
     base = _base(name)
@@ -203,7 +212,13 @@ def _unit_of(parts: tuple[str, ...]) -> tuple[int, str | None]:
         return -1, ANALOG_UNITS.get(base)
     if name == "Distance" and top.startswith(DISTANCE_MM):
         return -1, "mm"
-    return -1, FIXED_UNITS.get(name, FIXED_UNITS.get(base) if base == "Illuminance" else None)
+    if len(parts) == 2 and parent.startswith("Shutter"):
+        return -1, SHUTTER_UNITS.get(name)
+    if top == name or (len(parts) == 2 and parts[-1].isdigit()):  # a top-level field
+        light = LIGHT_UNITS.get(base)
+        if light is not None:
+            return -1, light
+    return -1, FIXED_UNITS.get(name, FIXED_UNITS.get(base) if base in INDEXED else None)
 
 
 # `_unit_of` per path, for every document: a hit is one dict lookup instead of
@@ -245,7 +260,8 @@ def _zigbee(emit: Emit, zigbee: dict[str, Any], ts: float | None) -> None:
     for key, fields in list(zigbee.items())[:64]:
         if not isinstance(fields, dict):
             continue
-        device = str(key)
+        name = fields.get("Name")
+        device = name if isinstance(name, str) and name.strip() else str(key)
         for name in ZIGBEE_STATES.intersection(fields):
             emit.state(device, name, fields[name], ts, path=name)
         emit_tree(
@@ -272,10 +288,9 @@ class Tasmota:
 
     def parse(self, ctx: Context, emit: Emit) -> None:
         if not ctx.looks_like_json() and _power(ctx):
-            text = ctx.text().strip()
-            if state_value(text) is not None:
-                emit.state(_device(ctx), ctx.topic.rpartition("/")[2], text)
-            return  # TOGGLE, HOLD or another StateText: no state
+            # ON/OFF, or 1/0 by StateText; TOGGLE, HOLD or other words: no state
+            emit.state(_device(ctx), ctx.topic.rpartition("/")[2], ctx.text().strip())
+            return
         document = ctx.json()
         if not isinstance(document, dict):
             raise PayloadError("not_an_object", "a Tasmota message is a JSON object")
@@ -292,9 +307,15 @@ class Tasmota:
         if isinstance(zigbee, dict):
             _zigbee(emit, zigbee, ts)
             document = {k: v for k, v in document.items() if k != "ZbReceived"}
-        emit_tree(
-            emit, device, document, unit_of=units, ts=ts, skip=_UNIT_FIELDS, states=default_state
-        )
+        on_off = [key for key in document if _ON_OFF.fullmatch(key)]
+        for key in on_off:
+            emit.state(device, key, document[key], ts, path=key)
+        skip = _UNIT_FIELDS.union(on_off) if on_off else _UNIT_FIELDS
+        emit_tree(emit, device, document, unit_of=units, ts=ts, skip=skip, states=_booleans)
+
+
+def _booleans(parts: tuple[str, ...], value: Any) -> float | None:
+    return default_state(parts, value) if isinstance(value, bool) else None
 
 
 FAMILY = Tasmota()
