@@ -5,6 +5,14 @@ docs/DATA_FORMAT.md: `{"time": "2024-01-02 10:00:00", "model": "Acurite-Tower",
 "id": 1234, "channel": "A", "battery_ok": 1, "temperature_C": 21.3,
 "humidity": 45, "mic": "CHECKSUM"}`.
 
+rtl_433's own MQTT output (`-F mqtt`, `src/output_mqtt.c`) also publishes each
+field on a topic of its own, `rtl_433/<host>/devices[/type][/model][/subtype]
+[/channel][/id]/<field>` (a plain value; the `devices=` option may reorder or
+shorten the levels): the last level is the field, the levels after
+`devices` (or after the first level, when a custom pattern has no `devices`)
+name the device, joined with `_` as for an event; the same fields are not
+series, the same suffixes give the units.
+
 Conventions (decided here):
 - Device: the template's `{device}` when it names one; else the radio device
   itself, `model`, `channel` and `id` joined with `_` in rtl_433's own devices
@@ -145,9 +153,10 @@ class Rtl433:
     name = "rtl_433"
     transports = ("mqtt",)
     priority = 65
-    json_only = True  # its sniff is False unless the payload starts with { or [
 
     def sniff(self, ctx: Context) -> bool:
+        if not ctx.looks_like_json():
+            return ctx.topic.startswith("rtl_433/") and ctx.topic.count("/") >= 2
         if b'"model"' not in ctx.payload or not looks_like_object(ctx):
             return False
         if "BTtoMQTT" in ctx.topic.split("/"):
@@ -163,6 +172,9 @@ class Rtl433:
         )
 
     def parse(self, ctx: Context, emit: Emit) -> None:
+        if not ctx.looks_like_json():
+            self._field(ctx, emit)
+            return
         document = ctx.json()
         if not isinstance(document, dict):
             raise PayloadError("not_an_object", "an rtl_433 event is a JSON object")
@@ -179,6 +191,31 @@ class Rtl433:
             ts = emit.device_time(stamp)
         skip = NOT_READINGS if ctx.msg.route.radio else NOT_READINGS | RADIO
         emit_tree(emit, device, document, unit_of=unit_of, ts=ts, skip=skip, states=_states)
+
+    @staticmethod
+    def _field(ctx: Context, emit: Emit) -> None:
+        """One field on its own `devices` topic, a plain value."""
+        named = _field_topic(ctx)
+        if named is None:
+            raise PayloadError("no_device", f"no device in rtl_433 topic {ctx.topic!r}")
+        device, field = named
+        if field in NOT_READINGS or (field in RADIO and not ctx.msg.route.radio):
+            return
+        text = ctx.text().strip()
+        if field == "state":
+            emit.state(device, field, text)
+        elif not text or text[0].isdigit() or text[0] in "+-.":
+            emit.reading(device, field, text, unit_of((field,)))
+        # other text (`battery` "OK", `model`): not a series
+
+
+def _field_topic(ctx: Context) -> tuple[str, str] | None:
+    """(device, field) of a `devices` topic, or None when it names neither."""
+    levels = ctx.topic.split("/")
+    field = levels[-1]
+    names = levels[levels.index("devices") + 1 : -1] if "devices" in levels[:-1] else levels[1:-1]
+    device = ctx.device or "_".join(level for level in names if level)
+    return (device, field) if device and field else None
 
 
 def _states(parts: tuple[str, ...], value: Any) -> float | None:
