@@ -88,7 +88,23 @@ SKIP = frozenset(
 CODE_MODULES = frozenset(
     {"433toMQTT", "RFtoMQTT", "RF2toMQTT", "SRFBtoMQTT", "IRtoMQTT", "PilighttoMQTT"}
 )
-CODE_FIELDS = frozenset({"value", "bits", "hex", "raw", "address", "command", "frequency"})
+CODE_FIELDS = frozenset(
+    {
+        "value",
+        "bits",
+        "hex",
+        "raw",
+        "address",
+        "command",
+        "frequency",
+        "val_Thigh",  # Sonoff RF Bridge pulse timings (docs/use/rf.md)
+        "val_Tlow",
+        "unit",  # KAKU (RF2toMQTT): unit, group, period, address, switch type
+        "groupBit",
+        "period",
+        "switchType",
+    }
+)
 RADIO = frozenset({"rssi", "snr", "pferror"})
 RADIO_MODULES = frozenset({"LORAtoMQTT"})
 NAMED = {
