@@ -71,10 +71,10 @@ DECODED_UNITS = {
     "temperature": "°C",
     "humidity": "%",
     "co2": "ppm",
-    "light": "lx",
-    "pressure": "hPa",
     "vdd": "mV",
 }
+# Not in it: names whose unit differs from one decoder to the next (`light`, raw
+# counts on The Things Node, lux on an Elsys; `battery`, % or mV or V; `pressure`).
 # Cayenne LPP types as TTN's CayenneLPP formatter names them (`<type>_<channel>`).
 LPP_UNITS = {
     "temperature": "°C",
