@@ -22,7 +22,7 @@ from telemetry.errors import PayloadError
 from telemetry.logs import RateLimitedLog
 from telemetry.model import Outcome, RawMessage, Route
 from telemetry.normalize import availability, metadata, registry
-from telemetry.normalize.base import Context, Emit, Family, Named, ParseLimits, State
+from telemetry.normalize.base import Context, Emit, Family, Learner, Named, ParseLimits, State
 from telemetry.normalize.families.number import parse_number
 from telemetry.normalize.timestamps import ClockPolicy
 from telemetry.remember import Remembered
@@ -50,6 +50,10 @@ class Normalizer:
         self.limits = ParseLimits(max_json_depth, max_id_length, clock or ClockPolicy())
         self.state = State()
         self._learned = self.state.space(metadata.LEARNED)
+        self._unitless = self.state.space(metadata.UNITLESS)
+        # Which family learns from a topic (None: it is no metadata topic), asked
+        # once per topic rather than of every learner for every message.
+        self._learners: Remembered[str, tuple[Learner, ...]] = Remembered()
         self._templates: dict[str, TopicTemplate] = {}
         self._named: Remembered[tuple[str, str], tuple[str | None, str | None]] = Remembered()
         self._series_names: Remembered[tuple[str, str, str | None], Named] = Remembered()
@@ -135,8 +139,10 @@ class Normalizer:
             ctx = Context(msg, device, sensor, self.state, self.limits)
             if mqtt:
                 emit.learned = self._learned.get(msg.topic)
+                if msg.topic not in self._unitless:
+                    emit.unitless = {}  # a topic's first message: see `metadata.teach`
             self._family(ctx).parse(ctx, emit)
-            if emit.unitless is not None:
+            if emit.unitless:
                 metadata.remember_unitless(self.state, msg.topic, emit.unitless)
         except PayloadError as exc:
             emit.outcome.errors.append(exc)
@@ -157,11 +163,14 @@ class Normalizer:
                 if isinstance(state, bool):
                     emit.availability(self._availability_device(msg.route, topic, level), state)
                 return True
-        for learner in registry.LEARNERS:
-            if learner.learns(topic):
-                learner.learn(Context(msg, msg.route.device, None, self.state, self.limits), emit)
-                return True
-        return False
+        learners = self._learners.get(topic)
+        if learners is None:
+            found = tuple(f for f in registry.LEARNERS if f.learns(topic))[:1]
+            learners = self._learners.remember(topic, found)
+        if not learners:
+            return False
+        learners[0].learn(Context(msg, msg.route.device, None, self.state, self.limits), emit)
+        return True
 
     def _availability_device(self, route: Route, topic: str, level: str) -> str:
         """The device an availability topic speaks for, whatever the template.

@@ -304,7 +304,8 @@ class Emit:
         # payload ("" for the whole payload); set by the normalizer.
         self.learned: dict[str, str | None] | None = None
         # path -> series id of the readings that went out without a unit, so a
-        # unit learned later can reach them (the normalizer remembers these).
+        # unit learned later can reach them; the normalizer sets it to a dict
+        # for a topic's first messages only, and remembers what it gathers.
         self.unitless: dict[str, str] | None = None
 
     def error(self, reason: str, detail: str) -> None:
@@ -368,9 +369,7 @@ class Emit:
                 stored, sensor, number, known, when or recv, recv, when is not None, series, kind
             )
         )
-        if known is None and kind == "number":
-            if self.unitless is None:
-                self.unitless = {}
+        if known is None and self.unitless is not None and kind == "number":
             self.unitless[path] = series
         return True
 

@@ -154,7 +154,8 @@ def emit_tree(
             break
         path = ".".join(parts)
         sensor = prefix + path if parts else prefix.rstrip("./") or "value"
-        if states is not None and not is_candidate(value):
+        kind = type(value)
+        if states is not None and kind is not float and kind is not int and not is_candidate(value):
             state = states(parts, value)
             if state is not None and emit.reading(
                 device, sensor, state, None, ts, path=path, kind="state"

@@ -307,7 +307,11 @@ class Tasmota:
         if isinstance(zigbee, dict):
             _zigbee(emit, zigbee, ts)
             document = {k: v for k, v in document.items() if k != "ZbReceived"}
-        on_off = [key for key in document if _ON_OFF.fullmatch(key)]
+        on_off = [
+            key
+            for key in document
+            if key.startswith(("POWER", "Switch")) and _ON_OFF.fullmatch(key)
+        ]
         for key in on_off:
             emit.state(device, key, document[key], ts, path=key)
         skip = _UNIT_FIELDS.union(on_off) if on_off else _UNIT_FIELDS
