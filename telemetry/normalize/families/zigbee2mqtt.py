@@ -40,8 +40,9 @@ Units, from what Zigbee2MQTT documents:
    meaning when the list arrives), features
    of `light`/`switch`/`climate`/`cover`/`lock`/`fan` exposes at the top
    level, a `composite` expose's features under its property (`color.x`).
-   What it says wins over the table below, also for values that arrived
-   before it (the catalog is updated).
+   A unit it states wins over the table below, also for values that arrived
+   before it (the catalog is updated); a numeric expose without a unit leaves
+   the table's.
 2. Without it, the standard properties, as exposes.ts gives them
    (`presets`: `temperature`, `humidity`, `pressure`, `battery`,
    `battery_voltage`, `power`, `energy`, `current`, `voltage`,
@@ -242,8 +243,9 @@ class Zigbee2Mqtt:
         binaries = ctx.state.space("z2m_binary").get(ctx.topic) or {}
 
         def units(parts: tuple[str, ...]) -> str | None:
-            # a learned path (even one the device list gives no unit) wins
-            if learned and ".".join(parts) in learned:
+            # a unit learned for the path wins (Emit fills it in); metadata that
+            # states none does not erase a documented one
+            if learned and learned.get(".".join(parts)) is not None:
                 return None
             return unit_of(parts, electrical)
 
@@ -271,7 +273,7 @@ class Zigbee2Mqtt:
         if name in ("power", "current"):
             meters[state_topic] = True
         electrical = bool(meters.get(state_topic))
-        unit = learned[name] if name in learned else unit_of((name,), electrical)
+        unit = learned.get(name) or unit_of((name,), electrical)
         emit.reading(device, name, text, unit)
 
 
