@@ -25,7 +25,9 @@ TOPICS = (
     "tele/d/SENSOR", "zigbee2mqtt/lamp", "homie/d/n/p", "homie/d/n/p/$unit",
     "homeassistant/sensor/x/config", "shellies/d/emeter/0/power", "d/sensor/t/state",
     "v3/a@t/devices/d/up", "home/gw/BTtoMQTT/AA", "senml/d", "influx/d", "a/b",
-    "d/events/rpc", "rtl_433/x/events", "d/status/switch:0",
+    "d/events/rpc", "rtl_433/x/events", "d/status/switch:0", "zigbee2mqtt/bridge/devices",
+    "zigbee2mqtt/lamp/availability", "zigbee2mqtt/z1/power", "rtl_433/h/devices/m/1/temperature_C",
+    "homeassistant/binary_sensor/x/config", "stat/d/POWER", "shellies/d/info",
 )  # fmt: skip
 SLOW = 0.5
 

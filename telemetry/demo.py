@@ -6,11 +6,13 @@ Three kinds of simulated device, each read the way real ones are:
   serial reader (device `bench`);
 - when a `mosquitto` program is installed, a private broker on a free loopback
   port with simulated MQTT devices publishing to it as real firmware does,
-  read by the real MQTT reader, every device as its firmware publishes: plain
-  numbers (`dev0`...), Shelly Gen1 (`shelly0`...), ESPHome (`esp0`...),
-  Tasmota (`tasmota0`...), Zigbee2MQTT (`zb0`...), Homie (`homie0`...), SenML
-  (`senml0`...) and InfluxDB line protocol (`influx0`...), each with its
-  availability topic and Last Will.
+  read by the real MQTT reader with `format = "auto"`, every device as its
+  firmware publishes: plain numbers (`dev0`...), Shelly Gen1 (`shelly0`...),
+  ESPHome (`esp0`..., with its Home Assistant discovery configs), Tasmota
+  (`tasmota0`...), Zigbee2MQTT (`zb0`..., with the bridge's device list),
+  Homie (`homie0`...), SenML (`senml0`...) and InfluxDB line protocol
+  (`influx0`..., whose units the demo's `[[series]]` rules state: line
+  protocol has none), each with its availability topic and Last Will.
 The demo is a configuration plus simulators: it starts the simulated devices,
 writes their serial port and broker into the `[[serial]]` and `[[mqtt]]`
 sections of the config, and runs it through `telemetry.server.serve`, the path
@@ -32,20 +34,24 @@ from simulators.broker import Broker, find_mosquitto, free_port
 from simulators.inprocess import SimulatedSource, demo_sensors
 from simulators.mqtt import MqttSimulator
 from simulators.serial import PtyDevice, SerialSimulator
-from telemetry.config import Config, MqttConfig, SerialConfig, Subscription
+from telemetry.config import Config, MqttConfig, SerialConfig, SeriesRule, Subscription
 from telemetry.errors import SourceError
 from telemetry.server import serve
 
 logger = logging.getLogger(__name__)
 
-# (firmware family, device names, what the demo's reader subscribes to)
+# (firmware family, device names, what the demo's reader subscribes to).  Every
+# subscription reads with `format = "auto"`, as a user's config would; each names
+# what a user would call its devices and sensors, and every quantity's unit comes
+# from what its firmware documents or announces (Home Assistant discovery for
+# ESPHome, the device list for Zigbee2MQTT, `$unit` for Homie).
 MQTT_DEVICES = (
-    ("number", "dev", (Subscription("sim/#", "sim/{device}/{sensor...}", "number"),)),
+    ("number", "dev", (Subscription("sim/#", "sim/{device}/{sensor...}"),)),
     (
         "shelly",
         "shelly",
         (
-            Subscription("shellies/+/sensor/+", "shellies/{device}/sensor/{sensor}", "number"),
+            Subscription("shellies/+/sensor/+", "shellies/{device}/sensor/{sensor}"),
             Subscription("shellies/+/online", "shellies/{device}/online"),
         ),
     ),
@@ -53,19 +59,13 @@ MQTT_DEVICES = (
         "esphome",
         "esp",
         (
-            Subscription("+/sensor/+/state", "{device}/sensor/{sensor}/state", "number"),
+            Subscription("+/sensor/+/state", "{device}/sensor/{sensor}/state"),
             Subscription("+/status", "{device}/status"),
+            Subscription("homeassistant/#"),
         ),
     ),
     ("tasmota", "tasmota", (Subscription("tele/+/+", "tele/{device}/{ignore}"),)),
-    (
-        "zigbee2mqtt",
-        "zb",
-        (
-            Subscription("zigbee2mqtt/+", "zigbee2mqtt/{device}"),
-            Subscription("zigbee2mqtt/+/availability", "zigbee2mqtt/{device}/availability"),
-        ),
-    ),
+    ("zigbee2mqtt", "zb", (Subscription("zigbee2mqtt/#"),)),
     ("homie", "homie", (Subscription("homie/#"),)),
     (
         "senml",
@@ -84,6 +84,12 @@ MQTT_DEVICES = (
         ),
     ),
 )
+# InfluxDB line protocol states no units: the demo's config states them, as a user
+# of a line-protocol device does with a `[[series]]` rule.
+SERIES_RULES = (
+    SeriesRule(match="influx*/temperature", unit="°C"),
+    SeriesRule(match="influx*/humidity", unit="%"),
+)
 
 
 def _serial(stack: contextlib.ExitStack, folder: Path) -> SerialConfig:
@@ -94,7 +100,7 @@ def _serial(stack: contextlib.ExitStack, folder: Path) -> SerialConfig:
     )
     simulator.start()
     stack.callback(simulator.stop)
-    return SerialConfig(name="bench", port=str(link), format="number")
+    return SerialConfig(name="bench", port=str(link), format="auto")
 
 
 def _mqtt(stack: contextlib.ExitStack, folder: Path) -> MqttConfig | None:
@@ -141,6 +147,7 @@ def demo_config(config: Config, stack: contextlib.ExitStack, folder: Path) -> Co
         config,
         serial=(*config.serial, _serial(stack, folder)),
         mqtt=(*config.mqtt, *((mqtt,) if mqtt is not None else ())),
+        series=(*config.series, *(SERIES_RULES if mqtt is not None else ())),
     )
 
 

@@ -24,7 +24,8 @@ class Reading:
 
     `ts` is the device's own time when the payload carried a usable one, else
     the receive time; `recv_ts` is always the receive time (epoch seconds).
-    `device_ts` tells which of the two `ts` is.
+    `device_ts` tells which of the two `ts` is.  `kind` is `number`, or `state`
+    for an on/off, open/closed, true/false reading (1 or 0).
 
     A value, but not a frozen dataclass, unlike the others: freezing made each
     one dearer to build, and a message makes one per value
@@ -42,6 +43,7 @@ class Reading:
     # `device/sensor`; given only by the normalizer's emitter, which has checked
     # the names and the value and keeps each series' id (see `Emit.reading`).
     series: str = ""
+    kind: str = "number"
 
     def __post_init__(self) -> None:
         if self.series:
@@ -73,6 +75,10 @@ class Route:
     device: str | None = None
     timezone: str | None = None  # of zone-less device times; None: the server's default
     precision: str | None = None  # of bare epoch numbers where a format needs telling
+    # Keep what gateways measure of the radio link of another device's packet
+    # (rtl_433's rssi/snr/noise/freq, The Things Stack's rx_metadata): not series
+    # unless asked for.
+    radio: bool = False
 
 
 @dataclass(slots=True)
@@ -106,3 +112,6 @@ class Outcome:
     readings: list[Reading] = field(default_factory=list)
     errors: list[PayloadError] = field(default_factory=list)
     availability: list[Availability] = field(default_factory=list)
+    # (series id, unit): a unit learned from metadata (a discovery config, a
+    # Zigbee2MQTT device list) for a series that already had readings without one.
+    units: list[tuple[str, str]] = field(default_factory=list)

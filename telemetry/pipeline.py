@@ -173,6 +173,8 @@ class Pipeline:
                 source = msg.route.source
                 for reading in outcome.readings:
                     self.add(reading, source, now)
+            for series, unit in outcome.units:
+                self._learned_unit(series, unit)
             for change in outcome.availability:
                 self.set_availability(change)
 
@@ -185,6 +187,23 @@ class Pipeline:
             return
         self.devices[change.device] = change
         self._tick.availability[change.device] = change
+
+    def _learned_unit(self, series: str, unit: str) -> None:
+        """Metadata taught the unit of a series that had readings without one: the
+        catalog changes now, not at its next reading."""
+        state = self._state.get(series)
+        if state is not None and not state.unit_fixed and state.entry.set_unit(unit):
+            self._announce(state.entry)
+
+    def _second_source(self, entry: CatalogEntry) -> None:
+        """A series is fed by another reader too: said once, and shown in the catalog."""
+        logger.warning(
+            "series %r is fed by %s: two devices of the same name interleave in one series "
+            "(give one subscription or port a prefix)",
+            entry.id,
+            " and ".join(repr(s) for s in entry.sources),
+        )
+        self._announce(entry)
 
     def _announce(self, entry: CatalogEntry) -> None:
         """Send the series' catalog entry again with the next tick."""
@@ -206,6 +225,10 @@ class Pipeline:
             # after the retained value, a discovery config): the catalog changes.
             if unit is not None and not state.unit_fixed and state.entry.set_unit(unit):
                 self._announce(state.entry)
+            if reading.kind != state.entry.kind and state.entry.set_kind(reading.kind):
+                self._announce(state.entry)
+            if source != state.entry.source and state.entry.fed_by(source):
+                self._second_source(state.entry)
         if state.entry.stale and state.entry.mark_live():
             self._announce(state.entry)
         if state.chain is None:

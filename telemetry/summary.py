@@ -23,6 +23,7 @@ def summarize(config: Config, source: str) -> str:
         for sub in m.subscribe:
             extra = f" template {sub.template}" if sub.template else ""
             extra += f" device {sub.device}" if sub.device else ""
+            extra += " with radio metadata" if sub.radio else ""
             lines.append(f"  subscribe {sub.topic} qos {sub.qos} format {sub.format}{extra}")
     for p in config.serial:
         stop = f"{p.stopbits:g}"

@@ -6,9 +6,12 @@
 - `zigbee2mqtt`: `zigbee2mqtt/<dev>`, `{"battery":97,"humidity":40.2,"last_seen":"...+02:00",
   "linkquality":116,"temperature":21.5,"voltage":2995}` (no units; `last_seen` as with the
   `ISO_8601_local` option); `zigbee2mqtt/<dev>/availability` `{"state":"online"}`/
-  `{"state":"offline"}`, retained.  A real bridge publishes a device's availability itself and
-  has its own will on `zigbee2mqtt/bridge/state`; each simulated device is its own bridge,
-  so its will is its availability.
+  `{"state":"offline"}`, retained; the bridge's retained device list
+  `zigbee2mqtt/bridge/devices`, each device's `definition.exposes` as zigbee-herdsman-converters
+  defines them (`temperature` °C, `humidity` %, `battery` %, battery `voltage` mV,
+  `linkquality` lqi), republished with every device announced so far.  A real bridge
+  publishes a device's availability itself and has its own will on `zigbee2mqtt/bridge/state`;
+  each simulated device is its own bridge, so its will is its availability.
 - `senml`: `senml/<dev>`, an RFC 8428 pack `[{"bn":"urn:dev:sim:<dev>:","bt":1714557600,
   "n":"temperature","u":"Cel","v":21.5,"t":0.25}, ...]` (SenML units: `Cel`, `%RH`, `Pa`).
 - `influx`: `influx/<dev>`, line protocol `environment,device=<dev> temperature=21.50,
@@ -19,13 +22,23 @@ SenML and line protocol define no availability: both use `<root>/<dev>/status`
 
 from __future__ import annotations
 
+import hashlib
 import math
+import threading
 import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from simulators.firmware.base import Family, Message, Sample, compact_json, presence, status
+from simulators.firmware.base import (
+    Family,
+    Message,
+    Sample,
+    SensorInfo,
+    compact_json,
+    presence,
+    status,
+)
 
 
 def dew_point(celsius: float, humidity: float) -> float:
@@ -67,9 +80,44 @@ class Tasmota(Family):
         return [Message(f"{self.root}/{device}/SENSOR", compact_json(document))]
 
 
+def _numeric(name: str, unit: str | None) -> dict[str, Any]:
+    """A numeric expose, as zigbee-herdsman-converters' `Numeric` serialises it."""
+    expose: dict[str, Any] = {"type": "numeric", "name": name, "property": name, "access": 1}
+    if unit:
+        expose["unit"] = unit
+    return expose
+
+
+# What every simulated device exposes besides its quantities (exposes.ts presets
+# `battery`, `battery_voltage`; Zigbee2MQTT's own `linkquality`).
+_EXTRA_EXPOSES = (("battery", "%"), ("voltage", "mV"), ("linkquality", "lqi"))
+
+
 class Zigbee2Mqtt(Family):
     name = "zigbee2mqtt"
     default_root = "zigbee2mqtt"
+
+    def __init__(self, root: str | None = None) -> None:
+        super().__init__(root)
+        self._devices: dict[str, list[dict[str, Any]]] = {}
+        self._lock = threading.Lock()  # devices connect on their own paho threads
+
+    def announce(self, device: str, sensors: Sequence[SensorInfo]) -> list[Message]:
+        exposes = [_numeric(s.name, s.unit) for s in sensors]
+        exposes += [_numeric(name, unit) for name, unit in _EXTRA_EXPOSES]
+        with self._lock:
+            self._devices[device] = exposes
+            listing = [
+                {
+                    "friendly_name": name,
+                    "ieee_address": "0x" + hashlib.sha256(name.encode()).hexdigest()[:16],
+                    "type": "EndDevice",
+                    "supported": True,
+                    "definition": {"model": "WSDCGQ11LM", "vendor": "Aqara", "exposes": found},
+                }
+                for name, found in self._devices.items()
+            ]
+        return [Message(f"{self.root}/bridge/devices", compact_json(listing), retain=True)]
 
     def availability(self, device: str, online: bool) -> Message:
         return presence(

@@ -36,11 +36,19 @@ class Subscription:
     device: str | None = None
     timezone: str | None = None
     precision: str | None = None
+    radio: bool = False  # keep radio metadata (rssi, snr, freq) of gateways' packets
 
     def route(self, source: str) -> Route:
         """How messages this subscription brings in are read."""
         return Route(
-            source, "mqtt", self.format, self.template, self.device, self.timezone, self.precision
+            source,
+            "mqtt",
+            self.format,
+            self.template,
+            self.device,
+            self.timezone,
+            self.precision,
+            self.radio,
         )
 
 

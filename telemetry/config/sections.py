@@ -135,6 +135,7 @@ def _subscription(t: Table) -> Subscription | None:
         device=device,
         timezone=_timezone(t, "timezone", None),
         precision=t.choice("precision", None, PRECISIONS),
+        radio=t.typed("radio", bool, "true or false") is True,
     )
     t.finish()
     return sub if ok else None

@@ -1,9 +1,16 @@
-"""What the catalog says of one series: its names, unit, source, last point, counts, stale flag.
+"""What the catalog says of one series: its names, unit, kind, sources, last point,
+counts, stale flag.
 
 Written only through its methods: the series it belongs to records each stored
-or refused point (`stored`, `refused_one`); the pipeline sets the unit it learns
-and the stale flag (`set_unit`, `mark_stale`, `mark_live`), and is told whether
-anything changed, so it announces the entry again only then.
+or refused point (`stored`, `refused_one`); the pipeline sets the unit and kind
+it learns, the sources that feed the series and the stale flag (`set_unit`,
+`set_kind`, `fed_by`, `mark_stale`, `mark_live`), and is told whether anything
+changed, so it announces the entry again only then.
+
+`kind` is `number`, or `state` for on/off readings (1/0).  `sources` are the
+readers (brokers, serial ports) whose readings the series holds, the first
+one first (`source`): two of them mean two devices of the same name
+interleave in one series, which the catalog shows rather than hides.
 """
 
 from __future__ import annotations
@@ -15,11 +22,13 @@ class CatalogEntry:
         "device",
         "first_seen",
         "id",
+        "kind",
         "last_ts",
         "last_value",
         "refused",
         "sensor",
         "source",
+        "sources",
         "stale",
         "unit",
     )
@@ -35,12 +44,15 @@ class CatalogEntry:
         last_ts: float,
         last_value: float,
         count: int = 0,
+        kind: str = "number",
     ) -> None:
         self.id = sid
         self.device = device
         self.sensor = sensor
         self.unit = unit
         self.source = source
+        self.sources: tuple[str, ...] = (source,)
+        self.kind = kind
         self.first_seen = first_seen
         self.last_ts = last_ts
         self.last_value = last_value
@@ -65,6 +77,21 @@ class CatalogEntry:
         if unit == self.unit:
             return False
         self.unit = unit
+        return True
+
+    def set_kind(self, kind: str) -> bool:
+        """Take the kind of the latest reading; True when it changed."""
+        if kind == self.kind:
+            return False
+        self.kind = kind
+        return True
+
+    def fed_by(self, source: str) -> bool:
+        """Note that `source` feeds this series; True the first time a second (or
+        further) source does."""
+        if source in self.sources:
+            return False
+        self.sources = (*self.sources, source)
         return True
 
     def mark_stale(self) -> bool:

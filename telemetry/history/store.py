@@ -53,6 +53,7 @@ class Store:
             reading.recv_ts,
             reading.ts,
             reading.value,
+            kind=reading.kind,
         )
         ring = Ring(self.raw_points, self.raw_span)
         series = Series(entry, ring, [Rollup(width, keep) for width, keep in self.rollups])

@@ -2,12 +2,15 @@
 
 Pure code: no I/O, no asyncio, no threads.  One module per payload family in
 `families/`; `Normalizer` enforces the size limit before anything is parsed,
-names the device and sensor from the topic template or the route, recognises
-availability topics whatever the format (Tasmota `LWT`, Zigbee2MQTT
-`availability`, Homie `$state`, ESPHome `status`, Shelly `online`), then hands
-the message to the family its route names, or for `auto` to the first family
-whose `sniff` claims it.  No input makes it raise: every problem becomes a
-counted rejection with a short reason.
+recognises availability topics whatever the format and the template (Tasmota
+`LWT`, Zigbee2MQTT `availability`, Homie `$state`, ESPHome `status`, Shelly
+`online`: they mark a device online or offline and are never a device of
+their own), hands metadata topics (discovery configs, Zigbee2MQTT's device
+list, Homie attributes) to the family that learns from them whatever the
+format, names the device and sensor from the topic template or the route,
+then hands the message to the family its route names, or for `auto` to the
+first family whose `sniff` claims it.  No input makes it raise: every
+problem becomes a counted rejection with a short reason.
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ import traceback
 from telemetry.errors import PayloadError
 from telemetry.logs import RateLimitedLog
 from telemetry.model import Outcome, RawMessage, Route
-from telemetry.normalize import availability, registry
-from telemetry.normalize.base import Context, Emit, Family, Named, ParseLimits, State
+from telemetry.normalize import availability, metadata, registry
+from telemetry.normalize.base import Context, Emit, Family, Learner, Named, ParseLimits, State
 from telemetry.normalize.families.number import parse_number
 from telemetry.normalize.timestamps import ClockPolicy
 from telemetry.remember import Remembered
@@ -46,6 +49,11 @@ class Normalizer:
         self.max_payload = max_payload
         self.limits = ParseLimits(max_json_depth, max_id_length, clock or ClockPolicy())
         self.state = State()
+        self._learned = self.state.space(metadata.LEARNED)
+        self._unitless = self.state.space(metadata.UNITLESS)
+        # Which family learns from a topic (None: it is no metadata topic), asked
+        # once per topic rather than of every learner for every message.
+        self._learners: Remembered[str, tuple[Learner, ...]] = Remembered()
         self._templates: dict[str, TopicTemplate] = {}
         self._named: Remembered[tuple[str, str], tuple[str | None, str | None]] = Remembered()
         self._series_names: Remembered[tuple[str, str, str | None], Named] = Remembered()
@@ -59,6 +67,12 @@ class Normalizer:
     def max_id_length(self) -> int:
         return self.limits.max_id_length
 
+    def _template(self, text: str) -> TopicTemplate:
+        template = self._templates.get(text)
+        if template is None:
+            template = self._templates[text] = TopicTemplate(text)
+        return template
+
     def _names(self, route: Route, topic: str) -> tuple[str | None, str | None]:
         if not route.template:
             return route.device, None
@@ -66,10 +80,7 @@ class Normalizer:
         # instead of a regex match (see bench/README.md, ingest).
         names = self._named.get((route.template, topic))
         if names is None:
-            template = self._templates.get(route.template)
-            if template is None:
-                template = self._templates[route.template] = TopicTemplate(route.template)
-            parts = template.match(topic)
+            parts = self._template(route.template).match(topic)
             if parts is None:
                 raise PayloadError(
                     "topic_mismatch", f"topic {topic!r} does not fit template {route.template!r}"
@@ -121,11 +132,18 @@ class Normalizer:
                     "payload_too_large",
                     f"{len(msg.payload)} bytes on {msg.topic!r}; the limit is {self.max_payload}",
                 )
+            mqtt = msg.route.transport == "mqtt"
+            if mqtt and self._mqtt_metadata(msg, emit):
+                return emit.outcome
             device, sensor = self._names(msg.route, msg.topic)
             ctx = Context(msg, device, sensor, self.state, self.limits)
-            if msg.route.transport == "mqtt" and self._availability(ctx, emit):
-                return emit.outcome
+            if mqtt:
+                emit.learned = self._learned.get(msg.topic)
+                if msg.topic not in self._unitless:
+                    emit.unitless = {}  # a topic's first message: see `metadata.teach`
             self._family(ctx).parse(ctx, emit)
+            if emit.unitless:
+                metadata.remember_unitless(self.state, msg.topic, emit.unitless)
         except PayloadError as exc:
             emit.outcome.errors.append(exc)
         except Exception:  # a parser bug: never let one message take the reader down
@@ -135,19 +153,51 @@ class Normalizer:
             emit.error("parser_error", "the parser failed on this message (a bug; logged)")
         return emit.outcome
 
-    @staticmethod
-    def _availability(ctx: Context, emit: Emit) -> bool:
-        level = ctx.topic.rpartition("/")[2]
-        if level not in availability.LEVELS:
+    def _mqtt_metadata(self, msg: RawMessage, emit: Emit) -> bool:
+        """Read an availability or a metadata topic; True when `msg` was one."""
+        topic = msg.topic
+        level = topic.rpartition("/")[2]
+        if level in availability.LEVELS:
+            state = availability.parse_availability(level, msg.payload)
+            if state is not None:
+                if isinstance(state, bool):
+                    emit.availability(self._availability_device(msg.route, topic, level), state)
+                return True
+        learners = self._learners.get(topic)
+        if learners is None:
+            found = tuple(f for f in registry.LEARNERS if f.learns(topic))[:1]
+            learners = self._learners.remember(topic, found)
+        if not learners:
             return False
-        state = availability.parse_availability(level, ctx.payload)
-        if state is None:
-            return False
-        if isinstance(state, bool):
-            if ctx.device is None and level == "$state" and ctx.topic.startswith("homie/"):
-                # homie/<device>/$state and v5's homie/5/<device>/$state
-                device = ctx.topic.split("/")[-2]
-            else:
-                device, _ = ctx.names()
-            emit.availability(device, state)
+        learners[0].learn(Context(msg, msg.route.device, None, self.state, self.limits), emit)
         return True
+
+    def _availability_device(self, route: Route, topic: str, level: str) -> str:
+        """The device an availability topic speaks for, whatever the template.
+
+        The template's `{device}` when it fits the topic, or the topic without its
+        last level (`zigbee2mqtt/{device}` and `zigbee2mqtt/kitchen/availability`);
+        else the route's fixed device; else the firmware's own naming: the levels
+        between its base and the last (`zigbee2mqtt/kitchen/floor/availability` ->
+        `kitchen_floor`, `tele/plug/LWT` -> `plug`, `shellies/<id>/online`,
+        `homie/<id>/$state`, `<node>/status`).
+        """
+        if route.template:
+            template = self._template(route.template)
+            for candidate in (topic, topic.rpartition("/")[0]):
+                parts = template.match(candidate)
+                if parts and parts.get("device"):
+                    return parts["device"]
+        if route.device:
+            return route.device
+        levels = topic.split("/")[:-1]
+        if level in ("$state", "online"):
+            return levels[-1] if levels else ""
+        if level == "availability":
+            return "_".join(levels[1:] or levels)
+        if level == "LWT":
+            if levels and levels[0] in ("tele", "stat"):
+                levels = levels[1:]
+            elif levels and levels[-1] in ("tele", "stat"):
+                levels = levels[:-1]
+        return "_".join(levels)

@@ -5,7 +5,10 @@ A family is an object with a `name`, the `transports` it reads, `sniff(ctx)`
 hands each value it finds to `emit.reading(...)` and each problem to
 `emit.error(...)`.  The emitter does what every family would otherwise repeat:
 numbers from strings, NaN and infinities refused, units mapped to the
-vocabulary, device times checked, ids bounded.  A parser raises only
+vocabulary, device times checked, ids bounded; `emit.state(...)` makes an
+on/off word or a boolean a reading of kind `state` (1 or 0).  A unit learned
+from metadata on the broker for this topic (`learned`, path -> unit) fills in
+where the family states none.  A parser raises only
 `PayloadError` (for a message it cannot read at all); anything else escaping a
 parser is a bug, which the normalizer still turns into a counted rejection.
 """
@@ -26,6 +29,29 @@ from telemetry.remember import Remembered
 from telemetry.units import canonical_unit
 
 MAX_UNIT_LENGTH = 24
+
+# On/off, open/closed, true/false words: the state they stand for.  What
+# firmware puts in its messages (Tasmota's `ON`/`OFF`, Zigbee2MQTT's `state`,
+# Shelly Gen1's `on`/`off` and `open`/`close`, Homie's `true`/`false`).
+STATE_WORDS = {
+    "on": 1.0,
+    "off": 0.0,
+    "true": 1.0,
+    "false": 0.0,
+    "open": 1.0,
+    "opened": 1.0,
+    "closed": 0.0,
+    "close": 0.0,
+}
+
+
+def state_value(value: Any) -> float | None:
+    """1.0 or 0.0 for a boolean or an on/off word (any case); None for anything else."""
+    if value is True or value is False:
+        return 1.0 if value else 0.0
+    if isinstance(value, str) and len(value) <= 8:
+        return STATE_WORDS.get(value.strip().lower())
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +232,14 @@ class Family(Protocol):
     def parse(self, ctx: Context, emit: Emit) -> None: ...
 
 
+class Learner(Protocol):
+    """A family that also reads metadata topics (see `telemetry.normalize.metadata`)."""
+
+    def learns(self, topic: str) -> bool: ...
+
+    def learn(self, ctx: Context, emit: Emit) -> None: ...
+
+
 def as_number(value: Any) -> float | None:
     """A finite float from a JSON number or a numeric string; None for anything else.
 
@@ -244,7 +278,16 @@ class Emit:
     (the `Normalizer` keeps one); without it, they are checked every time.
     """
 
-    __slots__ = ("_checked", "_names", "limits", "msg", "outcome", "sanitized")
+    __slots__ = (
+        "_checked",
+        "_names",
+        "learned",
+        "limits",
+        "msg",
+        "outcome",
+        "sanitized",
+        "unitless",
+    )
 
     def __init__(
         self,
@@ -257,6 +300,13 @@ class Emit:
         self.outcome = Outcome()
         self._checked: float | None = None  # what `device_time` last gave
         self._names = Remembered() if names is None else names
+        # Units learned from metadata for this message's topic, by path in the
+        # payload ("" for the whole payload); set by the normalizer.
+        self.learned: dict[str, str | None] | None = None
+        # path -> series id of the readings that went out without a unit, so a
+        # unit learned later can reach them; the normalizer sets it to a dict
+        # for a topic's first messages only, and remembers what it gathers.
+        self.unitless: dict[str, str] | None = None
 
     def error(self, reason: str, detail: str) -> None:
         self.outcome.errors.append(PayloadError(reason, detail))
@@ -276,11 +326,16 @@ class Emit:
         value: Any,
         unit: str | None = None,
         ts: Any = None,
+        *,
+        path: str = "",
+        kind: str = "number",
     ) -> bool:
         """Add one reading if `value` is a finite number; else count why not. True if added.
 
         `ts` is the device's time as the payload states it, or epoch seconds
-        already checked by `device_time`.
+        already checked by `device_time`.  `path` is where the value sits in the
+        payload (dotted; "" for the whole payload): metadata learned for the
+        topic gives the unit of a path when `unit` is None.
         """
         # JSON's floats first, without a call: most values are.
         number = value if type(value) is float and math.isfinite(value) else as_number(value)
@@ -295,6 +350,8 @@ class Emit:
             return False
         if unit is not None and type(unit) is not str:
             unit = None
+        if unit is None and self.learned is not None:
+            unit = self.learned.get(path)
         # A series' names and unit come again and again: checked once, remembered,
         # with the series id the pipeline looks its series up by (a string made
         # once, its hash kept): see bench/README.md, ingest.
@@ -308,9 +365,37 @@ class Emit:
         when = ts if ts is not None and ts is self._checked else self.device_time(ts)
         stored, series, known = named
         self.outcome.readings.append(
-            Reading(stored, sensor, number, known, when or recv, recv, when is not None, series)
+            Reading(
+                stored, sensor, number, known, when or recv, recv, when is not None, series, kind
+            )
         )
+        if known is None and self.unitless is not None and kind == "number":
+            self.unitless[path] = series
         return True
+
+    def state(
+        self,
+        device: str,
+        sensor: str,
+        value: Any,
+        ts: Any = None,
+        *,
+        path: str = "",
+        words: dict[Any, float] | None = None,
+    ) -> bool:
+        """Add an on/off reading (kind `state`, 1 or 0) for a boolean, an on/off word,
+        a word of `words` (a device's own, from metadata) or a 0/1 number; True if
+        added.  Anything else is no state and is skipped without an error."""
+        if words is not None and isinstance(value, str | bool) and value in words:
+            number: float | None = words[value]
+        else:
+            number = state_value(value)
+            if number is None and not isinstance(value, bool):
+                number = as_number(value)  # 0 and 1, as numbers or text
+                number = number if number in (0.0, 1.0) else None
+        if number is None:
+            return False
+        return self.reading(device, sensor, number, None, ts, path=path, kind="state")
 
     def _name(self, device: str, sensor: str, unit: str | None) -> Named | None:
         """The device as stored, the series id and the unit; None (counted) when the

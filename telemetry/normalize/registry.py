@@ -11,7 +11,7 @@ import pkgutil
 from typing import cast
 
 from telemetry.normalize import families as _package
-from telemetry.normalize.base import Family
+from telemetry.normalize.base import Family, Learner
 
 
 def _discover() -> tuple[Family, ...]:
@@ -26,6 +26,9 @@ def _discover() -> tuple[Family, ...]:
 
 FAMILIES = _discover()
 BY_NAME = {f.name: f for f in FAMILIES}
+# Families that learn from metadata topics (`learns(topic)`, `learn(ctx, emit)`),
+# asked before any family parses, whatever the route's format.
+LEARNERS = tuple(cast(Learner, f) for f in FAMILIES if hasattr(f, "learns"))
 
 
 def formats(transport: str) -> tuple[str, ...]:

@@ -155,3 +155,49 @@ def test_pipeline_remembers_at_most_max_series_devices_and_counts_the_rest() -> 
     assert pipeline.rejected["device_limit"] == 2
     pipeline.ingest([_message("tele/d1/LWT", b"Offline")])  # a known device still changes
     assert pipeline.devices["d1"].online is False
+
+
+@pytest.mark.parametrize(
+    ("route", "topic", "device"),
+    [
+        (Route("h", "mqtt"), "zigbee2mqtt/kitchen/availability", "kitchen"),
+        (Route("h", "mqtt"), "zigbee2mqtt/kitchen/floor/availability", "kitchen_floor"),
+        (
+            Route("h", "mqtt", template="zigbee2mqtt/{device}"),
+            "zigbee2mqtt/lamp/availability",
+            "lamp",
+        ),
+        (Route("h", "mqtt", "json"), "zb/lamp/availability", "lamp"),
+        (Route("h", "mqtt", template="zb/{device}/{sensor...}"), "zb/lamp/availability", "lamp"),
+        (Route("h", "mqtt", template="tele/{device}/SENSOR"), "tele/plug/LWT", "plug"),
+        (Route("h", "mqtt"), "tele/plug/LWT", "plug"),
+        (Route("h", "mqtt"), "shellies/shelly1-AB/online", "shelly1-AB"),
+        (Route("h", "mqtt"), "livingroom/status", "livingroom"),
+    ],
+)
+def test_availability_names_its_device_whatever_the_template(
+    route: Route, topic: str, device: str
+) -> None:
+    for payload in (b'{"state":"offline"}', b"offline", b"Offline", b"false"):
+        outcome = Normalizer().normalize(RawMessage(route, topic, payload, 1.0))
+        if outcome.availability:
+            break
+    assert outcome.readings == [] and outcome.errors == []
+    assert [(a.device, a.online) for a in outcome.availability] == [(device, False)]
+
+
+def test_zigbee2mqtt_availability_makes_no_device_of_its_own_in_telemetry_parse() -> None:
+    from telemetry.config import parse_config  # noqa: PLC0415
+    from telemetry.parsetool import ParseTool  # noqa: PLC0415
+
+    config = parse_config(
+        '[[mqtt]]\nurl = "mqtt://127.0.0.1"\n[[mqtt.subscribe]]\ntopic = "zigbee2mqtt/#"\n'
+        'format = "json"\n',
+        env={},
+    )
+    tool = ParseTool(config)
+    for payload in ('{"state":"online"}', "online", '{"state":"offline"}'):
+        line = json.dumps(
+            {"transport": "mqtt", "topic": "zigbee2mqtt/kitchen/availability", "payload": payload}
+        )
+        assert tool.run_line(line, 1) == {"readings": [], "errors": []}

@@ -263,3 +263,16 @@ def test_config_trusted_proxies_must_be_a_list_of_strings() -> None:
     assert problems("[server]\ntrusted_proxies = [1]\n") == [
         "server.trusted_proxies[0]: 1 is not a string"
     ]
+
+
+def test_config_radio_keeps_gateways_radio_metadata_and_is_a_boolean() -> None:
+    text = (
+        '[[mqtt]]\nurl = "mqtt://broker"\n[[mqtt.subscribe]]\ntopic = "rtl_433/#"\nradio = true\n'
+    )
+    (sub,) = parse_config(text, env={}).mqtt[0].subscribe
+    assert sub.radio is True and sub.route("b").radio is True
+    default = parse_config(text.replace("radio = true\n", ""), env={}).mqtt[0].subscribe[0]
+    assert default.radio is False
+    with pytest.raises(ConfigError) as info:
+        parse_config(text.replace("radio = true", 'radio = "yes"'), env={})
+    assert info.value.problems == ['mqtt[0].subscribe[0].radio: "yes" is not true or false']

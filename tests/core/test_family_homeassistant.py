@@ -24,7 +24,7 @@ def config(n: Normalizer, object_id: str, **body: object) -> Outcome:
     return feed(n, f"homeassistant/sensor/{object_id}/config", json.dumps(body))
 
 
-def test_homeassistant_abbreviated_config_teaches_unit_and_device_of_an_esphome_topic() -> None:
+def test_homeassistant_abbreviated_config_teaches_the_unit_of_an_esphome_topic() -> None:
     n = Normalizer()
     out = config(
         n,
@@ -35,7 +35,8 @@ def test_homeassistant_abbreviated_config_teaches_unit_and_device_of_an_esphome_
     )
     assert not out.readings and not out.errors
     [r] = feed(n, "node/sensor/temp/state", "21.5").readings
-    assert (r.device, r.sensor, r.value, r.unit) == ("Node", "temp", 21.5, "°C")
+    # named as the ESPHome family names its topics, with or without discovery
+    assert (r.device, r.sensor, r.value, r.unit) == ("node", "temp", 21.5, "°C")
 
 
 def test_homeassistant_tilde_expands_at_the_start_and_the_end() -> None:
@@ -84,11 +85,43 @@ def test_homeassistant_sensor_config_without_state_topic_is_counted() -> None:
     assert [e.reason for e in config(n, "t", name="x").errors] == ["discovery_incomplete"]
 
 
-def test_homeassistant_non_sensor_configs_teach_nothing() -> None:
+def test_homeassistant_switch_and_binary_sensor_configs_teach_on_off_states() -> None:
     n = Normalizer()
     out = feed(n, "homeassistant/switch/x/config", json.dumps({"stat_t": "sw/state"}))
     assert not out.errors
-    assert not feed(n, "sw/state", "ON").readings
+    [r] = feed(n, "sw/state", "ON").readings
+    assert (r.device, r.sensor, r.value, r.unit, r.kind) == ("sw", "x", 1.0, None, "state")
+    body = {"stat_t": "door/contact", "pl_on": "open", "pl_off": "shut", "dev_cla": "door"}
+    feed(n, "homeassistant/binary_sensor/door/config", json.dumps(body))
+    assert [(r.value, r.kind) for r in feed(n, "door/contact", "shut").readings] == [(0.0, "state")]
+    assert feed(n, "door/contact", "ajar").readings == []  # neither word: no state
+
+
+def test_homeassistant_other_components_teach_nothing() -> None:
+    n = Normalizer()
+    out = feed(n, "homeassistant/light/x/config", json.dumps({"stat_t": "light/state"}))
+    assert not out.errors
+    assert not feed(n, "light/state", "ON").readings  # read by `number`, which counts it
+    assert "light/state" not in n.state.space("ha_discovery")
+
+
+def test_homeassistant_config_teaches_whatever_format_the_route_names() -> None:
+    n = Normalizer()
+    route = Route("test", "mqtt", "number", template="{device}/{sensor}")
+    body = {"stat_t": "boiler/flow", "unit_of_meas": "°C"}
+    assert not feed(n, "homeassistant/sensor/flow/config", json.dumps(body), route).errors
+    [r] = feed(n, "boiler/flow", "41.5", route).readings
+    assert (r.device, r.sensor, r.unit) == ("boiler", "flow", "°C")
+
+
+def test_homeassistant_a_unit_learned_late_reaches_the_series_already_read() -> None:
+    n = Normalizer()
+    route = Route("test", "mqtt", "number", template="{device}/{sensor}")
+    [early] = feed(n, "boiler/flow", "41.5", route).readings
+    assert early.unit is None
+    body = {"stat_t": "boiler/flow", "unit_of_meas": "°C"}
+    out = feed(n, "homeassistant/sensor/flow/config", json.dumps(body), route)
+    assert out.units == [("boiler/flow", "°C")]
 
 
 def test_homeassistant_value_path_forms() -> None:

@@ -46,8 +46,20 @@ def test_influx_device_tag_names_the_device_and_other_tags_the_sensor() -> None:
 def test_influx_device_tag_wins_over_host() -> None:
     assert series(normalize("m,host=gw,device=esp1 t=1"))[0][:2] == (
         "esp1",
-        "m.gw.t",
-    )  # the other tags stay in the sensor
+        "gw.t",
+    )  # the other tags stay in the sensor; a device tag's measurement does not
+
+
+def test_influx_the_device_is_never_repeated_in_the_sensor() -> None:
+    route = Route("lab", "mqtt", "influx", template="influx/{device}")
+    out = Normalizer().normalize(
+        RawMessage(route, "influx/esp0", b"environment,device=esp0 temperature=21.5", NOW)
+    )
+    assert [(r.device, r.sensor) for r in out.readings] == [("esp0", "temperature")]
+    out = Normalizer().normalize(
+        RawMessage(route, "influx/pi", b"cpu,cpu=cpu0,host=pi idle=9", NOW)
+    )
+    assert [(r.device, r.sensor) for r in out.readings] == [("pi", "cpu.cpu0.idle")]
 
 
 def test_influx_without_device_tags_the_measurement_is_the_device() -> None:
@@ -61,9 +73,14 @@ def test_influx_escapes_are_undone() -> None:
     assert series(out) == [("wea ther", "us,mid west.temp=rature", 82.0, NOW)]
 
 
-def test_influx_booleans_and_strings_are_skipped_silently() -> None:
+def test_influx_booleans_are_states_and_strings_are_skipped_silently() -> None:
     out = normalize('m a=t,b=FALSE,c="21.5",d=True')
-    assert out.readings == [] and out.errors == []
+    assert [(r.sensor, r.value, r.kind) for r in out.readings] == [
+        ("a", 1.0, "state"),
+        ("b", 0.0, "state"),
+        ("d", 1.0, "state"),
+    ]
+    assert out.errors == []
 
 
 def test_influx_precision_comes_from_the_route() -> None:

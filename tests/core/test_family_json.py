@@ -52,7 +52,9 @@ def test_json_flattens_nested_objects_and_arrays_under_the_topic() -> None:
         "esp32/room/env.h": (45.0, None),
         "esp32/room/acc.0": (1.0, None),
         "esp32/room/acc.1": (2.0, None),
+        "esp32/room/ok": (1.0, None),
     }
+    assert [r.kind for r in out.readings if r.sensor == "room/ok"] == ["state"]
     assert out.errors == []
 
 
@@ -127,7 +129,62 @@ def test_tasmota_zigbee_messages_become_their_own_devices() -> None:
         }
     }
     out = run("tele/zbbridge/SENSOR", payload)
-    assert table(out) == {"0x8F20/Temperature": (21.5, None), "0x8F20/LinkQuality": (60.0, None)}
+    assert table(out) == {"0x8F20/Temperature": (21.5, "°C"), "0x8F20/LinkQuality": (60.0, None)}
+
+
+def test_tasmota_zigbee_on_off_attributes_are_states() -> None:
+    payload = {"ZbReceived": {"Plug": {"Device": "0x3C0E", "Power": 1, "Endpoint": 1}}}
+    out = run("tele/zbbridge/SENSOR", payload)
+    assert [(r.device, r.sensor, r.value, r.kind) for r in out.readings] == [
+        ("Plug", "Power", 1.0, "state")
+    ]
+
+
+def test_tasmota_power_and_switches_are_states() -> None:
+    out = run("tele/plug/STATE", {"POWER1": "ON", "POWER2": "OFF", "Switch1": "ON", "Mode": "11n"})
+    assert [(r.sensor, r.value, r.kind) for r in out.readings] == [
+        ("POWER1", 1.0, "state"),
+        ("POWER2", 0.0, "state"),
+        ("Switch1", 1.0, "state"),
+    ]
+    [r] = run("stat/plug/POWER", b"OFF").readings
+    assert (r.device, r.sensor, r.value, r.kind) == ("plug", "POWER", 0.0, "state")
+
+
+def test_tasmota_units_default_to_the_firmware_defaults_without_unit_words() -> None:
+    out = run("tele/t/SENSOR", {"BME280": {"Temperature": 20.1, "Pressure": 1001.5}})
+    assert table(out) == {
+        "t/BME280.Temperature": (20.1, "°C"),
+        "t/BME280.Pressure": (1001.5, "hPa"),
+    }
+    out = run("tele/t/SENSOR", {"BME280": {"Temperature": 68.2}, "TempUnit": "F"})
+    assert table(out) == {"t/BME280.Temperature": (68.2, "°F")}
+
+
+def test_tasmota_driver_units_gas_wind_analog_and_state() -> None:
+    payload = {
+        "BME680": {"Temperature": 21.0, "Gas": 112.57},
+        "TX20": {"Speed": {"Act": 3.2, "Max": 5.0}, "Dir": {"Card": "N", "Deg": 22.5}},
+        "ANALOG": {"A0": 512, "CTEnergy1": {"Energy": 0.1, "Power": 23.0}},
+        "SpeedUnit": "km/h",
+    }
+    out = run("tele/w/SENSOR", payload)
+    assert table(out) == {
+        "w/BME680.Temperature": (21.0, "°C"),
+        "w/BME680.Gas": (112.57, "kΩ"),
+        "w/TX20.Speed.Act": (3.2, "km/h"),
+        "w/TX20.Speed.Max": (5.0, "km/h"),
+        "w/TX20.Dir.Deg": (22.5, "°"),
+        "w/ANALOG.A0": (512.0, None),
+        "w/ANALOG.CTEnergy1.Energy": (0.1, "kWh"),
+        "w/ANALOG.CTEnergy1.Power": (23.0, "W"),
+    }
+    out = run("tele/p/STATE", {"LoadAvg": 19, "Heap": 121, "ENERGY": {"ApparentPower": 5}})
+    assert table(out) == {
+        "p/LoadAvg": (19.0, "%"),
+        "p/Heap": (121.0, "kB"),
+        "p/ENERGY.ApparentPower": (5.0, "VA"),
+    }
 
 
 def test_tasmota_bad_time_is_counted_once() -> None:
@@ -138,9 +195,28 @@ def test_tasmota_bad_time_is_counted_once() -> None:
 # --- zigbee2mqtt ---------------------------------------------------------------------
 
 
-def test_zigbee2mqtt_friendly_name_with_slash_and_no_units() -> None:
+def test_zigbee2mqtt_friendly_name_with_slash_and_its_standard_units() -> None:
     out = run("zigbee2mqtt/kitchen/sensor", {"temperature": 21.5, "occupancy": True})
-    assert table(out) == {"kitchen_sensor/temperature": (21.5, None)}
+    assert table(out) == {
+        "kitchen_sensor/temperature": (21.5, "°C"),
+        "kitchen_sensor/occupancy": (1.0, None),
+    }
+    assert [r.kind for r in out.readings] == ["number", "state"]
+
+
+def test_zigbee2mqtt_voltage_is_mv_on_a_battery_device_and_v_on_a_meter() -> None:
+    battery = run("zigbee2mqtt/door", {"battery": 90, "voltage": 3005, "linkquality": 80})
+    assert table(battery) == {
+        "door/battery": (90.0, "%"),
+        "door/voltage": (3005.0, "mV"),
+        "door/linkquality": (80.0, None),
+    }
+    plug = run("zigbee2mqtt/plug", {"power": 12.5, "voltage": 231, "state": "ON"})
+    assert table(plug) == {
+        "plug/power": (12.5, "W"),
+        "plug/voltage": (231.0, "V"),
+        "plug/state": (1.0, None),
+    }
 
 
 def test_zigbee2mqtt_bridge_topics_are_skipped() -> None:
@@ -200,12 +276,17 @@ def test_ttn_decoded_payload_and_radio() -> None:
         },
     }
     out = run("v3/app@ttn/devices/eui-1/up", payload)
+    assert table(out) == {"eui-1/temperature": (21.5, "°C")}  # radio metadata: not a series
+    assert math.isclose(out.readings[0].ts, 1_704_189_600.123456)
+    radio = Route("test", "mqtt", radio=True)
+    out = Normalizer().normalize(
+        RawMessage(radio, "v3/app@ttn/devices/eui-1/up", json.dumps(payload).encode(), RECV)
+    )
     assert table(out) == {
-        "eui-1/temperature": (21.5, None),
+        "eui-1/temperature": (21.5, "°C"),
         "eui-1/radio.rssi": (-42.0, "dBm"),
         "eui-1/radio.snr": (9.5, "dB"),
     }
-    assert math.isclose(out.readings[0].ts, 1_704_189_600.123456)
 
 
 # --- omg -----------------------------------------------------------------------------

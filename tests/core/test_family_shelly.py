@@ -28,7 +28,8 @@ def feed(n: Normalizer, topic: str, payload: str | bytes, route: Route = AUTO) -
         ("emeter/2/total", "12.34", 12.34, "Wh"),
         ("ext_temperature/0", "20.1", 20.1, "°C"),
         ("ext_temperature_f/0", "68.2", 68.2, "°F"),
-        ("sensor/temperature", "21.5", 21.5, None),  # °C or °F as configured
+        ("sensor/temperature", "21.5", 21.5, "°C"),  # the default; `info` may say °F
+        ("adc/0", "3.21", 3.21, "V"),
         ("sensor/tilt", "12", 12.0, "°"),
         ("sensor/concentration", "0", 0.0, "ppm"),
     ],
@@ -46,11 +47,34 @@ def test_shelly_template_names_device_and_sensor() -> None:
     assert (r.device, r.sensor, r.unit) == ("em1", "emeter/0/power", "W")
 
 
+def test_shelly_on_off_topics_are_states() -> None:
+    n = Normalizer()
+    for topic, payload, value in [
+        ("relay/0", "on", 1.0),
+        ("sensor/flood", "false", 0.0),
+        ("sensor/state", "close", 0.0),
+        ("input/1", "1", 1.0),
+        ("overtemperature", "0", 0.0),
+    ]:
+        [r] = feed(n, f"shellies/d/{topic}", payload).readings
+        assert (r.sensor, r.value, r.unit, r.kind) == (topic, value, None, "state")
+
+
+def test_shelly_info_says_the_temperature_unit() -> None:
+    n = Normalizer()
+    info = '{"tmp": {"value": 70.1, "units": "F", "tC": 21.2, "tF": 70.1, "is_valid": true}}'
+    assert not feed(n, "shellies/ht-1/info", info).readings
+    [r] = feed(n, "shellies/ht-1/sensor/temperature", "70.1").readings
+    assert r.unit == "°F"
+    [r] = feed(n, "shellies/ht-2/sensor/temperature", "21.2").readings
+    assert r.unit == "°C"
+
+
 def test_shelly_text_states_are_skipped_but_a_documented_number_is_counted() -> None:
     n = Normalizer()
     for topic, payload in [
-        ("relay/0", "on"),
-        ("sensor/flood", "false"),
+        ("roller/0", "stop"),
+        ("sensor/gas", "none"),
         ("info", "{}"),
         ("relay/0/command", "off"),
         ("input_event/0", '{"event":"S"}'),
@@ -70,14 +94,13 @@ def test_esphome_sensor_state_is_a_reading_without_unit() -> None:
     assert (r.device, r.sensor, r.value, r.unit) == ("kitchen", "temp", 21.25, None)
 
 
-def test_esphome_binary_and_text_states_are_skipped() -> None:
+def test_esphome_binary_and_switch_states_are_states_and_text_is_skipped() -> None:
     n = Normalizer()
-    for topic, payload in [
-        ("binary_sensor/door/state", "ON"),
-        ("text_sensor/ip/state", "10.0.0.2"),
-    ]:
-        out = feed(n, f"kitchen/{topic}", payload)
-        assert not out.readings and not out.errors
+    for topic, value in [("binary_sensor/door/state", 1.0), ("switch/fan/state", 0.0)]:
+        [r] = feed(n, f"kitchen/{topic}", "ON" if value else "OFF").readings
+        assert (r.device, r.value, r.kind) == ("kitchen", value, "state")
+    out = feed(n, "kitchen/text_sensor/ip/state", "10.0.0.2")
+    assert not out.readings and not out.errors
 
 
 def test_esphome_nan_is_counted_not_finite() -> None:

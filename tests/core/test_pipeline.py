@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+
 from telemetry import frames
 from telemetry.config import Config, FilterSpec, HistoryConfig, LimitsConfig, SeriesRule
 from telemetry.model import RawMessage, Route
@@ -193,6 +197,46 @@ def test_pipeline_a_unit_learned_later_changes_the_catalog_once() -> None:
     changed = pipeline.take_tick().new_series
     assert [(i.id, i.unit) for i in changed] == [("h0/sensor/t", "°C")]
     assert pipeline.take_tick().new_series == []
+
+
+def test_pipeline_a_unit_learned_later_reaches_the_catalog_without_a_new_reading() -> None:
+    pipeline = Pipeline(Config())
+    route = Route("home", "mqtt", "auto")
+    pipeline.ingest([RawMessage(route, "homie/h0/sensor/t", b"20.5", 1.0)])
+    pipeline.take_tick()
+    pipeline.ingest([RawMessage(route, "homie/h0/sensor/t/$unit", "°C".encode(), 2.0)])
+    changed = pipeline.take_tick().new_series
+    assert [(i.id, i.unit, i.count) for i in changed] == [("h0/sensor/t", "°C", 1)]
+
+
+def test_pipeline_on_off_readings_are_state_series_in_the_catalog() -> None:
+    pipeline = Pipeline(Config())
+    route = Route("home", "mqtt", "auto")
+    pipeline.ingest([RawMessage(route, "zigbee2mqtt/door", b'{"contact":true}', 1.0)])
+    pipeline.ingest([RawMessage(route, "zigbee2mqtt/door", b'{"contact":false}', 2.0)])
+    entry = pipeline.store.series["door/contact"].entry
+    assert stored(pipeline, "door/contact") == [(1.0, 1.0), (2.0, 0.0)]
+    assert frames.series(entry)["kind"] == "state"
+    assert frames.series(pipeline.store.series["door/contact"].entry)["unit"] is None
+
+
+def test_pipeline_a_series_fed_by_two_sources_is_logged_once_and_shown(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    pipeline = Pipeline(Config())
+    home = Route("home", "mqtt", "number", template="{device}/{sensor}")
+    lab = Route("lab", "mqtt", "number", template="{device}/{sensor}")
+    pipeline.ingest([RawMessage(home, "pump/t", b"20", 1.0)])
+    pipeline.take_tick()
+    with caplog.at_level(logging.WARNING, logger="telemetry.pipeline"):
+        for n in range(3):
+            pipeline.ingest([RawMessage(lab, "pump/t", b"30", 2.0 + n)])
+            pipeline.ingest([RawMessage(home, "pump/t", b"20", 2.5 + n)])
+    entry = pipeline.store.series["pump/t"].entry
+    assert frames.series(entry)["sources"] == ["home", "lab"]
+    assert [r.message for r in caplog.records].count(caplog.records[0].message) == 1
+    assert "two devices of the same name" in caplog.records[0].message
+    assert [i.id for i in pipeline.take_tick().new_series] == ["pump/t"]
 
 
 def test_pipeline_a_rule_unit_is_not_overridden_by_payloads() -> None:

@@ -23,6 +23,7 @@ def reading_at(
     *,
     unit: str | None,
     seconds: float | None,
+    kind: str = "number",
 ) -> bool:
     """`emit.reading` with a time already in epoch seconds (or None for "now")."""
     if seconds is not None and abs(seconds) >= SECONDS_LIMIT:
@@ -31,4 +32,4 @@ def reading_at(
             f"{sensor}: device time {seconds:.6g} s not used",
         )
         seconds = None
-    return emit.reading(device, sensor, value, unit, seconds)
+    return emit.reading(device, sensor, value, unit, seconds, kind=kind)

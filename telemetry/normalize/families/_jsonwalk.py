@@ -9,6 +9,12 @@ skipped without an error: a JSON document mixes measurements with states,
 names and versions, and only a family that knows a field can say it should
 have been a number.
 
+With `states` (a family's rule, `StateOf`), booleans and short text leaves
+come out too, and the rule says which of them are on/off states (readings of
+kind `state`, 1 or 0): `default_state` takes booleans and the on/off words of
+`base.STATE_WORDS`; a family passes its own rule when only some fields are
+states.
+
 The walk is recursive (the depth is already bounded by `Context.json`) and
 stops after `MAX_LEAVES` values, so a payload of many tiny numbers costs at
 most that many readings; the rest is counted once as `too_many_values`.
@@ -20,7 +26,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from telemetry.normalize.base import Context, Emit, as_number
+from telemetry.normalize.base import Context, Emit, as_number, state_value
 
 MAX_LEAVES = 1000
 _NONFINITE = frozenset(
@@ -28,6 +34,14 @@ _NONFINITE = frozenset(
 )
 
 UnitOf = Callable[[tuple[str, ...]], str | None]
+# (path parts, a leaf that is not a number) -> 1.0 / 0.0 when it is an on/off state
+StateOf = Callable[[tuple[str, ...], Any], float | None]
+MAX_STATE_TEXT = 16
+
+
+def default_state(parts: tuple[str, ...], value: Any) -> float | None:
+    """Booleans and the on/off words, wherever they are."""
+    return state_value(value)
 
 
 def looks_like_object(ctx: Context, arrays: bool = False) -> bool:
@@ -55,19 +69,28 @@ def is_nonfinite(value: Any) -> bool:
 
 
 def leaves(
-    tree: Any, skip: frozenset[str] = frozenset(), limit: int = MAX_LEAVES + 1
+    tree: Any,
+    skip: frozenset[str] = frozenset(),
+    limit: int = MAX_LEAVES + 1,
+    states: bool = False,
 ) -> list[tuple[tuple[str, ...], Any]]:
     """`(path parts, value)` for every number-like leaf, in document order, at most
-    `limit` of them.
+    `limit` of them; with `states`, booleans and short text leaves too.
 
     `skip` names top-level keys left out (time fields, identifiers).
     """
     found: list[tuple[tuple[str, ...], Any]] = []
     if isinstance(tree, dict | list):
-        _walk(tree, (), skip, found, limit)
-    elif is_candidate(tree):
+        _walk(tree, (), skip, found, limit, states=states)
+    elif is_candidate(tree) or (states and _state_like(tree)):
         found.append(((), tree))
     return found
+
+
+def _state_like(value: Any) -> bool:
+    return (
+        value is True or value is False or (isinstance(value, str) and len(value) <= MAX_STATE_TEXT)
+    )
 
 
 def _walk(
@@ -76,6 +99,8 @@ def _walk(
     skip: frozenset[str],
     found: list[tuple[tuple[str, ...], Any]],
     limit: int,
+    *,
+    states: bool,
 ) -> None:
     # Recursion, which the depth limit of `Context.json` bounds; JSON numbers are
     # tested first, by type (`bool` is not `int` by type), as most leaves are numbers.
@@ -92,8 +117,8 @@ def _walk(
         if kind is float or kind is int:
             found.append(((*path, name), value))
         elif isinstance(value, dict | list):
-            _walk(value, (*path, name), skip, found, limit)
-        elif is_candidate(value):
+            _walk(value, (*path, name), skip, found, limit, states=states)
+        elif is_candidate(value) or (states and _state_like(value)):
             found.append(((*path, name), value))
 
 
@@ -114,19 +139,30 @@ def emit_tree(
     unit_of: UnitOf | None = None,
     ts: Any = None,
     skip: frozenset[str] = frozenset(),
+    states: StateOf | None = None,
 ) -> int:
-    """Emit every number-like leaf of `tree` as `device / prefix + dotted path`.
+    """Emit every number-like leaf of `tree` as `device / prefix + dotted path`, and
+    with `states` every leaf the rule calls an on/off state.
 
     Returns how many readings were added.  `unit_of(parts)` gives each leaf's
     unit from what the firmware states, or None.
     """
     added = 0
-    for count, (parts, value) in enumerate(leaves(tree, skip)):
+    for count, (parts, value) in enumerate(leaves(tree, skip, states=states is not None)):
         if count >= MAX_LEAVES:
             emit.error("too_many_values", f"only the first {MAX_LEAVES} values were read")
             break
-        sensor = prefix + ".".join(parts) if parts else prefix.rstrip("./") or "value"
+        path = ".".join(parts)
+        sensor = prefix + path if parts else prefix.rstrip("./") or "value"
+        kind = type(value)
+        if states is not None and kind is not float and kind is not int and not is_candidate(value):
+            state = states(parts, value)
+            if state is not None and emit.reading(
+                device, sensor, state, None, ts, path=path, kind="state"
+            ):
+                added += 1
+            continue
         unit = unit_of(parts) if unit_of is not None else None
-        if emit.reading(device, sensor, value, unit, ts):
+        if emit.reading(device, sensor, value, unit, ts, path=path):
             added += 1
     return added

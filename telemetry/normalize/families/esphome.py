@@ -9,21 +9,24 @@ several levels is joined with `_`), the sensor is the object id.
 - `sensor` states are numbers formatted with the sensor's `accuracy_decimals`;
   a failed read is published as `nan`, which is counted as `not_finite`.
 - `text_sensor` states are read only when they are numbers, else skipped.
-- `binary_sensor` states (`ON`/`OFF`) are not measurements: skipped.
+- `binary_sensor` and `switch` states (`ON`/`OFF`) are readings of kind
+  `state` (1/0).
 
-The unit is not on the state topic, so it is null here.  ESPHome also sends
-Home Assistant discovery configs (`homeassistant/sensor/<node>/<id>/config`,
-with `unit_of_meas`); when a route with `format = "auto"` receives those too
-(subscribe to `homeassistant/#` beside `+/sensor/+/state`), the
-`homeassistant` family learns the unit and claims the state topic before this
-family is asked, so those readings do carry a unit.
+The unit is not on the state topic.  ESPHome sends it in its Home Assistant
+discovery configs (`homeassistant/sensor/<node>/<id>/config`, with
+`unit_of_meas`, retained): subscribe to `homeassistant/#` beside
+`+/sensor/+/state` and the unit is learned (whatever the format; see
+`telemetry.normalize.metadata`) for this family's readings of the state
+topic, also for values that arrived before it.  Topics under
+`homeassistant/` are never ESPHome state topics (that is the discovery prefix).
 """
 
 from __future__ import annotations
 
 from telemetry.normalize.base import Context, Emit, as_number
 
-_COMPONENTS = frozenset({"sensor", "text_sensor", "binary_sensor"})
+_COMPONENTS = frozenset({"sensor", "text_sensor", "binary_sensor", "switch"})
+_STATES = frozenset({"binary_sensor", "switch"})
 
 
 def _split(topic: str) -> tuple[str, str, str] | None:
@@ -34,6 +37,8 @@ def _split(topic: str) -> tuple[str, str, str] | None:
     head, _, object_id = head.rpartition("/")
     prefix, _, component = head.rpartition("/")
     if component not in _COMPONENTS or not prefix or not object_id:
+        return None
+    if prefix == "homeassistant" or prefix.startswith("homeassistant/"):
         return None
     return prefix, component, object_id
 
@@ -54,9 +59,10 @@ class ESPHome:
         if parts is None:
             return
         prefix, component, object_id = parts
-        if component == "binary_sensor":
-            return  # ON/OFF: a state, not a measurement
         text = ctx.text().strip()
+        if component in _STATES:
+            emit.state(ctx.device or prefix, object_id, text)
+            return
         if component == "text_sensor" and as_number(text) is None:
             return  # text, as the component says
         emit.reading(ctx.device or prefix, object_id, text)

@@ -2,38 +2,46 @@
 
 A device announces each entity with a retained JSON config at
 `homeassistant/<component>/[<node_id>/]<object_id>/config`; for a `sensor`
-it names the state topic, the unit and the device.  This family remembers,
-in `ctx.state.space("ha_discovery")`, `state topic -> [(config topic, device,
-sensor, unit, value path)]`, and then claims (priority 10, before every other
-family) each later message on a learned state topic, whatever family would
-otherwise read it, so an ESPHome state or a Tasmota `SENSOR` message gets the
-unit its own discovery config stated.
+it names the state topic, the unit and the device.  ESPHome, Tasmota,
+Zigbee2MQTT, OpenMQTTGateway and many other firmwares publish these.
+
+Configs are read whatever `format` the subscription names (`learns`/`learn`,
+asked by the normalizer before any family): each teaches (see
+`telemetry.normalize.metadata`) the unit of its state topic's value at the
+value template's field (`DS18B20-2.Temperature`), so the family that reads
+that topic (Tasmota, ESPHome, Zigbee2MQTT, `number`, `json`...) gives its
+readings that unit, named as that family names them; a unit learned after a
+series' first readings reaches the catalog at once.  This family also
+remembers, in `ctx.state.space("ha_discovery")`, `state topic -> [(config
+topic, device, sensor, unit, value path, on/off words)]`, and reads the
+learned state topics that no firmware family claims (priority 850: after
+them, before `json` and `number`), naming their readings from the config.
 
 Config messages:
 - Full and abbreviated keys (`stat_t`, `unit_of_meas`, `val_tpl`, `dev`, `ids`,
-  `obj_id`, `uniq_id`, ...), and the `~` base topic: a topic value that starts
-  (or ends) with `~` has it replaced by the `~` value, as Home Assistant does.
-- Only `sensor` configs teach anything; other components (switch, light,
-  binary_sensor, ...) are read and ignored.  An empty retained config removes
-  what its topic taught.  A config yields no readings and, when it is
-  complete, no error; a sensor config without a state topic is counted
-  (`discovery_incomplete`), one that is not a JSON object too.
-- Device: the route's (template or fixed) device when it has one, else
-  `dev.name`, else the first of `dev.ids`, else the node id, else the state
-  topic's first level.  Sensor: the value template's field path, dotted
-  (`DS18B20-2.Temperature`, like the JSON families name it), or, for a plain
-  value, the config topic's object id.  Unit: `unit_of_measurement` (an empty
-  one is null).
+  `obj_id`, `uniq_id`, `pl_on`, `pl_off`, ...), and the `~` base topic: a
+  topic value that starts (or ends) with `~` has it replaced by the `~`
+  value, as Home Assistant does.
+- `sensor` configs teach a unit; `binary_sensor` and `switch` configs teach an
+  on/off entity (`payload_on`/`payload_off`, default `ON`/`OFF`; for a switch
+  `state_on`/`state_off` first), read as readings of kind `state`.  Other
+  components (light, cover, button, ...) are read and ignored.  An empty
+  retained config removes what its topic taught.  A config yields no
+  readings and, when it is complete, no error; a config without a state
+  topic is counted (`discovery_incomplete`), one that is not a JSON object too.
+- Device (for the topics this family reads): the route's (template or fixed)
+  device when it has one, else `dev.name`, else the first of `dev.ids`, else
+  the node id, else the state topic's first level.  Sensor: the value
+  template's field path, dotted, or, for a plain value, the config topic's
+  object id.  Unit: `unit_of_measurement` (an empty one, or `-` as
+  Zigbee2MQTT 1.x gave `linkquality`, is null).
 
 State messages: a plain number, or JSON picked by a value template of exactly
 the common form `{{ value_json.a.b }}` / `{{ value_json['a']['b'] }}` (mixed
 dot and bracket steps, optional `| float` or `| is_defined`), or `{{ value }}`.
 Richer Jinja (`round`, arithmetic, `if ... else`, `int(0)`) is not evaluated:
-such an entity yields the counted reason `unsupported_template`.
-
-Subscriptions: the route must receive both `homeassistant/#` and the state
-topics, with `format = "auto"` (a route with a fixed family never asks this
-one).  Only the default discovery prefix `homeassistant/` is recognised.
+such an entity yields the counted reason `unsupported_template` (and teaches
+no unit).  Only the default discovery prefix `homeassistant/` is recognised.
 """
 
 from __future__ import annotations
@@ -43,6 +51,7 @@ from typing import Any, NamedTuple
 
 from telemetry.errors import PayloadError
 from telemetry.normalize.base import Context, Emit
+from telemetry.normalize.metadata import forget, teach
 
 _PREFIX = "homeassistant/"
 _MAX_ENTITIES_PER_TOPIC = 64
@@ -56,12 +65,18 @@ _TEMPLATE = re.compile(
 _STEPS = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[\s*'([^'\]]*)'\s*\]|\[\s*\"([^\"\]]*)\"\s*\]")
 
 
+_COMPONENTS = frozenset({"sensor", "binary_sensor", "switch"})
+# What configs put where there is no unit (Zigbee2MQTT 1.x gave linkquality "-").
+_NO_UNIT = frozenset({"", "-", "none", "None"})
+
+
 class Entity(NamedTuple):
     config_topic: str
     device: str
     sensor: str
     unit: str | None
     path: tuple[str, ...] | None  # None: the payload is the value
+    words: dict[str, float] | None = None  # an on/off entity's payloads
 
 
 def value_path(template: str) -> tuple[str, ...] | None:
@@ -110,43 +125,74 @@ def _expand(topic: Any, base: Any) -> str | None:
     return topic
 
 
+def _path_key(path: tuple[str, ...] | None) -> str:
+    return "" if path is None else ".".join(path)
+
+
 def _forget(ctx: Context, config_topic: str) -> None:
     configs = ctx.state.space("ha_discovery_configs")
     learned = ctx.state.space("ha_discovery")
     state_topic = configs.pop(config_topic, None)
     if isinstance(state_topic, str) and state_topic in learned:
+        gone = [e for e in learned[state_topic] if e.config_topic == config_topic]
         kept = tuple(e for e in learned[state_topic] if e.config_topic != config_topic)
+        for entity in gone:
+            if entity.path != _UNSUPPORTED:
+                forget(ctx, state_topic, _path_key(entity.path))
         if kept:
             learned[state_topic] = kept
         else:
             del learned[state_topic]
 
 
-def _learn(ctx: Context, emit: Emit, levels: list[str]) -> None:
+def _words(config: dict[str, Any], component: str) -> dict[str, float]:
+    on = off = None
+    if component == "switch":
+        on, off = _get(config, "state_on", "stat_on"), _get(config, "state_off", "stat_off")
+    on = on if isinstance(on, str) else _get(config, "payload_on", "pl_on")
+    off = off if isinstance(off, str) else _get(config, "payload_off", "pl_off")
+    return {
+        on if isinstance(on, str) else "ON": 1.0,
+        off if isinstance(off, str) else "OFF": 0.0,
+    }
+
+
+def learn_config(ctx: Context, emit: Emit) -> None:
+    """Read one discovery config (any route, any format)."""
+    levels = ctx.topic.split("/")
+    if len(levels) not in (4, 5):
+        return  # a config topic of another shape
     component = levels[1]
     node_id = levels[2] if len(levels) == 5 else None
     object_id = levels[-2]
     _forget(ctx, ctx.topic)  # a new config replaces what this topic taught before
-    if not ctx.payload.strip() or component != "sensor":
+    if not ctx.payload.strip() or component not in _COMPONENTS:
         return  # a removal, or an entity that is not a sensor
     config = ctx.json()
     if not isinstance(config, dict):
         raise PayloadError("not_an_object", "a discovery config must be a JSON object")
     state_topic = _expand(_get(config, "state_topic", "stat_t"), config.get("~"))
     if state_topic is None:
-        emit.error("discovery_incomplete", f"{ctx.topic}: a sensor config without a state topic")
+        emit.error(
+            "discovery_incomplete", f"{ctx.topic}: a {component} config without a state topic"
+        )
         return
     template = _get(config, "value_template", "val_tpl")
     path = value_path(template) if isinstance(template, str) else None
     unit = _get(config, "unit_of_measurement", "unit_of_meas")
+    if isinstance(unit, str) and unit.strip() in _NO_UNIT:
+        unit = None
     sensor = ".".join(path) if path and path != _UNSUPPORTED else object_id
     entity = Entity(
         ctx.topic,
         _device(config, node_id, state_topic),
         sensor,
-        unit if isinstance(unit, str) and unit.strip() else None,
+        unit if isinstance(unit, str) and unit.strip() and component == "sensor" else None,
         path,
+        None if component == "sensor" else _words(config, component),
     )
+    if component == "sensor" and path != _UNSUPPORTED:
+        teach(ctx, emit, state_topic, _path_key(path), entity.unit)
     learned = ctx.state.space("ha_discovery")
     learned[state_topic] = (*learned.get(state_topic, ()), entity)[-_MAX_ENTITIES_PER_TOPIC:]
     ctx.state.space("ha_discovery_configs")[ctx.topic] = state_topic
@@ -165,25 +211,26 @@ class HomeAssistant:
 
     name = "homeassistant"
     transports = ("mqtt",)
-    priority = 10
+    priority = 850  # after every firmware family, before `json` and `number`
 
     def sniff(self, ctx: Context) -> bool:
-        topic = ctx.topic
-        if topic.startswith(_PREFIX) and topic.endswith("/config"):
-            return True
-        return topic in ctx.state.space("ha_discovery")
+        return ctx.topic in ctx.state.space("ha_discovery")
+
+    def learns(self, topic: str) -> bool:
+        return topic.startswith(_PREFIX) and topic.endswith("/config")
+
+    def learn(self, ctx: Context, emit: Emit) -> None:
+        learn_config(ctx, emit)
 
     def parse(self, ctx: Context, emit: Emit) -> None:
-        levels = ctx.topic.split("/")
-        if ctx.topic.startswith(_PREFIX) and levels[-1] == "config" and len(levels) in (4, 5):
-            _learn(ctx, emit, levels)
-            return
         entities = ctx.state.space("ha_discovery").get(ctx.topic)
         if not entities:
-            return  # a config topic of another shape, or forgotten since sniffed
+            return  # forgotten since sniffed, or a route that names this format
         for entity in entities:
             device = ctx.device or entity.device
-            if entity.path is None:
+            if entity.words is not None:
+                self._state(ctx, emit, device, entity)
+            elif entity.path is None:
                 emit.reading(device, entity.sensor, ctx.text().strip(), entity.unit)
             elif entity.path == _UNSUPPORTED:
                 emit.error(
@@ -196,6 +243,18 @@ class HomeAssistant:
                     emit.error("missing_field", f"{'.'.join(entity.path)} is not in the payload")
                 else:
                     emit.reading(device, entity.sensor, value, entity.unit)
+
+    @staticmethod
+    def _state(ctx: Context, emit: Emit, device: str, entity: Entity) -> None:
+        """An on/off entity's state; a payload that is neither word is no reading."""
+        if entity.path is None:
+            found, value = True, ctx.text().strip()
+        elif entity.path == _UNSUPPORTED:
+            return
+        else:
+            found, value = _field(ctx.json(), entity.path)
+        if found:
+            emit.state(device, entity.sensor, value, words=entity.words)
 
 
 FAMILY = HomeAssistant()

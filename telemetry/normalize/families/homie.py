@@ -11,10 +11,16 @@ remembers in `ctx.state.space("homie")` (bounded like every state space):
   property (`nodes` is an object keyed by node id in v5.0; drafts used a list
   of objects with `id`; both are read).
 
+Attribute messages are read whatever `format` the subscription names
+(`learns`/`learn`, asked by the normalizer before any family), and a `$unit`
+is also taught for the property's value topic (`telemetry.normalize.metadata`),
+so a route that reads the values with another family gets the unit too.
+
 Device: the topic's device id (or the template's `{device}`); sensor:
-`<node>/<property>`.  Only `integer` and `float` properties are readings;
-`boolean`, `string`, `enum`, `color`, `datetime`, `duration` and `json` are
-skipped silently.  A property whose datatype has not been seen (yet) is read
+`<node>/<property>`.  `integer` and `float` properties are readings;
+`boolean` properties (`true`/`false`) are readings of kind `state` (1/0);
+`string`, `enum`, `color`, `datetime`, `duration` and `json` are skipped
+silently.  A property whose datatype has not been seen (yet) is read
 when its value is a number and skipped otherwise: Homie's default datatype is
 `string`, so text there is no error.  A declared number that is not one
 (`""`, `nan`, `-`) is counted.  The unit is the declared `$unit` (Homie's `#`,
@@ -31,6 +37,7 @@ from __future__ import annotations
 from typing import Any
 
 from telemetry.normalize.base import Context, Emit, as_number
+from telemetry.normalize.metadata import teach
 
 _NUMERIC = frozenset({"integer", "float"})
 _REMEMBERED = frozenset({"$unit", "$datatype", "$format", "$name"})
@@ -43,7 +50,7 @@ def _remember(space: Any, key: str, field: str, value: str) -> None:
     space[key] = known
 
 
-def _describe(ctx: Context, emit: Emit, key_prefix: str) -> None:
+def _describe(ctx: Context, emit: Emit, key_prefix: str, topic_prefix: str) -> None:
     """Learn every property of a v5 `$description` document."""
     if not ctx.payload.strip():
         return  # a device being removed
@@ -74,6 +81,32 @@ def _describe(ctx: Context, emit: Emit, key_prefix: str) -> None:
                 if isinstance(prop.get(field), str)
             }
             space[f"{key_prefix}/{node_id}/{prop_id}"] = learned
+            if "$unit" in learned:
+                teach(ctx, emit, f"{topic_prefix}/{node_id}/{prop_id}", "", learned["$unit"])
+
+
+def _split(topic: str) -> tuple[bool, list[str], str, list[str]]:
+    """(v5?, the levels, the device id, the levels after the device) of a Homie topic."""
+    levels = topic.split("/")
+    # `homie/5/<device>/...` is v5; a 4-level value topic under `homie/5/`
+    # is a v4 device whose id is "5" (v5 values have 5 levels).
+    v5 = len(levels) >= 4 and levels[1] == "5" and (len(levels) != 4 or levels[3].startswith("$"))
+    device_id = levels[2] if v5 else levels[1]
+    return v5, levels, device_id, levels[3:] if v5 else levels[2:]
+
+
+def learn_attribute(ctx: Context, emit: Emit) -> None:
+    """Remember a property attribute, or a v5 description (any route, any format)."""
+    v5, levels, device_id, rest = _split(ctx.topic)
+    key_prefix = f"{'5' if v5 else '4'}:{device_id}"
+    if v5 and len(levels) == 4 and levels[3] == "$description":
+        _describe(ctx, emit, key_prefix, "/".join(levels[:3]))
+        return
+    if len(rest) == 3 and rest[2] in _REMEMBERED and not rest[0].startswith("$"):
+        text = ctx.text().strip()
+        _remember(ctx.state.space("homie"), f"{key_prefix}/{rest[0]}/{rest[1]}", rest[2], text)
+        if rest[2] == "$unit":
+            teach(ctx, emit, ctx.topic.rpartition("/")[0], "", text[:64] or None)
 
 
 class Homie:
@@ -87,29 +120,15 @@ class Homie:
     def sniff(self, ctx: Context) -> bool:
         return ctx.topic.startswith("homie/")
 
+    def learns(self, topic: str) -> bool:
+        return topic.startswith("homie/") and "/$" in topic
+
+    def learn(self, ctx: Context, emit: Emit) -> None:
+        learn_attribute(ctx, emit)
+
     def parse(self, ctx: Context, emit: Emit) -> None:
-        levels = ctx.topic.split("/")
-        # `homie/5/<device>/...` is v5; a 4-level value topic under `homie/5/`
-        # is a v4 device whose id is "5" (v5 values have 5 levels).
-        v5 = (
-            len(levels) >= 4
-            and levels[1] == "5"
-            and (len(levels) != 4 or levels[3].startswith("$"))
-        )
-        if v5 and len(levels) == 4 and levels[3] == "$description":
-            _describe(ctx, emit, f"5:{levels[2]}")
-            return
-        rest = levels[3:] if v5 else levels[2:]
-        device_id = levels[2] if v5 else levels[1]
+        v5, _, device_id, rest = _split(ctx.topic)
         key_prefix = f"{'5' if v5 else '4'}:{device_id}"
-        if len(rest) == 3 and rest[2] in _REMEMBERED and not rest[0].startswith("$"):
-            _remember(
-                ctx.state.space("homie"),
-                f"{key_prefix}/{rest[0]}/{rest[1]}",
-                rest[2],
-                ctx.text().strip(),
-            )
-            return
         if len(rest) != 2 or any(not part or part.startswith("$") for part in rest):
             return  # device/node attributes, $stats, /set commands, $target, broadcasts
         if device_id.startswith("$"):
@@ -117,6 +136,9 @@ class Homie:
         known = ctx.state.space("homie").get(f"{key_prefix}/{rest[0]}/{rest[1]}") or {}
         datatype = known.get("$datatype")
         text = ctx.text().strip()
+        if datatype == "boolean":
+            emit.state(ctx.device or device_id, f"{rest[0]}/{rest[1]}", text)
+            return
         if datatype is not None and datatype not in _NUMERIC:
             return  # boolean, string, enum, color, ...: not a measurement
         if datatype is None and as_number(text) is None:

@@ -8,7 +8,8 @@ point a line, as the InfluxDB v1/v2 line protocol reference gives it:
   and `\\\\` inside.
 - Field values: floats (`21.5`, `-1e3`), integers (`3i`), unsigned integers
   (`3u`) are readings; booleans (`t`, `T`, `true`, `True`, `TRUE`, and the `f`
-  spellings) and strings are skipped without an error.  Anything else
+  spellings) are readings of kind `state` (1/0); strings are skipped without
+  an error.  Anything else
   (`NaN`, `inf`, `21,5`, bare words) makes the line malformed, as it does
   for InfluxDB.  A repeated field key: the last one counts.
 - Timestamp: an integer in the route's `precision` (`ns` unless configured;
@@ -21,15 +22,20 @@ point a line, as the InfluxDB v1/v2 line protocol reference gives it:
 
 Device and sensor (decided here):
 - The topic template's `{device}` or the route's fixed device (a serial
-  port's name) is the device, and `<measurement>` starts the sensor.
-- Otherwise the first of the tags `device`, `host` and `id` is the device
-  (Telegraf tags every point with the `host` that ran it; an explicit `device`
-  tag is more specific), and `<measurement>` starts the sensor; with none of
-  them, the measurement is the device.
-- The sensor continues with the values of the other tags, in tag-key order
-  (InfluxDB's series key sorts them too), then the field key, joined by `.`:
-  `cpu,cpu=cpu0,host=pi usage_idle=98` -> `pi` / `cpu.cpu0.usage_idle`; so
-  points InfluxDB keeps apart stay apart here.
+  port's name) is the device; otherwise the first of the tags `device`,
+  `host` and `id` (Telegraf tags every point with the `host` that ran it; an
+  explicit `device` tag is more specific); with none of them, the
+  measurement is the device.
+- The sensor is the values of the other tags, in tag-key order (InfluxDB's
+  series key sorts them too), then the field key, joined by `.`.  The tag
+  that names the device is never in it (no repeated device name).  The
+  measurement starts it, except where a `device` or `id` tag names the
+  device: there the measurement is the client's bucket for everything the
+  device sends (`environment,device=esp0 temperature=21.5` -> `esp0` /
+  `temperature`), whereas Telegraf's measurement names the plugin that made
+  the point (`cpu,cpu=cpu0,host=pi usage_idle=98` -> `pi` /
+  `cpu.cpu0.usage_idle`, beside `mem.used_percent`); so points InfluxDB
+  keeps apart stay apart here.
 """
 
 from __future__ import annotations
@@ -42,7 +48,8 @@ from telemetry.normalize.families._explicit_time import reading_at
 
 DEVICE_TAGS = ("device", "host", "id")
 PER_SECOND = {"ns": 1_000_000_000, "us": 1_000_000, "ms": 1_000, "s": 1}
-BOOLEANS = frozenset(("t", "T", "true", "True", "TRUE", "f", "F", "false", "False", "FALSE"))
+TRUE = frozenset(("t", "T", "true", "True", "TRUE"))
+BOOLEANS = TRUE | frozenset(("f", "F", "false", "False", "FALSE"))
 _FLOAT = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
 _INTEGER = re.compile(r"-?\d+i|\d+u")
 _TIMESTAMP = re.compile(r"-?\d{1,19}")
@@ -97,19 +104,22 @@ def _string_end(line: str, i: int) -> int:
     raise BadLine("unterminated string field value")
 
 
-def _number(text: str) -> int | float | None:
-    """The number a field value holds, None for a boolean or string; `BadLine` otherwise."""
+def _number(text: str) -> int | float | bool:
+    """The number or boolean a field value holds; `BadLine` otherwise."""
     if _FLOAT.fullmatch(text):
         return float(text)
     if _INTEGER.fullmatch(text):
         return int(text[:-1])
     if text in BOOLEANS:
-        return None
+        return text in TRUE
     raise BadLine(f"field value {text[:30]!r} is not a number, boolean or string")
 
 
-def parse_line(line: str) -> tuple[str, dict[str, str], dict[str, int | float], str | None]:
-    """(measurement, tags, numeric fields, timestamp text) of one point; `BadLine` if not."""
+def parse_line(
+    line: str,
+) -> tuple[str, dict[str, str], dict[str, int | float | bool], str | None]:
+    """(measurement, tags, numeric and boolean fields, timestamp text) of one point;
+    `BadLine` if not."""
     measurement, i = _token(line, 0, ", ", ", ")
     if not measurement:
         raise BadLine("no measurement")
@@ -124,7 +134,7 @@ def parse_line(line: str) -> tuple[str, dict[str, str], dict[str, int | float], 
         tags[key] = value
     if i >= len(line):
         raise BadLine("no fields")
-    fields: dict[str, int | float] = {}
+    fields: dict[str, int | float | bool] = {}
     while True:
         key, i = _token(line, i + 1, "=, ", ",= ")
         if not key or i >= len(line) or line[i] != "=":
@@ -135,11 +145,7 @@ def parse_line(line: str) -> tuple[str, dict[str, str], dict[str, int | float], 
             fields.pop(key, None)
         else:
             text, i = _token(line, start, ", ", "")
-            number = _number(text)
-            if number is None:
-                fields.pop(key, None)
-            else:
-                fields[key] = number
+            fields[key] = _number(text)
         if i >= len(line) or line[i] == " ":
             break
         if line[i] != ",":
@@ -191,14 +197,21 @@ class Influx:
                 seconds = whole + part / per_second
             device, path = self._names(ctx, measurement, tags)
             for key, value in fields.items():
-                reading_at(emit, device, ".".join((*path, key)), value, unit=None, seconds=seconds)
+                sensor = ".".join((*path, key))
+                if isinstance(value, bool):
+                    reading_at(
+                        emit, device, sensor, float(value), unit=None, seconds=seconds, kind="state"
+                    )
+                else:
+                    reading_at(emit, device, sensor, value, unit=None, seconds=seconds)
 
     @staticmethod
     def _names(ctx: Context, measurement: str, tags: dict[str, str]) -> tuple[str, list[str]]:
         """The device, and the sensor path before the field key."""
-        used = None if ctx.device else next((t for t in DEVICE_TAGS if t in tags), None)
+        used = next((t for t in DEVICE_TAGS if t in tags), None)
         device = ctx.device or (tags[used] if used else measurement)
-        path = [measurement] if ctx.device or used else []
+        keep = ctx.device is not None or used is not None
+        path = [measurement] if keep and used in (None, "host") else []
         path.extend(tags[key] for key in sorted(tags) if key != used)
         return device, path
 

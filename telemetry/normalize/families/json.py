@@ -10,8 +10,10 @@ Conventions (decided here):
   `esp32`, sensor `room/temp`; so two topics of one device never collide.
 - A payload that is one number, or a JSON string holding one (`21.5`,
   `"21.5"`), is the topic's sensor (`value` when the topic names none).
-- Numbers and numeric strings are readings.  Booleans, nulls and other text
-  are skipped without an error (states, names, versions).  Explicit NaN and
+- Numbers and numeric strings are readings.  Booleans and the on/off words
+  (`ON`/`OFF`, `open`/`closed`, `true`/`false`, any case) are readings of kind
+  `state` (1/0).  Nulls and other text are skipped without an error (names,
+  versions).  Explicit NaN and
   infinities (`NaN`, `Infinity` literals, `"NaN"`, `"inf"` strings) are counted
   as `not_finite`.
 - Device time: the top-level `time`, `timestamp`, `ts` or `Time` field (the
@@ -24,7 +26,7 @@ Conventions (decided here):
 from __future__ import annotations
 
 from telemetry.normalize.base import Context, Emit
-from telemetry.normalize.families._jsonwalk import emit_tree, looks_like_object
+from telemetry.normalize.families._jsonwalk import default_state, emit_tree, looks_like_object
 
 TIME_FIELDS = ("time", "timestamp", "ts", "Time")
 _SKIP = frozenset(TIME_FIELDS)
@@ -44,8 +46,11 @@ class Json:
         document = ctx.json()
         device, sensor = ctx.names(default_sensor="")
         if not isinstance(document, dict | list):
-            # a bare number, a JSON string holding one, or something that is not a reading
-            emit.reading(device, sensor or "value", document)
+            # a bare number, a JSON string holding one, a boolean, or no reading
+            if isinstance(document, bool):
+                emit.state(device, sensor or "value", document)
+            else:
+                emit.reading(device, sensor or "value", document)
             return
         ts = None
         if isinstance(document, dict):
@@ -59,6 +64,7 @@ class Json:
             prefix=f"{sensor}/" if sensor else "",
             ts=ts,
             skip=_SKIP,
+            states=default_state,
         )
 
 

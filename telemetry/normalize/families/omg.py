@@ -1,29 +1,44 @@
 """The `omg` family: OpenMQTTGateway's messages (`<base>/<gateway>/<module>toMQTT`).
 
-Topics, with the default base `home`:
+Topics, with the default base `home` (OpenMQTTGateway `docs/use/*.md`):
 - `home/<gw>/BTtoMQTT/<MAC>`: a BLE device decoded by Theengs Decoder,
   `{"id": "A4:C1:38:12:34:56", "model_id": "LYWSD03MMC_ATC", "tempc": 21.2,
   "hum": 45.1, "batt": 80, "volt": 2.98, "rssi": -70}`;
 - `home/<gw>/BTtoMQTT` (older firmware, `pubBLEServiceUUID` off): the same
   object, the device named only by its `id`;
-- `home/<gw>/433toMQTT` (RCSwitch): `{"value": 1315156, "protocol": 1,
-  "length": 24, "delay": 317}`;
+- `home/<gw>/433toMQTT`, `RFtoMQTT`, `IRtoMQTT`... (RCSwitch, IR): a received
+  code, `{"value": 1315156, "protocol": 1, "length": 24, "delay": 317}`;
+- `home/<gw>/CLIMAtoMQTT/<sensor>[/<address>]`: the gateway's own sensors
+  (`docs/use/sensors.md`: HTU21, AHTx0, DS18x20 with an in-band `unit`);
 - `home/<gw>/SYStoMQTT`: the gateway's own status (`uptime`, `freemem`, `rssi`).
 
 Device (decided): for BLE the sensor's MAC, from the topic level after
 `BTtoMQTT`, else the payload's `id` (the MAC, or a UUID on iOS-style random
 addresses); the template's `{device}` wins when the route has one.  For the
 other modules the gateway (the level before `<module>toMQTT`, or the
-template's `{device}`), with sensors under the module (`433toMQTT.value`,
-`SYStoMQTT.uptime`).  Identifiers and settings are not readings: `id`,
-`mac_type`, `adv_type`, `cidc`, `acts`, `cont`, `protocol`, `length`, `delay`,
-`mqttport`, `lowpowermode`, `interval`, `scanInterval`, `servicedata` (the
-advertisement's raw hex, a number only by accident: `"595753443032"`)...
+template's `{device}`), with sensors under the module and the topic's levels
+after it (`SYStoMQTT.uptime`, `CLIMAtoMQTT/ds1820/0x28616411907650bc.temp`), so
+two probes of one gateway stay two series.
 
-Units from Theengs Decoder's documented property names (decoder docs,
-"properties"): `tempc*` °C, `tempf*` °F, `hum` %, `batt` %, `volt` V,
-`lux` lx, `pres` hPa, `co2` ppm, `pm25`/`pm10` µg/m³, `moi` %, `rssi` dBm;
-SYStoMQTT `uptime` s.  Others carry no unit.
+Not series: identifiers and settings (`id`, `mac`, `uuid`, `major`, `minor`
+(an iBeacon's identity), `mfid`, `txpower` (a beacon's calibration constant),
+`mac_type`, `adv_type`, `cidc`, `acts`, `cont`, `track`, `protocol`,
+`length`, `delay`, `mqttport`, `interval`, `servicedata` (the
+advertisement's raw hex, a number only by accident: `"595753443032"`)...);
+a received RF or IR code (`value`, `bits`, `hex`, `raw` of `433toMQTT`,
+`RFtoMQTT`, `IRtoMQTT`...: a 433 MHz code is an identity, not a quantity);
+the LoRa module's radio figures (`rssi`, `snr`, `pferror`), unless the
+subscription keeps radio metadata (`radio = true`).
+
+Units from Theengs Decoder's property units (`src/devices/*_json.h`,
+`"properties": {"tempc": {"unit": "°C"}, ...}`): `tempc*` °C, `tempf*` °F,
+`hum` %, `batt` %, `volt` V, `lux` lx, `pres` hPa, `co2` ppm, `pm25`/`pm10`
+µg/m³, `for` mg/m³, `moi` %, `fer` µS/cm, `impedance` Ω, `lvl_cm` cm,
+`energy` kWh, `rssi` dBm; SYStoMQTT `uptime` s.  In-band unit fields win for
+the field they describe: `{"temp": 27.8, "unit": "C"}` (DS18x20),
+`{"weight": 61.75, "unit": "kg"}` (Mi Scale).  Others carry no unit.
+Theengs `status` properties that are booleans (`motion`, `open`, `moving`,
+`lowbatt`, `alarm`...) are readings of kind `state` (1/0).
 """
 
 from __future__ import annotations
@@ -32,16 +47,30 @@ from typing import Any
 
 from telemetry.errors import PayloadError
 from telemetry.normalize.base import Context, Emit
-from telemetry.normalize.families._jsonwalk import emit_tree, field_name, looks_like_object
+from telemetry.normalize.families._jsonwalk import (
+    UnitOf,
+    default_state,
+    emit_tree,
+    field_name,
+    looks_like_object,
+)
 
 SKIP = frozenset(
     {
         "id",
+        "mac",
+        "uuid",
+        "major",
+        "minor",
+        "mfid",
+        "txpower",
+        "tx",
         "mac_type",
         "adv_type",
         "cidc",
         "acts",
         "cont",
+        "track",
         "protocol",
         "length",
         "delay",
@@ -52,8 +81,32 @@ SKIP = frozenset(
         "modules",
         "servicedatauuid",
         "servicedata",
+        "unit",
     }
 )
+# Modules whose messages carry a received code: the code is no series.
+CODE_MODULES = frozenset(
+    {"433toMQTT", "RFtoMQTT", "RF2toMQTT", "SRFBtoMQTT", "IRtoMQTT", "PilighttoMQTT"}
+)
+CODE_FIELDS = frozenset(
+    {
+        "value",
+        "bits",
+        "hex",
+        "raw",
+        "address",
+        "command",
+        "frequency",
+        "val_Thigh",  # Sonoff RF Bridge pulse timings (docs/use/rf.md)
+        "val_Tlow",
+        "unit",  # KAKU (RF2toMQTT): unit, group, period, address, switch type
+        "groupBit",
+        "period",
+        "switchType",
+    }
+)
+RADIO = frozenset({"rssi", "snr", "pferror"})
+RADIO_MODULES = frozenset({"LORAtoMQTT"})
 NAMED = {
     "hum": "%",
     "batt": "%",
@@ -63,10 +116,16 @@ NAMED = {
     "co2": "ppm",
     "pm25": "µg/m³",
     "pm10": "µg/m³",
+    "for": "mg/m³",
     "moi": "%",
+    "fer": "µS/cm",
+    "impedance": "Ω",
+    "lvl_cm": "cm",
+    "energy": "kWh",
     "rssi": "dBm",
     "uptime": "s",
 }
+IN_BAND = frozenset({"temp", "weight"})  # fields an in-band `unit` describes
 
 
 def unit_of(parts: tuple[str, ...]) -> str | None:
@@ -114,10 +173,29 @@ class Omg:
             prefix = ""
         else:
             device = ctx.device or (levels[index - 1] if index > 0 else "")
-            prefix = module + "."
+            prefix = "/".join(levels[index:]) + "."
         if not device:
             raise PayloadError("no_device", f"no device name in {ctx.topic!r} or its payload")
-        emit_tree(emit, device, document, prefix=prefix, unit_of=unit_of, skip=SKIP)
+        skip = SKIP
+        if module in CODE_MODULES:
+            skip = skip | CODE_FIELDS | RADIO
+        elif module in RADIO_MODULES and not ctx.msg.route.radio:
+            skip = skip | RADIO
+        stated = document.get("unit")
+        units = _in_band(stated) if isinstance(stated, str) and stated.strip() else unit_of
+        emit_tree(emit, device, document, prefix=prefix, unit_of=units, skip=skip, states=_states)
+
+
+def _in_band(stated: str) -> UnitOf:
+    def units(parts: tuple[str, ...]) -> str | None:
+        return stated if field_name(parts) in IN_BAND else unit_of(parts)
+
+    return units
+
+
+def _states(parts: tuple[str, ...], value: Any) -> float | None:
+    """Theengs' boolean `status` properties; text (`"open": "yes"`) is not read."""
+    return default_state(parts, value) if isinstance(value, bool) else None
 
 
 FAMILY = Omg()

@@ -39,9 +39,11 @@ Device and sensor (decided here; SenML itself has no such split):
 - A name that is a `/` path (LwM2M) never names a device: the device is the
   topic's first level, the path the sensor.
 - With a topic template's `{device}` or the route's fixed device (a serial
-  port), that is the device, and the whole resolved name the sensor, with
-  `/<unit>` after it in the unsplit case above.  No other structure is read
-  into names.
+  port), that is the device; the sensor is `n` when the record has both `bn`
+  and `n` (the base name names the device the template already names: no
+  `urn:dev:...:` prefix, no repeated device name in the sensor), else the
+  whole resolved name, with `/<unit>` after it in the unsplit case above.
+  No other structure is read into names.
 """
 
 from __future__ import annotations
@@ -233,7 +235,9 @@ class SenML:
         name = bn + n
         split = bool(bn and n) and not bn.startswith("/")
         if ctx.device:
-            return ctx.device, name if split or name.startswith("/") else f"{name}/{leaf}"
+            if split:
+                return ctx.device, n
+            return ctx.device, name if name.startswith("/") else f"{name}/{leaf}"
         if split:
             return bn[:-1] if bn[-1] in ":/" else bn, n
         if not name.startswith("/"):

@@ -13,7 +13,9 @@ Device: the template's `{device}`, else the prefix (the topic before
 `/events/rpc` or `/status/`).  Sensor: `<component>.<dotted path>`
 (`switch:0.apower`, `switch:0.aenergy.total`, `temperature:0.tC`).  `id`
 (the component's index) and fields ending in `_ts` (times of counters) are not
-readings; text and booleans (`output`, `source`) are skipped.
+readings.  A switch's `output` and an input's `state` (`true`/`false`) are
+readings of kind `state` (1/0); other text and booleans (`source`,
+`restart_required`, `connected`) are skipped.
 Device time: `params.ts` of a notification.
 
 Units from the field names of Shelly's Gen2+ API documentation
@@ -83,6 +85,17 @@ def unit_of(parts: tuple[str, ...]) -> str | None:
     return next((u for suffix, u in SUFFIX_UNITS if name.endswith(suffix)), None)
 
 
+def state_of(parts: tuple[str, ...], value: Any) -> float | None:
+    """`switch:<i>.output` and `input:<i>.state`: on/off states (Switch and Input
+    components of the Gen2 API)."""
+    if len(parts) != 2 or not isinstance(value, bool):
+        return None
+    component, name = parts
+    if name == "output" or (name == "state" and component.startswith("input:")):
+        return 1.0 if value else 0.0
+    return None
+
+
 def _strip(status: dict[str, Any]) -> dict[str, Any]:
     """A component's status without its index and counter times (not readings)."""
     out: dict[str, Any] = {}
@@ -125,7 +138,7 @@ class Shelly2:
         if not isinstance(document, dict):
             raise PayloadError("not_an_object", "a Shelly status is a JSON object")
         if component:
-            emit_tree(emit, device, {component: _strip(document)}, unit_of=unit_of)
+            emit_tree(emit, device, {component: _strip(document)}, unit_of=unit_of, states=state_of)
             return
         if document.get("method") not in NOTIFY:
             return  # events and replies: no measurements
@@ -139,7 +152,7 @@ class Shelly2:
             for key, value in list(params.items())[:MAX_COMPONENTS]
             if isinstance(value, dict)
         }
-        emit_tree(emit, device, components, unit_of=unit_of, ts=ts)
+        emit_tree(emit, device, components, unit_of=unit_of, ts=ts, states=state_of)
 
 
 FAMILY = Shelly2()
