@@ -101,16 +101,24 @@ def _extrema(values: Floats, starts: Ints) -> tuple[Ints, Ints, bool]:
             lows[g] = bounds[g] + int(chunk.argmin())  # the first NaN if any
             highs[g] = bounds[g] + int(chunk.argmax())
         return lows, highs, bool(np.isnan(values[lows]).any())
-    # Many short groups: the extreme value by reduceat, then its first index.
-    group_of = np.repeat(np.arange(groups), np.diff(np.append(starts, n)))
-    index = np.arange(n, dtype=np.intp)
+    # Many short groups: the extreme value by reduceat, then its first index.  Few
+    # arrays of n items: at a chart's size a fresh one costs more than the pass
+    # that fills it (its pages are new), so positions are looked up, not built.
+    counts = np.diff(starts, append=n)
     low_value = np.minimum.reduceat(values, starts)
-    lows = np.minimum.reduceat(np.where(values == low_value[group_of], index, n), starts)
-    high_value = np.maximum.reduceat(values, starts)[group_of]
-    highs = np.minimum.reduceat(np.where(values == high_value, index, n), starts)
-    lows = np.minimum(lows, n - 1).astype(np.intp)  # NaN groups: clamp, then overwritten
-    highs = np.minimum(highs, n - 1).astype(np.intp)
+    lows = _first_at(values == np.repeat(low_value, counts), starts)
+    high_value = np.maximum.reduceat(values, starts)
+    highs = _first_at(values == np.repeat(high_value, counts), starts)
     return lows, highs, bool(np.isnan(low_value).any())
+
+
+def _first_at(hit: npt.NDArray[np.bool_], starts: Ints) -> Ints:
+    """Per group, the index of its first `hit` (a group of none, a NaN group: some
+    index in range, which callers overwrite)."""
+    where = np.flatnonzero(hit)
+    if where.size == 0:
+        return np.zeros_like(starts)
+    return where[np.minimum(np.searchsorted(where, starts), where.size - 1)]
 
 
 def _distinct(ordered: Ints) -> Ints:
