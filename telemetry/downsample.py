@@ -101,27 +101,48 @@ def _extrema(values: Floats, starts: Ints) -> tuple[Ints, Ints, bool]:
             lows[g] = bounds[g] + int(chunk.argmin())  # the first NaN if any
             highs[g] = bounds[g] + int(chunk.argmax())
         return lows, highs, bool(np.isnan(values[lows]).any())
-    # Many short groups: the extreme value by reduceat, then its first index.
-    group_of = np.repeat(np.arange(groups), np.diff(np.append(starts, n)))
-    index = np.arange(n, dtype=np.intp)
+    # Many short groups: the extreme value by reduceat, then its first index.  Few
+    # arrays of n items: at a chart's size a fresh one costs more than the pass
+    # that fills it (its pages are new), so positions are looked up, not built.
+    counts = np.diff(starts, append=n)
     low_value = np.minimum.reduceat(values, starts)
-    lows = np.minimum.reduceat(np.where(values == low_value[group_of], index, n), starts)
-    high_value = np.maximum.reduceat(values, starts)[group_of]
-    highs = np.minimum.reduceat(np.where(values == high_value, index, n), starts)
-    lows = np.minimum(lows, n - 1).astype(np.intp)  # NaN groups: clamp, then overwritten
-    highs = np.minimum(highs, n - 1).astype(np.intp)
+    lows = _first_at(values == np.repeat(low_value, counts), starts)
+    high_value = np.maximum.reduceat(values, starts)
+    highs = _first_at(values == np.repeat(high_value, counts), starts)
     return lows, highs, bool(np.isnan(low_value).any())
 
 
-def _unique_sorted(chosen: Ints) -> Ints:
-    """Sorted, deduplicated indices of `chosen` (groups x picks, groups in order)."""
-    flat = np.sort(chosen, axis=1).ravel()
-    if flat.size == 0:
-        return flat
-    keep = np.empty(flat.size, dtype=bool)
+def _first_at(hit: npt.NDArray[np.bool_], starts: Ints) -> Ints:
+    """Per group, the index of its first `hit` (a group of none, a NaN group: some
+    index in range, which callers overwrite)."""
+    where = np.flatnonzero(hit)
+    if where.size == 0:
+        return np.zeros_like(starts)
+    return where[np.minimum(np.searchsorted(where, starts), where.size - 1)]
+
+
+def _distinct(ordered: Ints) -> Ints:
+    """`ordered` (non-decreasing) without repeats: `np.unique` sorts again, and at a
+    chart's size its sort and set-up cost more than the rest of `m4`."""
+    if ordered.size == 0:
+        return ordered
+    keep = np.empty(ordered.size, dtype=bool)
     keep[0] = True
-    np.not_equal(flat[1:], flat[:-1], out=keep[1:])
-    return flat[keep]
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
+
+
+def _bucket_starts(t: Floats, edges: Floats) -> Ints:
+    """Index of the first point of each non-empty bucket of `edges` (`t` sorted)."""
+    found = np.searchsorted(t, edges, side="left")  # non-decreasing, as `edges` is
+    return _distinct(found[found < t.size])
+
+
+def _in_order(starts: Ints, lows: Ints, highs: Ints, lasts: Ints) -> Ints:
+    """The picks of each group, distinct and in time order.  No sort is needed: a
+    group's picks lie between its first and last index, groups follow each other."""
+    rows = np.stack([starts, np.minimum(lows, highs), np.maximum(lows, highs), lasts], axis=1)
+    return _distinct(rows.ravel())
 
 
 def m4(ts: Floats, values: Floats, start: float, end: float, buckets: int) -> tuple[Floats, Floats]:
@@ -138,8 +159,7 @@ def m4(ts: Floats, values: Floats, start: float, end: float, buckets: int) -> tu
     n = t.size
     if n == 0:
         return np.empty(0, dtype=np.float64), np.empty(0, dtype=np.float64)
-    bucket_starts = np.searchsorted(t, edges[:-1], side="left")
-    starts = np.unique(bucket_starts[bucket_starts < n])  # drops empty buckets
+    starts = _bucket_starts(t, edges[:-1])  # empty buckets have none
     lows, highs, has_gap = _extrema(v, starts)
     gap_groups: npt.NDArray[np.bool_] | None = None
     if has_gap:  # the rarer case: regroup by bucket and by run of NaN / non-NaN
@@ -151,10 +171,9 @@ def m4(ts: Floats, values: Floats, start: float, end: float, buckets: int) -> tu
         lows, highs, _ = _extrema(v, starts)
         gap_groups = gap[starts]
     lasts = np.append(starts[1:], n) - 1
-    chosen = np.stack([starts, lows, highs, lasts], axis=1)
-    if gap_groups is not None:
-        chosen[gap_groups] = starts[gap_groups, None]  # a gap run: its first NaN only
-    index = _unique_sorted(chosen)
+    if gap_groups is not None:  # a gap run: its first NaN only
+        lows[gap_groups] = highs[gap_groups] = lasts[gap_groups] = starts[gap_groups]
+    index = _in_order(starts, lows, highs, lasts)
     return t[index], v[index]
 
 
@@ -239,12 +258,11 @@ def _minmax_candidates(t: Floats, v: Floats, n_out: int, minmax_ratio: int) -> I
         return None
     if inner_t[-1] > inner_t[0]:
         edges = np.linspace(inner_t[0], inner_t[-1], bins + 1)
-        starts = np.searchsorted(inner_t, edges[:-1], side="left")
-        starts = np.unique(starts[starts < inner_t.size])
+        starts = _bucket_starts(inner_t, edges[:-1])
     else:  # all inner points at one time: one bin
         starts = np.zeros(1, dtype=np.intp)
     lows, highs, nan = _extrema(inner_v, starts)
     if nan:
         return None
-    picked = _unique_sorted(np.stack([lows, highs], axis=1)) + 1
+    picked = _distinct(np.stack([np.minimum(lows, highs), np.maximum(lows, highs)], 1).ravel()) + 1
     return np.concatenate(([0], picked, [n - 1])).astype(np.intp)
