@@ -63,7 +63,10 @@ class Route:
     """How messages from one subscription or port are to be read.
 
     `template` names the parts of an MQTT topic (`tele/{device}/SENSOR`);
-    `device` is the fixed device name of a serial port or simulator.
+    `device` is the fixed device name of a serial port or simulator; `prefix` is
+    put before every device name read through the route; `time` is `device` (use
+    the device's own time when the payload carries a usable one) or `receive`
+    (always the receive time).
     """
 
     source: str
@@ -73,6 +76,8 @@ class Route:
     device: str | None = None
     timezone: str | None = None  # of zone-less device times; None: the server's default
     precision: str | None = None  # of bare epoch numbers where a format needs telling
+    prefix: str = ""
+    time: str = "device"
 
 
 @dataclass(slots=True)

@@ -36,11 +36,21 @@ class Subscription:
     device: str | None = None
     timezone: str | None = None
     precision: str | None = None
+    prefix: str = ""  # put before every device name
+    time: str = "device"  # or "receive": device times are not used
 
     def route(self, source: str) -> Route:
         """How messages this subscription brings in are read."""
         return Route(
-            source, "mqtt", self.format, self.template, self.device, self.timezone, self.precision
+            source,
+            "mqtt",
+            self.format,
+            self.template,
+            self.device,
+            self.timezone,
+            self.precision,
+            self.prefix,
+            self.time,
         )
 
 
@@ -79,6 +89,8 @@ class SerialConfig:
     format: str = "auto"
     timezone: str | None = None
     precision: str | None = None
+    prefix: str = ""  # put before the device name
+    time: str = "device"  # or "receive": device times are not used
 
     @property
     def route(self) -> Route:
@@ -90,6 +102,8 @@ class SerialConfig:
             device=self.name,
             timezone=self.timezone,
             precision=self.precision,
+            prefix=self.prefix,
+            time=self.time,
         )
 
 
@@ -135,8 +149,8 @@ class LimitsConfig:
     max_clients_per_host: int = 8
     client_backlog: int = 64
     send_timeout: float = 10.0
-    max_clock_skew: float = 600.0
-    timezone: str = "UTC"
+    max_clock_skew: float = 600.0  # how far ahead of or behind the receive time
+    timezone: str = "local"  # of zone-less device times: the machine's own
 
 
 @dataclass(frozen=True, slots=True)

@@ -241,10 +241,12 @@ class Emit:
     """Collects one message's readings, availability and rejections into an `Outcome`.
 
     `names` is where checked names are remembered from one message to the next
-    (the `Normalizer` keeps one); without it, they are checked every time.
+    (the `Normalizer` keeps one); without it, they are checked every time.  The
+    route's `prefix` goes before every device name here, in one place, and its
+    `time = "receive"` makes every device time unused.
     """
 
-    __slots__ = ("_checked", "_names", "limits", "msg", "outcome", "sanitized")
+    __slots__ = ("_checked", "_names", "_prefix", "limits", "msg", "outcome", "sanitized")
 
     def __init__(
         self,
@@ -257,13 +259,14 @@ class Emit:
         self.outcome = Outcome()
         self._checked: float | None = None  # what `device_time` last gave
         self._names = Remembered() if names is None else names
+        self._prefix = msg.route.prefix
 
     def error(self, reason: str, detail: str) -> None:
         self.outcome.errors.append(PayloadError(reason, detail))
 
     def availability(self, device: str, online: bool) -> bool:
         """Add that `device` is online or not if its name passes `_device`; True if added."""
-        stored = self._device(device)
+        stored = self._device(self._prefix + device)
         if stored is None:
             return False
         self.outcome.availability.append(Availability(stored, online, self.msg.recv_ts))
@@ -295,6 +298,8 @@ class Emit:
             return False
         if unit is not None and type(unit) is not str:
             unit = None
+        if self._prefix:
+            device = self._prefix + device
         # A series' names and unit come again and again: checked once, remembered,
         # with the series id the pipeline looks its series up by (a string made
         # once, its hash kept): see bench/README.md, ingest.
@@ -350,7 +355,7 @@ class Emit:
         Families whose readings share one time check it once with this and pass
         the result on, so a bad clock is counted once per message.
         """
-        if value is None:
+        if value is None or self.msg.route.time == "receive":
             return None
         when, problem = device_time(
             value, self.msg.recv_ts, self.limits.clock, timezone or self.msg.route.timezone
