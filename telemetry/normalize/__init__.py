@@ -4,10 +4,12 @@ Pure code: no I/O, no asyncio, no threads.  One module per payload family in
 `families/`; `Normalizer` enforces the size limit before anything is parsed,
 names the device and sensor from the topic template or the route, recognises
 availability topics whatever the format (Tasmota `LWT`, Zigbee2MQTT
-`availability`, Homie `$state`, ESPHome `status`, Shelly `online`), then hands
-the message to the family its route names, or for `auto` to the first family
-whose `sniff` claims it.  No input makes it raise: every problem becomes a
-counted rejection with a short reason.
+`availability`, Homie `$state`, ESPHome `status`, Shelly `online`) and serial
+boot messages and logs whatever the format (an ESP32's ROM banner: counted as
+`not_a_reading`, see `bootlog`), then hands the message to the family its
+route names, or for `auto` to the first family whose `sniff` claims it.  No
+input makes it raise: every problem becomes a counted rejection with a short
+reason.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import traceback
 from telemetry.errors import PayloadError
 from telemetry.logs import RateLimitedLog
 from telemetry.model import Outcome, RawMessage, Route
-from telemetry.normalize import availability, registry
+from telemetry.normalize import availability, bootlog, registry
 from telemetry.normalize.base import Context, Emit, Family, Named, ParseLimits, State
 from telemetry.normalize.families.number import parse_number
 from telemetry.normalize.timestamps import ClockPolicy
@@ -123,8 +125,12 @@ class Normalizer:
                 )
             device, sensor = self._names(msg.route, msg.topic)
             ctx = Context(msg, device, sensor, self.state, self.limits)
-            if msg.route.transport == "mqtt" and self._availability(ctx, emit):
+            transport = msg.route.transport
+            if transport == "mqtt" and self._availability(ctx, emit):
                 return emit.outcome
+            if transport == "serial" and (boot := bootlog.boot_message(msg.payload)):
+                shown = msg.payload[:40].decode("utf-8", "replace")
+                raise PayloadError("not_a_reading", f"{boot}: {shown!r}")
             self._family(ctx).parse(ctx, emit)
         except PayloadError as exc:
             emit.outcome.errors.append(exc)

@@ -1,6 +1,7 @@
 """Real payloads, each with its source, through `telemetry parse`'s own code.
 
-Every `tests/corpus/*.json` file is one family's cases:
+Every `tests/corpus/*.json` file is one family's cases (`bootlog.json`: the
+serial lines that are no family's, boot banners and logs):
 
     {"config": "<TOML for the subscriptions and ports, or null>",
      "cases": [{"source": "where the payload comes from (URL, doc, firmware file)",
