@@ -59,14 +59,28 @@ _PATTERNS: tuple[tuple[str, bytes], ...] = (
     ("ESP32 panic", rb"CORRUPT HEAP|assert failed: "),
     ("ESP8266 exception", rb"Exception \(\d+\):|epc1=0x|>>>stack>>>|<<<stack<<<"),
     ("ESP8266 exception", rb"ctx: (?:cont|sys|bearssl)|sp: [0-9a-f]{8} end: |last failed alloc"),
-    ("ESP8266 exception", rb"[0-9a-f]{8}: +[0-9a-f]{8} [0-9a-f]{8}|-+ ?CUT HERE"),
+    ("ESP8266 exception", rb"-+ ?CUT HERE"),
     ("ESP8266 SDK", rb"rf cal sector: \d|freq trace enable|rf\[\d+\]|scandone\s*$"),
     ("ESP8266 SDK", rb"state: \d+ -> \d+ \(|pm open,type:|add if\d|mode : (?:sta|softAP)"),
     ("ESP8266 SDK", rb"SDK ver(?:sion)?: "),
+)
+# Lines that start with a digit, as sensor lines mostly do, can only be these:
+_DIGIT_LED: tuple[tuple[str, bytes], ...] = (
+    ("ESP8266 exception", rb"[0-9a-f]{8}: +[0-9a-f]{8} [0-9a-f]{8}"),  # a stack dump
     ("ESP-IDF monitor", rb"0x[0-9a-f]{8}: \S"),  # idf_monitor's decoding of an address
 )
-_ANY = re.compile(b"|".join(b"(" + p + b")" for _, p in _PATTERNS))
-_NAMES = tuple(name for name, _ in _PATTERNS)
+
+
+def _compile(patterns: tuple[tuple[str, bytes], ...]) -> tuple[re.Pattern[bytes], tuple[str, ...]]:
+    return re.compile(b"|".join(b"(" + p + b")" for _, p in patterns)), tuple(
+        n for n, _ in patterns
+    )
+
+
+_ANY, _NAMES = _compile(_PATTERNS)
+_DIGITS, _DIGIT_NAMES = _compile(_DIGIT_LED)
+_NEVER = frozenset(b"{$!+.")  # JSON, NMEA, signed and bare numbers: no boot message
+_LEADS = (b" ", b"\t", b"\x1b")
 # ESP-IDF and Arduino-ESP32 colour their log lines (`\x1b[0;32mI (29) boot: ...`)
 _COLOUR = re.compile(rb"\s*(?:\x1b\[[0-9;]*m)?")
 
@@ -74,8 +88,20 @@ _COLOUR = re.compile(rb"\s*(?:\x1b\[[0-9;]*m)?")
 def boot_message(line: bytes) -> str | None:
     """What `line` is (`ESP ROM banner`, `ESP-IDF log`, ...) if it is a boot message or
     a log line, else None."""
-    colour = _COLOUR.match(line)
-    found = _ANY.match(line, colour.end() if colour else 0)
+    start = 0
+    if line[:1] in _LEADS:  # blanks or a colour first
+        colour = _COLOUR.match(line)
+        start = colour.end() if colour else 0
+    first = line[start : start + 1]
+    if not first or first[0] in _NEVER:
+        return None
+    if first.isdigit():  # most sensor lines: no regex unless a `:` comes early
+        if b":" not in line[start : start + 11]:
+            return None
+        pattern, names = _DIGITS, _DIGIT_NAMES
+    else:
+        pattern, names = _ANY, _NAMES
+    found = pattern.match(line, start)
     if found is None:
         return None
-    return _NAMES[found.lastindex - 1] if found.lastindex else "boot message"
+    return names[found.lastindex - 1] if found.lastindex else "boot message"

@@ -77,6 +77,7 @@ _MAX_LABEL = 64
 _STAMP = re.compile(
     r"(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)\s*[:,;|]?\s*"
 )
+_STAMP_START = re.compile(rb"\d{4}-\d{2}-\d{2}[T ]\d{2}:")
 _FIELDS = re.compile(r"\t+|\s*[|;]\s*|(?<!\d),\s*|,(?!\d)\s*")
 # a clock time (`12:34:56`) is one token, not a label and a value
 _TOKENS = re.compile(r"\d{1,2}:\d{2}:\d{2}(?:\.\d+)?(?![\d:])|[:=]|[^\s:=]+")
@@ -263,6 +264,8 @@ class Text:
     priority = 65  # after kv's `key=value`, before the plotter's numbers
 
     def sniff(self, ctx: Context) -> bool:
+        if ctx.head().isdigit() and not _STAMP_START.match(ctx.payload.lstrip()):
+            return False  # numbers first: the plotter's or `number`'s (most serial lines)
         line = sniff_text(ctx, _MAX_SNIFF)
         if line is None:
             return False
