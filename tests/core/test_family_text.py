@@ -39,6 +39,9 @@ def table(line: str, fmt: str = "auto") -> Table:
         ("eCO2: 412.345 ppm", {"eCO2": (412.345, "ppm")}),
         ("Bus Voltage:   3.30 V", {"Bus Voltage": (3.3, "V")}),
         ("Current:       12.30 mA", {"Current": (12.3, "mA")}),
+        # a unit the vocabulary lacks, ending a `label: value` field, kept as written
+        ("Heart rate: 72 bpm", {"Heart rate": (72.0, "bpm")}),
+        ("Free heap: 123456 bytes", {"Free heap": (123456.0, "bytes")}),
         # the issue's own
         ("Temp: 22.4 C", {"Temp": (22.4, "°C")}),
         ("PM2.5: 12 ug/m3", {"PM2.5": (12.0, "µg/m³")}),

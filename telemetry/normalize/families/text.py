@@ -24,7 +24,9 @@ Each line is read as the examples of the common Arduino libraries write it
   after the number (`45.00%`, `23.00°C`) or as the next word or two (`24.00 *C`,
   `24.1 degrees C`), or at the end of the label (`Temp *C`, `co2(ppm)`,
   `temp_C`: `_serialtext.split_unit`).  Other words after a number are the next
-  label; a unit is never guessed.
+  label, except one word that ends a `label: value` field (`Heart rate: 72
+  bpm`, `Free heap: 123456 bytes`): a unit the vocabulary lacks, kept as
+  written.  A unit is never guessed.
 - A second number with its own unit right after a value (the DHT's `73.40°F`
   after `23.00°C`) is the same quantity in another unit: `Temperature °F`.  A
   name given twice on one line is told apart the same way (`Temp C: 23.50 Temp
@@ -86,6 +88,8 @@ _SEPARATORS = (":", "=")
 _INFLUX = re.compile(r"[^\s,=]+(?:,[^\s,=]+=[^\s,]+)*\s+[^\s,=]+=")
 _LETTER = re.compile(r"[^\W\d_]")
 _COMMA_DECIMAL = re.compile(r"[+-]?\d+,\d+")
+# a word that can be a unit the vocabulary lacks (`bpm`, `uT`, `bytes`, `m/s^2`)
+_STATED = re.compile(r"(?=.*[^\W\d_])[\w/^%°µ²³·-]{1,8}")
 _TAIL = re.compile(r"\s+(?:is|are|was|=)$")
 
 
@@ -180,6 +184,8 @@ class _Reader:
             number, unit = found
             if unit is None:
                 unit, at = _unit_after(tokens, at, pairs=True)
+            if unit is None and at == len(tokens) - 1 and _STATED.fullmatch(tokens[at]):
+                unit, at = tokens[at], at + 1  # `Heart rate: 72 bpm`: the field's last word
             self.add(label, number, unit, spaced=False)
             at = self._alternates(tokens, at, label, unit)
 
