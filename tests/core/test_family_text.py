@@ -118,6 +118,21 @@ def test_text_a_second_unit_of_a_value_is_a_series_of_its_own() -> None:
     assert table(line) == {"Temp": (23.5, "°C"), "Temp °F": (74.3, "°F")}
 
 
+def test_text_a_label_printed_again_in_another_unit_is_a_series_of_its_own() -> None:
+    # an ozone sensor sketch printing one label in three units, three lines a loop
+    loop = [
+        "Concentration O3 : 21 ppb",
+        "Concentration O3 : 0.04 mg/m3",
+        "Concentration O3 : 42 ug/m3",
+    ]
+    *_, ppb, mg, ug = feed(loop + loop)
+    assert [(r.sensor, r.unit) for r in ppb.readings + mg.readings + ug.readings] == [
+        ("Concentration O3", "ppb"),
+        ("Concentration O3 mg/m³", "mg/m³"),
+        ("Concentration O3 µg/m³", "µg/m³"),
+    ]
+
+
 def test_text_one_unit_after_a_list_is_the_unit_of_all_and_a_leading_time_is_the_device_time() -> (
     None
 ):

@@ -30,7 +30,8 @@ Each line is read as the examples of the common Arduino libraries write it
 - A second number with its own unit right after a value (the DHT's `73.40°F`
   after `23.00°C`) is the same quantity in another unit: `Temperature °F`.  A
   name given twice on one line is told apart the same way (`Temp C: 23.50 Temp
-  F: 74.30` is `Temp` in °C and `Temp °F`).
+  F: 74.30` is `Temp` in °C and `Temp °F`), and so is a name the port printed
+  before with another unit (`O3 : 21 ppb`, then `O3 : 0.04 mg/m3`).
 - A unit written once after the last of several comma-separated `label number`
   fields, none stating its own, is the unit of all of them (PyPMS's `PM1 1.0,
   PM2.5 11.0, PM10 12.0 μg/m3`).
@@ -243,20 +244,29 @@ def _share_last_unit(fields: list[_Field], line: str) -> None:
             f.unit = last.unit
 
 
-def _named(fields: list[_Field]) -> list[tuple[str, str, str | None]]:
+def _with_unit(name: str, unit: str | None) -> str:
+    return f"{name} {canonical_unit(unit) or unit}" if unit else name
+
+
+def _named(ctx: Context, fields: list[_Field]) -> list[tuple[str, str, str | None]]:
     """(sensor, number, unit) of each field: the unit out of the label, and a name
-    given twice on the line told apart by its unit."""
+    given twice on the line, or printed before with another unit (`Concentration
+    O3 : 21 ppb`, then `Concentration O3 : 0.04 mg/m3`), told apart by its unit."""
     labels = [f.label for f in fields]
+    first_units = ctx.state.space(f"text-units:{ctx.msg.route.source}")
     out: list[tuple[str, str, str | None]] = []
     taken: set[str] = set()
     for f in fields:
         name, stated = split_unit(f.label, trailing_word=True, siblings=labels)
         unit = f.unit or stated
-        if name in taken:
-            shown = canonical_unit(unit) if unit else None
-            name = f"{name} {shown or unit}" if unit else name
+        known = canonical_unit(unit) or unit if unit else None
+        before = first_units.get(name, known)
+        if name in taken or before != known:
+            name = _with_unit(name, unit)
             if name in taken:
                 continue
+        elif name not in first_units:
+            first_units[name] = known
         taken.add(name)
         out.append((name, f.number, unit))
     return out
@@ -305,7 +315,7 @@ class Text:
                 raise PayloadError("not_a_reading", f"{line[:40]!r} has no labelled number")
             return
         _share_last_unit(fields, line)
-        named = _named(fields)
+        named = _named(ctx, fields)
         known = confirmed(ctx, emit, (name for name, _, _ in named))
         for name, number, unit in named:
             if name in known:
