@@ -118,6 +118,37 @@ def test_text_a_second_unit_of_a_value_is_a_series_of_its_own() -> None:
     assert table(line) == {"Temp": (23.5, "°C"), "Temp °F": (74.3, "°F")}
 
 
+def test_text_axes_belong_to_their_quantity_and_share_its_unit() -> None:
+    # Adafruit MPU6050 and LIS3DH
+    assert table("Acceleration X: 0.12, Y: 0.34, Z: 9.81 m/s^2") == {
+        "Acceleration X": (0.12, "m/s^2"),
+        "Acceleration Y": (0.34, "m/s^2"),
+        "Acceleration Z": (9.81, "m/s^2"),
+    }
+    assert table("X:  -144  \tY:  208  \tZ:  16400\t\tX: -0.05 \tY: 0.09 \tZ: 9.81 m/s^2 ") == {
+        "X": (-144.0, None),
+        "Y": (208.0, None),
+        "Z": (16400.0, None),
+        "X m/s^2": (-0.05, "m/s^2"),
+        "Y m/s^2": (0.09, "m/s^2"),
+        "Z m/s^2": (9.81, "m/s^2"),
+    }
+
+
+def test_text_tags_in_brackets_before_the_values_are_skipped() -> None:
+    # Adafruit TSL2591: `[ millis ms -> duration ms ]`, then the values
+    line = "[ 1534 ms -> 501 ms ] IR: 123  Full: 456  Visible: 333  Lux: 12.345678"
+    assert table(line) == {
+        "IR": (123.0, None),
+        "Full": (456.0, None),
+        "Visible": (333.0, None),
+        "Lux": (12.345678, None),
+    }
+    (bare,) = feed(["[ 1534 ms ] 12.35 lux"])  # a number alone: read at once
+    assert [(r.sensor, r.value, r.unit) for r in bare.readings] == [("value", 12.35, "lx")]
+    assert not _sniff("[1, 2, 3]") and not _sniff('[{"t": 21.5}]')  # JSON arrays
+
+
 def test_text_a_label_printed_again_in_another_unit_is_a_series_of_its_own() -> None:
     # an ozone sensor sketch printing one label in three units, three lines a loop
     loop = [

@@ -34,13 +34,18 @@ Each line is read as the examples of the common Arduino libraries write it
   before with another unit (`O3 : 21 ppb`, then `O3 : 0.04 mg/m3`).
 - A unit written once after the last of several comma-separated `label number`
   fields, none stating its own, is the unit of all of them (PyPMS's `PM1 1.0,
-  PM2.5 11.0, PM10 12.0 μg/m3`).
+  PM2.5 11.0, PM10 12.0 μg/m3`).  Axes (one letter) after a quantity's first
+  are that quantity's, and share its unit: `Acceleration X: 0.12, Y: 0.34, Z:
+  9.81 m/s^2` is `Acceleration X`, `Acceleration Y`, `Acceleration Z` in m/s^2
+  (Adafruit MPU6050).
 - A line may start with its time, `YYYY-MM-DD HH:MM:SS` (ISO 8601, a `T` or a
   space): the device time of its values, zone-less in the port's time zone
-  (else the machine's).  A value labelled `time`, `timestamp` or `ts` is the
-  device time too when it is one (epoch s, ms, µs, ns after 2000); a smaller
-  one is a counter such as `millis()` (SparkFun HTU21D's `Time:12345`), read
-  as any other value.
+  (else the machine's).  Tags in brackets first (`[ 12345 ms -> 501 ms ] IR:
+  123`, Adafruit TSL2591; `[DHT] Temp: 21`) are skipped; a number alone after
+  them (`[ 500 ms ] 123.45 lux`) is read as the `number` family reads one.  A
+  value labelled `time`, `timestamp` or `ts` is the device time too when it is
+  one (epoch s, ms, µs, ns after 2000); a smaller one is a counter such as
+  `millis()` (SparkFun HTU21D's `Time:12345`), read as any other value.
 - A value that is text (`Sensor Type: DHT22`, `Device Address: 28FF...`, a hex
   `0x1F`) is skipped; `nan`, `inf`, `ovf` are counted (`not_finite`); `21,5`
   is counted (`comma_decimal`).  A line with no labelled number at all (`BME280
@@ -65,6 +70,7 @@ from telemetry.errors import PayloadError
 from telemetry.normalize.base import Context, Emit
 from telemetry.normalize.families._serialtext import (
     MAX_FIELDS,
+    NUMBER,
     TIME_NAMES,
     confirmed,
     looks_nonfinite,
@@ -72,6 +78,7 @@ from telemetry.normalize.families._serialtext import (
     sniff_text,
     split_unit,
 )
+from telemetry.normalize.families.number import parse_number
 from telemetry.normalize.timestamps import EARLIEST, epoch_seconds
 from telemetry.units import canonical_unit
 
@@ -91,6 +98,9 @@ _LETTER = re.compile(r"[^\W\d_]")
 _COMMA_DECIMAL = re.compile(r"[+-]?\d+,\d+")
 # a word that can be a unit the vocabulary lacks (`bpm`, `uT`, `bytes`, `m/s^2`)
 _STATED = re.compile(r"(?=.*[^\W\d_])[\w/^%°µ²³·-]{1,8}")
+# `[ 12345 ms -> 501 ms ] IR: 123` (Adafruit TSL2591), `[DHT] Temp: 21`: tags first
+_TAGS = re.compile(r"(?:\[[^\]\[{\"]{0,40}\]\s*)*")
+_BARE = re.compile(rf"{NUMBER}(?:\s*\S+)?")
 _TAIL = re.compile(r"\s+(?:is|are|was|=)$")
 
 
@@ -244,6 +254,37 @@ def _share_last_unit(fields: list[_Field], line: str) -> None:
             f.unit = last.unit
 
 
+def _axes(fields: list[_Field]) -> None:
+    """Axes: one-letter labels (`X`, `Y`, `Z`) after a first one, until one repeats,
+    are a group.  After `<quantity> <axis>` they are that quantity's
+    (Adafruit MPU6050's `Acceleration X: 0.12, Y: 0.34, Z: 9.81 m/s^2` is
+    `Acceleration Y`...), and a unit stated once in a group is all of its axes'
+    (Adafruit LIS3DH's raw `X: -144 Y: 208 Z: 16400`, then `X: -0.05 Y: 0.09 Z:
+    9.81 m/s^2`: the second group is in m/s^2)."""
+    at = 0
+    while at < len(fields):
+        first = fields[at]
+        head, _, axis = first.label.rpartition(" ")
+        end = at + 1
+        if not first.spaced and len(axis) == 1 and axis.isalpha():
+            seen = {axis}
+            while end < len(fields) and _is_axis(fields[end], seen):
+                seen.add(fields[end].label)
+                if head:
+                    fields[end].label = f"{head} {fields[end].label}"
+                end += 1
+            units = {f.unit for f in fields[at:end] if f.unit is not None}
+            if end - at > 1 and len(units) == 1:
+                for f in fields[at:end]:
+                    f.unit = f.unit or next(iter(units))
+        at = end
+
+
+def _is_axis(field: _Field, seen: set[str]) -> bool:
+    label = field.label
+    return not field.spaced and len(label) == 1 and label.isalpha() and label not in seen
+
+
 def _with_unit(name: str, unit: str | None) -> str:
     return f"{name} {canonical_unit(unit) or unit}" if unit else name
 
@@ -280,8 +321,11 @@ class Text:
     priority = 65  # after kv's `key=value`, before the plotter's numbers
 
     def sniff(self, ctx: Context) -> bool:
-        if ctx.head().isdigit() and not _STAMP_START.match(ctx.payload.lstrip()):
+        head = ctx.head()
+        if head.isdigit() and not _STAMP_START.match(ctx.payload.lstrip()):
             return False  # numbers first: the plotter's or `number`'s (most serial lines)
+        if head == b"[":  # tags first, or a JSON array (the json family's)
+            return self._tagged(ctx)
         line = sniff_text(ctx, _MAX_SNIFF)
         if line is None:
             return False
@@ -293,14 +337,28 @@ class Text:
         # the rest is text, labelled values or not (`----`, `BME280 test`)
         return not looks_nonfinite(body) and _INFLUX.match(body) is None
 
+    @staticmethod
+    def _tagged(ctx: Context) -> bool:
+        """`[ 500 ms ] Lux: 12.3`: tags, then text; `[1, 2]` alone is JSON."""
+        if len(ctx.payload) > _MAX_SNIFF:
+            return False
+        try:
+            line = ctx.text().strip()
+        except PayloadError:
+            return False
+        tags = _TAGS.match(line)
+        return tags is not None and 0 < tags.end() < len(line)
+
     def parse(self, ctx: Context, emit: Emit) -> None:
-        device, _ = ctx.names()
+        device, sensor = ctx.names()
         line = ctx.text().strip()
         reader = _Reader(emit)
         stamp = _STAMP.match(line)
         if stamp:
             reader.when = emit.device_time(stamp.group(1))
             line = line[stamp.end() :]
+        tags = _TAGS.match(line)
+        line = line[tags.end() :] if tags else line
         for part in _FIELDS.split(line):
             tokens = _TOKENS.findall(part)
             if len(tokens) > MAX_FIELDS:
@@ -311,10 +369,14 @@ class Text:
                 reader.spaced(tokens)
         fields = reader.fields
         if not fields:
-            if not reader.flawed:
+            if _BARE.fullmatch(line):  # `[ 500 ms ] 123.45 lux`: a number after its tags
+                value, unit = parse_number(line.encode())
+                emit.reading(device, sensor, value, unit, reader.when)
+            elif not reader.flawed:
                 raise PayloadError("not_a_reading", f"{line[:40]!r} has no labelled number")
             return
         _share_last_unit(fields, line)
+        _axes(fields)
         named = _named(ctx, fields)
         known = confirmed(ctx, emit, (name for name, _, _ in named))
         for name, number, unit in named:
