@@ -18,8 +18,8 @@ them.  The patterns, and where they are printed:
   exception dump (`Exception (28):`, `epc1=0x...`, `>>>stack>>>`, `ctx: cont`,
   `sp: 3ffffdb0 end: 3fffffc0 offset: 01a0`, `3ffffdb0:  00000000 ...`,
   `--------------- CUT HERE FOR EXCEPTION DECODER ---------------`) and the
-  NONOS SDK's Wi-Fi chatter (`rf cal sector: 1017`, `scandone`, `state: 0 -> 2
-  (b0)`, `pm open,type:2 0`, `add if0`, `mode : sta(...)`).
+  NONOS SDK's Wi-Fi chatter (`rf cal sector: 1017`, `scandone`, its `state:`
+  changes, `pm open,type:2 0`, `add if0`, `mode : sta(...)`).
 - ESP-IDF's log format, the bootloader's and every component's: `I (29) boot:
   ESP-IDF v4.4 2nd stage bootloader`, `W (462) spi_flash: ...` (`E`, `W`, `I`,
   `D`, `V`, the milliseconds since boot, the tag); the Arduino-ESP32 core's

@@ -32,6 +32,10 @@ TIME_NAMES = frozenset({"time", "timestamp", "ts", "datetime", "date_time"})
 
 MAX_FIELDS = 256  # more values than this on one line is not a sensor line
 
+# `measurement[,tag=v...] field=v ...`: InfluxDB line protocol, the influx family's
+# (it comes after the text families in `auto`, so they leave such lines to it)
+INFLUX_LINE = re.compile(r"[^\s,=]+(?:,[^\s,=]+=[^\s,]+)*\s+[^\s,=]+=")
+
 
 def is_number(text: str) -> bool:
     """Whether `text` is exactly one decimal number."""

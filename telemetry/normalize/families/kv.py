@@ -31,6 +31,7 @@ import re
 from telemetry.errors import PayloadError
 from telemetry.normalize.base import Context, Emit
 from telemetry.normalize.families._serialtext import (
+    INFLUX_LINE,
     MAX_FIELDS,
     NUMBER,
     TIME_NAMES,
@@ -45,8 +46,6 @@ from telemetry.units import canonical_unit
 _TOKENS = re.compile(r"([^\s,;&]+)([\s,;&]*)")
 _SNIFF = re.compile(r"(?:^|[\s,;&])[^\s,;&=]+=\s*" + NUMBER)
 _MAX_SNIFF = 4096
-# `measurement[,tag=v...] field=v ...`: InfluxDB line protocol, the influx family's
-_INFLUX = re.compile(r"[^\s,=]+(?:,[^\s,=]+=[^\s,]+)*\s+[^\s,=]+=")
 
 
 def _parts(line: str) -> list[tuple[str, str]]:
@@ -65,7 +64,7 @@ class KeyValue:
         line = sniff_text(ctx, _MAX_SNIFF)
         if line is None:
             return False
-        return _SNIFF.search(line) is not None and _INFLUX.match(line) is None
+        return _SNIFF.search(line) is not None and INFLUX_LINE.match(line) is None
 
     def parse(self, ctx: Context, emit: Emit) -> None:
         device, _ = ctx.names()

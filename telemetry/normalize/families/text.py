@@ -69,6 +69,7 @@ from dataclasses import dataclass
 from telemetry.errors import PayloadError
 from telemetry.normalize.base import Context, Emit
 from telemetry.normalize.families._serialtext import (
+    INFLUX_LINE,
     MAX_FIELDS,
     NUMBER,
     TIME_NAMES,
@@ -92,8 +93,6 @@ _FIELDS = re.compile(r"\t+|\s*[|;]\s*|(?<!\d),\s*|,(?!\d)\s*")
 # a clock time (`12:34:56`) is one token, not a label and a value
 _TOKENS = re.compile(r"\d{1,2}:\d{2}:\d{2}(?:\.\d+)?(?![\d:])|[:=]|[^\s:=]+")
 _SEPARATORS = (":", "=")
-# a first word, then `word=`: InfluxDB line protocol (the influx family's)
-_INFLUX = re.compile(r"[^\s,=]+(?:,[^\s,=]+=[^\s,]+)*\s+[^\s,=]+=")
 _LETTER = re.compile(r"[^\W\d_]")
 _COMMA_DECIMAL = re.compile(r"[+-]?\d+,\d+")
 # a word that can be a unit the vocabulary lacks (`bpm`, `uT`, `bytes`, `m/s^2`)
@@ -335,7 +334,7 @@ class Text:
         if not body or (number_prefix(body) is not None and not stamp):
             return False  # numbers first: the plotter's or `number`'s
         # the rest is text, labelled values or not (`----`, `BME280 test`)
-        return not looks_nonfinite(body) and _INFLUX.match(body) is None
+        return not looks_nonfinite(body) and INFLUX_LINE.match(body) is None
 
     @staticmethod
     def _tagged(ctx: Context) -> bool:
