@@ -65,7 +65,10 @@ class Route:
     """How messages from one subscription or port are to be read.
 
     `template` names the parts of an MQTT topic (`tele/{device}/SENSOR`);
-    `device` is the fixed device name of a serial port or simulator.
+    `device` is the fixed device name of a serial port or simulator; `prefix` is
+    put before every device name read through the route; `time` is `device` (use
+    the device's own time when the payload carries a usable one) or `receive`
+    (always the receive time).
     """
 
     source: str
@@ -79,6 +82,8 @@ class Route:
     # (rtl_433's rssi/snr/noise/freq, The Things Stack's rx_metadata): not series
     # unless asked for.
     radio: bool = False
+    prefix: str = ""
+    time: str = "device"
 
 
 @dataclass(slots=True)

@@ -2,7 +2,10 @@
 
 Each input line is `{"transport": "mqtt", "topic": ..., "payload": ...}` or
 `{"transport": "serial", "port": NAME, "payload": "one or more lines"}`, with
-`payload_b64` for raw bytes.  Routes come from the config exactly as in the
+`payload_b64` for raw bytes, and optionally `received`: when the message was
+received (epoch seconds, or ISO 8601 with a zone), for replaying a capture
+whose device times would otherwise be judged against the clock of today;
+without it, now.  Routes come from the config exactly as in the
 server: a topic is read by the first subscription that receives it, from the
 broker's own `RoutingTable` (the first `[[mqtt]]` whose subscriptions take the
 topic: a line does not say which broker it came from); a serial line is read
@@ -13,7 +16,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import json
+import math
 import re
 import time
 from collections.abc import Iterable, Iterator
@@ -25,6 +30,28 @@ from telemetry.routing import RoutingTable
 from telemetry.sse import encode_json
 
 _LINES = re.compile(rb"\r\n|\r|\n")
+
+
+def _received(value: object) -> float:
+    """The receive time an input line states (epoch seconds or ISO 8601 with a zone),
+    or now, as a server would stamp it."""
+    if value is None:
+        return time.time()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str):
+        try:
+            when = dt.datetime.fromisoformat(value.strip().replace("z", "Z"))
+        except ValueError:
+            raise ValueError(f"received {value[:40]!r} is not an ISO 8601 time") from None
+        if when.tzinfo is None:
+            raise ValueError(f"received {value[:40]!r} has no time zone; add Z or +01:00")
+        seconds = when.timestamp()
+    else:
+        raise ValueError("received must be epoch seconds or an ISO 8601 time")
+    if not math.isfinite(seconds) or not 0 <= seconds < 1e11:
+        raise ValueError(f"received {value!r} is not a time in epoch seconds")
+    return seconds
 
 
 class ParseTool:
@@ -60,7 +87,7 @@ class ParseTool:
             payload = item["payload"].encode("utf-8", "surrogatepass")
         else:
             raise ValueError('expected "payload" (a string) or "payload_b64"')
-        now = time.time()  # the receive time, as a server would stamp it
+        now = _received(item.get("received"))
         transport = item.get("transport")
         if transport == "mqtt":
             topic = item.get("topic")

@@ -2,8 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from telemetry.config import Config
+from telemetry.normalize.timestamps import LOCAL
 from telemetry.quantities import format_duration, format_size
+
+
+def _reading(prefix: str, time: str, timezone: str | None) -> str:
+    """What a subscription or port changes in how its readings are named and timed."""
+    extra = f" prefix {prefix}" if prefix else ""
+    extra += " receive times" if time == "receive" else ""
+    return extra + (f" timezone {timezone}" if timezone else "")
+
+
+def _zone(name: str) -> str:
+    """`local` with what the machine's zone is now (`local, now CET +01:00`)."""
+    if name != LOCAL:
+        return name
+    now = dt.datetime.now().astimezone()
+    offset = now.strftime("%z")
+    return f"local, now {now.tzname()} {offset[:3]}:{offset[3:]}"
 
 
 def summarize(config: Config, source: str) -> str:
@@ -24,12 +43,14 @@ def summarize(config: Config, source: str) -> str:
             extra = f" template {sub.template}" if sub.template else ""
             extra += f" device {sub.device}" if sub.device else ""
             extra += " with radio metadata" if sub.radio else ""
+            extra += _reading(sub.prefix, sub.time, sub.timezone)
             lines.append(f"  subscribe {sub.topic} qos {sub.qos} format {sub.format}{extra}")
     for p in config.serial:
         stop = f"{p.stopbits:g}"
         lines.append(
             f"serial {p.name}: {p.port} {p.baudrate} {p.bytesize}{p.parity}{stop} "
             f"{p.terminator} {p.encoding}, format {p.format}"
+            + _reading(p.prefix, p.time, p.timezone)
         )
     for rule in config.series:
         parts = [f"unit {rule.unit}"] if rule.unit else []
@@ -54,5 +75,9 @@ def summarize(config: Config, source: str) -> str:
         f"limits: {lim.max_series} series, payloads up to {format_size(lim.max_payload)}, "
         f"lines up to {format_size(lim.max_line)}, {lim.max_clients} clients "
         f"({lim.max_clients_per_host} per address)"
+    )
+    lines.append(
+        f"device times: zone-less ones in {_zone(lim.timezone)}; used when at most "
+        f"{format_duration(lim.max_clock_skew)} ahead of or behind the receive time"
     )
     return "\n".join(lines)

@@ -201,6 +201,20 @@ _ALIASES = {
     "days": "d",
     # irradiance
     "W/m2": "W/m²",
+    # as the common sensor libraries' example sketches print them (Adafruit
+    # SHT4x, AHTX0, SCD30: `degrees C`, `% rH`; BME680: `KOhms`)
+    "degrees C": "°C",
+    "degrees F": "°F",
+    "% rH": "%",
+    "%rH": "%",
+    "pct": "%",
+    "Ohms": "Ω",
+    "ohms": "Ω",
+    "KOhms": "kΩ",
+    "kOhms": "kΩ",
+    "KOhm": "kΩ",
+    "kOhm": "kΩ",
+    "ug/m^3": "µg/m³",
 }
 _KNOWN = {u: u for u in UNITS} | _ALIASES
 

@@ -83,6 +83,10 @@ def test_check_config_accepts_the_documented_example() -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0].endswith(": OK")
     assert "mqtt home: mqtt://127.0.0.1:1883 as pi" in result.stdout
+    assert "prefix home- timezone Europe/Berlin" in result.stdout
+    assert "device times: zone-less ones in local, now UTC +00:00; used when at most 10m" in (
+        result.stdout
+    )
     assert "secret" not in result.stdout + result.stderr
 
 

@@ -15,9 +15,15 @@ out of the store (the pipeline appends to the rings on the loop, so a thread
 never reads them), then a worker thread downsamples and encodes the copy, and
 its bytes go out before the next series is read.  Other requests, the ticks
 and the streams run in between.  A whole raw ring is encoded `EXPORT_SLICE`
-points at a time.  The JSON is what `json.dumps` made of the same values
-(orjson writes each float as its shortest round trip, as `repr` does; NaN and
-infinities as `null`).
+points at a time.
+
+Every number goes out as the shortest decimal that reads back as the stored
+value: orjson writes each float64 as its shortest round trip, as `repr` does
+(NaN and infinities as `null`).  A rollup's values are float32, so written as
+float64 they would show the float32's binary error (23.200000762939453 for a
+stored 23.2): once downsampled, they are written as a float32 array, which
+orjson writes as each float32's own shortest decimal (23.2).  Raw values keep
+every digit they have.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from telemetry.downsample import m4
-from telemetry.history import FloatArray, Store
+from telemetry.history import Answer, FloatArray, Store
 from web.query import QueryError, Window, points, window
 
 MAX_EXPORT_SERIES = 16
@@ -46,24 +52,37 @@ def _problem(error: QueryError) -> Response:
     return JSONResponse({"error": str(error), "parameter": error.parameter}, status_code=422)
 
 
+def _values_json(values: FloatArray, narrow: int) -> orjson.Fragment:
+    """`values` as a JSON array, its first `narrow` (a rollup's float32 numbers) as the
+    shortest decimal of each float32, the rest (raw float64) of each float64."""
+    if not narrow:
+        return orjson.Fragment(orjson.dumps(values, option=_NUMPY))
+    head = orjson.dumps(values[:narrow].astype(np.float32), option=_NUMPY)
+    if narrow == len(values):
+        return orjson.Fragment(head)
+    tail = orjson.dumps(values[narrow:], option=_NUMPY)
+    return orjson.Fragment(head[:-1] + b"," + tail[1:])
+
+
 def _history_series(
     sid: str,
-    ts: FloatArray,
-    values: FloatArray,
+    answer: Answer,
     *,
     unit: str | None,
-    kind: str,
     span: Window,
     limit: int,
 ) -> bytes:
     """`"<id>":{"unit", "t", "v", "from"}` of one series' copied points (in a worker thread)."""
+    ts, values = answer.ts, answer.values
     if len(ts) > limit:
         ts, values = m4(ts, values, span.start, np.nextafter(span.end, np.inf), limit // 4)
+    # In time order, a rollup's points come first: the float32 values are a prefix.
+    narrow = int(np.searchsorted(ts, answer.float32_before))
     entry = {
         "unit": unit,
         "t": np.ascontiguousarray(ts),
-        "v": np.ascontiguousarray(values),
-        "from": kind,
+        "v": _values_json(np.ascontiguousarray(values), narrow),
+        "from": answer.source,
     }
     return orjson.dumps(sid) + b":" + orjson.dumps(entry, option=_NUMPY)
 
@@ -126,14 +145,7 @@ class History:
                 continue
             got = series.query(span.start, span.end, limit)  # copies
             entry = await asyncio.to_thread(
-                _history_series,
-                sid,
-                got.ts,
-                got.values,
-                unit=series.entry.unit,
-                kind=got.source,
-                span=span,
-                limit=limit,
+                _history_series, sid, got, unit=series.entry.unit, span=span, limit=limit
             )
             yield comma + entry
             comma = b","

@@ -37,6 +37,8 @@ class Subscription:
     timezone: str | None = None
     precision: str | None = None
     radio: bool = False  # keep radio metadata (rssi, snr, freq) of gateways' packets
+    prefix: str = ""  # put before every device name
+    time: str = "device"  # or "receive": device times are not used
 
     def route(self, source: str) -> Route:
         """How messages this subscription brings in are read."""
@@ -49,6 +51,8 @@ class Subscription:
             self.timezone,
             self.precision,
             self.radio,
+            self.prefix,
+            self.time,
         )
 
 
@@ -87,6 +91,8 @@ class SerialConfig:
     format: str = "auto"
     timezone: str | None = None
     precision: str | None = None
+    prefix: str = ""  # put before the device name
+    time: str = "device"  # or "receive": device times are not used
 
     @property
     def route(self) -> Route:
@@ -98,6 +104,8 @@ class SerialConfig:
             device=self.name,
             timezone=self.timezone,
             precision=self.precision,
+            prefix=self.prefix,
+            time=self.time,
         )
 
 
@@ -143,8 +151,8 @@ class LimitsConfig:
     max_clients_per_host: int = 8
     client_backlog: int = 64
     send_timeout: float = 10.0
-    max_clock_skew: float = 600.0
-    timezone: str = "UTC"
+    max_clock_skew: float = 600.0  # how far ahead of or behind the receive time
+    timezone: str = "local"  # of zone-less device times: the machine's own
 
 
 @dataclass(frozen=True, slots=True)

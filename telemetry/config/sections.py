@@ -28,7 +28,7 @@ from telemetry.config.model import (
 )
 from telemetry.config.table import NAME, PATH, Problems, Table, show
 from telemetry.errors import ConfigError
-from telemetry.normalize.timestamps import ClockPolicy, zone
+from telemetry.normalize.timestamps import LOCAL, ClockPolicy, zone
 from telemetry.topics import TopicTemplate, check_filter
 
 
@@ -82,19 +82,26 @@ def _auth(t: Table) -> AuthConfig:
 
 
 PRECISIONS = ("s", "ms", "us", "ns")
+TIMES = ("device", "receive")  # `time`: whose clock stamps a reading
+_PREFIX = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
+
+def _prefix(t: Table) -> str:
+    """`prefix`: text put before every device name of a subscription or port."""
+    return t.string("prefix", None, pattern=_PREFIX, form="1 to 64 letters, digits, _.:-") or ""
 
 
 def _timezone(t: Table, name: str, default: str | None) -> str | None:
     text = t.string(name, default)
-    if text is None or text == default:
+    if text is None or text in (default, LOCAL):
         return text
     try:
         zone(text)
     except ValueError:
         t.problems.add(
             t.key(name),
-            f"{show(text)} is not a time zone; expected UTC or an IANA name "
-            'such as "Europe/Berlin"',
+            f"{show(text)} is not a time zone; expected UTC, local (the machine's) "
+            'or an IANA name such as "Europe/Berlin"',
         )
         return default
     return text
@@ -136,6 +143,8 @@ def _subscription(t: Table) -> Subscription | None:
         timezone=_timezone(t, "timezone", None),
         precision=t.choice("precision", None, PRECISIONS),
         radio=t.typed("radio", bool, "true or false") is True,
+        prefix=_prefix(t),
+        time=t.choice("time", "device", TIMES),
     )
     t.finish()
     return sub if ok else None
@@ -226,6 +235,8 @@ def _serial(t: Table, index: int) -> SerialConfig | None:
         format=_check_format(t, "format", normalize.SERIAL_FORMATS),
         timezone=_timezone(t, "timezone", None),
         precision=t.choice("precision", None, PRECISIONS),
+        prefix=_prefix(t),
+        time=t.choice("time", "device", TIMES),
     )
     t.finish()
     return cfg if ok else None

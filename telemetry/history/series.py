@@ -37,11 +37,14 @@ SavedRollup = tuple[float, int, int, tuple[AnyArray, ...]]
 @dataclass(frozen=True, slots=True)
 class Answer:
     """What a query got: where from (`raw`, or a rollup's width such as `1m`) and copies
-    of the points, oldest first."""
+    of the points, oldest first.  The values of points before `float32_before` are a
+    rollup's float32 numbers (widened to float64), those from it on raw float64 ones:
+    they are written to JSON differently (see `web.history`)."""
 
     source: str
     ts: FloatArray
     values: FloatArray
+    float32_before: float = -math.inf
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,10 +202,12 @@ class Series:
             ts, values = self.raw(start, end)
             return Answer("raw", ts, values)
         ts, values = chosen.as_points(start, end)
+        rollup_end = math.inf  # the held points are newer than every rollup bucket
         if self._held_ts:
             held_ts, held_values = self._held(start, end)
             ts, values = np.concatenate((ts, held_ts)), np.concatenate((values, held_values))
-        return Answer(format_duration(chosen.width), ts, values)
+            rollup_end = self._held_ts[0]
+        return Answer(format_duration(chosen.width), ts, values, rollup_end)
 
     @property
     def raw_count(self) -> int:

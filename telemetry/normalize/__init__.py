@@ -7,10 +7,12 @@ recognises availability topics whatever the format and the template (Tasmota
 `online`: they mark a device online or offline and are never a device of
 their own), hands metadata topics (discovery configs, Zigbee2MQTT's device
 list, Homie attributes) to the family that learns from them whatever the
-format, names the device and sensor from the topic template or the route,
-then hands the message to the family its route names, or for `auto` to the
-first family whose `sniff` claims it.  No input makes it raise: every
-problem becomes a counted rejection with a short reason.
+format, counts serial boot messages and logs whatever the format as
+`not_a_reading` (an ESP32's ROM banner: see `bootlog`), names the device and
+sensor from the topic template or the route, then hands the message to the
+family its route names, or for `auto` to the first family whose `sniff`
+claims it.  No input makes it raise: every problem becomes a counted
+rejection with a short reason.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import traceback
 from telemetry.errors import PayloadError
 from telemetry.logs import RateLimitedLog
 from telemetry.model import Outcome, RawMessage, Route
-from telemetry.normalize import availability, metadata, registry
+from telemetry.normalize import availability, bootlog, metadata, registry
 from telemetry.normalize.base import Context, Emit, Family, Learner, Named, ParseLimits, State
 from telemetry.normalize.families.number import parse_number
 from telemetry.normalize.timestamps import ClockPolicy
@@ -141,6 +143,9 @@ class Normalizer:
                 emit.learned = self._learned.get(msg.topic)
                 if msg.topic not in self._unitless:
                     emit.unitless = {}  # a topic's first message: see `metadata.teach`
+            elif msg.route.transport == "serial" and (boot := bootlog.boot_message(msg.payload)):
+                shown = msg.payload[:40].decode("utf-8", "replace")
+                raise PayloadError("not_a_reading", f"{boot}: {shown!r}")
             self._family(ctx).parse(ctx, emit)
             if emit.unitless:
                 metadata.remember_unitless(self.state, msg.topic, emit.unitless)

@@ -275,12 +275,15 @@ class Emit:
     """Collects one message's readings, availability and rejections into an `Outcome`.
 
     `names` is where checked names are remembered from one message to the next
-    (the `Normalizer` keeps one); without it, they are checked every time.
+    (the `Normalizer` keeps one); without it, they are checked every time.  The
+    route's `prefix` goes before every device name here, in one place, and its
+    `time = "receive"` makes every device time unused.
     """
 
     __slots__ = (
         "_checked",
         "_names",
+        "_prefix",
         "learned",
         "limits",
         "msg",
@@ -307,13 +310,14 @@ class Emit:
         # unit learned later can reach them; the normalizer sets it to a dict
         # for a topic's first messages only, and remembers what it gathers.
         self.unitless: dict[str, str] | None = None
+        self._prefix = msg.route.prefix
 
     def error(self, reason: str, detail: str) -> None:
         self.outcome.errors.append(PayloadError(reason, detail))
 
     def availability(self, device: str, online: bool) -> bool:
         """Add that `device` is online or not if its name passes `_device`; True if added."""
-        stored = self._device(device)
+        stored = self._device(self._prefix + device)
         if stored is None:
             return False
         self.outcome.availability.append(Availability(stored, online, self.msg.recv_ts))
@@ -352,6 +356,8 @@ class Emit:
             unit = None
         if unit is None and self.learned is not None:
             unit = self.learned.get(path)
+        if self._prefix:
+            device = self._prefix + device
         # A series' names and unit come again and again: checked once, remembered,
         # with the series id the pipeline looks its series up by (a string made
         # once, its hash kept): see bench/README.md, ingest.
@@ -435,7 +441,7 @@ class Emit:
         Families whose readings share one time check it once with this and pass
         the result on, so a bad clock is counted once per message.
         """
-        if value is None:
+        if value is None or self.msg.route.time == "receive":
             return None
         when, problem = device_time(
             value, self.msg.recv_ts, self.limits.clock, timezone or self.msg.route.timezone

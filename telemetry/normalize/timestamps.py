@@ -3,9 +3,15 @@
 Epoch numbers are told apart by size, which is safe for any date between 1973
 and 5138: seconds stay below 1e11, milliseconds below 1e14, microseconds below
 1e17.  Zone-less ISO times are the device's local time, in the route's time
-zone (UTC unless configured).  A time before 2000 (an unsynchronised clock
-counting from 1970) or further ahead of the receive time than the allowed skew
-is not used: the reading keeps its receive time, and the reason is counted.
+zone; unless one is configured, the machine's own (`local`: the C library's
+local time, that is the `TZ` variable when set, else `/etc/localtime`), since a
+device that prints a zone-less time almost always shares the Pi's zone (a
+Tasmota set by NTP and its `Timezone` command, rtl_433 on the same machine).
+A time before 2000 (an unsynchronised clock counting from 1970), or further
+ahead of or behind the receive time than the allowed skew (a clock read in the
+wrong zone, a clock that has drifted or stopped), is not used: the reading keeps
+its receive time, and the reason is counted (`clock_unsynced`, `clock_ahead`,
+`clock_behind`), so a chart never goes empty for want of a right clock.
 """
 
 from __future__ import annotations
@@ -18,18 +24,20 @@ from dataclasses import dataclass
 from typing import Any
 
 EARLIEST = 946_684_800.0  # 2000-01-01T00:00:00Z
+LOCAL = "local"  # the machine's own time zone
 _EPOCH = dt.datetime(1970, 1, 1)  # zone-less: subtracted from zone-less UTC times
 
 
 @dataclass(frozen=True, slots=True)
 class ClockPolicy:
-    max_skew: float = 600.0  # seconds a device clock may run ahead of ours
-    timezone: str = "UTC"  # for zone-less local times
+    max_skew: float = 600.0  # seconds a device clock may run ahead of or behind ours
+    timezone: str = LOCAL  # for zone-less local times
 
 
 @functools.lru_cache(maxsize=64)
 def zone(name: str) -> dt.tzinfo:
-    """The time zone called `name` (`UTC`, `Europe/Berlin`); `ValueError` if unknown."""
+    """The time zone called `name` (`UTC`, `Europe/Berlin`); `ValueError` if unknown.
+    (`local` is no tzinfo: `parse_iso` reads it through the C library.)"""
     if name.upper() == "UTC":
         return dt.UTC
     try:
@@ -63,6 +71,11 @@ def parse_iso(text: str, timezone: str) -> float | None:
         return None
     if when.tzinfo is not None:
         return when.timestamp()
+    if timezone == LOCAL:
+        try:  # a naive datetime's timestamp is read in the C library's local time
+            return when.timestamp()
+        except (OverflowError, OSError, ValueError):
+            return None
     if timezone != "UTC":
         try:
             tz = zone(timezone)
@@ -110,4 +123,6 @@ def device_time(
         return None, "clock_unsynced"
     if seconds > recv_ts + policy.max_skew:
         return None, "clock_ahead"
+    if seconds < recv_ts - policy.max_skew:
+        return None, "clock_behind"
     return seconds, None

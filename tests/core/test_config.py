@@ -65,7 +65,7 @@ def test_example_config_loads_with_its_password_from_the_environment() -> None:
     assert config.history.raw_span == 15 * 60.0
     assert config.limits.max_payload == 64 * 1024
     assert config.limits.max_line == 4 * 1024
-    assert (config.limits.max_clock_skew, config.limits.timezone) == (600.0, "UTC")
+    assert (config.limits.max_clock_skew, config.limits.timezone) == (600.0, "local")
 
 
 def test_example_config_without_its_password_variable_names_key_and_variable() -> None:

@@ -232,12 +232,33 @@ def test_config_time_zone_and_precision_are_checked() -> None:
     with pytest.raises(ConfigError) as info:
         parse_config(text, env={})
     assert info.value.problems == [
-        'mqtt[0].subscribe[0].timezone: "Mars/Olympus_Mons" is not a time zone; expected UTC '
-        'or an IANA name such as "Europe/Berlin"',
+        'mqtt[0].subscribe[0].timezone: "Mars/Olympus_Mons" is not a time zone; expected UTC, '
+        'local (the machine\'s) or an IANA name such as "Europe/Berlin"',
         'mqtt[0].subscribe[0].precision: "min" is not one of "s", "ms", "us", "ns"',
         'limits.max_clock_skew: "soon" is not a duration such as "250ms", "10s", "10m", '
         '"1h30m" or "30d"',
     ]
+
+
+def test_config_time_and_prefix_of_a_subscription_or_port_are_checked() -> None:
+    text = (
+        '[[mqtt]]\nurl = "mqtt://broker"\n'
+        '[[mqtt.subscribe]]\ntopic = "a/#"\ntime = "device"\nprefix = "attic-"\n'
+        '[[mqtt.subscribe]]\ntopic = "b/#"\ntime = "later"\nprefix = "a/b"\n'
+        '[[serial]]\nname = "gps"\nport = "/dev/ttyUSB0"\ntime = "receive"\ntimezone = "local"\n'
+    )
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, env={})
+    assert info.value.problems == [
+        'mqtt[0].subscribe[1].prefix: "a/b" is not 1 to 64 letters, digits, _.:-',
+        'mqtt[0].subscribe[1].time: "later" is not one of "device", "receive"',
+    ]
+    config = parse_config(text.replace('"later"', '"receive"').replace('"a/b"', '"b."'), env={})
+    first, second = config.mqtt[0].subscribe
+    assert (first.route("home").prefix, first.route("home").time) == ("attic-", "device")
+    assert (second.route("home").prefix, second.route("home").time) == ("b.", "receive")
+    gps = config.serial[0].route
+    assert (gps.prefix, gps.time, gps.timezone) == ("", "receive", "local")
 
 
 def test_config_trusted_proxies_are_addresses_or_networks() -> None:

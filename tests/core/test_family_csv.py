@@ -21,9 +21,37 @@ def test_csv_semicolon_and_tab_separators() -> None:
         assert values(out) == {"temp": 21.5, "hum": 40.0}
 
 
-def test_csv_bracketed_units_are_stated_units() -> None:
-    _, out = feed(["temp (°C),p[hPa],temp_C", "21.5,1013,20"])
-    assert {r.sensor: r.unit for r in out.readings} == {"temp": "°C", "p": "hPa", "temp_C": None}
+def test_csv_header_states_units_in_brackets_or_after_an_underscore() -> None:
+    header = "temp (°C),p[hPa],pm25[ug/m3],co2_ppm,hum_pct,temp_h,motor_A,motor_B"
+    _, out = feed([header, "21.5,1013,12,400,40,25,1,2"])
+    assert {r.sensor: r.unit for r in out.readings} == {
+        "temp": "°C",
+        "p": "hPa",
+        "pm25": "µg/m³",
+        "co2": "ppm",
+        "hum": "%",
+        "temp_h": None,  # `_h` is a name's end (high), not hours
+        "motor_A": None,  # and `motor_B` beside it: names, not amperes
+        "motor_B": None,
+    }
+
+
+def test_csv_names_that_would_become_one_keep_their_whole_names_and_units() -> None:
+    _, out = feed(["temp_C,temp_F,temp", "21.5,70.7,21.4"])
+    assert {r.sensor: r.unit for r in out.readings} == {
+        "temp_C": "°C",
+        "temp_F": "°F",
+        "temp": None,
+    }
+
+
+def test_csv_labelled_values_and_prose_are_not_headers() -> None:
+    sgp30, prose, later = feed(
+        ["TVOC 12 ppb\teCO2 400 ppm", "Could not find a valid BME280 sensor, check wiring!", "1,2"]
+    )
+    assert reasons(sgp30) == ["not_a_reading"]  # the text family's: new names
+    assert reasons(prose) == ["not_a_reading"]
+    assert values(later) == {"value 1": 1.0, "value 2": 2.0}  # no header was taken
 
 
 def test_csv_time_column_is_device_time() -> None:
@@ -66,7 +94,8 @@ def test_csv_arbitrary_bytes_never_raise(lines: list[bytes]) -> None:
         assert all(e.reason != "parser_error" for e in out.errors)
 
 
-_NAME = st.from_regex(r"[A-Za-z][A-Za-z_]{0,8}", fullmatch=True).filter(
+# no `_`: `temp_C` states a unit
+_NAME = st.from_regex(r"[A-Za-z][A-Za-z]{0,8}", fullmatch=True).filter(
     lambda k: (
         k.lower()
         not in {"time", "timestamp", "ts", "datetime", "date_time", "nan", "inf", "infinity", "ovf"}

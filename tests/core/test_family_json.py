@@ -27,11 +27,14 @@ def run(
     template: str | None = None,
     timezone: str | None = None,
     transport: str = "mqtt",
+    received: float = RECV,
 ) -> Outcome:
+    """`payload` normalized as received at `received` (a device time further behind
+    than `max_clock_skew` is not used)."""
     data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     device = "port" if transport == "serial" else None
     route = Route("t", transport, fmt, template, device, timezone)
-    return Normalizer().normalize(RawMessage(route, topic, data, RECV))
+    return Normalizer().normalize(RawMessage(route, topic, data, received))
 
 
 def table(outcome: Outcome) -> dict[str, tuple[float, str | None]]:
@@ -77,13 +80,18 @@ def test_json_counts_nan_and_infinity_but_not_text() -> None:
 
 
 def test_json_time_field_is_device_time_and_not_a_reading() -> None:
-    out = run("esp32/x", {"ts": 1_700_000_000_000, "v": 3})
+    out = run("esp32/x", {"ts": 1_700_000_000_000, "v": 3}, received=1_700_000_001.0)
     assert table(out) == {"esp32/x/v": (3.0, None)}
     assert out.readings[0].ts == 1_700_000_000.0 and out.readings[0].device_ts
 
 
 def test_json_zone_less_time_uses_the_route_zone() -> None:
-    out = run("esp32/x", {"time": "2024-01-02T10:00:00", "v": 3}, timezone="Europe/Berlin")
+    out = run(
+        "esp32/x",
+        {"time": "2024-01-02T10:00:00", "v": 3},
+        timezone="Europe/Berlin",
+        received=1_704_186_001.0,
+    )
     assert out.readings[0].ts == 1_704_186_000.0  # 09:00 UTC
 
 
@@ -107,7 +115,7 @@ def test_tasmota_temp_and_pressure_units_follow_the_stated_words() -> None:
         "TempUnit": "F",
         "PressureUnit": "inHg",
     }
-    out = run("tele/plug/SENSOR", payload)
+    out = run("tele/plug/SENSOR", payload, received=1_704_189_601.0)
     assert table(out) == {
         "plug/BME280.Temperature": (70.1, "°F"),
         "plug/BME280.DewPoint": (50.0, "°F"),
@@ -232,7 +240,7 @@ def test_shelly2_notify_status_uses_params_ts() -> None:
         "method": "NotifyStatus",
         "params": {"ts": 1_700_000_000.5, "switch:0": {"id": 0, "aenergy": {"total": 12.5}}},
     }
-    out = run("shellyplus1pm-a1/events/rpc", payload)
+    out = run("shellyplus1pm-a1/events/rpc", payload, received=1_700_000_001.0)
     assert table(out) == {"shellyplus1pm-a1/switch:0.aenergy.total": (12.5, "Wh")}
     assert out.readings[0].ts == 1_700_000_000.5
 
@@ -275,7 +283,7 @@ def test_ttn_decoded_payload_and_radio() -> None:
             "rx_metadata": [{"rssi": -42, "snr": 9.5}],
         },
     }
-    out = run("v3/app@ttn/devices/eui-1/up", payload)
+    out = run("v3/app@ttn/devices/eui-1/up", payload, received=1_704_189_601.0)
     assert table(out) == {"eui-1/temperature": (21.5, "°C")}  # radio metadata: not a series
     assert math.isclose(out.readings[0].ts, 1_704_189_600.123456)
     radio = Route("test", "mqtt", radio=True)

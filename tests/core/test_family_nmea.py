@@ -56,7 +56,33 @@ def test_nmea_rmc_void_is_counted() -> None:
 def test_nmea_empty_fields_are_skipped_without_error() -> None:
     (out,) = feed(["$GPGGA,,,,,,0,00,99.99,,,,,,*48"])
     assert out.errors == []
-    assert values(out) == {"GGA.fix_quality": 0.0, "GGA.satellites": 0.0}
+    assert values(out) == {"GGA.satellites": 0.0}
+
+
+def test_nmea_fix_quality_is_no_reading_dgps_age_is_one_in_seconds() -> None:
+    # A DGPS fix (quality 2), corrections 3.4 s old from station 0120.
+    (out,) = feed(
+        [sentence("GPGGA,123519,4807.038,N,01131.000,E,2,08,0.9,545.4,M,46.9,M,3.4,0120")]
+    )
+    units = {r.sensor: (r.value, r.unit) for r in out.readings}
+    assert "GGA.fix_quality" not in units and not any("station" in s for s in units)
+    assert units["GGA.dgps_age"] == (3.4, "s")
+    assert units["GGA.altitude"] == (545.4, "m")
+
+
+def test_nmea_depths_are_metres_else_feet() -> None:
+    dbt, dbs, dbk, feet_only = feed(
+        [
+            sentence("SDDBT,7.8,f,2.4,M,1.3,F"),
+            sentence("SDDBS,10.2,f,3.1,M,1.7,F"),
+            sentence("SDDBK,5.0,f,1.5,M,0.8,F"),
+            sentence("SDDBT,7.8,f,,M,,F"),
+        ]
+    )
+    assert {r.sensor: (r.value, r.unit) for r in dbt.readings} == {"DBT.depth": (2.4, "m")}
+    assert {r.sensor: (r.value, r.unit) for r in dbs.readings} == {"DBS.depth": (3.1, "m")}
+    assert {r.sensor: (r.value, r.unit) for r in dbk.readings} == {"DBK.depth": (1.5, "m")}
+    assert {r.sensor: (r.value, r.unit) for r in feet_only.readings} == {"DBT.depth": (7.8, "ft")}
 
 
 def test_nmea_checksum_missing_or_wrong() -> None:
@@ -123,6 +149,8 @@ _FIELD = st.text(alphabet="0123456789.,-ANSEWTVMK", max_size=12)
             "MDA",
             "HDG",
             "DBT",
+            "DBS",
+            "DBK",
             "DPT",
             "RSA",
             "VHW",

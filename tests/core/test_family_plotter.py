@@ -5,13 +5,21 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.core._serial_helpers import feed, reasons, sane, values
+from tests.core._serial_helpers import feed, reasons, sane, second, values
 
 
 def test_plotter_labelled_pairs_with_any_separator() -> None:
-    for line in ("a:1,b:2", "a:1 b:2", "a:1\tb:2", "a:1, b:2"):
-        (out,) = feed([line])
-        assert values(out) == {"a": 1.0, "b": 2.0}
+    for fmt in ("plotter", "auto"):  # `auto` reads them with the text family, the same
+        for line in ("a:1,b:2", "a:1 b:2", "a:1\tb:2", "a:1, b:2"):
+            out = second(line, fmt)
+            assert values(out) == {"a": 1.0, "b": 2.0}
+
+
+def test_plotter_label_is_a_series_from_its_second_line() -> None:
+    first, again, more = feed(["a:1,b:2", "a:1.5,c:3", "c:4"], fmt="plotter")
+    assert first.readings == [] and reasons(first) == ["not_a_reading"]
+    assert values(again) == {"a": 1.5} and reasons(again) == ["not_a_reading"]
+    assert values(more) == {"c": 4.0} and more.errors == []
 
 
 def test_plotter_unlabelled_values_are_named_like_the_plotter() -> None:
@@ -20,28 +28,28 @@ def test_plotter_unlabelled_values_are_named_like_the_plotter() -> None:
 
 
 def test_plotter_number_with_text_is_read_like_parsefloat_without_unit() -> None:
-    (out,) = feed(["temp:21.5C"])
+    out = second("temp:21.5C", "plotter")
     assert values(out) == {"temp": 21.5}
     assert out.readings[0].unit is None
 
 
 def test_plotter_label_with_space_splits_as_in_ide2() -> None:
-    (out,) = feed(["Label 1:10"])
+    out = second("Label 1:10", "plotter")
     assert values(out) == {"1": 10.0}
 
 
 def test_plotter_space_after_colon_pairs_with_next_number() -> None:
-    (out,) = feed(["Temperature: 23.64, Humidity: 43.89"])
+    out = second("Temperature: 23.64, Humidity: 43.89", "plotter")
     assert values(out) == {"Temperature": 23.64, "Humidity": 43.89}
 
 
 def test_plotter_unlabelled_value_in_labelled_line_is_dropped() -> None:
-    (out,) = feed(["a:1 7"], fmt="plotter")
+    out = second("a:1 7", "plotter")
     assert values(out) == {"a": 1.0}
 
 
 def test_plotter_nan_and_text_are_counted() -> None:
-    (out,) = feed(["a:nan b:ERR c:3"])
+    out = second("a:nan b:ERR c:3", "plotter")
     assert values(out) == {"c": 3.0}
     assert reasons(out) == ["not_a_number", "not_finite"]
 
@@ -71,5 +79,5 @@ _VALUE = st.floats(allow_nan=False, allow_infinity=False, width=32)
 @given(st.dictionaries(_LABEL, _VALUE, min_size=1, max_size=8), st.sampled_from([",", " ", "\t"]))
 def test_plotter_round_trip(data: dict[str, float], sep: str) -> None:
     line = sep.join(f"{k}:{v!r}" for k, v in data.items())
-    (out,) = feed([line], fmt="plotter")
+    out = second(line, "plotter")
     assert values(out) == {k: float(repr(v)) for k, v in data.items()}

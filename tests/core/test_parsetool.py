@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
+import time
+import zoneinfo
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -215,3 +219,102 @@ def test_parse_takes_the_routes_of_the_first_broker_whose_subscriptions_receive_
     out = run(mqtt("tele/kitchen/SENSOR", "1"), mqtt("cloud/pump/flow", "2"), config=config)
     assert [(r["device"], r["sensor"]) for r in out[0]["readings"]] == [("kitchen", "value")]
     assert [(r["device"], r["sensor"]) for r in out[1]["readings"]] == [("cloud", "pump/flow")]
+
+
+TASMOTA = """
+[[mqtt]]
+url = "mqtt://127.0.0.1"
+[[mqtt.subscribe]]
+topic = "tele/+/SENSOR"
+template = "tele/{device}/SENSOR"
+"""
+
+
+def _tasmota(when: float, zone: str) -> dict[str, Any]:
+    """A Tasmota SENSOR message whose `Time` is `when` on a clock set to `zone`."""
+    local = dt.datetime.fromtimestamp(when, zoneinfo.ZoneInfo(zone))
+    stamp = local.replace(tzinfo=None).isoformat(timespec="seconds")
+    payload = {"Time": stamp, "AM2301": {"Temperature": 21.4, "Humidity": 48.1}, "TempUnit": "C"}
+    return mqtt("tele/kitchen/SENSOR", json.dumps(payload))
+
+
+def test_parse_reads_a_tasmota_time_in_the_zone_of_the_machine(
+    machine_zone: Callable[[str], None],
+) -> None:
+    machine_zone("America/New_York")
+    now = float(int(time.time()))
+    (out,) = run(_tasmota(now, "America/New_York"), config=parse_config(TASMOTA, env={}))
+    assert out["errors"] == []
+    assert [(r["sensor"], r["timestamp"]) for r in out["readings"]] == [
+        ("AM2301.Temperature", now),
+        ("AM2301.Humidity", now),
+    ]
+
+
+def test_parse_counts_a_device_clock_five_hours_behind_and_keeps_the_receive_time(
+    machine_zone: Callable[[str], None],
+) -> None:
+    # A Tasmota in New York whose time is read on a machine set to UTC.
+    machine_zone("UTC")
+    now = time.time()
+    (out,) = run(_tasmota(now, "America/New_York"), config=parse_config(TASMOTA, env={}))
+    assert [e.split(":")[0] for e in out["errors"]] == ["clock_behind"]
+    assert [(r["value"], r["timestamp"]) for r in out["readings"]] == [(21.4, None), (48.1, None)]
+
+
+def test_parse_received_replays_a_capture_at_its_own_time() -> None:
+    payload = '{"time": "2024-05-01T12:00:00Z", "t": 21.5}'
+    item = {"transport": "serial", "port": "bench", "payload": payload}
+    at = dt.datetime(2024, 5, 1, 12, 0, 1, tzinfo=dt.UTC).timestamp()
+    replayed, iso, today = run(
+        {**item, "received": at}, {**item, "received": "2024-05-01T12:00:01Z"}, item
+    )
+    assert replayed["readings"][0]["timestamp"] == at - 1
+    assert iso == replayed
+    assert today["readings"][0]["timestamp"] is None
+    assert [e.split(":")[0] for e in today["errors"]] == ["clock_behind"]
+
+
+@pytest.mark.parametrize(
+    ("received", "error"),
+    [
+        ("yesterday", "is not an ISO 8601 time"),
+        ("2024-05-01T12:00:00", "has no time zone"),
+        (True, "must be epoch seconds"),
+        (-1, "is not a time in epoch seconds"),
+    ],
+)
+def test_parse_refuses_a_received_time_it_cannot_read(received: object, error: str) -> None:
+    (out,) = run({"transport": "serial", "port": "bench", "payload": "1", "received": received})
+    assert out["readings"] == [] and error in out["errors"][0]
+
+
+def test_parse_time_receive_ignores_the_device_clock() -> None:
+    config = parse_config(
+        TASMOTA + 'time = "receive"\n[[serial]]\nname = "gps"\nport = "/dev/ttyUSB0"\n'
+        'time = "receive"\n',
+        env={},
+    )
+    rmc = "$GPRMC,123519,A,4807.038,N,01131.000,E,022.4,084.4,230394,003.1,W*6A"
+    tasmota, serial = run(
+        _tasmota(time.time() - 5 * 3600, "UTC"),
+        {"transport": "serial", "port": "gps", "payload": rmc},
+        config=config,
+    )
+    assert tasmota["errors"] == [] and serial["errors"] == []
+    assert {r["timestamp"] for r in tasmota["readings"] + serial["readings"]} == {None}
+
+
+def test_parse_prefix_goes_before_the_device_names_of_its_subscription_or_port() -> None:
+    config = parse_config(
+        TASMOTA + 'prefix = "attic-"\n[[serial]]\nname = "bench"\nport = "/dev/ttyUSB0"\n'
+        'prefix = "lab."\n',
+        env={},
+    )
+    tasmota, serial = run(
+        _tasmota(time.time(), "UTC"),
+        {"transport": "serial", "port": "bench", "payload": "21.5"},
+        config=config,
+    )
+    assert {r["device"] for r in tasmota["readings"]} == {"attic-kitchen"}
+    assert [r["device"] for r in serial["readings"]] == ["lab.bench"]

@@ -36,9 +36,18 @@ def test_canonical_unit_maps_micrograms_per_cubic_metre_to_the_micro_sign(spelli
     assert canonical_unit(spelling) == "\u00b5g/m\u00b3"
 
 
-@pytest.mark.parametrize("spelling", ["furlongs", "", "c", "DEGC", "m/s²", "degrees C"])
+@pytest.mark.parametrize("spelling", ["furlongs", "", "c", "DEGC", "m/s²", "degrees c", "rH"])
 def test_canonical_unit_gives_none_for_an_unknown_spelling(spelling: str) -> None:
     assert canonical_unit(spelling) is None
+
+
+@pytest.mark.parametrize(
+    ("spelling", "unit"),
+    [("degrees C", "°C"), ("degrees F", "°F"), ("% rH", "%"), ("KOhms", "kΩ"), ("pct", "%")],
+)
+def test_canonical_unit_knows_what_sensor_library_examples_print(spelling: str, unit: str) -> None:
+    # Adafruit SCD30, AHTX0 and SHT4x print `degrees C` and `% rH`; the BME680 `KOhms`
+    assert canonical_unit(spelling) == unit
 
 
 @pytest.mark.parametrize("unit", UNITS)

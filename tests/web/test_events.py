@@ -222,3 +222,20 @@ def test_events_keeps_the_security_headers_host_check_and_methods(
         assert client.status == 400
     with SSEClient(guarded.url + "events", headers={"Host": "pi.local"}) as client:
         assert client.status == 200
+
+
+def test_events_values_are_the_shortest_decimal_of_what_was_stored(
+    start_server: StartServer,
+) -> None:
+    server = start_server()
+    route = Route("lab", "mqtt", "number", template="{device}/{sensor...}")
+    with SSEClient(server.url + "events") as client:
+        client.until("catalog")
+        server.runtime.inbox.put(RawMessage(route, "bench/temp", b"23.2", time.time()))
+        frame = client.until("readings")
+        assert '"bench/temp":[' in frame.data and ",23.2]" in frame.data
+        server.runtime.inbox.put(
+            RawMessage(route, "bench/temp", b"0.30000000000000004", time.time())
+        )
+        frame = client.until("readings")
+        assert ",0.30000000000000004]" in frame.data  # a float64 keeps every digit it has

@@ -26,6 +26,7 @@ from telemetry.downsample import m4
 from telemetry.history import Store
 from telemetry.model import RawMessage, Reading, Route
 from tests.harness.server import RunningServer, StartServer
+from tests.harness.waiting import wait_until
 from web.history import History
 from web.protocol import MAX_HEAD
 
@@ -177,6 +178,41 @@ def test_history_older_than_the_raw_ring_comes_from_a_rollup_spike_kept(
     assert len(body["series"]["rig/old"]["v"]) >= 29
 
 
+def test_history_and_export_write_the_shortest_decimal_of_each_stored_value(
+    start_server: StartServer,
+) -> None:
+    running = start_server(Config(history=HistoryConfig(raw_span=60.0)))
+    now = time.time()
+    # 23.2 and 0.1 are stored in the rollups as float32 (23.200000762939453, ...);
+    # 0.30000000000000004 is a raw float64 that keeps every digit in the raw answers.
+    values = [23.2, 0.1, 1013.25, 0.30000000000000004]
+    messages = [
+        RawMessage(ROUTE, "rig/t", repr(values[i % 4]).encode(), now - 3000 + i)
+        for i in range(3000)
+    ]
+    running.runtime.inbox.put_many(messages)
+    wait_until(
+        lambda: (
+            (s := running.runtime.pipeline.store.series.get("rig/t")) is not None
+            and s.entry.count == 3000
+        ),
+        what="the points stored",
+    )
+    base = f"{running.url}api/history?series=rig/t&end={now + 1}"
+    _, old, _ = _get(f"{base}&start={now - 3100}&points=1000")
+    assert json.loads(old)["series"]["rig/t"]["from"] == "10s"
+    answer = json.loads(old)["series"]["rig/t"]
+    # Points older than the last few hundred (held in float64, not yet in a rollup):
+    shown = {v for t, v in zip(answer["t"], answer["v"], strict=True) if t < now - 1000}
+    assert shown == {23.2, 0.1, 1013.25, 0.3}  # the float32 of 0.30000000000000004 is 0.3's
+    assert b"23.2," in old and b"000762939453" not in old and b"0.100000001" not in old
+    _, recent, _ = _get(f"{base}&start={now - 30}&points=1000")
+    assert json.loads(recent)["series"]["rig/t"]["from"] == "raw"
+    assert b"0.30000000000000004" in recent and b"23.2," in recent
+    _, csv_text, _ = _get(f"{running.url}api/export?series=rig/t&start={now - 30}&format=csv")
+    assert b",23.2\r\n" in csv_text and b",0.30000000000000004\r\n" in csv_text
+
+
 # -- streaming: a series at a time, the content unchanged ------------------------
 
 NAN = float("nan")
@@ -226,7 +262,13 @@ def _old_history(store: Store, series: list[str], start: float, end: float, limi
         ts, values = got.ts, got.values
         if len(ts) > limit:
             ts, values = m4(ts, values, start, np.nextafter(end, np.inf), limit // 4)
-        v = [x if math.isfinite(x) else None for x in values.tolist()]
+        # a rollup's float32 values as numpy's shortest text of each float32
+        v = [
+            (float(str(np.float32(x))) if t < got.float32_before else x)
+            if math.isfinite(x)
+            else None
+            for t, x in zip(ts.tolist(), values.tolist(), strict=True)
+        ]
         found[sid] = {"unit": info.entry.unit, "t": ts.tolist(), "v": v, "from": got.source}
     body: dict[str, object] = {"start": start, "end": end, "points": limit, "series": found}
     if unknown:

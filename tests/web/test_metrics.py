@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.request
 
@@ -185,3 +186,27 @@ def test_metrics_of_two_servers_in_one_process_are_their_own(start_server: Start
     wait_until(lambda: first.runtime.pipeline.accepted == 1, what="the reading")
     assert _value(_scrape(first), "telemetry_readings_stored") == 1
     assert _value(_scrape(second), "telemetry_readings_stored") == 0
+
+
+def test_a_device_clock_behind_is_counted_in_metrics_and_the_catalog(
+    start_server: StartServer,
+) -> None:
+    server = start_server()
+    route = Route("esp", "mqtt", "json", template="{device}/{sensor...}")
+    received = time.time()
+    behind = received - 5 * 3600  # a clock five hours behind: a zone read wrongly
+    payload = json.dumps({"time": behind, "temperature": 21.5}).encode()
+    server.runtime.inbox.put(RawMessage(route, "esp32/climate", payload, received))
+    wait_until(lambda: server.runtime.pipeline.accepted >= 1, what="the reading")
+
+    assert _value(_scrape(server), "telemetry_rejected", source="esp", reason="clock_behind") == 1
+    with urllib.request.urlopen(server.url + "api/series", timeout=5) as response:
+        catalog = json.load(response)
+    assert catalog["rejected_by_source"]["esp"] == {"clock_behind": 1}
+    (entry,) = catalog["series"]
+    # Stored at the receive time, so it is on the chart now, not five hours back.
+    assert (entry["id"], entry["last_value"], entry["last_ts"]) == (
+        "esp32/climate/temperature",
+        21.5,
+        received,
+    )

@@ -1,9 +1,16 @@
 """The `csv` family: CSV lines from a port that sent a header line first.
 
-- A line whose fields are all non-numbers (`time,temp (°C),hum`) is a header:
-  it is remembered for the port (the route's source, in the bounded
+- A line whose fields are all names (`time,temp (°C),hum`) is a header: it is
+  remembered for the port (the route's source, in the bounded
   `ctx.state.space("csv")`) and gives no reading.  A later header (the device
-  rebooted, or its sketch changed) replaces it.
+  rebooted, or its sketch changed) replaces it.  A name is not a number, holds
+  no `:` (`var1:`, `Value:377`: the plotter's), is four words at most and does
+  not end a sentence (`Could not find a valid BME280 sensor, check wiring!` is
+  prose); and a line whose every field ends in a number (`TVOC 12 ppb<TAB>eCO2
+  400 ppm`) is labelled values, the text family's, not a header.  A header's
+  columns are series from the first data line on: a header is what confirms a
+  name at once, where `label: value` lines wait for a second line.  A `#`
+  before a header (`# Temperature,Humidity`) is dropped.
 - The separator is sniffed from the header: `,`, `;` or a tab, whichever it
   holds most of (commas win ties); data lines are split with the header's.
   Fields may be quoted as RFC 4180 says.
@@ -15,9 +22,14 @@
 - A column named `time`, `timestamp`, `ts`, `datetime` or `date_time` (any
   case) is the device's time (epoch s/ms/µs/ns or ISO 8601; zone-less times in
   the port's time zone), not a reading.
-- Units: only a unit in brackets or parentheses at the end of a header field
-  is stated (`temp (°C)`, `temp[C]`, `pressure (hPa)`); it is removed from the
-  sensor name and mapped to the vocabulary.  `temp_C` is a name, not a unit.
+- Units: a unit in brackets or parentheses at the end of a header field is
+  stated (`temp (°C)`, `temp[C]`, `pm25[ug/m3]`, `pressure (hPa)`), and so is a
+  unit the vocabulary knows after the last `_` (`temp_C`, `pressure_hPa`,
+  `pm25_ugm3` is a name): it is removed from the sensor name and mapped to the
+  vocabulary.  A one-letter suffix is a unit only when no sibling column shares
+  the stem with a suffix that is none (`motor_A,motor_B` are names), and `_h`,
+  `_d`, `_g`, `_l` are names (`temp_h`, `temp_l`: high and low); see
+  `_serialtext.split_unit`.
 """
 
 from __future__ import annotations
@@ -30,15 +42,20 @@ from telemetry.errors import PayloadError
 from telemetry.normalize.base import Context, Emit
 from telemetry.normalize.families._serialtext import (
     MAX_FIELDS,
+    NUMBER,
     TIME_NAMES,
     is_number,
     looks_nonfinite,
     sniff_text,
+    split_units,
 )
+from telemetry.units import canonical_unit
 
 _SEPARATORS = (",", ";", "\t")
-_UNIT = re.compile(r"^(.*?)\s*[\[(]\s*([^\[\]()]{1,24}?)\s*[\])]$")
 _MAX_SNIFF = 8192
+_MAX_WORDS = 4
+# `TVOC 12 ppb`, `Raw H2 13000`: a label, a number and perhaps a unit
+_ENDS_IN_NUMBER = re.compile(rf".*\s{NUMBER}(?:\s*(\S+))?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,15 +80,33 @@ def _separator(line: str) -> str | None:
     return sep if count else None
 
 
-def _is_header(fields: list[str]) -> bool:
-    """Every field a name: not empty, not a number, not `nan`/`inf`.
+def _name(field: str) -> bool:
+    """Not empty, not a number or `nan`/`inf`, no `:`, a few words, not a sentence."""
+    return (
+        bool(field)
+        and not is_number(field)
+        and not looks_nonfinite(field)
+        and ":" not in field
+        and len(field.split()) <= _MAX_WORDS
+        and not field.endswith(("!", "?", "..."))
+    )
 
-    A field with a `:` (`var1:`, `Value:377`) makes it an Arduino plotter line.
-    """
-    return all(f and not is_number(f) and not looks_nonfinite(f) and ":" not in f for f in fields)
+
+def _labelled_value(field: str) -> bool:
+    """`TVOC 12 ppb`, `Raw H2 13000`: a label and a number, not a column name."""
+    match = _ENDS_IN_NUMBER.fullmatch(field)
+    return match is not None and (
+        match.group(1) is None or canonical_unit(match.group(1)) is not None
+    )
+
+
+def _is_header(fields: list[str]) -> bool:
+    """Every field a name, and not every one a labelled value."""
+    return all(_name(f) for f in fields) and not all(_labelled_value(f) for f in fields)
 
 
 def _header(line: str) -> Header | None:
+    line = line.removeprefix("#").lstrip()  # `# Temperature,Humidity`: a marked header
     separator = _separator(line)
     if separator is None:
         return None
@@ -81,13 +116,11 @@ def _header(line: str) -> Header | None:
     names: list[str] = []
     units: list[str | None] = []
     time_index = None
-    for i, field in enumerate(fields):
-        match = _UNIT.match(field)
-        name, unit = (match.group(1), match.group(2)) if match and match.group(1) else (field, None)
-        if name.lower() in TIME_NAMES and time_index is None:
+    for i, (name, unit) in enumerate(split_units(fields, any_bracketed=True)):
+        is_time = name.lower() in TIME_NAMES and time_index is None
+        if is_time:
             time_index = i
-            name = ""
-        names.append(name)
+        names.append("" if is_time else name)
         units.append(unit)
     return Header(separator, tuple(names), tuple(units), time_index)
 

@@ -14,6 +14,10 @@ sensor, the device the port's name.
   pair) is counted as `comma_decimal` rather than read as 21.
 - Keys `time`, `timestamp`, `ts`, `datetime`, `date_time` (any case) are the
   device's time (epoch s/ms/µs/ns or ISO 8601), not readings.
+- A key may state its unit as a CSV header does (`temp_C=21.5`, `co2(ppm)=400`:
+  `_serialtext.split_unit`); a unit after the value wins.
+- A key becomes a series once the port has printed it on two lines
+  (`_serialtext.confirmed`): its first line is counted as `not_a_reading`.
 - Other bare parts (a prefix such as `0R2` on a Vaisala WXT line) are
   ignored.  A line shaped like InfluxDB line protocol (`weather,loc=x temp=21
   1465839830`: a first word without `=`, then a space) is left to `influx`
@@ -27,20 +31,21 @@ import re
 from telemetry.errors import PayloadError
 from telemetry.normalize.base import Context, Emit
 from telemetry.normalize.families._serialtext import (
+    INFLUX_LINE,
     MAX_FIELDS,
     NUMBER,
     TIME_NAMES,
+    confirmed,
     looks_nonfinite,
     number_prefix,
     sniff_text,
+    split_units,
 )
 from telemetry.units import canonical_unit
 
 _TOKENS = re.compile(r"([^\s,;&]+)([\s,;&]*)")
 _SNIFF = re.compile(r"(?:^|[\s,;&])[^\s,;&=]+=\s*" + NUMBER)
 _MAX_SNIFF = 4096
-# `measurement[,tag=v...] field=v ...`: InfluxDB line protocol, the influx family's
-_INFLUX = re.compile(r"[^\s,=]+(?:,[^\s,=]+=[^\s,]+)*\s+[^\s,=]+=")
 
 
 def _parts(line: str) -> list[tuple[str, str]]:
@@ -59,7 +64,7 @@ class KeyValue:
         line = sniff_text(ctx, _MAX_SNIFF)
         if line is None:
             return False
-        return _SNIFF.search(line) is not None and _INFLUX.match(line) is None
+        return _SNIFF.search(line) is not None and INFLUX_LINE.match(line) is None
 
     def parse(self, ctx: Context, emit: Emit) -> None:
         device, _ = ctx.names()
@@ -104,8 +109,11 @@ class KeyValue:
             found.append((key, text, unit))
         if not found and not emit.outcome.errors:
             raise PayloadError("no_values", "no key=number pairs on the line")
-        for key, text, unit in found:
-            emit.reading(device, key, text, unit, when)
+        names = split_units([key for key, _, _ in found])
+        known = confirmed(ctx, emit, (name for name, _ in names))
+        for (name, stated), (_, text, unit) in zip(names, found, strict=True):
+            if name in known:
+                emit.reading(device, name, text, unit or stated, when)
 
 
 FAMILY = KeyValue()

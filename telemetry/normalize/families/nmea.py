@@ -11,8 +11,12 @@
   constellation reports its own count.
 - Values: latitude and longitude in signed decimal degrees (`°`, south and west
   negative), speeds with their stated unit (`kn`, `km/h`, `m/s`), angles `°`,
-  depths and altitudes `m`.  Empty fields (no fix yet) are skipped silently;
-  a malformed field is counted (`nmea_bad_field`) and the rest still read.
+  depths and altitudes `m` (a depth given only in feet: `ft`), the age of DGPS
+  corrections `s`.  Empty fields (no fix yet) are skipped silently; a
+  malformed field is counted (`nmea_bad_field`) and the rest still read.
+- Codes are not readings: GGA's fix quality (0 none, 1 GPS, 2 DGPS, 4 RTK...)
+  and DGPS station id say how a position was found, not a quantity, and give no
+  series; the fix quality still decides whether the position is read.
 - Void data: RMC/GLL status `V`, mode `N`, or GGA fix quality 0 give no
   position (counted `nmea_void`, except when the position fields are empty
   anyway); MWV status `V` gives no wind.
@@ -20,7 +24,8 @@
   Other sentences carry a time of day without a date and keep the receive time.
 - Read: GGA, RMC, GLL, VTG, GSA, GSV (count in view, from the first sentence of
   a group), XDR (each type/value/unit/name group; `XDR.<name>`, or
-  `XDR.<type><n>` when unnamed), MTW, DPT, DBT (the metre field), MWV, HDG,
+  `XDR.<type><n>` when unnamed), MTW, DPT, DBT, DBS, DBK (depth below the
+  transducer, surface, keel: the metre field, else the feet field), MWV, HDG,
   HDT, HDM, VHW, MDA, RSA.  ZDA (time only) gives nothing, silently; other
   sentences, proprietary `$P...` ones and `!` (AIS) ones are counted as
   `nmea_unsupported`.
@@ -144,14 +149,14 @@ def _rmc_time(clock: str, date: str) -> float | None:
 
 
 def _gga(s: _Sentence) -> None:
-    quality = s.number(5)
-    s.put("fix_quality", quality)
+    quality = s.number(5)  # how the fix was found: a code, not a reading
     s.position(1, quality != 0)
     s.read(6, "satellites")
     if quality != 0:  # without a fix, receivers send 99.99 for HDOP and nothing else
         s.read(7, "hdop")
         s.read(8, "altitude", "m")
         s.read(10, "geoid_separation", "m")
+        s.read(12, "dgps_age", "s")  # seconds since the last DGPS correction
 
 
 def _rmc(s: _Sentence) -> None:
@@ -251,12 +256,20 @@ def _dpt(s: _Sentence) -> None:
     s.read(1, "offset", "m")
 
 
+def _depth(s: _Sentence) -> None:
+    """DBT, DBS, DBK: `feet,f,metres,M,fathoms,F`; the metres, else the feet."""
+    if s.field(3) == "M" and s.field(2):
+        s.read(2, "depth", "m")
+    elif s.field(1) == "f":
+        s.read(0, "depth", "ft")
+
+
 _HANDLERS: dict[str, Callable[[_Sentence], None]] = {
     "GGA": _gga, "RMC": _rmc, "GLL": _gll, "VTG": _vtg, "GSA": _gsa, "GSV": _gsv,
     "XDR": _xdr, "MWV": _mwv, "HDG": _hdg, "RSA": _rsa,
     "MTW": lambda s: s.read(0, "temperature", "°C" if s.field(1) == "C" else None),
     "DPT": _dpt,
-    "DBT": lambda s: s.read(2, "depth", "m") if s.field(3) == "M" else None,
+    "DBT": _depth, "DBS": _depth, "DBK": _depth,
     "HDT": lambda s: s.read(0, "heading", "°"),
     "HDM": lambda s: s.read(0, "heading", "°"),
     "VHW": lambda s: s.paired(0, {"T": ("heading", "°"), "M": ("heading_magnetic", "°"),

@@ -23,6 +23,12 @@ number a part starts with, the rest dropped, so `21.5C` is 21.5 and no unit
 (the plotter has none; a unit is never guessed).  A part that starts with no
 number (`nan`, `ERR`) is counted (`not_finite` / `not_a_number`); a line with
 no value at all is counted as `no_values`.  The device is the port's name.
+
+A label becomes a series once the port has printed it on two lines
+(`_serialtext.confirmed`; its first line is counted as `not_a_reading`);
+unlabelled values, named by their place, are read from the first line.  With
+`format = "auto"` the `text` family, tried first, reads labelled lines (with
+units, and labels with spaces kept whole); lines of numbers come here.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from telemetry.errors import PayloadError
 from telemetry.normalize.base import Context, Emit
 from telemetry.normalize.families._serialtext import (
     MAX_FIELDS,
+    confirmed,
     is_number,
     looks_nonfinite,
     number_prefix,
@@ -93,19 +100,25 @@ class Plotter:
         parts = _parts(line)
         if len(parts) > MAX_FIELDS:
             raise PayloadError("too_many_fields", f"{len(parts)} values on one line")
-        if _labelled(line):
+        labelled = _labelled(line)
+        if labelled:
             pairs = _pairs(parts)
         else:
             pairs = [(f"value {i}", part) for i, part in enumerate(parts, start=1)]
         if not pairs:
             raise PayloadError("no_values", f"no values in {line[:40]!r}")
+        values = []
         for label, text in pairs:
             found = number_prefix(text)
             if found is None:
                 reason = "not_finite" if looks_nonfinite(text) else "not_a_number"
                 emit.error(reason, f"{label}: {text[:40]!r} is not a number")
                 continue
-            emit.reading(device, label, found[0])
+            values.append((label, found[0]))
+        known = confirmed(ctx, emit, (label for label, _ in values)) if labelled else None
+        for label, number in values:
+            if known is None or label in known:
+                emit.reading(device, label, number)
 
 
 FAMILY = Plotter()
