@@ -1,0 +1,5 @@
+"""Optional persistence of the history (see `history.History`)."""
+
+from telemetry.persist.snapshot import History, UnreadableHistory
+
+__all__ = ["History", "UnreadableHistory"]
