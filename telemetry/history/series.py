@@ -6,6 +6,12 @@ and every rollup together, numpy over the lot; a late point or a repeat goes
 in at once, one by one.  Reads (`query`, `raw`, `snapshot`, `nbytes`) never
 change anything: they answer from what is stored plus what is held, the held
 points being newer than everything stored.
+
+With persistence on, a series also keeps the runs of points it stored since the
+history was last saved (`track_changes`, `take_changes`): each batch of held
+points as it went in, each late point alone, so that replaying them in order
+rebuilds the ring and every rollup exactly.  They are kept up to what the ring
+holds; past that the series is saved whole instead.
 """
 
 from __future__ import annotations
@@ -28,10 +34,15 @@ from telemetry.quantities import format_duration
 HOLD = 512
 # Rollup times within a bucket are float32: equal to about a millisecond.
 REACH_SLACK = 1e-3
+# Points a series keeps for the next save at least, however small its ring.
+CHANGES_MIN = 8 * HOLD
 
 AnyArray = npt.NDArray[np.generic]
 # A rollup as saved: (bucket width, newest bucket, oldest bucket, columns as `Rollup.COLUMNS`).
 SavedRollup = tuple[float, int, int, tuple[AnyArray, ...]]
+# A run of points as a series stored it: (times, values, late).  A late run is one
+# point that went in at its place; any other run went in at once, newer than all.
+Run = tuple[FloatArray, FloatArray, bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +74,43 @@ class SeriesSnapshot:
     held: tuple[FloatArray, FloatArray]
 
 
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What a series stored since its changes were last taken: its entry's count, last
+    time and last value before, and the runs in the order they went in."""
+
+    count: int
+    last_ts: float
+    last_value: float
+    runs: tuple[Run, ...]
+
+
+class _Tracked:
+    """The runs a series stored since its changes were last taken, up to `limit` points;
+    `whole` once they are not all known (then the whole series is saved)."""
+
+    __slots__ = ("base", "limit", "points", "runs", "whole")
+
+    def __init__(self, entry: CatalogEntry, whole: bool, limit: int) -> None:
+        self.base = (entry.count, entry.last_ts, entry.last_value)
+        self.runs: list[Run] = []
+        self.points = 0
+        self.limit = limit
+        self.whole = whole
+
+    def add(self, ts: FloatArray, values: FloatArray, late: bool) -> None:
+        if self.whole:
+            return
+        self.points += len(ts)
+        if self.points > self.limit:
+            self.whole = True
+            self.runs.clear()
+            return
+        self.runs.append((ts, values, late))
+
+
 class Series:
-    __slots__ = ("_held_ts", "_held_values", "_newest", "_ring", "_rollups", "entry")
+    __slots__ = ("_held_ts", "_held_values", "_newest", "_ring", "_rollups", "_tracked", "entry")
 
     def __init__(
         self,
@@ -79,6 +125,7 @@ class Series:
         self._rollups = tuple(sorted(rollups, key=lambda r: r.width))  # finest first
         self._held_ts = array("d")
         self._held_values = array("d")
+        self._tracked: _Tracked | None = None
         newest = ring.last_ts
         self._newest = -math.inf if newest is None else newest  # held or stored
         if held is not None:
@@ -123,6 +170,8 @@ class Series:
             if not stored:
                 self.entry.refused_one()
                 return "too_old"
+            if self._tracked is not None:
+                self._tracked.add(np.array([ts]), np.array([value]), late=True)
         self.entry.stored(ts, value)
         return None
 
@@ -134,9 +183,48 @@ class Series:
         ts = np.array(self._held_ts, dtype=np.float64)
         values = np.array(self._held_values, dtype=np.float64)
         del self._held_ts[:], self._held_values[:]
+        self._store_run(ts, values)
+
+    def _store_run(self, ts: FloatArray, values: FloatArray) -> None:
         self._ring.extend(ts, values)
         for rollup in self._rollups:
             rollup.extend(ts, values)
+        if self._tracked is not None:
+            self._tracked.add(ts, values, late=False)
+
+    def extend(self, ts: FloatArray, values: FloatArray) -> None:
+        """Store points in time order, each newer than every point stored or held, as one
+        run: as `append` of each and then `flush` would, numpy over the lot (a history
+        restored from its log, a benchmark filling a month).  ValueError otherwise."""
+        ts = np.array(ts, dtype=np.float64)  # copies: a tracked run is kept as it went in
+        values = np.array(values, dtype=np.float64)
+        if ts.ndim != 1 or ts.shape != values.shape:
+            raise ValueError("a run of points: times and values differ in shape")
+        if not len(ts):
+            return
+        if not (ts[0] > self._newest and math.isfinite(ts[-1]) and np.all(np.diff(ts) > 0)):
+            raise ValueError("a run of points: times do not rise from after the newest point")
+        self.flush()
+        self._newest = float(ts[-1])
+        self._store_run(ts, values)
+        self.entry.stored_run(len(ts), float(ts[-1]), float(values[-1]))
+
+    def track_changes(self, whole: bool) -> None:
+        """Keep the runs of points stored from now on, until `take_changes`; `whole`: what
+        the series holds now is not saved, so the first take asks for all of it."""
+        self._tracked = _Tracked(self.entry, whole, max(self._ring.capacity, CHANGES_MIN))
+
+    def take_changes(self) -> Changes | None:
+        """What the series stored since the last take, its held points put in first, and
+        forget it (a write, as `flush`); None when that is not all known (more points
+        than the ring holds, or not tracked until now): save the whole series then."""
+        self.flush()
+        tracked = self._tracked
+        self.track_changes(whole=False)
+        if tracked is None or tracked.whole:
+            return None
+        count, last_ts, last_value = tracked.base
+        return Changes(count, last_ts, last_value, tuple(tracked.runs))
 
     # -- reading -----------------------------------------------------------------------
 
@@ -213,6 +301,8 @@ class Series:
     def nbytes(self) -> int:
         """Bytes held by the series' arrays, held points included."""
         held = self._held_ts.buffer_info()[1] * 16
+        if self._tracked is not None:
+            held += self._tracked.points * 16
         return self._ring.nbytes + sum(r.nbytes for r in self._rollups) + held
 
     def snapshot(self) -> SeriesSnapshot:
