@@ -1,5 +1,12 @@
-"""Optional persistence of the history (see `history.History`)."""
+"""Optional persistence of the history: a snapshot and a log (see `history`).
 
-from telemetry.persist.snapshot import History, UnreadableHistory
+- `history.History`: load at start, then a commit every interval;
+- `snapshot`: the snapshot file (SQLite), written whole, renamed into place;
+- `log`: the log file: framed, checksummed records, appended and synced;
+- `records`: one commit's changes as a record's bytes, and back.
+"""
 
-__all__ = ["History", "UnreadableHistory"]
+from telemetry.persist.history import Commit, History
+from telemetry.persist.snapshot import UnreadableHistory
+
+__all__ = ["Commit", "History", "UnreadableHistory"]

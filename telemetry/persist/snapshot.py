@@ -1,39 +1,37 @@
-"""Optional persistence of the history to one SQLite file (stdlib `sqlite3`).
+"""The snapshot: every series, whole, in one SQLite file (stdlib `sqlite3`).
 
-Every commit interval the runtime takes a `snapshot` of the store on the event
-loop (copies of the arrays of the series that changed since the last save: fast
-and consistent) and `History.save` writes it from a worker thread in one
-transaction, so a restart or a power cut loses at most one interval.  At start
-`History.load` puts the saved series back into the store: the raw ring trimmed
-to the configured points and span, each rollup whose bucket width is still
-configured (kept for as long as configured now); rollups of a width no longer
-configured are skipped.
+Tables `series` (the catalog fields) and `arrays` (a series' raw points, the
+points it held, and each rollup's columns, as little-endian blobs), as schema
+version 1 had them; version 2 adds `snapshot`: the sequence number of the last
+commit the file includes and the lineage id that ties the log to it.  Version 1
+files (each commit rewrote the changed series in place, in WAL mode) are still
+read, and replaced by a version 2 file at the first commit.
 
-The file is in WAL mode with `synchronous=NORMAL`: a commit is one sequential
-append to the log, and a power cut leaves the last committed state.  A file that
-cannot be read (corrupt, not SQLite, another program's database, another schema
-version) never stops the server: one warning, the file is moved aside to
-`<file>.unreadable` and the history starts empty.
+A snapshot is never changed in place: `write` builds a new file beside it with
+no journal (each page written once), syncs it, renames it over the old one and
+syncs the directory, so a power cut leaves either the old file or the new one,
+whole.  `read` raises `UnreadableHistory` for a file it cannot take (not SQLite,
+another program's database, another schema version, arrays that do not fit).
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import sqlite3
-import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-from telemetry.history import FloatArray, SeriesSnapshot, Store
+from telemetry.errors import TelemetryError
+from telemetry.history import FloatArray, SeriesSnapshot
 from telemetry.model import series_id
+from telemetry.persist.log import sync_directory
 
-logger = logging.getLogger(__name__)
-
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READS = (1, 2)
 APPLICATION_ID = 0x54454C4D  # "TELM": tells our files from other SQLite databases
 RAW = "raw"
 HELD = "held"  # points a series held, not yet in its ring and rollups (raw columns)
@@ -66,11 +64,15 @@ CREATE TABLE series (
 );
 CREATE TABLE arrays (
     series TEXT NOT NULL REFERENCES series(id) ON DELETE CASCADE,
-    kind TEXT NOT NULL,  -- 'raw', or a rollup's bucket width in seconds
+    kind TEXT NOT NULL,  -- 'raw', 'held', or a rollup's bucket width in seconds
     newest INTEGER NOT NULL,
     oldest INTEGER NOT NULL,
     {", ".join(f'"{name}" BLOB' for name in BLOB_COLUMNS)},
     PRIMARY KEY (series, kind)
+);
+CREATE TABLE snapshot (
+    seq INTEGER NOT NULL,  -- the last commit the file includes
+    lineage INTEGER NOT NULL  -- the id its log carries
 );
 PRAGMA application_id = {APPLICATION_ID};
 PRAGMA user_version = {SCHEMA_VERSION};
@@ -86,8 +88,18 @@ SELECT_ARRAYS = f"SELECT series, kind, newest, oldest, {_BLOBS} FROM arrays"  # 
 AnyArray = npt.NDArray[np.generic]
 
 
-class UnreadableHistory(Exception):
+class UnreadableHistory(TelemetryError):
     """The file is not a history this version can read."""
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """What a snapshot holds: the series, the last commit included, the lineage (None
+    for a version 1 file, which has no log)."""
+
+    series: list[SeriesSnapshot]
+    seq: int
+    lineage: int | None
 
 
 def _kind(width: float) -> str:
@@ -117,207 +129,142 @@ def _raw(row: tuple[int, int, tuple[object, ...]] | None) -> tuple[FloatArray, F
     return ts.astype(np.float64), values.astype(np.float64)
 
 
-class History:
-    """The SQLite file at `path`: `load` into a store at start, `save` snapshots."""
+# -- writing --------------------------------------------------------------------------
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()  # saves run in worker threads, one at a time
-        self._conn: sqlite3.Connection | None = None
-        self._saved: dict[str, int] = {}  # series id -> its count when last saved
 
-    # -- the event loop's part -------------------------------------------------
+def write(path: Path, series: Iterable[SeriesSnapshot], seq: int, lineage: int) -> int:
+    """A new snapshot of `series` at `path`, in place of the one there; its size."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = path.with_name(path.name + ".new")
+    new.unlink(missing_ok=True)
+    conn = sqlite3.connect(new, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=OFF")  # a new file: nothing to roll back to
+        conn.execute("PRAGMA synchronous=OFF")  # synced once, whole, below
+        conn.executescript(f"BEGIN;{SCHEMA}")
+        conn.execute("INSERT INTO snapshot VALUES (?, ?)", (seq, lineage))
+        for s in series:
+            _insert(conn, s)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    fd = os.open(new, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        size = os.fstat(fd).st_size
+    finally:
+        os.close(fd)
+    # A journal left by another program's write to the old file would be applied to
+    # the new one: none may remain.  (The old file's WAL was checkpointed at load.)
+    path.with_name(path.name + "-journal").unlink(missing_ok=True)
+    os.replace(new, path)
+    sync_directory(path)
+    for suffix in ("-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    return size
 
-    def snapshot(self, store: Store) -> list[SeriesSnapshot]:
-        """Copies of every series changed since the last save (all of them the first
-        time).  Quick: run it on the event loop, where the store is consistent."""
-        return [
-            series.snapshot()
-            for series in store.series.values()
-            if self._saved.get(series.id) != series.entry.count
-        ]
 
-    # -- the worker thread's part ----------------------------------------------
+def _insert(conn: sqlite3.Connection, s: SeriesSnapshot) -> None:
+    conn.execute(
+        "INSERT INTO series VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            s.id,
+            s.device,
+            s.sensor,
+            s.unit,
+            s.source,
+            s.first_seen,
+            s.last_ts,
+            s.last_value,
+            s.count,
+        ),
+    )
+    no_rollup = [None] * len(ROLLUP_COLUMNS)
+    raw = [_blob(a, t) for a, (_, t) in zip(s.raw, RAW_COLUMNS, strict=True)]
+    rows: list[tuple[object, ...]] = [(s.id, RAW, -1, -1, *raw, *no_rollup)]
+    if len(s.held[0]):
+        held = [_blob(a, t) for a, (_, t) in zip(s.held, RAW_COLUMNS, strict=True)]
+        rows.append((s.id, HELD, -1, -1, *held, *no_rollup))
+    for width, newest, oldest, columns in s.rollups:
+        cols = [_blob(a, t) for a, (_, t) in zip(columns, ROLLUP_COLUMNS, strict=True)]
+        rows.append((s.id, _kind(width), newest, oldest, None, None, *cols))
+    conn.executemany(INSERT_ARRAYS, rows)
 
-    def _connect(self) -> sqlite3.Connection:
-        if self._conn is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            try:
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
-                self._check_schema(conn)
-            except BaseException:
-                conn.close()
-                raise
-            self._conn = conn
-        return self._conn
 
-    def _check_schema(self, conn: sqlite3.Connection) -> None:
-        app = conn.execute("PRAGMA application_id").fetchone()[0]
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-        if app == 0 and version == 0 and tables == 0:  # a new, empty file
-            conn.executescript(f"BEGIN;{SCHEMA}COMMIT;")
-            return
-        if app != APPLICATION_ID:
-            raise UnreadableHistory("it is not a telemetry history (another database)")
-        if version != SCHEMA_VERSION:
-            raise UnreadableHistory(
-                f"it has schema version {version}; this version reads {SCHEMA_VERSION}"
-            )
+# -- reading --------------------------------------------------------------------------
 
-    def save(self, snapshot: Iterable[SeriesSnapshot]) -> bool:
-        """Write the snapshot in one transaction; False (logged) when that failed."""
-        snapshot = list(snapshot)
-        with self._lock:
-            try:
-                self._write(snapshot)
-            except (sqlite3.Error, OSError, UnreadableHistory) as exc:
-                logger.warning("history not saved to %s: %s", self.path, exc)
-                return False
-        for s in snapshot:
-            self._saved[s.id] = s.count
-        return True
 
-    def _write(self, snapshot: list[SeriesSnapshot]) -> None:
-        conn = self._connect()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for s in snapshot:
-                conn.execute(
-                    "INSERT OR REPLACE INTO series VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        s.id,
-                        s.device,
-                        s.sensor,
-                        s.unit,
-                        s.source,
-                        s.first_seen,
-                        s.last_ts,
-                        s.last_value,
-                        s.count,
-                    ),
-                )
-                conn.execute("DELETE FROM arrays WHERE series = ?", (s.id,))
-                rows: list[tuple[object, ...]] = []
-                raw = [_blob(a, t) for a, (_, t) in zip(s.raw, RAW_COLUMNS, strict=True)]
-                rows.append((s.id, RAW, -1, -1, *raw, *[None] * len(ROLLUP_COLUMNS)))
-                if len(s.held[0]):
-                    held = [_blob(a, t) for a, (_, t) in zip(s.held, RAW_COLUMNS, strict=True)]
-                    rows.append((s.id, HELD, -1, -1, *held, *[None] * len(ROLLUP_COLUMNS)))
-                for width, newest, oldest, columns in s.rollups:
-                    cols = [_blob(a, t) for a, (_, t) in zip(columns, ROLLUP_COLUMNS, strict=True)]
-                    rows.append((s.id, _kind(width), newest, oldest, None, None, *cols))
-                conn.executemany(INSERT_ARRAYS, rows)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-
-    def load(self, store: Store) -> int:
-        """Restore the saved series into `store` (empty); how many.  An unreadable file
-        is moved aside with one warning and the history starts empty."""
-        if not self.path.exists():
-            try:
-                with self._lock:
-                    self._connect()
-            except (sqlite3.Error, OSError, UnreadableHistory) as exc:
-                logger.warning("history file %s cannot be created: %s", self.path, exc)
-            return 0
-        try:
-            with self._lock:
-                restored = self._read(store)
-            added = store.restore(restored)
-        except (sqlite3.Error, OSError, UnreadableHistory, ValueError) as exc:
-            self._set_aside(exc)
-            return 0
-        counts = {s.id: s.count for s in restored}
-        for sid in added:
-            self._saved[sid] = counts[sid]
-        skipped = len(restored) - len(added)
-        if skipped:
-            logger.warning(
-                "history: %d saved series not restored: the limit of %d series is reached",
-                skipped,
-                store.max_series,
-            )
-        logger.info("history: restored %d series from %s", len(added), self.path)
-        return len(added)
-
-    def _read(self, store: Store) -> list[SeriesSnapshot]:
-        conn = self._connect()
-        arrays: dict[str, dict[str, tuple[int, int, tuple[object, ...]]]] = {}
+def read(path: Path, widths: Sequence[float]) -> Saved:
+    """The snapshot at `path` (which exists); the rollups of `widths` only."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        version = _check_schema(conn)
         conn.execute("BEGIN")
         try:
-            for sid, kind, newest, oldest, *data in conn.execute(SELECT_ARRAYS):
-                arrays.setdefault(sid, {})[kind] = (int(newest), int(oldest), tuple(data))
-            rows = conn.execute(
-                "SELECT id, device, sensor, unit, source, first_seen, last_ts, last_value, "
-                "count FROM series ORDER BY first_seen"
-            ).fetchall()
+            return _read(conn, version, widths)
         finally:
             conn.execute("COMMIT")
-        out = []
-        for sid, device, sensor, unit, source, first_seen, last_ts, last_value, count in rows:
-            if series_id(device, sensor) != sid:
-                raise UnreadableHistory(f"series {sid!r} does not match its device and sensor")
-            saved = arrays.get(sid, {})
-            rollups = []
-            for width, _keep in store.rollups:
-                if _kind(width) in saved:
-                    newest, oldest, data = saved[_kind(width)]
-                    columns = tuple(
-                        _array(blob, t)
-                        for blob, (_, t) in zip(
-                            data[len(RAW_COLUMNS) :], ROLLUP_COLUMNS, strict=True
-                        )
-                    )
-                    rollups.append((width, newest, oldest, columns))
-            out.append(
-                SeriesSnapshot(
-                    id=sid,
-                    device=device,
-                    sensor=sensor,
-                    unit=unit,
-                    source=source,
-                    first_seen=float(first_seen),
-                    last_ts=float(last_ts if last_ts is not None else first_seen),
-                    last_value=float(last_value if last_value is not None else 0.0),
-                    count=int(count),
-                    raw=_raw(saved.get(RAW)),
-                    rollups=tuple(rollups),
-                    held=_raw(saved.get(HELD)),
+    finally:
+        conn.close()  # the last connection to a version 1 file checkpoints its WAL
+
+
+def _check_schema(conn: sqlite3.Connection) -> int:
+    app = conn.execute("PRAGMA application_id").fetchone()[0]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    if app == 0 and version == 0 and tables == 0:  # an empty file
+        return 0
+    if app != APPLICATION_ID:
+        raise UnreadableHistory("it is not a telemetry history (another database)")
+    if version not in READS:
+        raise UnreadableHistory(f"it has schema version {version}; this version reads {READS}")
+    return int(version)
+
+
+def _read(conn: sqlite3.Connection, version: int, widths: Sequence[float]) -> Saved:
+    if version == 0:
+        return Saved([], 0, None)
+    seq, lineage = 0, None
+    if version >= 2:
+        rows = conn.execute("SELECT seq, lineage FROM snapshot").fetchall()
+        if len(rows) != 1:
+            raise UnreadableHistory(f"its snapshot table has {len(rows)} rows, not 1")
+        seq, lineage = int(rows[0][0]), int(rows[0][1])
+    arrays: dict[str, dict[str, tuple[int, int, tuple[object, ...]]]] = {}
+    for sid, kind, newest, oldest, *data in conn.execute(SELECT_ARRAYS):
+        arrays.setdefault(sid, {})[kind] = (int(newest), int(oldest), tuple(data))
+    rows = conn.execute(
+        "SELECT id, device, sensor, unit, source, first_seen, last_ts, last_value, "
+        "count FROM series ORDER BY first_seen"
+    ).fetchall()
+    out = []
+    for sid, device, sensor, unit, source, first_seen, last_ts, last_value, count in rows:
+        if series_id(device, sensor) != sid:
+            raise UnreadableHistory(f"series {sid!r} does not match its device and sensor")
+        saved = arrays.get(sid, {})
+        rollups = []
+        for width in widths:
+            if _kind(width) in saved:
+                newest, oldest, data = saved[_kind(width)]
+                columns = tuple(
+                    _array(blob, t)
+                    for blob, (_, t) in zip(data[len(RAW_COLUMNS) :], ROLLUP_COLUMNS, strict=True)
                 )
+                rollups.append((width, newest, oldest, columns))
+        out.append(
+            SeriesSnapshot(
+                id=sid,
+                device=device,
+                sensor=sensor,
+                unit=unit,
+                source=source,
+                first_seen=float(first_seen),
+                last_ts=float(last_ts if last_ts is not None else first_seen),
+                last_value=float(last_value if last_value is not None else 0.0),
+                count=int(count),
+                raw=_raw(saved.get(RAW)),
+                rollups=tuple(rollups),
+                held=_raw(saved.get(HELD)),
             )
-        return out
-
-    def _set_aside(self, exc: BaseException) -> None:
-        self.close()
-        aside = self.path.with_name(self.path.name + ".unreadable")
-        try:
-            for suffix in ("", "-wal", "-shm"):
-                part = self.path.with_name(self.path.name + suffix)
-                if part.exists():
-                    part.replace(aside.with_name(aside.name + suffix))
-        except OSError as move:
-            logger.warning(
-                "history file %s cannot be read (%s) nor moved aside (%s): "
-                "starting with empty history; history will not be saved",
-                self.path,
-                exc,
-                move,
-            )
-            return
-        logger.warning(
-            "history file %s cannot be read (%s): moved to %s; starting with empty history",
-            self.path,
-            exc,
-            aside,
         )
-
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+    return Saved(out, seq, lineage)

@@ -1,0 +1,129 @@
+"""A commit's changes as a log record and back: every bit of every point, compactly."""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from telemetry.history import FloatArray, Run
+from telemetry.persist.records import BadRecord, Declared, Record, decode, encode
+from tests.core.persist_helpers import START, new_store, series_for
+
+FLOATS = st.floats(allow_nan=False, allow_infinity=False) | st.sampled_from(
+    [0.0, -0.0, 5e-324, -2.5, 21.53, 1e16, 0.1 + 0.2, 123456.789, 9007199254740993.0]
+)
+
+
+def bits(a: FloatArray) -> list[int]:
+    out: list[int] = np.asarray(a, dtype=np.float64).view(np.uint64).tolist()
+    return out
+
+
+def same_runs(a: tuple[tuple[int, tuple[Run, ...]], ...], b: object) -> bool:
+    assert isinstance(b, tuple)
+    for (key, runs), (key2, runs2) in zip(a, b, strict=True):
+        assert key == key2
+        for (ts, values, late), (ts2, values2, late2) in zip(runs, runs2, strict=True):
+            assert (bits(ts), bits(values), late) == (bits(ts2), bits(values2), late2)
+    return True
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.tuples(
+                st.lists(st.tuples(st.floats(-1e6, 1e6), FLOATS), min_size=1, max_size=30),
+                st.booleans(),
+            ),
+            min_size=1,
+            max_size=4,
+        ),
+        max_size=5,
+    )
+)
+def test_runs_come_back_bit_for_bit(
+    series: list[list[tuple[list[tuple[float, float]], bool]]],
+) -> None:
+    """Any finite values (negative zero, subnormals, decimals, integers past 2**53),
+    times in any order (late points go back in time)."""
+    runs = tuple(
+        (
+            key,
+            tuple(
+                (np.array([START + t for t, _ in run]), np.array([v for _, v in run]), late)
+                for run, late in each
+            ),
+        )
+        for key, each in enumerate(series)
+    )
+    record = Record(3, runs=runs)
+    back = decode(encode(record))
+    assert back.seq == 3
+    assert same_runs(record.runs, back.runs)
+
+
+def test_declarations_and_whole_series_come_back() -> None:
+    store = new_store()
+    s = series_for(store, "a", START, unit=None)
+    for i in range(700):  # flushed, then held
+        s.append(START + i * 1.5, float(i % 17) - 3.5)
+    whole = s.snapshot()
+    declared = (
+        Declared(0, "dev/x", "dev", "x", "°C", "home", 1.5, 0, 2.5, -0.0),
+        Declared(7, "dev/y", "dev", "y", None, "home", 1.5, 12, 9.0, 1e300),
+    )
+    back = decode(encode(Record(9, declared=declared, whole=((4, whole),))))
+    assert back.declared == declared
+    ((key, again),) = back.whole
+    assert key == 4
+    for field in ("id", "device", "sensor", "unit", "source", "first_seen", "count", "last_ts"):
+        assert getattr(again, field) == getattr(whole, field)
+    assert [bits(a) for a in (*again.raw, *again.held)] == [
+        bits(a) for a in (*whole.raw, *whole.held)
+    ]
+    for (w, n, o, cols), (w2, n2, o2, cols2) in zip(whole.rollups, again.rollups, strict=True):
+        assert (w, n, o) == (w2, n2, o2)
+        for c, c2 in zip(cols, cols2, strict=True):
+            assert c.dtype == c2.dtype and c.tobytes() == c2.tobytes()
+
+
+def test_sensor_values_and_jittered_times_take_a_few_bytes_a_point() -> None:
+    """Two decimals at one point a second with receive-time jitter: the integers and
+    the times' steps are what is stored, not 16 bytes a point."""
+    rng = np.random.default_rng(5)
+    n = 3000
+    ts = START + np.arange(n) + rng.uniform(0, 0.01, n)
+    decimals = np.round(20 + np.cumsum(rng.normal(0, 0.05, n)), 2)
+    noisy = 20 + rng.normal(0, 0.1, n)
+    small = len(encode(Record(1, runs=((0, ((ts, decimals, False),)),))))
+    large = len(encode(Record(1, runs=((0, ((ts, noisy, False),)),))))
+    assert small < 4 * n  # about three
+    assert small < large < 10 * n  # full-precision noise: about six more
+
+
+@pytest.mark.parametrize("cut", [0, 1, 10, 50, -1])
+def test_a_record_cut_short_does_not_decode(cut: int) -> None:
+    rng = np.random.default_rng(1)
+    runs = ((0, ((START + np.arange(50.0), rng.normal(size=50), False),)),)
+    data = encode(Record(2, runs=runs))
+    with pytest.raises(BadRecord):
+        decode(data[:cut])
+
+
+def test_a_record_whose_arrays_do_not_fit_does_not_decode() -> None:
+    import json  # noqa: PLC0415
+    import zlib  # noqa: PLC0415
+
+    head = json.dumps({"seq": 1, "declared": [], "whole": [], "arrays": [["keys", "<u4", 5]]})
+    body = struct.pack("<I", len(head)) + head.encode() + b"\x00" * 8
+    with pytest.raises(BadRecord, match="does not fit"):
+        decode(zlib.compress(body))
+    runs = ((0, ((np.array([START]), np.array([1.0]), False),)),)
+    good = zlib.decompress(encode(Record(1, runs=runs)))
+    with pytest.raises(BadRecord):
+        decode(zlib.compress(good + b"\x00"))
