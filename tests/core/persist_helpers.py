@@ -9,6 +9,7 @@ process it kills, so the parent knows what each commit held.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 
@@ -16,6 +17,7 @@ from telemetry.history import Series, Store
 from telemetry.model import Reading
 from telemetry.persist import History
 
+ROOT = Path(__file__).resolve().parent.parent.parent
 ROLLUPS = ((10.0, 3600.0), (60.0, 86400.0))
 START = 1_700_000_000.0
 
