@@ -8,10 +8,10 @@ change anything: they answer from what is stored plus what is held, the held
 points being newer than everything stored.
 
 With persistence on, a series also keeps the runs of points it stored since the
-history was last saved (`track_changes`, `take_changes`): each batch of held
-points as it went in, each late point alone, so that replaying them in order
-rebuilds the ring and every rollup exactly.  They are kept up to what the ring
-holds; past that the series is saved whole instead.
+history was last saved (`track_changes`, `take_changes`, `replay`: see
+`changes`), up to what its ring holds; past that it is saved whole instead.
+Taking them puts nothing in: it is quick, and a series holds the same points
+whether or not it is saved.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from telemetry.history.catalog import CatalogEntry
+from telemetry.history.changes import FLUSHED, LATE, Changes, Run, Tracked
 from telemetry.history.ring import FloatArray, Ring
 from telemetry.history.rollup import Rollup
 from telemetry.quantities import format_duration
@@ -40,9 +41,6 @@ CHANGES_MIN = 8 * HOLD
 AnyArray = npt.NDArray[np.generic]
 # A rollup as saved: (bucket width, newest bucket, oldest bucket, columns as `Rollup.COLUMNS`).
 SavedRollup = tuple[float, int, int, tuple[AnyArray, ...]]
-# A run of points as a series stored it: (times, values, late).  A late run is one
-# point that went in at its place; any other run went in at once, newer than all.
-Run = tuple[FloatArray, FloatArray, bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,41 +72,6 @@ class SeriesSnapshot:
     held: tuple[FloatArray, FloatArray]
 
 
-@dataclass(frozen=True, slots=True)
-class Changes:
-    """What a series stored since its changes were last taken: its entry's count, last
-    time and last value before, and the runs in the order they went in."""
-
-    count: int
-    last_ts: float
-    last_value: float
-    runs: tuple[Run, ...]
-
-
-class _Tracked:
-    """The runs a series stored since its changes were last taken, up to `limit` points;
-    `whole` once they are not all known (then the whole series is saved)."""
-
-    __slots__ = ("base", "limit", "points", "runs", "whole")
-
-    def __init__(self, entry: CatalogEntry, whole: bool, limit: int) -> None:
-        self.base = (entry.count, entry.last_ts, entry.last_value)
-        self.runs: list[Run] = []
-        self.points = 0
-        self.limit = limit
-        self.whole = whole
-
-    def add(self, ts: FloatArray, values: FloatArray, late: bool) -> None:
-        if self.whole:
-            return
-        self.points += len(ts)
-        if self.points > self.limit:
-            self.whole = True
-            self.runs.clear()
-            return
-        self.runs.append((ts, values, late))
-
-
 class Series:
     __slots__ = ("_held_ts", "_held_values", "_newest", "_ring", "_rollups", "_tracked", "entry")
 
@@ -125,7 +88,7 @@ class Series:
         self._rollups = tuple(sorted(rollups, key=lambda r: r.width))  # finest first
         self._held_ts = array("d")
         self._held_values = array("d")
-        self._tracked: _Tracked | None = None
+        self._tracked: Tracked | None = None
         newest = ring.last_ts
         self._newest = -math.inf if newest is None else newest  # held or stored
         if held is not None:
@@ -171,7 +134,7 @@ class Series:
                 self.entry.refused_one()
                 return "too_old"
             if self._tracked is not None:
-                self._tracked.add(np.array([ts]), np.array([value]), late=True)
+                self._tracked.add(np.array([ts]), np.array([value]), LATE)
         self.entry.stored(ts, value)
         return None
 
@@ -184,13 +147,15 @@ class Series:
         values = np.array(self._held_values, dtype=np.float64)
         del self._held_ts[:], self._held_values[:]
         self._store_run(ts, values)
+        tracked = self._tracked
+        if tracked is not None:  # those taken already as held go in with this run
+            tracked.add(ts[tracked.held_taken :], values[tracked.held_taken :], FLUSHED)
+            tracked.held_taken = 0
 
     def _store_run(self, ts: FloatArray, values: FloatArray) -> None:
         self._ring.extend(ts, values)
         for rollup in self._rollups:
             rollup.extend(ts, values)
-        if self._tracked is not None:
-            self._tracked.add(ts, values, late=False)
 
     def extend(self, ts: FloatArray, values: FloatArray) -> None:
         """Store points in time order, each newer than every point stored or held, as one
@@ -207,24 +172,54 @@ class Series:
         self.flush()
         self._newest = float(ts[-1])
         self._store_run(ts, values)
+        if self._tracked is not None:
+            self._tracked.add(ts, values, FLUSHED)
         self.entry.stored_run(len(ts), float(ts[-1]), float(values[-1]))
+
+    def _hold(self, ts: FloatArray, values: FloatArray) -> bool:
+        """Hold points as `append` would each (not put in at HOLD: `replay` says when);
+        False, nothing held, when they are not newer than all, in order."""
+        if len(ts) and not (
+            ts[0] > self._newest and math.isfinite(ts[-1]) and np.all(np.diff(ts) > 0)
+        ):
+            return False
+        if len(ts):
+            self._held_ts.frombytes(np.ascontiguousarray(ts, np.float64).tobytes())
+            self._held_values.frombytes(np.ascontiguousarray(values, np.float64).tobytes())
+            self._newest = float(ts[-1])
+            self.entry.stored_run(len(ts), float(ts[-1]), float(values[-1]))
+        return True
+
+    def replay(self, runs: Sequence[Run]) -> None:
+        """Store the runs another series took in (`take_changes`), as it stored them:
+        held points held, flushed ones put in with what was held, late ones at their
+        place.  Runs that do not follow what this series holds (a file that does not
+        fit) go in point by point."""
+        for ts, values, kind in runs:
+            if kind == LATE or not self._hold(ts, values):
+                for t, v in zip(ts.tolist(), values.tolist(), strict=True):
+                    self.append(t, v)
+            elif kind == FLUSHED:
+                self.flush()
 
     def track_changes(self, whole: bool) -> None:
         """Keep the runs of points stored from now on, until `take_changes`; `whole`: what
         the series holds now is not saved, so the first take asks for all of it."""
-        self._tracked = _Tracked(self.entry, whole, max(self._ring.capacity, CHANGES_MIN))
+        limit = max(self._ring.capacity, CHANGES_MIN)
+        self._tracked = Tracked(self.entry, whole, limit, len(self._held_ts))
 
     def take_changes(self) -> Changes | None:
-        """What the series stored since the last take, its held points put in first, and
-        forget it (a write, as `flush`); None when that is not all known (more points
-        than the ring holds, or not tracked until now): save the whole series then."""
-        self.flush()
+        """What the series stored since the last take (held points not taken yet as a
+        last `HELD` run: copies), and forget it; None when that is not all known (more
+        points than the ring holds, or not tracked until now): save it whole then.
+        Quick, and a write of the tracking only: nothing is put in."""
         tracked = self._tracked
         self.track_changes(whole=False)
-        if tracked is None or tracked.whole:
+        if tracked is None:
             return None
-        count, last_ts, last_value = tracked.base
-        return Changes(count, last_ts, last_value, tuple(tracked.runs))
+        held = np.frombuffer(self._held_ts, np.float64), np.frombuffer(self._held_values)
+        new = (held[0][tracked.held_taken :].copy(), held[1][tracked.held_taken :].copy())
+        return tracked.take(self.entry, new)
 
     # -- reading -----------------------------------------------------------------------
 

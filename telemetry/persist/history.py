@@ -4,7 +4,8 @@ Two files: `<file>`, the snapshot (every series whole, SQLite: `snapshot.py`),
 and `<file>-log` beside it, one record appended per commit (`log.py`,
 `records.py`).  Every `commit_interval` the runtime calls `snapshot` on the
 event loop, which takes from each series the runs of points it stored since the
-commit before (`Series.take_changes`: no copies of whole arrays, quick), and
+commit before (`Series.take_changes`: no copies of whole arrays, nothing put
+in: quick), and
 `save` in a worker thread, which encodes them into one record, appends it to the
 log and syncs it.  Rollup buckets are not logged: replaying the points through
 the series' own methods at load rebuilds them, bit for bit.
@@ -244,8 +245,6 @@ class History:
     def _load(self, store: Store) -> None:
         saved = snapshot.read(self.path, [width for width, _ in store.rollups])
         added = store.restore(saved.series)
-        for sid in added:
-            store.series[sid].flush()  # a version 1 file's held points: stored, not changes
         if len(added) < len(saved.series):
             logger.warning(
                 "history: %d saved series not restored: the limit of %d series is reached",
@@ -333,17 +332,8 @@ class History:
             if sid is None:
                 raise BadRecord(f"points of series {key}, which the log never declared")
             series = store.get(sid)
-            if series is None:
-                continue  # not restored: the series limit
-            for ts, values, late in runs:
-                if not late:
-                    try:
-                        series.extend(ts, values)
-                        continue
-                    except ValueError:
-                        pass  # not newer than what is stored: one by one, as they came
-                for t, v in zip(ts.tolist(), values.tolist(), strict=True):
-                    series.append(t, v)
+            if series is not None:  # else not restored: the series limit
+                series.replay(runs)
 
     # -- files that cannot be read -------------------------------------------
 

@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from telemetry.errors import TelemetryError
-from telemetry.history import FloatArray, Run, SeriesSnapshot
+from telemetry.history import KINDS, FloatArray, Run, SeriesSnapshot
 
 MAX_DECIMALS = 6
 RAW = 255  # the scale of a series whose values are stored as bits
@@ -119,7 +119,10 @@ def _pack_points(ts: FloatArray, values: FloatArray, counts: AnyArray) -> dict[s
     """Every series' points (`counts` of them each, in order) as columns of bytes."""
     starts = np.zeros(len(counts), dtype=np.intp)
     np.cumsum(counts[:-1], out=starts[1:])
-    scales = _scales(values, starts)
+    scales = np.full(len(counts), RAW, dtype=np.uint8)
+    some = counts > 0
+    if some.any():
+        scales[some] = _scales(values, starts[some])
     each = np.repeat(scales, counts)
     raw = each == RAW
     decimal = values[~raw] * POWERS[each[~raw]]
@@ -224,7 +227,7 @@ def _whole(i: int, head: list[Any], arrays: dict[str, AnyArray]) -> tuple[int, S
 
 def encode(record: Record) -> bytes:
     """The record as bytes (compressed)."""
-    runs = [(key, run) for key, series_runs in record.runs for run in series_runs if len(run[0])]
+    runs = [(key, run) for key, series_runs in record.runs for run in series_runs]
     counts = np.array([len(run[0]) for _, run in runs], dtype=np.int64)
     keys = [key for key, _ in runs]
     # Points are grouped by series for the scales: consecutive runs of one key.
@@ -235,7 +238,7 @@ def encode(record: Record) -> bytes:
     arrays: dict[str, AnyArray] = {
         "keys": np.array(keys, dtype="<u4"),
         "counts": counts.astype("<u4"),
-        "late": np.array([run[2] for _, run in runs], dtype="u1"),
+        "kinds": np.array([run[2] for _, run in runs], dtype="u1"),
         **(_pack_points(ts, values, per_series) if runs else {}),
     }
     for i, (_, snapshot) in enumerate(record.whole):
@@ -293,10 +296,10 @@ def _declared(fields: list[Any]) -> Declared:
 
 
 def _runs(arrays: dict[str, AnyArray]) -> tuple[tuple[int, tuple[Run, ...]], ...]:
-    keys, counts, late = arrays["keys"], arrays["counts"].astype(np.int64), arrays["late"]
+    keys, counts, kinds = arrays["keys"], arrays["counts"].astype(np.int64), arrays["kinds"]
     if not len(keys):
         return ()
-    if len(counts) != len(keys) or len(late) != len(keys) or np.any(counts == 0):
+    if len(counts) != len(keys) or len(kinds) != len(keys) or not np.isin(kinds, KINDS).all():
         raise BadRecord("the runs do not fit their keys")
     firsts = np.flatnonzero(np.diff(keys.astype(np.int64), prepend=-1))
     ts, values = _unpack_points(arrays, np.add.reduceat(counts, firsts))
@@ -307,7 +310,7 @@ def _runs(arrays: dict[str, AnyArray]) -> tuple[tuple[int, tuple[Run, ...]], ...
         start = 0 if first == 0 else edges[first - 1]
         runs = []
         for i in range(first, last):
-            runs.append((ts[start : edges[i]], values[start : edges[i]], bool(late[i])))
+            runs.append((ts[start : edges[i]], values[start : edges[i]], int(kinds[i])))
             start = edges[i]
         out.append((int(keys[first]), tuple(runs)))
     return tuple(out)

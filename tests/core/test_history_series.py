@@ -10,7 +10,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from telemetry import frames
-from telemetry.history import FloatArray, Ring, Rollup, Series, Store, series
+from telemetry.history import (
+    FLUSHED,
+    HELD,
+    LATE,
+    Changes,
+    FloatArray,
+    Ring,
+    Rollup,
+    Series,
+    Store,
+    series,
+)
 from telemetry.model import Reading
 from tests.core.test_history_ring import points
 from tests.core.test_history_rollup import rollup_stats
@@ -230,14 +241,6 @@ def exact_state(s: Series) -> list[object]:
     return [*bits, (e.count, e.last_ts, e.last_value)]
 
 
-def replay(s: Series, runs: tuple[series.Run, ...]) -> None:
-    for ts, values, late in runs:
-        if late:
-            assert s.append(float(ts[0]), float(values[0])) is None
-        else:
-            s.extend(ts, values)
-
-
 def test_series_extend_stores_what_append_and_flush_would() -> None:
     widths = ((10.0, 600.0), (60.0, 3600.0))
     one = made(Store(max_series=1, raw_points=500, raw_span=300.0, rollups=widths))
@@ -276,7 +279,8 @@ def test_series_changes_replayed_on_its_snapshot_give_the_same_series(
     hold: int, steps: list[tuple[int, int, bool]]
 ) -> None:
     """What persistence relies on: the runs a series took in, replayed in order on a
-    copy of it as it was, rebuild it bit for bit, late points and repeats included."""
+    copy of it as it was, rebuild it bit for bit, late points and repeats included,
+    held points held (taking changes puts nothing in)."""
     widths = ((2.0, 20.0), (7.0, 60.0))
     store = Store(max_series=1, raw_points=40, raw_span=30.0, rollups=widths)
     s = made(store)
@@ -293,13 +297,13 @@ def test_series_changes_replayed_on_its_snapshot_give_the_same_series(
                 changes = s.take_changes()
                 assert changes is not None
                 assert (changes.count, changes.last_ts) == (copy.entry.count, copy.entry.last_ts)
-                replay(copy, changes.runs)
+                copy.replay(changes.runs)
                 assert exact_state(copy) == exact_state(s)
         changes = s.take_changes()
     finally:
         series.HOLD = held
     assert changes is not None
-    replay(copy, changes.runs)
+    copy.replay(changes.runs)
     assert exact_state(copy) == exact_state(s)
 
 
@@ -316,7 +320,7 @@ def test_series_changes_are_kept_up_to_the_ring_then_the_whole_series_is_asked_f
     s.append(30_000.0, 1.0)
     changes = s.take_changes()
     assert changes is not None and changes.count == 20_001
-    assert [ts.tolist() for ts, _, _ in changes.runs] == [[30_000.0]]
+    assert [(ts.tolist(), kind) for ts, _, kind in changes.runs] == [([30_000.0], HELD)]
 
 
 def test_store_tracking_keeps_a_new_series_from_its_creation() -> None:
@@ -328,6 +332,6 @@ def test_store_tracking_keeps_a_new_series_from_its_creation() -> None:
     changes = s.take_changes()
     assert changes is not None
     assert (changes.count, changes.last_ts, changes.last_value) == (0, 100.0, 1.0)
-    runs = [(ts.tolist(), late) for ts, _, late in changes.runs]
-    assert runs == [([100.0], False), ([99.0], True)]
-    assert s.take_changes() == series.Changes(2, 100.0, 1.0, ())
+    runs = [(ts.tolist(), kind) for ts, _, kind in changes.runs]
+    assert runs == [([100.0], FLUSHED), ([99.0], LATE)]  # held, put in before the late one
+    assert s.take_changes() == Changes(2, 100.0, 1.0, ())

@@ -103,7 +103,7 @@ def test_a_commit_writes_only_what_changed(tmp_path: Path) -> None:
     commit = history.snapshot(store)
     assert commit.series is None and not commit.record.declared
     assert [(key, [ts.tolist() for ts, _, _ in runs]) for key, runs in commit.record.runs] == [
-        (0, [[1e10]])
+        (0, [[1e10]])  # held: as it is held
     ]
     assert history.save(commit)
     assert 0 < history.log_path.stat().st_size - size < 200  # one point, and the frame
@@ -170,9 +170,7 @@ def test_a_version_1_file_still_loads_and_becomes_a_version_2_file(tmp_path: Pat
     assert h.load(again) == 2
     assert not path.with_name("h.db-wal").exists()  # read, and checkpointed
     assert again.series["dev/a"].entry.last_ts == 9000.0
-    for series in store.series.values():
-        series.flush()  # the held points the file has: put in at load
-    assert store_state(again) == store_state(store)
+    assert store_state(again) == store_state(store)  # held points held
     assert h.save(h.snapshot(again))  # the first commit writes a version 2 snapshot
     h.close()
     with sqlite3.connect(path) as conn:

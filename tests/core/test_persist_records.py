@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from telemetry.history import FloatArray, Run
+from telemetry.history import FLUSHED, KINDS, FloatArray, Run
 from telemetry.persist.records import BadRecord, Declared, Record, decode, encode
 from tests.core.persist_helpers import START, new_store, series_for
 
@@ -27,8 +27,8 @@ def same_runs(a: tuple[tuple[int, tuple[Run, ...]], ...], b: object) -> bool:
     assert isinstance(b, tuple)
     for (key, runs), (key2, runs2) in zip(a, b, strict=True):
         assert key == key2
-        for (ts, values, late), (ts2, values2, late2) in zip(runs, runs2, strict=True):
-            assert (bits(ts), bits(values), late) == (bits(ts2), bits(values2), late2)
+        for (ts, values, kind), (ts2, values2, kind2) in zip(runs, runs2, strict=True):
+            assert (bits(ts), bits(values), kind) == (bits(ts2), bits(values2), kind2)
     return True
 
 
@@ -37,8 +37,8 @@ def same_runs(a: tuple[tuple[int, tuple[Run, ...]], ...], b: object) -> bool:
     st.lists(
         st.lists(
             st.tuples(
-                st.lists(st.tuples(st.floats(-1e6, 1e6), FLOATS), min_size=1, max_size=30),
-                st.booleans(),
+                st.lists(st.tuples(st.floats(-1e6, 1e6), FLOATS), max_size=30),
+                st.sampled_from(KINDS),
             ),
             min_size=1,
             max_size=4,
@@ -47,7 +47,7 @@ def same_runs(a: tuple[tuple[int, tuple[Run, ...]], ...], b: object) -> bool:
     )
 )
 def test_runs_come_back_bit_for_bit(
-    series: list[list[tuple[list[tuple[float, float]], bool]]],
+    series: list[list[tuple[list[tuple[float, float]], int]]],
 ) -> None:
     """Any finite values (negative zero, subnormals, decimals, integers past 2**53),
     times in any order (late points go back in time)."""
@@ -55,8 +55,8 @@ def test_runs_come_back_bit_for_bit(
         (
             key,
             tuple(
-                (np.array([START + t for t, _ in run]), np.array([v for _, v in run]), late)
-                for run, late in each
+                (np.array([START + t for t, _ in run]), np.array([v for _, v in run]), kind)
+                for run, kind in each
             ),
         )
         for key, each in enumerate(series)
@@ -100,8 +100,8 @@ def test_sensor_values_and_jittered_times_take_a_few_bytes_a_point() -> None:
     ts = START + np.arange(n) + rng.uniform(0, 0.01, n)
     decimals = np.round(20 + np.cumsum(rng.normal(0, 0.05, n)), 2)
     noisy = 20 + rng.normal(0, 0.1, n)
-    small = len(encode(Record(1, runs=((0, ((ts, decimals, False),)),))))
-    large = len(encode(Record(1, runs=((0, ((ts, noisy, False),)),))))
+    small = len(encode(Record(1, runs=((0, ((ts, decimals, FLUSHED),)),))))
+    large = len(encode(Record(1, runs=((0, ((ts, noisy, FLUSHED),)),))))
     assert small < 4 * n  # about three
     assert small < large < 10 * n  # full-precision noise: about six more
 
@@ -109,7 +109,7 @@ def test_sensor_values_and_jittered_times_take_a_few_bytes_a_point() -> None:
 @pytest.mark.parametrize("cut", [0, 1, 10, 50, -1])
 def test_a_record_cut_short_does_not_decode(cut: int) -> None:
     rng = np.random.default_rng(1)
-    runs = ((0, ((START + np.arange(50.0), rng.normal(size=50), False),)),)
+    runs = ((0, ((START + np.arange(50.0), rng.normal(size=50), FLUSHED),)),)
     data = encode(Record(2, runs=runs))
     with pytest.raises(BadRecord):
         decode(data[:cut])
@@ -123,7 +123,7 @@ def test_a_record_whose_arrays_do_not_fit_does_not_decode() -> None:
     body = struct.pack("<I", len(head)) + head.encode() + b"\x00" * 8
     with pytest.raises(BadRecord, match="does not fit"):
         decode(zlib.compress(body))
-    runs = ((0, ((np.array([START]), np.array([1.0]), False),)),)
+    runs = ((0, ((np.array([START]), np.array([1.0]), FLUSHED),)),)
     good = zlib.decompress(encode(Record(1, runs=runs)))
     with pytest.raises(BadRecord):
         decode(zlib.compress(good + b"\x00"))
