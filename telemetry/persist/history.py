@@ -5,24 +5,24 @@ and `<file>-log` beside it, one record appended per commit (`log.py`,
 `records.py`).  Every `commit_interval` the runtime calls `snapshot` on the
 event loop, which takes from each series the runs of points it stored since the
 commit before (`Series.take_changes`: no copies of whole arrays, nothing put
-in: quick), and
-`save` in a worker thread, which encodes them into one record, appends it to the
-log and syncs it.  Rollup buckets are not logged: replaying the points through
-the series' own methods at load rebuilds them, bit for bit.
+in: quick), and `save` in a worker thread, which encodes them into one record,
+appends it to the log and syncs it.  Rollup buckets are not logged: replaying
+the points through the series' own methods at load rebuilds them, bit for bit.
 
 When the log outgrows `COMPACT_RATIO` times the snapshot (and `MIN_LOG`), the
 commit copies every series instead and `save` writes a new snapshot beside the
-old one and renames it over it, then starts a new, empty log: the history on
-disk stays within a few snapshots' size.  A series whose changes are not all
-known (more points since the last commit than its ring holds) goes into the
-record whole.
+old one and renames it over it, then starts the log again from its start: the
+history on disk stays within a few snapshots' size.  A series whose changes are
+not all known (more points since the last commit than its ring holds) goes into
+the record whole.
 
 `load` reads the snapshot, then replays the log records that follow it.  A power
 cut in the middle of a commit leaves the log's last record cut short: it is
-dropped, with one warning, and the log cut there, so at most that commit is
-lost.  A snapshot that cannot be read never stops the server: one warning, the
-file (and its log) moved aside to `<file>.unreadable`, and the history starts
-empty; a log that does not belong to the snapshot is moved aside alone.
+dropped, with one warning, and the next record is written over it, so at most
+that commit is lost.  A snapshot that cannot be read never stops the server:
+one warning, the file (and its log) moved aside to `<file>.unreadable`, and the
+history starts empty; a log that does not belong to the snapshot is moved aside
+alone.
 
 The event loop owns the keys that name series in the log (`_declared`); the
 worker owns the files; a commit passes from one to the other through `_queue`,
@@ -195,17 +195,20 @@ class History:
         self._seq = seq
 
     def _compact(self, series: Sequence[SeriesSnapshot]) -> None:
-        """A new snapshot of `series` in place of the old one, then a new log."""
+        """A new snapshot of `series` in place of the old one, then the log started
+        again after it (in place: see `log`)."""
         self._broken = True  # until both files are whole
-        if self._log is not None:
-            self._log.close()
-            self._log = None
         seq = self._seq + 1
         if self._lineage is None:
             self._lineage = secrets.randbits(63)
         self.snapshot_bytes = snapshot.write(self.path, series, seq, self._lineage)
         self._seq = seq
-        self._log = Log.create(self.log_path, Header(self._lineage, seq))
+        header = Header(self._lineage, seq)
+        if self._log is not None and self._log.header.lineage == self._lineage:
+            self._log.restart(header)
+        else:
+            self._close()
+            self._log = Log.create(self.log_path, header)
         self.log_bytes = self._log.size
         self.compactions += 1
         self._broken = False
@@ -284,7 +287,7 @@ class History:
                 self._set_log_aside("it starts after its snapshot (commits are missing)")
                 return
             self._replay(store, scan, after)
-        self._log = Log.open(self.log_path, scan.end)
+        self._log = Log.open(self.log_path, scan.header, scan.end)
         self.log_bytes = scan.end
 
     def _replay(self, store: Store, scan: Scan, after: int) -> None:
@@ -305,8 +308,8 @@ class History:
         if scan.problem:
             self.dropped_bytes = scan.dropped
             logger.warning(
-                "history log %s: %s at byte %d; its last %d bytes dropped (the commits in "
-                "them are lost)",
+                "history log %s: %s at byte %d: %d bytes dropped (the commit in them is "
+                "lost, and any after it)",
                 self.log_path,
                 scan.problem,
                 scan.end,

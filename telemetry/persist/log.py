@@ -1,16 +1,26 @@
 """The log beside the snapshot: a header, then one framed record per commit, appended.
 
     header  "TELMLOG1"  lineage (u64)  base (u64)
-    record  length (u32)  crc32 of the payload (u32)  payload: seq (u64) + record bytes
+    record  tag (u32)  length (u32)  crc32 of the payload (u32)  payload
+            payload: seq (u64) + the record's bytes
 
 `lineage` is the id of the snapshot the log belongs to and `base` the sequence
-number that snapshot included when the log was started: records follow it,
-numbered base + 1, base + 2, ...  Each append is one write of the whole frame and
-an `fdatasync`: a commit is on the card once `append` returns.  A power cut in
-the middle of one leaves a frame cut short (or, on some file systems, padded
-with zeros): `Scan` stops at the first frame that is incomplete or whose CRC
-does not match, and says where the good part ends.  A new log is written
-beside the old one and renamed over it, so there is always one whole header.
+number that snapshot included when the log was (re)started: records follow it,
+numbered base + 1, base + 2, ...  Each append is one write of the whole frame
+and an `fdatasync`: a commit is on the card once `append` returns.
+
+When a new snapshot is written the log is not replaced: its header is rewritten
+in place (`restart`) and records are written again from the start, over the old
+ones.  Overwriting blocks the file already has changes no metadata (size,
+allocation), so an `fdatasync` then writes the data alone, not a file-system
+journal transaction as well (bench/README.md, SD card).  What follows the last
+record is then old records: a frame's `tag`, a checksum of the lineage, the
+base and the length, tells this log's frames from anything else, which ends it.
+
+A power cut in the middle of an append leaves a frame of this log cut short,
+with a payload whose checksum does not match, or zeros: `Scan` stops there,
+says so, and the next append overwrites it.  A frame whose first bytes were
+not written at all looks like what followed: it is the end, silently.
 """
 
 from __future__ import annotations
@@ -28,7 +38,8 @@ from telemetry.errors import TelemetryError
 
 HEADER = struct.Struct("<8sQQ")
 MAGIC = b"TELMLOG1"
-FRAME = struct.Struct("<II")
+FRAME = struct.Struct("<III")
+TAGGED = struct.Struct("<QQI")
 SEQ = struct.Struct("<Q")
 MAX_RECORD = 1 << 30  # a length past this is garbage, not a record
 
@@ -37,10 +48,11 @@ class UnreadableLog(TelemetryError):
     """The file is not a log this version can read (its header is wrong)."""
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_all(fd: int, data: bytes, offset: int) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view) :]
+        done = os.pwrite(fd, view, offset)
+        view, offset = view[done:], offset + done
 
 
 def sync_directory(path: Path) -> None:
@@ -57,71 +69,71 @@ class Header:
     lineage: int
     base: int
 
+    def tag(self, length: int) -> int:
+        """What a frame of `length` bytes of this log carries first."""
+        return zlib.crc32(TAGGED.pack(self.lineage, self.base, length))
+
 
 class Log:
     """The log open for appending (one writer: the history's worker thread)."""
 
-    def __init__(self, path: Path, fd: int, size: int) -> None:
+    def __init__(self, path: Path, fd: int, header: Header, size: int) -> None:
         self.path = path
         self._fd = fd
-        self.size = size
+        self.header = header
+        self.size = size  # where the next record goes
 
     @classmethod
     def create(cls, path: Path, header: Header) -> Log:
-        """A new, empty log at `path`, in place of any log there (written beside it,
+        """A new, empty log at `path`, in place of any file there (written beside it,
         synced, renamed over it)."""
         new = path.with_name(path.name + ".new")
-        fd = os.open(new, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        fd = os.open(new, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
-            _write_all(fd, HEADER.pack(MAGIC, header.lineage, header.base))
+            _write_all(fd, HEADER.pack(MAGIC, header.lineage, header.base), 0)
             os.fsync(fd)
             os.replace(new, path)
             sync_directory(path)
         except BaseException:
             os.close(fd)
             raise
-        return cls(path, fd, HEADER.size)
+        return cls(path, fd, header, HEADER.size)
 
     @classmethod
-    def open(cls, path: Path, size: int) -> Log:
+    def open(cls, path: Path, header: Header, size: int) -> Log:
         """The log at `path` to append to after its first `size` bytes (the good part
-        a scan found); anything after them is cut off."""
-        fd = os.open(path, os.O_WRONLY)
-        try:
-            if os.fstat(fd).st_size != size:
-                os.ftruncate(fd, size)
-                os.fsync(fd)
-        except BaseException:
-            os.close(fd)
-            raise
-        return cls(path, fd, size)
+        a scan found; what follows is overwritten)."""
+        return cls(path, os.open(path, os.O_RDWR), header, size)
+
+    def restart(self, header: Header) -> None:
+        """Start again from the start, under a new header (written in place): the
+        records in the file are no longer this log's."""
+        _write_all(self._fd, HEADER.pack(MAGIC, header.lineage, header.base), 0)
+        os.fdatasync(self._fd)
+        self.header = header
+        self.size = HEADER.size
 
     def append(self, seq: int, record: bytes) -> int:
-        """Write one record and sync it; the bytes it took.  On an error the log is cut
-        back to where it was (as far as the disk allows) and the error raised."""
+        """Write one record and sync it; the bytes it took.  On an error the error is
+        raised and the next append goes where this one went."""
         payload = SEQ.pack(seq) + record
-        frame = FRAME.pack(len(payload), zlib.crc32(payload)) + payload
-        try:
-            os.lseek(self._fd, self.size, os.SEEK_SET)
-            _write_all(self._fd, frame)
-            os.fdatasync(self._fd)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.ftruncate(self._fd, self.size)
-            raise
-        self.size += len(frame)
-        return len(frame)
+        frame = FRAME.pack(self.header.tag(len(payload)), len(payload), zlib.crc32(payload))
+        _write_all(self._fd, frame + payload, self.size)
+        os.fdatasync(self._fd)
+        self.size += FRAME.size + len(payload)
+        return FRAME.size + len(payload)
 
     def close(self) -> None:
         if self._fd >= 0:
-            os.close(self._fd)
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
             self._fd = -1
 
 
 class Scan:
     """Reading a log from its start: `header`, then `records()` yields (seq, record
-    bytes) up to the first bad frame; afterwards `end` is where the good part ends,
-    `dropped` how many bytes follow it and `problem` what was wrong there."""
+    bytes) up to the end of the log; afterwards `end` is where its good part ends,
+    and `problem` says what was wrong there, if anything (`dropped` bytes)."""
 
     def __init__(self, file: BinaryIO) -> None:
         self._file = file
@@ -135,34 +147,35 @@ class Scan:
         self.header = Header(lineage, base)
         self.end = HEADER.size
         self.problem = ""
+        self.dropped = 0
+        self._last = 0  # the size of the frame yielded last
 
-    @property
-    def dropped(self) -> int:
-        return self.total - self.end
+    def _cut(self, problem: str, size: int) -> None:
+        self.problem, self.dropped = problem, min(size, self.total - self.end)
 
     def records(self) -> Iterator[tuple[int, bytes]]:
         while self.end < self.total:
             frame = self._file.read(FRAME.size)
             if len(frame) < FRAME.size:
-                self.problem = "a record cut short"
+                self._cut("a record cut short", len(frame))
                 return
-            length, crc = FRAME.unpack(frame)
-            if not SEQ.size <= length <= min(MAX_RECORD, self.total - self.end - FRAME.size):
-                self.problem = (
-                    "a record cut short" if length >= SEQ.size else "a record of no length"
-                )
-                return
+            tag, length, crc = FRAME.unpack(frame)
+            if tag != self.header.tag(length) or length > MAX_RECORD:
+                if not any(frame):
+                    self._cut("a record of zeros", self.total - self.end)
+                return  # not a frame of this log: its end
             payload = self._file.read(length)
             if len(payload) < length:
-                self.problem = "a record cut short"
+                self._cut("a record cut short", FRAME.size + len(payload))
                 return
-            if zlib.crc32(payload) != crc:
-                self.problem = "a record whose checksum does not match"
+            if length < SEQ.size or zlib.crc32(payload) != crc:
+                self._cut("a record whose checksum does not match", FRAME.size + length)
                 return
             (seq,) = SEQ.unpack_from(payload)
+            self._last = FRAME.size + length
             yield seq, payload[SEQ.size :]
             self.end += FRAME.size + length
 
     def stop(self, problem: str) -> None:
         """The record just yielded is not good either (it does not decode or follow)."""
-        self.problem = problem
+        self._cut(problem, self._last)

@@ -5,8 +5,10 @@
 Commits 0 .. K-1 of `persist_helpers.drive` go through; commit K is killed:
 - `record`: half of its log record written;
 - `build`: a new snapshot (commit K is made one) half built beside the old;
-- `renamed`: the new snapshot renamed into place, the old log not yet replaced;
-- `log`: the new log being written beside the old one;
+- `renamed`: the new snapshot renamed into place, the log not yet restarted;
+- `header`: the log's header half rewritten in place (restarting it);
+- `after`: commit K a new snapshot, done; commit K+1 killed half way through its
+  record, written over the old records of the restarted log;
 - `none`: not killed: it commits on and prints each commit done, until killed
   from outside (at a time the test picks).
 The faults are injected by replacing one function with one that kills the
@@ -24,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from telemetry.history import SeriesSnapshot
-from telemetry.persist import History, history, log, snapshot
+from telemetry.persist import History, log, snapshot
 from tests.core.persist_helpers import add_commit, new_store
 
 
@@ -49,12 +51,12 @@ def main(folder: Path, mode: str, k: int) -> None:
             i += 1
     add_commit(store, k)
     patch = pytest.MonkeyPatch()
+
+    def half(fd: int, data: bytes, offset: int) -> None:
+        os.pwrite(fd, data[: len(data) // 2], offset)
+        die()
+
     if mode == "record":
-
-        def half(fd: int, data: bytes) -> None:
-            os.write(fd, data[: len(data) // 2])
-            die()
-
         patch.setattr(log, "_write_all", half)
     else:
         h._whole_next = True
@@ -71,16 +73,13 @@ def main(folder: Path, mode: str, k: int) -> None:
 
             patch.setattr(snapshot, "_insert", insert_then_die)
         elif mode == "renamed":
-
-            class Dying(log.Log):
-                @classmethod
-                def create(cls, path: Path, header: log.Header) -> log.Log:
-                    die()
-                    raise AssertionError
-
-            patch.setattr(history, "Log", Dying)
-        elif mode == "log":
-            patch.setattr(log, "_write_all", lambda *_: die())
+            patch.setattr(log.Log, "restart", lambda *_: die())
+        elif mode == "header":
+            patch.setattr(log, "_write_all", half)
+        elif mode == "after":  # the new snapshot and the log restarted; then a record
+            assert h.save(h.snapshot(store))
+            add_commit(store, k + 1)
+            patch.setattr(log, "_write_all", half)
     h.save(h.snapshot(store))
     raise SystemExit(f"commit {k} was not killed in mode {mode}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
 from pathlib import Path
 
@@ -127,7 +128,7 @@ def test_the_log_grown_past_twice_the_snapshot_is_compacted(
         assert h.log_bytes < 0.1 * h.snapshot_bytes + 2_000  # one record past the bound at most
     h.close()
     assert sizes[-1][0] >= 3  # the load's, and at least two more
-    assert any(log == 24 for _, _, log in sizes[1:])  # a new, empty log (its header)
+    assert any(log == 24 for _, _, log in sizes[1:])  # the log started again (its header)
     assert store_state(loaded(path)) == store_state(store) == reference(40)
 
 
@@ -293,10 +294,8 @@ def test_a_failed_write_is_reported_and_the_next_commit_saves_everything(
     drive(h, store, range(2))
     size = h.log_path.stat().st_size
 
-    def half_then_fail(fd: int, data: bytes) -> None:
-        import os  # noqa: PLC0415
-
-        os.write(fd, data[: len(data) // 2])
+    def half_then_fail(fd: int, data: bytes, offset: int) -> None:
+        os.pwrite(fd, data[: len(data) // 2], offset)
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("telemetry.persist.log._write_all", half_then_fail)
@@ -304,7 +303,7 @@ def test_a_failed_write_is_reported_and_the_next_commit_saves_everything(
     with caplog.at_level(logging.WARNING, logger="telemetry.persist"):
         assert not h.save(h.snapshot(store))
     assert "No space left" in caplog.text
-    assert h.log_path.stat().st_size == size
+    assert h.log_path.stat().st_size > size  # half a record: overwritten by the next
     monkeypatch.undo()
     drive(h, store, range(3, 5))
     h.close()

@@ -33,28 +33,29 @@ def killed(folder: Path, mode: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize(
-    ("mode", "kept"),
+    ("mode", "kept", "warned"),
     [
-        ("record", K),  # half a record: commit K lost
-        ("build", K),  # a new snapshot half built: the old one and its log stand
-        ("renamed", K + 1),  # the new snapshot in place, the old log still there
-        ("log", K + 1),  # the new snapshot in place, the new log half made
+        ("record", K, True),  # half a record: commit K lost
+        ("build", K, False),  # a new snapshot half built: the old one and its log stand
+        ("renamed", K + 1, False),  # the new snapshot in place, the log not yet restarted
+        ("header", K + 1, False),  # ... the log's header half rewritten
+        ("after", K + 1, True),  # half a record over the restarted log's old records
     ],
 )
 def test_a_kill_inside_a_commit_loses_at_most_that_commit(
-    tmp_path: Path, mode: str, kept: int, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, mode: str, kept: int, warned: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
     done = killed(tmp_path, mode)
     assert done.returncode == -signal.SIGKILL, done.stderr
-    assert done.stdout.split() == [str(i) for i in range(K)]
+    assert done.stdout.split() == [str(i) for i in range(K)], done.stderr
     store = new_store()
     h = History(tmp_path / "h.db")
     with caplog.at_level(logging.WARNING, logger="telemetry.persist"):
         h.load(store)
     assert store_state(store) == reference(kept)
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
-    if mode == "record":
-        assert len(warnings) == 1 and "cut short" in warnings[0]
+    if warned:
+        assert len(warnings) == 1 and "dropped" in warnings[0], warnings
     else:
         assert warnings == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["h.db", "h.db-log"]  # no leftovers
