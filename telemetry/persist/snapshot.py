@@ -28,7 +28,7 @@ import numpy.typing as npt
 from telemetry.errors import TelemetryError
 from telemetry.history import FloatArray, SeriesSnapshot
 from telemetry.model import series_id
-from telemetry.persist.log import sync_directory
+from telemetry.persist.log import forget, sync_directory
 
 SCHEMA_VERSION = 2
 READS = (1, 2)
@@ -151,6 +151,7 @@ def write(path: Path, series: Iterable[SeriesSnapshot], seq: int, lineage: int) 
     fd = os.open(new, os.O_RDONLY)
     try:
         os.fsync(fd)
+        forget(fd)
         size = os.fstat(fd).st_size
     finally:
         os.close(fd)
