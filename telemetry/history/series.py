@@ -177,30 +177,51 @@ class Series:
         self.entry.stored_run(len(ts), float(ts[-1]), float(values[-1]))
 
     def _hold(self, ts: FloatArray, values: FloatArray) -> bool:
-        """Hold points as `append` would each (not put in at HOLD: `replay` says when);
-        False, nothing held, when they are not newer than all, in order."""
-        if len(ts) and not (
-            ts[0] > self._newest and math.isfinite(ts[-1]) and np.all(np.diff(ts) > 0)
-        ):
+        """Hold points given in rising time order (as `take_changes` gives them) as
+        `append` would each, not put in at HOLD (`replay` says when); False, nothing
+        held, when they do not start after the newest point."""
+        if not len(ts):
+            return True
+        first, last = float(ts[0]), float(ts[-1])
+        if not (first > self._newest and last >= first and math.isfinite(last)):
             return False
-        if len(ts):
-            self._held_ts.frombytes(np.ascontiguousarray(ts, np.float64).tobytes())
-            self._held_values.frombytes(np.ascontiguousarray(values, np.float64).tobytes())
-            self._newest = float(ts[-1])
-            self.entry.stored_run(len(ts), float(ts[-1]), float(values[-1]))
+        self._held_ts.frombytes(np.ascontiguousarray(ts, np.float64).data.cast("B"))
+        self._held_values.frombytes(np.ascontiguousarray(values, np.float64).data.cast("B"))
+        self._newest = last
+        self.entry.stored_run(len(ts), last, float(values[-1]))
         return True
 
     def replay(self, runs: Sequence[Run]) -> None:
         """Store the runs another series took in (`take_changes`), as it stored them:
         held points held, flushed ones put in with what was held, late ones at their
-        place.  Runs that do not follow what this series holds (a file that does not
-        fit) go in point by point."""
+        place; the flushes of consecutive runs at once (`Rollup.extend_runs`), to the
+        same bits.  A run that does not start after what this series holds (a file
+        that does not fit) goes in point by point.  For a series being restored: what
+        it replays is not tracked as changes."""
+        marks: list[int] = []  # held points when each flush came
         for ts, values, kind in runs:
-            if kind == LATE or not self._hold(ts, values):
-                for t, v in zip(ts.tolist(), values.tolist(), strict=True):
-                    self.append(t, v)
-            elif kind == FLUSHED:
-                self.flush()
+            if kind != LATE and self._hold(ts, values):
+                if kind == FLUSHED:
+                    marks.append(len(self._held_ts))
+                continue
+            self._flush_at(marks)
+            marks = []
+            for t, v in zip(ts.tolist(), values.tolist(), strict=True):
+                self.append(t, v)
+        self._flush_at(marks)
+
+    def _flush_at(self, marks: list[int]) -> None:
+        """Put in the held points up to the last of `marks`, as a flush at each would."""
+        if not marks or not marks[-1]:
+            return
+        end = marks[-1]
+        ts = np.frombuffer(self._held_ts, np.float64)[:end].copy()
+        values = np.frombuffer(self._held_values, np.float64)[:end].copy()
+        del self._held_ts[:end], self._held_values[:end]
+        starts = [0, *marks[:-1]]
+        self._ring.extend(ts, values)
+        for rollup in self._rollups:
+            rollup.extend_runs(ts, values, starts)
 
     def track_changes(self, whole: bool) -> None:
         """Keep the runs of points stored from now on, until `take_changes`; `whole`: what

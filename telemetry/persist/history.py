@@ -41,20 +41,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
-
 from telemetry.history import Changes, Series, SeriesSnapshot, Store
 from telemetry.persist import records, snapshot
 from telemetry.persist.log import Header, Log, Scan, UnreadableLog
 from telemetry.persist.records import BadRecord, Declared, Record
+from telemetry.persist.replay import Meta, Replay
 from telemetry.persist.snapshot import UnreadableHistory
 
 logger = logging.getLogger(__name__)
 
 COMPACT_RATIO = 2  # a new snapshot when the log is this many times the snapshot's size
 MIN_LOG = 1 << 20  # ... and at least this many bytes (a young history's snapshot is small)
-
-Meta = tuple[str, str, str | None, str, float]  # device, sensor, unit, source, first_seen
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,29 +66,6 @@ class Commit:
     def empty(self) -> bool:
         r = self.record
         return self.series is None and not (r.declared or r.whole or r.runs)
-
-
-def _meta(s: SeriesSnapshot | Declared) -> Meta:
-    return (s.device, s.sensor, s.unit, s.source, s.first_seen)
-
-
-def _new_series(d: Declared) -> SeriesSnapshot:
-    """A series the log declared that the snapshot did not have, as it was created."""
-    empty = (np.empty(0), np.empty(0))
-    return SeriesSnapshot(
-        id=d.id,
-        device=d.device,
-        sensor=d.sensor,
-        unit=d.unit,
-        source=d.source,
-        first_seen=d.first_seen,
-        last_ts=d.last_ts,
-        last_value=d.last_value,
-        count=d.count,
-        raw=empty,
-        rollups=(),
-        held=empty,
-    )
 
 
 class History:
@@ -291,7 +265,7 @@ class History:
         self.log_bytes = scan.end
 
     def _replay(self, store: Store, scan: Scan, after: int) -> None:
-        keys: dict[int, str] = {}
+        replay = Replay(store)
         for seq, data in scan.records():
             if seq <= after:
                 continue  # already in the snapshot (a cut between its rename and a new log)
@@ -299,12 +273,13 @@ class History:
                 scan.stop(f"commit {seq} where {self._seq + 1} was expected")
                 break
             try:
-                record = records.decode(data)
-                self._apply(store, record, keys)
+                replay.apply(records.decode(data))
             except (BadRecord, ValueError) as exc:
                 scan.stop(str(exc))
                 break
             self._seq = seq
+        replay.finish()
+        self._declared = replay.declared
         if scan.problem:
             self.dropped_bytes = scan.dropped
             logger.warning(
@@ -315,28 +290,6 @@ class History:
                 scan.end,
                 scan.dropped,
             )
-
-    def _apply(self, store: Store, record: Record, keys: dict[int, str]) -> None:
-        """Replay one record on the store, through the series' own methods."""
-        for d in record.declared:
-            keys[d.key] = d.id
-            series = store.get(d.id)
-            if series is None:
-                store.restore([_new_series(d)])
-            else:
-                series.entry.set_unit(d.unit)
-            self._declared[d.id] = (d.key, _meta(d))
-        for key, whole in record.whole:
-            keys[key] = whole.id
-            store.restore([whole])
-            self._declared[whole.id] = (key, _meta(whole))
-        for key, runs in record.runs:
-            sid = keys.get(key)
-            if sid is None:
-                raise BadRecord(f"points of series {key}, which the log never declared")
-            series = store.get(sid)
-            if series is not None:  # else not restored: the series limit
-                series.replay(runs)
 
     # -- files that cannot be read -------------------------------------------
 

@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from telemetry.errors import TelemetryError
-from telemetry.history import KINDS, FloatArray, Run, SeriesSnapshot
+from telemetry.history import KINDS, LATE, FloatArray, Run, SeriesSnapshot
 
 MAX_DECIMALS = 6
 RAW = 255  # the scale of a series whose values are stored as bits
@@ -303,6 +303,10 @@ def _runs(arrays: dict[str, AnyArray]) -> tuple[tuple[int, tuple[Run, ...]], ...
         raise BadRecord("the runs do not fit their keys")
     firsts = np.flatnonzero(np.diff(keys.astype(np.int64), prepend=-1))
     ts, values = _unpack_points(arrays, np.add.reduceat(counts, firsts))
+    run = np.repeat(np.arange(len(counts)), counts)  # the run of each point
+    falls = (run[1:] == run[:-1]) & ~(ts[1:] > ts[:-1]) & (kinds[run[1:]] != LATE)
+    if falls.any():
+        raise BadRecord("a run's times do not rise")
     edges = np.cumsum(counts).tolist()
     bounds = [*firsts.tolist(), len(keys)]
     out = []

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from telemetry.history import FLUSHED, KINDS, FloatArray, Run
+from telemetry.history import FLUSHED, HELD, KINDS, LATE, FloatArray, Run
 from telemetry.persist.records import BadRecord, Declared, Record, decode, encode
 from tests.core.persist_helpers import START, new_store, series_for
 
@@ -49,18 +49,19 @@ def same_runs(a: tuple[tuple[int, tuple[Run, ...]], ...], b: object) -> bool:
 def test_runs_come_back_bit_for_bit(
     series: list[list[tuple[list[tuple[float, float]], int]]],
 ) -> None:
-    """Any finite values (negative zero, subnormals, decimals, integers past 2**53),
-    times in any order (late points go back in time)."""
-    runs = tuple(
-        (
-            key,
-            tuple(
-                (np.array([START + t for t, _ in run]), np.array([v for _, v in run]), kind)
-                for run, kind in each
-            ),
-        )
-        for key, each in enumerate(series)
-    )
+    """Any finite values (negative zero, subnormals, decimals, integers past 2**53);
+    times rising within a run, in any order from one run to the next (a late point
+    goes back in time)."""
+
+    def run(points: list[tuple[float, float]], kind: int) -> Run:
+        if kind == LATE:
+            points = points[:1]
+        ts = np.array([START + t for t, _ in points])
+        values = np.array([v for _, v in points])
+        ts, first = np.unique(ts, return_index=True)  # rising
+        return ts, values[first], kind
+
+    runs = tuple((key, tuple(run(*r) for r in each)) for key, each in enumerate(series))
     record = Record(3, runs=runs)
     back = decode(encode(record))
     assert back.seq == 3
@@ -127,3 +128,14 @@ def test_a_record_whose_arrays_do_not_fit_does_not_decode() -> None:
     good = zlib.decompress(encode(Record(1, runs=runs)))
     with pytest.raises(BadRecord):
         decode(zlib.compress(good + b"\x00"))
+
+
+def test_a_run_whose_times_fall_does_not_decode() -> None:
+    runs = ((0, ((np.array([START, START + 2.0, START + 1.0]), np.zeros(3), HELD),)),)
+    with pytest.raises(BadRecord, match="rise"):
+        decode(encode(Record(1, runs=runs)))
+    late = (
+        (0, ((np.array([START + 5.0]), np.zeros(1), FLUSHED),)),
+        (1, ((np.array([START]), np.zeros(1), LATE),)),
+    )
+    assert len(decode(encode(Record(1, runs=late))).runs) == 2  # across runs: any order
