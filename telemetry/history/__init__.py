@@ -13,7 +13,7 @@ Pure and synchronous: no asyncio, no I/O.
 """
 
 from telemetry.history.catalog import CatalogEntry
-from telemetry.history.changes import FLUSHED, HELD, KINDS, LATE, Changes, Run
+from telemetry.history.changes import FLUSHED, HELD, KINDS, LATE, Changes, Run, Runs
 from telemetry.history.ring import FloatArray, Ring
 from telemetry.history.rollup import Rollup
 from telemetry.history.series import HOLD, Answer, Series, SeriesSnapshot
@@ -32,6 +32,7 @@ __all__ = [
     "Ring",
     "Rollup",
     "Run",
+    "Runs",
     "Series",
     "SeriesSnapshot",
     "Store",

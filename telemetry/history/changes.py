@@ -12,7 +12,11 @@ bit: the ring, and every rollup's sums, which depend on how points were batched.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
 
 from telemetry.history.catalog import CatalogEntry
 from telemetry.history.ring import FloatArray
@@ -20,6 +24,42 @@ from telemetry.history.ring import FloatArray
 FLUSHED, HELD, LATE = 0, 1, 2
 KINDS = (FLUSHED, HELD, LATE)
 Run = tuple[FloatArray, FloatArray, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Runs:
+    """Runs as columns: each run's length and kind, every point's time and value, run
+    after run (what a log record holds, and `Series.replay` takes)."""
+
+    lengths: npt.NDArray[np.int64]
+    kinds: npt.NDArray[np.uint8]
+    ts: FloatArray
+    values: FloatArray
+
+    @classmethod
+    def of(cls, runs: Sequence[Run]) -> Runs:
+        if not runs:
+            return cls(np.zeros(0, np.int64), np.zeros(0, np.uint8), np.empty(0), np.empty(0))
+        return cls(
+            np.array([len(ts) for ts, _, _ in runs], dtype=np.int64),
+            np.array([kind for _, _, kind in runs], dtype=np.uint8),
+            np.concatenate([ts for ts, _, _ in runs]).astype(np.float64, copy=False),
+            np.concatenate([values for _, values, _ in runs]).astype(np.float64, copy=False),
+        )
+
+    @property
+    def bounds(self) -> npt.NDArray[np.int64]:
+        """Where each run starts in `ts`, and where the last ends."""
+        bounds = np.zeros(len(self.lengths) + 1, dtype=np.int64)
+        np.cumsum(self.lengths, out=bounds[1:])
+        return bounds
+
+    def runs(self) -> tuple[Run, ...]:
+        b = self.bounds.tolist()
+        return tuple(
+            (self.ts[b[i] : b[i + 1]], self.values[b[i] : b[i + 1]], int(kind))
+            for i, kind in enumerate(self.kinds.tolist())
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from telemetry.history.catalog import CatalogEntry
-from telemetry.history.changes import FLUSHED, LATE, Changes, Run, Tracked
+from telemetry.history.changes import FLUSHED, LATE, Changes, Runs, Tracked
 from telemetry.history.ring import FloatArray, Ring
 from telemetry.history.rollup import Rollup
 from telemetry.quantities import format_duration
@@ -176,39 +176,44 @@ class Series:
             self._tracked.add(ts, values, FLUSHED)
         self.entry.stored_run(len(ts), float(ts[-1]), float(values[-1]))
 
-    def _hold(self, ts: FloatArray, values: FloatArray) -> bool:
-        """Hold points given in rising time order (as `take_changes` gives them) as
-        `append` would each, not put in at HOLD (`replay` says when); False, nothing
-        held, when they do not start after the newest point."""
-        if not len(ts):
-            return True
-        first, last = float(ts[0]), float(ts[-1])
-        if not (first > self._newest and last >= first and math.isfinite(last)):
-            return False
-        self._held_ts.frombytes(np.ascontiguousarray(ts, np.float64).data.cast("B"))
-        self._held_values.frombytes(np.ascontiguousarray(values, np.float64).data.cast("B"))
-        self._newest = last
-        self.entry.stored_run(len(ts), last, float(values[-1]))
-        return True
-
-    def replay(self, runs: Sequence[Run]) -> None:
+    def replay(self, runs: Runs) -> None:
         """Store the runs another series took in (`take_changes`), as it stored them:
         held points held, flushed ones put in with what was held, late ones at their
         place; the flushes of consecutive runs at once (`Rollup.extend_runs`), to the
-        same bits.  A run that does not start after what this series holds (a file
-        that does not fit) goes in point by point.  For a series being restored: what
+        same bits.  Runs that do not rise from after what this series holds (a file
+        that does not fit) go in point by point.  For a series being restored: what
         it replays is not tracked as changes."""
-        marks: list[int] = []  # held points when each flush came
-        for ts, values, kind in runs:
-            if kind != LATE and self._hold(ts, values):
-                if kind == FLUSHED:
-                    marks.append(len(self._held_ts))
-                continue
-            self._flush_at(marks)
-            marks = []
-            for t, v in zip(ts.tolist(), values.tolist(), strict=True):
-                self.append(t, v)
-        self._flush_at(marks)
+        bounds = runs.bounds
+        late = np.flatnonzero(runs.kinds == LATE).tolist()
+        start = 0
+        for stop in [*late, len(runs.lengths)]:
+            if stop > start:
+                self._replay_held(runs, bounds, start, stop)
+            if stop < len(runs.lengths):
+                self._append_each(runs, int(bounds[stop]), int(bounds[stop + 1]))
+            start = stop + 1
+
+    def _append_each(self, runs: Runs, lo: int, hi: int) -> None:
+        for t, v in zip(runs.ts[lo:hi].tolist(), runs.values[lo:hi].tolist(), strict=True):
+            self.append(t, v)
+
+    def _replay_held(self, runs: Runs, bounds: npt.NDArray[np.int64], a: int, b: int) -> None:
+        """Runs a..b-1, none late: held, and put in at each flush."""
+        lo, hi = int(bounds[a]), int(bounds[b])
+        ts, values = runs.ts[lo:hi], runs.values[lo:hi]
+        if not len(ts):
+            return
+        last = float(ts[-1])
+        if not (ts[0] > self._newest and math.isfinite(last) and np.all(ts[1:] > ts[:-1])):
+            self._append_each(runs, lo, hi)  # not after what is stored: one by one
+            return
+        before = len(self._held_ts)
+        self._held_ts.frombytes(np.ascontiguousarray(ts).data.cast("B"))
+        self._held_values.frombytes(np.ascontiguousarray(values).data.cast("B"))
+        self._newest = last
+        self.entry.stored_run(len(ts), last, float(values[-1]))
+        flushed = np.flatnonzero(runs.kinds[a:b] == FLUSHED) + a
+        self._flush_at((before + bounds[flushed + 1] - lo).tolist())
 
     def _flush_at(self, marks: list[int]) -> None:
         """Put in the held points up to the last of `marks`, as a flush at each would."""

@@ -44,7 +44,7 @@ from pathlib import Path
 from telemetry.history import Changes, Series, SeriesSnapshot, Store
 from telemetry.persist import records, snapshot
 from telemetry.persist.log import Header, Log, Scan, UnreadableLog
-from telemetry.persist.records import BadRecord, Declared, Record
+from telemetry.persist.records import BadRecord, Declared, Points, Record
 from telemetry.persist.replay import Meta, Replay
 from telemetry.persist.snapshot import UnreadableHistory
 
@@ -65,7 +65,7 @@ class Commit:
     @property
     def empty(self) -> bool:
         r = self.record
-        return self.series is None and not (r.declared or r.whole or r.runs)
+        return self.series is None and not (r.declared or r.whole or len(r.points.keys))
 
 
 class History:
@@ -128,7 +128,7 @@ class History:
                 if changes.runs:
                     runs.append((key, changes.runs))
             self._declared[e.id] = (key, meta)
-        return Commit(None, Record(0, tuple(declared), tuple(whole), tuple(runs)))
+        return Commit(None, Record(0, tuple(declared), tuple(whole), Points.of(runs)))
 
     # -- the worker thread's part ----------------------------------------------
 

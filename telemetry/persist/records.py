@@ -22,10 +22,10 @@ not decode raises `BadRecord`.
 
 from __future__ import annotations
 
-import itertools
 import json
 import struct
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from telemetry.errors import TelemetryError
-from telemetry.history import KINDS, LATE, FloatArray, Run, SeriesSnapshot
+from telemetry.history import KINDS, LATE, FloatArray, Run, Runs, SeriesSnapshot
 
 MAX_DECIMALS = 6
 RAW = 255  # the scale of a series whose values are stored as bits
@@ -69,13 +69,38 @@ class Declared:
 
 
 @dataclass(frozen=True, slots=True)
+class Points:
+    """A record's runs: each run's series (`keys`), the runs as columns (`runs`); the
+    runs of one series one after the other."""
+
+    keys: npt.NDArray[np.int64]
+    runs: Runs
+
+    @classmethod
+    def of(cls, by_key: Sequence[tuple[int, Sequence[Run]]]) -> Points:
+        keys = [key for key, runs in by_key for _ in runs]
+        return cls(np.array(keys, dtype=np.int64), Runs.of([r for _, runs in by_key for r in runs]))
+
+    def by_key(self) -> list[tuple[int, tuple[Run, ...]]]:
+        out: list[tuple[int, list[Run]]] = []
+        for key, run in zip(self.keys.tolist(), self.runs.runs(), strict=True):
+            if not out or out[-1][0] != key:
+                out.append((key, []))
+            out[-1][1].append(run)
+        return [(key, tuple(runs)) for key, runs in out]
+
+
+NO_POINTS = Points.of([])
+
+
+@dataclass(frozen=True, slots=True)
 class Record:
     """What one commit changed: declarations, then whole series, then runs by key."""
 
     seq: int
     declared: tuple[Declared, ...] = ()
     whole: tuple[tuple[int, SeriesSnapshot], ...] = ()
-    runs: tuple[tuple[int, tuple[Run, ...]], ...] = ()
+    points: Points = NO_POINTS
 
 
 # -- numbers -------------------------------------------------------------------------
@@ -227,20 +252,15 @@ def _whole(i: int, head: list[Any], arrays: dict[str, AnyArray]) -> tuple[int, S
 
 def encode(record: Record) -> bytes:
     """The record as bytes (compressed)."""
-    runs = [(key, run) for key, series_runs in record.runs for run in series_runs]
-    counts = np.array([len(run[0]) for _, run in runs], dtype=np.int64)
-    keys = [key for key, _ in runs]
-    # Points are grouped by series for the scales: consecutive runs of one key.
-    firsts = [i for i in range(len(keys)) if i == 0 or keys[i] != keys[i - 1]]
-    per_series = np.add.reduceat(counts, firsts) if runs else np.zeros(0, np.int64)
-    ts = np.concatenate([run[0] for _, run in runs]) if runs else np.empty(0)
-    values = np.concatenate([run[1] for _, run in runs]) if runs else np.empty(0)
+    keys, runs = record.points.keys, record.points.runs
     arrays: dict[str, AnyArray] = {
-        "keys": np.array(keys, dtype="<u4"),
-        "counts": counts.astype("<u4"),
-        "kinds": np.array([run[2] for _, run in runs], dtype="u1"),
-        **(_pack_points(ts, values, per_series) if runs else {}),
+        "keys": keys.astype("<u4"),
+        "counts": runs.lengths.astype("<u4"),
+        "kinds": runs.kinds.astype("u1"),
     }
+    if len(keys):  # points grouped by series for the scales: consecutive runs of one key
+        firsts = np.flatnonzero(np.diff(keys, prepend=-1))
+        arrays.update(_pack_points(runs.ts, runs.values, np.add.reduceat(runs.lengths, firsts)))
     for i, (_, snapshot) in enumerate(record.whole):
         arrays.update(_whole_arrays(i, snapshot))
     head = {
@@ -271,8 +291,7 @@ def decode(data: bytes) -> Record:
         head, arrays = _unbundle(zlib.decompress(data))
         declared = tuple(_declared(fields) for fields in head["declared"])
         whole = tuple(_whole(i, h, arrays) for i, h in enumerate(head["whole"]))
-        runs = _runs(arrays)
-        return Record(int(head["seq"]), declared, whole, runs)
+        return Record(int(head["seq"]), declared, whole, _points(arrays))
     except BadRecord:
         raise
     except (zlib.error, ValueError, TypeError, KeyError, IndexError) as exc:
@@ -295,10 +314,10 @@ def _declared(fields: list[Any]) -> Declared:
     )
 
 
-def _runs(arrays: dict[str, AnyArray]) -> tuple[tuple[int, tuple[Run, ...]], ...]:
+def _points(arrays: dict[str, AnyArray]) -> Points:
     keys, counts, kinds = arrays["keys"], arrays["counts"].astype(np.int64), arrays["kinds"]
     if not len(keys):
-        return ()
+        return NO_POINTS
     if len(counts) != len(keys) or len(kinds) != len(keys) or not np.isin(kinds, KINDS).all():
         raise BadRecord("the runs do not fit their keys")
     firsts = np.flatnonzero(np.diff(keys.astype(np.int64), prepend=-1))
@@ -307,14 +326,4 @@ def _runs(arrays: dict[str, AnyArray]) -> tuple[tuple[int, tuple[Run, ...]], ...
     falls = (run[1:] == run[:-1]) & ~(ts[1:] > ts[:-1]) & (kinds[run[1:]] != LATE)
     if falls.any():
         raise BadRecord("a run's times do not rise")
-    edges = np.cumsum(counts).tolist()
-    bounds = [*firsts.tolist(), len(keys)]
-    out = []
-    for first, last in itertools.pairwise(bounds):
-        start = 0 if first == 0 else edges[first - 1]
-        runs = []
-        for i in range(first, last):
-            runs.append((ts[start : edges[i]], values[start : edges[i]], int(kinds[i])))
-            start = edges[i]
-        out.append((int(keys[first]), tuple(runs)))
-    return tuple(out)
+    return Points(keys.astype(np.int64), Runs(counts, kinds.astype(np.uint8), ts, values))

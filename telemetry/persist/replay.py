@@ -1,18 +1,21 @@
 """Log records put back into a store, in order, through the series' own methods.
 
-Each series' runs are gathered over many records and replayed together
-(`Series.replay` puts the flushes of consecutive runs in at once, to the same
-bits): the cost of a load grows with the flushes in the log, not with its
-commits times its series.  A series' runs wait until a record declares or
-replaces that series, or `PENDING` points wait in all, or the log ends.
+Runs are gathered over many records, sorted by series (each series' in order)
+and replayed a series at a time (`Series.replay` puts the flushes of
+consecutive runs in at once, to the same bits): a load costs numpy work by the
+point and Python work by the series, not by the commits times the series.  The
+runs gathered go in when a record declares or replaces a series they belong
+to, when `PENDING` points wait, and at the end of the log.
 """
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
-from telemetry.history import Run, SeriesSnapshot, Store
-from telemetry.persist.records import BadRecord, Declared, Record
+from telemetry.history import Runs, SeriesSnapshot, Store
+from telemetry.persist.records import BadRecord, Declared, Points, Record
 
 PENDING = 1 << 20  # points gathered before they are replayed: 16 MiB at most
 
@@ -50,18 +53,21 @@ class Replay:
         self.store = store
         self.declared: dict[str, tuple[int, Meta]] = {}
         self._keys: dict[int, str] = {}
-        self._pending: dict[str, list[Run]] = {}
+        self._batch: list[Points] = []
+        self._waiting: set[int] = set()  # keys with runs in the batch
         self._points = 0
 
     def apply(self, record: Record) -> None:
         """Take one record; BadRecord (or ValueError) when it does not fit, before any
         of it is taken but the series it declares or replaces."""
         named = {*self._keys, *(d.key for d in record.declared), *(k for k, _ in record.whole)}
-        for key, _ in record.runs:
-            if key not in named:
-                raise BadRecord(f"points of series {key}, which the log never declared")
+        unknown = set(record.points.keys.tolist()) - named
+        if unknown:
+            raise BadRecord(f"points of series {min(unknown)}, which the log never declared")
+        changed = {d.key for d in record.declared} | {k for k, _ in record.whole}
+        if changed & self._waiting:  # their runs so far go in before they change
+            self.finish()
         for d in record.declared:
-            self._settle(d.id)
             self._keys[d.key] = d.id
             series = self.store.get(d.id)
             if series is None:
@@ -70,24 +76,38 @@ class Replay:
                 series.entry.set_unit(d.unit)
             self.declared[d.id] = (d.key, meta(d))
         for key, whole in record.whole:
-            self._settle(whole.id)
             self._keys[key] = whole.id
             self.store.restore([whole])
             self.declared[whole.id] = (key, meta(whole))
-        for key, runs in record.runs:
-            self._pending.setdefault(self._keys[key], []).extend(runs)
-            self._points += sum(len(ts) for ts, _, _ in runs)
+        if len(record.points.keys):
+            self._batch.append(record.points)
+            self._waiting.update(record.points.keys.tolist())
+            self._points += len(record.points.runs.ts)
         if self._points > PENDING:
             self.finish()
 
-    def _settle(self, sid: str) -> None:
-        runs = self._pending.pop(sid, None)
-        series = self.store.get(sid)
-        if runs and series is not None:  # else not restored: the series limit
-            series.replay(runs)
-
     def finish(self) -> None:
-        """Replay every series' gathered runs."""
-        for sid in list(self._pending):
-            self._settle(sid)
-        self._points = 0
+        """Replay the runs gathered, a series at a time."""
+        if not self._batch:
+            return
+        keys = np.concatenate([p.keys for p in self._batch])
+        runs = [p.runs for p in self._batch]
+        lengths = np.concatenate([r.lengths for r in runs])
+        kinds = np.concatenate([r.kinds for r in runs])
+        ts = np.concatenate([r.ts for r in runs])
+        values = np.concatenate([r.values for r in runs])
+        self._batch, self._waiting, self._points = [], set(), 0
+        order = np.argsort(keys, kind="stable")  # by series, in order within each
+        starts = np.cumsum(lengths) - lengths
+        sorted_lengths = lengths[order]
+        sorted_starts = np.cumsum(sorted_lengths) - sorted_lengths
+        index = np.repeat(starts[order] - sorted_starts, sorted_lengths) + np.arange(len(ts))
+        ts, values, kinds, keys = ts[index], values[index], kinds[order], keys[order]
+        firsts = np.flatnonzero(np.diff(keys, prepend=-1)).tolist()
+        bounds = np.cumsum(sorted_lengths).tolist()
+        for a, b in itertools.pairwise([*firsts, len(keys)]):
+            series = self.store.get(self._keys[int(keys[a])])
+            if series is None:
+                continue  # not restored: the series limit
+            lo, hi = (bounds[a - 1] if a else 0), bounds[b - 1]
+            series.replay(Runs(sorted_lengths[a:b], kinds[a:b], ts[lo:hi], values[lo:hi]))

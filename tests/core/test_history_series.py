@@ -18,6 +18,7 @@ from telemetry.history import (
     FloatArray,
     Ring,
     Rollup,
+    Runs,
     Series,
     Store,
     series,
@@ -297,13 +298,13 @@ def test_series_changes_replayed_on_its_snapshot_give_the_same_series(
                 changes = s.take_changes()
                 assert changes is not None
                 assert (changes.count, changes.last_ts) == (copy.entry.count, copy.entry.last_ts)
-                copy.replay(changes.runs)
+                copy.replay(Runs.of(changes.runs))
                 assert exact_state(copy) == exact_state(s)
         changes = s.take_changes()
     finally:
         series.HOLD = held
     assert changes is not None
-    copy.replay(changes.runs)
+    copy.replay(Runs.of(changes.runs))
     assert exact_state(copy) == exact_state(s)
 
 

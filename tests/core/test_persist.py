@@ -103,7 +103,9 @@ def test_a_commit_writes_only_what_changed(tmp_path: Path) -> None:
     store.series["dev/a"].append(1e10, 1.5)
     commit = history.snapshot(store)
     assert commit.series is None and not commit.record.declared
-    assert [(key, [ts.tolist() for ts, _, _ in runs]) for key, runs in commit.record.runs] == [
+    assert [
+        (key, [ts.tolist() for ts, _, _ in runs]) for key, runs in commit.record.points.by_key()
+    ] == [
         (0, [[1e10]])  # held: as it is held
     ]
     assert history.save(commit)

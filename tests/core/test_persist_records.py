@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from telemetry.history import FLUSHED, HELD, KINDS, LATE, FloatArray, Run
-from telemetry.persist.records import BadRecord, Declared, Record, decode, encode
+from telemetry.persist.records import BadRecord, Declared, Points, Record, decode, encode
 from tests.core.persist_helpers import START, new_store, series_for
 
 FLOATS = st.floats(allow_nan=False, allow_infinity=False) | st.sampled_from(
@@ -62,10 +62,10 @@ def test_runs_come_back_bit_for_bit(
         return ts, values[first], kind
 
     runs = tuple((key, tuple(run(*r) for r in each)) for key, each in enumerate(series))
-    record = Record(3, runs=runs)
+    record = Record(3, points=Points.of(runs))
     back = decode(encode(record))
     assert back.seq == 3
-    assert same_runs(record.runs, back.runs)
+    assert same_runs(tuple(record.points.by_key()), tuple(back.points.by_key()))
 
 
 def test_declarations_and_whole_series_come_back() -> None:
@@ -101,8 +101,8 @@ def test_sensor_values_and_jittered_times_take_a_few_bytes_a_point() -> None:
     ts = START + np.arange(n) + rng.uniform(0, 0.01, n)
     decimals = np.round(20 + np.cumsum(rng.normal(0, 0.05, n)), 2)
     noisy = 20 + rng.normal(0, 0.1, n)
-    small = len(encode(Record(1, runs=((0, ((ts, decimals, FLUSHED),)),))))
-    large = len(encode(Record(1, runs=((0, ((ts, noisy, FLUSHED),)),))))
+    small = len(encode(Record(1, points=Points.of([(0, [(ts, decimals, FLUSHED)])]))))
+    large = len(encode(Record(1, points=Points.of([(0, [(ts, noisy, FLUSHED)])]))))
     assert small < 4 * n  # about three
     assert small < large < 10 * n  # full-precision noise: about six more
 
@@ -111,7 +111,7 @@ def test_sensor_values_and_jittered_times_take_a_few_bytes_a_point() -> None:
 def test_a_record_cut_short_does_not_decode(cut: int) -> None:
     rng = np.random.default_rng(1)
     runs = ((0, ((START + np.arange(50.0), rng.normal(size=50), FLUSHED),)),)
-    data = encode(Record(2, runs=runs))
+    data = encode(Record(2, points=Points.of(runs)))
     with pytest.raises(BadRecord):
         decode(data[:cut])
 
@@ -125,7 +125,7 @@ def test_a_record_whose_arrays_do_not_fit_does_not_decode() -> None:
     with pytest.raises(BadRecord, match="does not fit"):
         decode(zlib.compress(body))
     runs = ((0, ((np.array([START]), np.array([1.0]), FLUSHED),)),)
-    good = zlib.decompress(encode(Record(1, runs=runs)))
+    good = zlib.decompress(encode(Record(1, points=Points.of(runs))))
     with pytest.raises(BadRecord):
         decode(zlib.compress(good + b"\x00"))
 
@@ -133,9 +133,10 @@ def test_a_record_whose_arrays_do_not_fit_does_not_decode() -> None:
 def test_a_run_whose_times_fall_does_not_decode() -> None:
     runs = ((0, ((np.array([START, START + 2.0, START + 1.0]), np.zeros(3), HELD),)),)
     with pytest.raises(BadRecord, match="rise"):
-        decode(encode(Record(1, runs=runs)))
+        decode(encode(Record(1, points=Points.of(runs))))
     late = (
         (0, ((np.array([START + 5.0]), np.zeros(1), FLUSHED),)),
         (1, ((np.array([START]), np.zeros(1), LATE),)),
     )
-    assert len(decode(encode(Record(1, runs=late))).runs) == 2  # across runs: any order
+    back = decode(encode(Record(1, points=Points.of(late))))
+    assert back.points.keys.tolist() == [0, 1]  # across runs: any order
