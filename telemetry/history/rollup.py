@@ -32,7 +32,12 @@ def _run_sums(
     """Each bucket's sum (the buckets' points from `starts`), added up as runs of
     points (from `runs`) taken one at a time add it up: each run's part summed, the
     parts added in order, after `carry` (what the first bucket held) if any."""
-    parts = starts if runs is None else np.union1d(starts, runs[(runs > 0) & (runs < len(values))])
+    if runs is not None:  # both sorted: merged, without repeats
+        runs = runs[(runs > 0) & (runs < len(values))]
+        parts = np.sort(np.concatenate((starts, runs)))
+        parts = parts[np.concatenate(([True], parts[1:] != parts[:-1]))]
+    else:
+        parts = starts
     if len(parts) == len(starts):  # every run's parts are whole buckets
         sums: FloatArray = np.add.reduceat(values, starts)
         if carry is not None:

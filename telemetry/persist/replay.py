@@ -17,7 +17,7 @@ import numpy as np
 from telemetry.history import Runs, SeriesSnapshot, Store
 from telemetry.persist.records import BadRecord, Declared, Points, Record
 
-PENDING = 1 << 20  # points gathered before they are replayed: 16 MiB at most
+PENDING = 1 << 21  # points gathered before they are replayed: 32 MiB at most
 
 Meta = tuple[str, str, str | None, str, float]  # device, sensor, unit, source, first_seen
 
@@ -97,17 +97,14 @@ class Replay:
         ts = np.concatenate([r.ts for r in runs])
         values = np.concatenate([r.values for r in runs])
         self._batch, self._waiting, self._points = [], set(), 0
-        order = np.argsort(keys, kind="stable")  # by series, in order within each
+        order = np.argsort(keys, kind="stable")  # runs by series, in order within each
         starts = np.cumsum(lengths) - lengths
-        sorted_lengths = lengths[order]
-        sorted_starts = np.cumsum(sorted_lengths) - sorted_lengths
-        index = np.repeat(starts[order] - sorted_starts, sorted_lengths) + np.arange(len(ts))
-        ts, values, kinds, keys = ts[index], values[index], kinds[order], keys[order]
-        firsts = np.flatnonzero(np.diff(keys, prepend=-1)).tolist()
-        bounds = np.cumsum(sorted_lengths).tolist()
-        for a, b in itertools.pairwise([*firsts, len(keys)]):
-            series = self.store.get(self._keys[int(keys[a])])
+        firsts = np.flatnonzero(np.diff(keys[order], prepend=-1)).tolist()
+        for a, b in itertools.pairwise([*firsts, len(order)]):
+            mine = order[a:b]
+            series = self.store.get(self._keys[int(keys[mine[0]])])
             if series is None:
                 continue  # not restored: the series limit
-            lo, hi = (bounds[a - 1] if a else 0), bounds[b - 1]
-            series.replay(Runs(sorted_lengths[a:b], kinds[a:b], ts[lo:hi], values[lo:hi]))
+            n = lengths[mine]
+            index = np.repeat(starts[mine] - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
+            series.replay(Runs(n, kinds[mine], ts[index], values[index]))
