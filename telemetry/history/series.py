@@ -201,17 +201,16 @@ class Series:
         """Runs a..b-1, none late: held, and put in at each flush."""
         lo, hi = int(bounds[a]), int(bounds[b])
         ts, values = runs.ts[lo:hi], runs.values[lo:hi]
-        if not len(ts):
-            return
-        last = float(ts[-1])
-        if not (ts[0] > self._newest and math.isfinite(last) and np.all(ts[1:] > ts[:-1])):
-            self._append_each(runs, lo, hi)  # not after what is stored: one by one
-            return
         before = len(self._held_ts)
-        self._held_ts.frombytes(np.ascontiguousarray(ts).data.cast("B"))
-        self._held_values.frombytes(np.ascontiguousarray(values).data.cast("B"))
-        self._newest = last
-        self.entry.stored_run(len(ts), last, float(values[-1]))
+        if len(ts):  # (a flush with no new point puts in what was held before)
+            last = float(ts[-1])
+            if not (ts[0] > self._newest and math.isfinite(last) and np.all(ts[1:] > ts[:-1])):
+                self._append_each(runs, lo, hi)  # not after what is stored: one by one
+                return
+            self._held_ts.frombytes(np.ascontiguousarray(ts).data.cast("B"))
+            self._held_values.frombytes(np.ascontiguousarray(values).data.cast("B"))
+            self._newest = last
+            self.entry.stored_run(len(ts), last, float(values[-1]))
         flushed = np.flatnonzero(runs.kinds[a:b] == FLUSHED) + a
         self._flush_at((before + bounds[flushed + 1] - lo).tolist())
 

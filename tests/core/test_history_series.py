@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from telemetry import frames
@@ -276,6 +276,7 @@ def test_series_extend_refuses_points_that_do_not_rise_and_stores_none(ts: list[
         st.tuples(st.integers(-30, 8), st.integers(0, 3), st.booleans()), min_size=1, max_size=150
     ),
 )
+@example(hold=3, steps=[(0, 0, True), (0, 0, True)])  # a flush with nothing new
 def test_series_changes_replayed_on_its_snapshot_give_the_same_series(
     hold: int, steps: list[tuple[int, int, bool]]
 ) -> None:
