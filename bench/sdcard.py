@@ -296,7 +296,7 @@ def _day_note(layout: str, values: str, runs: list[dict[str, Any]]) -> str:
 
 
 def _verdict(days: dict[tuple[str, str], list[dict[str, Any]]], commits: int, device: bool) -> str:
-    figures = ("amortised_mb_a_day", "device_amortised_mb_a_day")
+    figures: tuple[str, ...] = ("amortised_mb_a_day", "device_amortised_mb_a_day")
     if commits >= DAY:  # a shorter run's total holds a new snapshot or none: not a day's
         figures += ("mb_a_day", "device_mb_a_day")
     runs = [r for values in VALUES for r in days["new", values]]
