@@ -5,6 +5,8 @@
      +-- PayloadError       one message could not become readings (counted, skipped)
      +-- SourceError        a reader could not open or keep its device or broker
      +-- PartMissing        a program the command needs (mosquitto, chromium) is absent
+     +-- persist.UnreadableHistory, persist.log.UnreadableLog, persist.records.BadRecord:
+                            a history file that cannot be read (moved aside or cut, logged)
 
 Each message says what was wrong, where (key, topic, port, line) and what was
 expected.  Device-supplied text inside a message is already escaped.

@@ -67,6 +67,14 @@ class CatalogEntry:
             self.last_ts = ts
             self.last_value = value
 
+    def stored_run(self, n: int, ts: float, value: float) -> None:
+        """`n` points went in at once, in time order, the newest at (`ts`, `value`): as
+        `stored` of each would."""
+        self.count += n
+        if ts >= self.last_ts:
+            self.last_ts = ts
+            self.last_value = value
+
     def refused_one(self) -> None:
         """A point was refused (a duplicate, or older than the history reaches)."""
         self.refused += 1

@@ -148,11 +148,10 @@ class Ring:
         return self._ts.nbytes + self._values.nbytes
 
     def snapshot(self) -> tuple[FloatArray, FloatArray]:
-        """Copies of the stored points (times, values), oldest first: for persistence."""
-        return (
-            self._ts[self._start : self._end].copy(),
-            self._values[self._start : self._end].copy(),
-        )
+        """Copies of the points within the span (times, values), oldest first: for
+        persistence (expired points still in the buffer would be saved for nothing)."""
+        first = self._live_start()
+        return self._ts[first : self._end].copy(), self._values[first : self._end].copy()
 
     @classmethod
     def restore(

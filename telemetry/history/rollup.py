@@ -8,7 +8,9 @@ sum behind the mean is float64.  Reading a rollup never changes it.
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +21,38 @@ NO_BUCKET = -(2**62)  # older than any bucket number
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 # first, last, low, high, first_at, last_at: float32; sum: float64; count: uint32.
 BUCKET_BYTES = 6 * 4 + 8 + 4
+
+
+def _run_sums(
+    values: FloatArray,
+    starts: npt.NDArray[np.intp],
+    runs: npt.NDArray[np.intp] | None,
+    carry: float | None,
+) -> FloatArray:
+    """Each bucket's sum (the buckets' points from `starts`), added up as runs of
+    points (from `runs`) taken one at a time add it up: each run's part summed, the
+    parts added in order, after `carry` (what the first bucket held) if any."""
+    if runs is not None:  # both sorted: merged, without repeats
+        runs = runs[(runs > 0) & (runs < len(values))]
+        parts = np.sort(np.concatenate((starts, runs)))
+        parts = parts[np.concatenate(([True], parts[1:] != parts[:-1]))]
+    else:
+        parts = starts
+    if len(parts) == len(starts):  # every run's parts are whole buckets
+        sums: FloatArray = np.add.reduceat(values, starts)
+        if carry is not None:
+            sums[0] += carry
+        return sums
+    part_sums = np.add.reduceat(values, parts)
+    first = np.searchsorted(parts, starts)  # each bucket's first part
+    sums = part_sums[first]
+    if carry is not None:
+        sums[0] += carry
+    bucket = np.searchsorted(starts, parts, side="right") - 1
+    rank = np.arange(len(parts)) - first[bucket]
+    for r in range(1, int(rank.max()) + 1):  # one part of each bucket at a time
+        sums[bucket[rank == r]] += part_sums[rank == r]
+    return sums
 
 
 class Rollup:
@@ -175,15 +209,43 @@ class Rollup:
         else:
             self._append(ts, values, numbers)
 
-    def _append(self, ts: FloatArray, values: FloatArray, numbers: npt.NDArray[np.int64]) -> None:
+    def extend_runs(self, ts: FloatArray, values: FloatArray, starts: Sequence[int]) -> None:
+        """Take runs of points (the i-th from `starts[i]`, the first from 0) as `extend`
+        of each in turn would, bit for bit, in one pass: a series' log replayed.  A
+        bucket's sum is added up as there: each run's part of it, then part by part."""
+        if len(starts) <= 1 or not len(ts):
+            self.extend(ts, values)
+            return
+        if self.newest < 0:  # the first run says where the buckets start: alone
+            end = starts[1]
+            self.extend(ts[:end], values[:end])
+            self.extend_runs(ts[end:], values[end:], [s - end for s in starts[1:]])
+            return
+        numbers = np.floor(ts / self.width).astype(np.int64)
+        if numbers[0] < self.newest:  # the first run folds: each alone
+            for a, b in itertools.pairwise([*starts, len(ts)]):
+                self.extend(ts[a:b], values[a:b])
+            return
+        self._top = max(self._top, int(numbers[-1]))
+        self._append(ts, values, numbers, np.asarray(starts, dtype=np.intp))
+
+    def _append(
+        self,
+        ts: FloatArray,
+        values: FloatArray,
+        numbers: npt.NDArray[np.int64],
+        runs: npt.NDArray[np.intp] | None = None,
+    ) -> None:
         """Fold points in time order that all fall in the newest bucket or later ones:
         as `_fold`, with the newest bucket's statistics merged by hand and every other
         bucket new, written without reading what was there (about half the time of
-        `_fold` for a series' held points: bench/README.md, ingest)."""
+        `_fold` for a series' held points: bench/README.md, ingest).  `runs`: where
+        runs start, for `extend_runs`."""
         floor = self._top - self.capacity + 1  # the oldest bucket the buffer can hold now
         if numbers[0] < floor:  # the earliest points are already beyond the buffer
             cut = int(np.searchsorted(numbers, floor))
             ts, values, numbers = ts[cut:], values[cut:], numbers[cut:]
+            runs = None if runs is None else runs - cut
         top = self._top
         if not np.abs(values).max() <= FLOAT32_MAX:  # beyond float32 (or NaN): as `_fold`
             big = np.abs(values) > FLOAT32_MAX
@@ -206,13 +268,13 @@ class Rollup:
         at = numbers[starts] % size
         first, first_at = values[starts], offsets[starts]
         low, high = np.minimum.reduceat(values, starts), np.maximum.reduceat(values, starts)
-        sums = np.add.reduceat(values, starts)
+        carry = float(self._sum[j]) if merge else None
+        sums = _run_sums(values, starts, runs, carry)
         counts = (ends - starts + 1).astype(np.uint32)
         if merge:  # the newest bucket goes on: its first point stays first (ties too)
             first[0], first_at[0] = self._first[j], self._first_at[j]
             low[0] = min(float(self._low[j]), float(low[0]))
             high[0] = max(float(self._high[j]), float(high[0]))
-            sums[0] += self._sum[j]
             counts[0] += self._count[j]
         self._first[at] = first
         self._first_at[at] = first_at

@@ -6,6 +6,12 @@ and every rollup together, numpy over the lot; a late point or a repeat goes
 in at once, one by one.  Reads (`query`, `raw`, `snapshot`, `nbytes`) never
 change anything: they answer from what is stored plus what is held, the held
 points being newer than everything stored.
+
+With persistence on, a series also keeps the runs of points it stored since the
+history was last saved (`track_changes`, `take_changes`, `replay`: see
+`changes`), up to what its ring holds; past that it is saved whole instead.
+Taking them puts nothing in: it is quick, and a series holds the same points
+whether or not it is saved.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from telemetry.history.catalog import CatalogEntry
+from telemetry.history.changes import FLUSHED, LATE, Changes, Runs, Tracked
 from telemetry.history.ring import FloatArray, Ring
 from telemetry.history.rollup import Rollup
 from telemetry.quantities import format_duration
@@ -28,6 +35,8 @@ from telemetry.quantities import format_duration
 HOLD = 512
 # Rollup times within a bucket are float32: equal to about a millisecond.
 REACH_SLACK = 1e-3
+# Points a series keeps for the next save at least, however small its ring.
+CHANGES_MIN = 8 * HOLD
 
 AnyArray = npt.NDArray[np.generic]
 # A rollup as saved: (bucket width, newest bucket, oldest bucket, columns as `Rollup.COLUMNS`).
@@ -67,7 +76,7 @@ class SeriesSnapshot:
 
 
 class Series:
-    __slots__ = ("_held_ts", "_held_values", "_newest", "_ring", "_rollups", "entry")
+    __slots__ = ("_held_ts", "_held_values", "_newest", "_ring", "_rollups", "_tracked", "entry")
 
     def __init__(
         self,
@@ -82,6 +91,7 @@ class Series:
         self._rollups = tuple(sorted(rollups, key=lambda r: r.width))  # finest first
         self._held_ts = array("d")
         self._held_values = array("d")
+        self._tracked: Tracked | None = None
         newest = ring.last_ts
         self._newest = -math.inf if newest is None else newest  # held or stored
         if held is not None:
@@ -126,6 +136,8 @@ class Series:
             if not stored:
                 self.entry.refused_one()
                 return "too_old"
+            if self._tracked is not None:
+                self._tracked.add(np.array([ts]), np.array([value]), LATE)
         self.entry.stored(ts, value)
         return None
 
@@ -137,9 +149,105 @@ class Series:
         ts = np.array(self._held_ts, dtype=np.float64)
         values = np.array(self._held_values, dtype=np.float64)
         del self._held_ts[:], self._held_values[:]
+        self._store_run(ts, values)
+        tracked = self._tracked
+        if tracked is not None:  # those taken already as held go in with this run
+            tracked.add(ts[tracked.held_taken :], values[tracked.held_taken :], FLUSHED)
+            tracked.held_taken = 0
+
+    def _store_run(self, ts: FloatArray, values: FloatArray) -> None:
         self._ring.extend(ts, values)
         for rollup in self._rollups:
             rollup.extend(ts, values)
+
+    def extend(self, ts: FloatArray, values: FloatArray) -> None:
+        """Store points in time order, each newer than every point stored or held, as one
+        run: as `append` of each and then `flush` would, numpy over the lot (a history
+        restored from its log, a benchmark filling a month).  ValueError otherwise."""
+        ts = np.array(ts, dtype=np.float64)  # copies: a tracked run is kept as it went in
+        values = np.array(values, dtype=np.float64)
+        if ts.ndim != 1 or ts.shape != values.shape:
+            raise ValueError("a run of points: times and values differ in shape")
+        if not len(ts):
+            return
+        if not (ts[0] > self._newest and math.isfinite(ts[-1]) and np.all(np.diff(ts) > 0)):
+            raise ValueError("a run of points: times do not rise from after the newest point")
+        self.flush()
+        self._newest = float(ts[-1])
+        self._store_run(ts, values)
+        if self._tracked is not None:
+            self._tracked.add(ts, values, FLUSHED)
+        self.entry.stored_run(len(ts), float(ts[-1]), float(values[-1]))
+
+    def replay(self, runs: Runs) -> None:
+        """Store the runs another series took in (`take_changes`), as it stored them:
+        held points held, flushed ones put in with what was held, late ones at their
+        place; the flushes of consecutive runs at once (`Rollup.extend_runs`), to the
+        same bits.  Runs that do not rise from after what this series holds (a file
+        that does not fit) go in point by point.  For a series being restored: what
+        it replays is not tracked as changes."""
+        bounds = runs.bounds
+        late = np.flatnonzero(runs.kinds == LATE).tolist()
+        start = 0
+        for stop in [*late, len(runs.lengths)]:
+            if stop > start:
+                self._replay_held(runs, bounds, start, stop)
+            if stop < len(runs.lengths):
+                self._append_each(runs, int(bounds[stop]), int(bounds[stop + 1]))
+            start = stop + 1
+
+    def _append_each(self, runs: Runs, lo: int, hi: int) -> None:
+        for t, v in zip(runs.ts[lo:hi].tolist(), runs.values[lo:hi].tolist(), strict=True):
+            self.append(t, v)
+
+    def _replay_held(self, runs: Runs, bounds: npt.NDArray[np.int64], a: int, b: int) -> None:
+        """Runs a..b-1, none late: held, and put in at each flush."""
+        lo, hi = int(bounds[a]), int(bounds[b])
+        ts, values = runs.ts[lo:hi], runs.values[lo:hi]
+        before = len(self._held_ts)
+        if len(ts):  # (a flush with no new point puts in what was held before)
+            last = float(ts[-1])
+            if not (ts[0] > self._newest and math.isfinite(last) and np.all(ts[1:] > ts[:-1])):
+                self._append_each(runs, lo, hi)  # not after what is stored: one by one
+                return
+            self._held_ts.frombytes(np.ascontiguousarray(ts).data.cast("B"))
+            self._held_values.frombytes(np.ascontiguousarray(values).data.cast("B"))
+            self._newest = last
+            self.entry.stored_run(len(ts), last, float(values[-1]))
+        flushed = np.flatnonzero(runs.kinds[a:b] == FLUSHED) + a
+        self._flush_at((before + bounds[flushed + 1] - lo).tolist())
+
+    def _flush_at(self, marks: list[int]) -> None:
+        """Put in the held points up to the last of `marks`, as a flush at each would."""
+        if not marks or not marks[-1]:
+            return
+        end = marks[-1]
+        ts = np.frombuffer(self._held_ts, np.float64)[:end].copy()
+        values = np.frombuffer(self._held_values, np.float64)[:end].copy()
+        del self._held_ts[:end], self._held_values[:end]
+        starts = [0, *marks[:-1]]
+        self._ring.extend(ts, values)
+        for rollup in self._rollups:
+            rollup.extend_runs(ts, values, starts)
+
+    def track_changes(self, whole: bool) -> None:
+        """Keep the runs of points stored from now on, until `take_changes`; `whole`: what
+        the series holds now is not saved, so the first take asks for all of it."""
+        limit = max(self._ring.capacity, CHANGES_MIN)
+        self._tracked = Tracked(self.entry, whole, limit, len(self._held_ts))
+
+    def take_changes(self) -> Changes | None:
+        """What the series stored since the last take (held points not taken yet as a
+        last `HELD` run: copies), and forget it; None when that is not all known (more
+        points than the ring holds, or not tracked until now): save it whole then.
+        Quick, and a write of the tracking only: nothing is put in."""
+        tracked = self._tracked
+        self.track_changes(whole=False)
+        if tracked is None:
+            return None
+        held = np.frombuffer(self._held_ts, np.float64), np.frombuffer(self._held_values)
+        new = (held[0][tracked.held_taken :].copy(), held[1][tracked.held_taken :].copy())
+        return tracked.take(self.entry, new)
 
     # -- reading -----------------------------------------------------------------------
 
@@ -218,6 +326,8 @@ class Series:
     def nbytes(self) -> int:
         """Bytes held by the series' arrays, held points included."""
         held = self._held_ts.buffer_info()[1] * 16
+        if self._tracked is not None:
+            held += self._tracked.points * 16
         return self._ring.nbytes + sum(r.nbytes for r in self._rollups) + held
 
     def snapshot(self) -> SeriesSnapshot:

@@ -26,6 +26,14 @@ class Store:
         self.span = max([raw_span, *(keep for _, keep in self.rollups)])
         self.series: dict[str, Series] = {}
         self.refused_series = 0
+        self.tracking = False  # every series keeps what it stores until it is saved
+
+    def track_changes(self, whole: bool) -> None:
+        """From now on every series keeps the points it stores until they are saved
+        (`Series.take_changes`); `whole`: what they hold now is not saved yet."""
+        self.tracking = True
+        for series in self.series.values():
+            series.track_changes(whole)
 
     def get(self, sid: str) -> Series | None:
         return self.series.get(sid)
@@ -57,6 +65,8 @@ class Store:
         )
         ring = Ring(self.raw_points, self.raw_span)
         series = Series(entry, ring, [Rollup(width, keep) for width, keep in self.rollups])
+        if self.tracking:
+            series.track_changes(whole=False)
         self.series[entry.id] = series
         return series
 
@@ -69,6 +79,8 @@ class Store:
         for series in built:
             if series.id not in self.series and len(self.series) >= self.max_series:
                 continue
+            if self.tracking:
+                series.track_changes(whole=True)
             self.series[series.id] = series
             added.append(series.id)
         return added

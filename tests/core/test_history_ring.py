@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import math
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -148,3 +149,12 @@ def test_ring_behaves_like_a_sorted_list_of_the_last_capacity_points(
         newest = model[-1][0] if model else -math.inf
         model = [p for p in model if p[0] >= newest - span]
         assert points(ring) == model
+
+
+def test_ring_snapshot_holds_only_the_points_within_the_span() -> None:
+    ring = Ring(20_000, 900.0)
+    ring.extend(np.arange(10_000.0), np.zeros(10_000))  # one batch: all in the buffer
+    ts, values = ring.snapshot()
+    assert ts.tolist() == np.arange(9099.0, 10_000.0).tolist()
+    assert len(values) == 901
+    assert ring.points()[0].tolist() == ts.tolist()

@@ -6,6 +6,7 @@ import math
 import random
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -172,3 +173,56 @@ def test_rollup_nbytes_is_what_its_columns_hold_however_it_grew() -> None:
     for end in (1, 100, 5000):
         rollup.extend(np.arange(end - 1.0, float(end)), np.ones(1))
         assert rollup.nbytes == sum(c.nbytes for c in rollup._columns())
+
+
+def rollup_bits(rollup: Rollup) -> list[tuple[str, list[int]]]:
+    """Every column of every bucket, bit for bit (the means, so the sums, too)."""
+    got = rollup.buckets(-math.inf, math.inf)
+    return [(k, np.asarray(v, np.float64).view(np.uint64).tolist()) for k, v in sorted(got.items())]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(0, 40), min_size=1, max_size=12),
+    st.sampled_from([0.5, 1.0, 7.0]),
+    st.sampled_from([(3.0, 30.0), (10.0, 3600.0)]),
+    st.booleans(),
+    st.integers(0, 2**32 - 1),
+)
+def test_rollup_extend_runs_is_extend_of_each_run(
+    sizes: list[int], step: float, tier: tuple[float, float], restored: bool, seed: int
+) -> None:
+    """In one pass, bit for bit what one `extend` per run does: the sums added up run
+    by run, buckets spanning runs, runs of nothing, the buffer wrapping around."""
+    rng = np.random.default_rng(seed)
+    n = sum(sizes)
+    ts = 1000.0 + np.cumsum(rng.uniform(0.01, 2 * step, n))
+    values = rng.normal(0.0, 1e3, n) * rng.choice([1.0, 1e-9], n)
+    values[rng.random(n) < 0.05] = 1e40  # beyond float32: infinity in the buckets
+    width, keep = tier
+    one, each = Rollup(width, keep), Rollup(width, keep)
+    if restored:  # buckets there already, the newest one going on
+        for r in (one, each):
+            r.extend(np.array([990.0, 999.9]), np.array([1.5, -2.25]))
+    starts = np.cumsum([0, *sizes[:-1]]).tolist()
+    for a, b in zip(starts, [*starts[1:], n], strict=True):
+        each.extend(ts[a:b], values[a:b])
+    one.extend_runs(ts, values, starts)
+    assert rollup_bits(one) == rollup_bits(each)
+    assert (one.newest, one.oldest) == (each.newest, each.oldest)
+
+
+@pytest.mark.parametrize("sizes", [[3000] * 5, [9000, 1, 20_000, 0, 700]])
+def test_rollup_extend_runs_adds_long_buckets_as_extend_does(sizes: list[int]) -> None:
+    """Buckets of a thousand points and more spanning runs: numpy sums long runs
+    pairwise, in blocks; a part must be summed as that run alone would sum it."""
+    rng = np.random.default_rng(len(sizes))
+    n = sum(sizes)
+    ts = 1000.0 + np.cumsum(rng.uniform(0.001, 0.02, n))
+    values = rng.normal(0.0, 1.0, n) + 1e6
+    one, each = Rollup(10.0, 3600.0), Rollup(10.0, 3600.0)
+    starts = np.cumsum([0, *sizes[:-1]]).tolist()
+    for a, b in zip(starts, [*starts[1:], n], strict=True):
+        each.extend(ts[a:b], values[a:b])
+    one.extend_runs(ts, values, starts)
+    assert rollup_bits(one) == rollup_bits(each)

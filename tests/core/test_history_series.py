@@ -6,11 +6,23 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from telemetry import frames
-from telemetry.history import FloatArray, Ring, Rollup, Series, Store, series
+from telemetry.history import (
+    FLUSHED,
+    HELD,
+    LATE,
+    Changes,
+    FloatArray,
+    Ring,
+    Rollup,
+    Runs,
+    Series,
+    Store,
+    series,
+)
 from telemetry.model import Reading
 from tests.core.test_history_ring import points
 from tests.core.test_history_rollup import rollup_stats
@@ -217,3 +229,111 @@ def test_store_memory_of_a_day_at_one_hertz_stays_small() -> None:
     for ts in range(86400):
         s.append(float(ts), math.sin(ts / 100))
     assert store.nbytes() < 150_000
+
+
+def exact_state(s: Series) -> list[object]:
+    """Everything a series answers with, bit for bit: raw points, every rollup's
+    columns (the means too, so the sums behind them), the entry's counts."""
+    bits = [s.raw()[0].view(np.uint64).tolist(), s.raw()[1].view(np.uint64).tolist()]
+    for rollup in s._rollups:
+        for key, column in sorted(rollup.buckets(-math.inf, math.inf).items()):
+            bits.append((rollup.width, key, column.view(np.uint64).tolist()))
+    e = s.entry
+    return [*bits, (e.count, e.last_ts, e.last_value)]
+
+
+def test_series_extend_stores_what_append_and_flush_would() -> None:
+    widths = ((10.0, 600.0), (60.0, 3600.0))
+    one = made(Store(max_series=1, raw_points=500, raw_span=300.0, rollups=widths))
+    batch = made(Store(max_series=1, raw_points=500, raw_span=300.0, rollups=widths))
+    ts = 1000.0 + np.cumsum(np.random.default_rng(3).uniform(0.1, 2.0, 700))
+    values = np.sin(ts / 50)
+    for t, v in zip(ts.tolist()[:300], values.tolist()[:300], strict=True):
+        one.append(t, v)
+    one.flush()
+    for t, v in zip(ts.tolist()[300:], values.tolist()[300:], strict=True):
+        one.append(t, v)
+    one.flush()
+    batch.extend(ts[:300], values[:300])
+    batch.extend(ts[300:], values[300:])
+    assert exact_state(batch) == exact_state(one)
+
+
+@pytest.mark.parametrize("ts", [[5.0, 6.0], [200.0, 200.0], [300.0, 250.0], [300.0, math.nan]])
+def test_series_extend_refuses_points_that_do_not_rise_and_stores_none(ts: list[float]) -> None:
+    s = made(Store(max_series=1, raw_points=16, raw_span=1e9, rollups=((10.0, 600.0),)))
+    s.append(100.0, 1.0)
+    before = exact_state(s)
+    with pytest.raises(ValueError, match="rise"):
+        s.extend(np.array(ts), np.zeros(len(ts)))
+    assert exact_state(s) == before
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from([1, 3, 512]),
+    st.lists(
+        st.tuples(st.integers(-30, 8), st.integers(0, 3), st.booleans()), min_size=1, max_size=150
+    ),
+)
+@example(hold=3, steps=[(0, 0, True), (0, 0, True)])  # a flush with nothing new
+def test_series_changes_replayed_on_its_snapshot_give_the_same_series(
+    hold: int, steps: list[tuple[int, int, bool]]
+) -> None:
+    """What persistence relies on: the runs a series took in, replayed in order on a
+    copy of it as it was, rebuild it bit for bit, late points and repeats included,
+    held points held (taking changes puts nothing in)."""
+    widths = ((2.0, 20.0), (7.0, 60.0))
+    store = Store(max_series=1, raw_points=40, raw_span=30.0, rollups=widths)
+    s = made(store)
+    saved = s.snapshot()
+    store.track_changes(whole=False)
+    copy = Series.restore(saved, 40, 30.0, widths)
+    held, series.HOLD = series.HOLD, hold
+    try:
+        ts = 1000.0
+        for step, value, take in steps:
+            ts += step / 2
+            s.append(ts if step >= 0 else ts + step, (0.5, -1.25, 3.0, 1e39)[value])
+            if take:
+                changes = s.take_changes()
+                assert changes is not None
+                assert (changes.count, changes.last_ts) == (copy.entry.count, copy.entry.last_ts)
+                copy.replay(Runs.of(changes.runs))
+                assert exact_state(copy) == exact_state(s)
+        changes = s.take_changes()
+    finally:
+        series.HOLD = held
+    assert changes is not None
+    copy.replay(Runs.of(changes.runs))
+    assert exact_state(copy) == exact_state(s)
+
+
+def test_series_changes_are_kept_up_to_the_ring_then_the_whole_series_is_asked_for() -> None:
+    store = Store(max_series=2, raw_points=10_000, raw_span=1e9)
+    s = made(store)
+    assert s.take_changes() is None  # not tracked until now: save it whole
+    s.extend(np.arange(1.0, 10_001.0), np.zeros(10_000))
+    changes = s.take_changes()
+    assert changes is not None and sum(len(ts) for ts, _, _ in changes.runs) == 10_000
+    s.extend(np.arange(10_001.0, 20_002.0), np.zeros(10_001))  # one more than the ring
+    assert s.take_changes() is None
+    assert s.nbytes < 2 * 10_000 * 16 + 4096  # the runs were let go
+    s.append(30_000.0, 1.0)
+    changes = s.take_changes()
+    assert changes is not None and changes.count == 20_001
+    assert [(ts.tolist(), kind) for ts, _, kind in changes.runs] == [([30_000.0], HELD)]
+
+
+def test_store_tracking_keeps_a_new_series_from_its_creation() -> None:
+    store = Store(max_series=2, raw_points=16, raw_span=60.0)
+    store.track_changes(whole=False)
+    s = made(store)  # created at (100.0, 1.0), nothing stored yet
+    s.append(100.0, 1.0)
+    s.append(99.0, 2.0)  # late
+    changes = s.take_changes()
+    assert changes is not None
+    assert (changes.count, changes.last_ts, changes.last_value) == (0, 100.0, 1.0)
+    runs = [(ts.tolist(), kind) for ts, _, kind in changes.runs]
+    assert runs == [([100.0], FLUSHED), ([99.0], LATE)]  # held, put in before the late one
+    assert s.take_changes() == Changes(2, 100.0, 1.0, ())

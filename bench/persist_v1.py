@@ -1,19 +1,11 @@
-"""Optional persistence of the history to one SQLite file (stdlib `sqlite3`).
+"""The history's persistence before the snapshot and the log: the baseline.
 
-Every commit interval the runtime takes a `snapshot` of the store on the event
-loop (copies of the arrays of the series that changed since the last save: fast
-and consistent) and `History.save` writes it from a worker thread in one
-transaction, so a restart or a power cut loses at most one interval.  At start
-`History.load` puts the saved series back into the store: the raw ring trimmed
-to the configured points and span, each rollup whose bucket width is still
-configured (kept for as long as configured now); rollups of a width no longer
-configured are skipped.
-
-The file is in WAL mode with `synchronous=NORMAL`: a commit is one sequential
-append to the log, and a power cut leaves the last committed state.  A file that
-cannot be read (corrupt, not SQLite, another program's database, another schema
-version) never stops the server: one warning, the file is moved aside to
-`<file>.unreadable` and the history starts empty.
+`HistoryV1` is `telemetry/persist.py`'s saving as it was at commit 4c89a6d, copied
+unchanged but for the names: one SQLite file in WAL mode (`synchronous=NORMAL`);
+every commit copies each series that changed since the last save (its whole
+ring, rollups and held points) on the event loop and rewrites them in one
+transaction.  `python -m bench --only sdcard` measures its writes beside the
+new layout's; the tests write a version 1 file with it, to check it still loads.
 """
 
 from __future__ import annotations
@@ -79,9 +71,9 @@ PRAGMA user_version = {SCHEMA_VERSION};
 _BLOBS = ", ".join(f'"{name}"' for name in BLOB_COLUMNS)
 _MARKS = ", ".join("?" for _ in BLOB_COLUMNS)
 INSERT_ARRAYS = (
-    f"INSERT INTO arrays (series, kind, newest, oldest, {_BLOBS}) VALUES (?, ?, ?, ?, {_MARKS})"  # noqa: S608 (constant names)
+    f"INSERT INTO arrays (series, kind, newest, oldest, {_BLOBS}) VALUES (?, ?, ?, ?, {_MARKS})"
 )
-SELECT_ARRAYS = f"SELECT series, kind, newest, oldest, {_BLOBS} FROM arrays"  # noqa: S608
+SELECT_ARRAYS = f"SELECT series, kind, newest, oldest, {_BLOBS} FROM arrays"
 
 AnyArray = npt.NDArray[np.generic]
 
@@ -117,8 +109,8 @@ def _raw(row: tuple[int, int, tuple[object, ...]] | None) -> tuple[FloatArray, F
     return ts.astype(np.float64), values.astype(np.float64)
 
 
-class History:
-    """The SQLite file at `path`: `load` into a store at start, `save` snapshots."""
+class HistoryV1:
+    """The SQLite file at `path`, saved as version 1 did."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)

@@ -1,0 +1,13 @@
+"""Optional persistence of the history: a snapshot and a log (see `history`).
+
+- `history.History`: load at start, then a commit every interval;
+- `snapshot`: the snapshot file (SQLite), written whole, renamed into place;
+- `log`: the log file: framed, checksummed records, appended and synced;
+- `records`: one commit's changes as a record's bytes, and back;
+- `replay`: records put back into a store at load.
+"""
+
+from telemetry.persist.history import Commit, History
+from telemetry.persist.snapshot import UnreadableHistory
+
+__all__ = ["Commit", "History", "UnreadableHistory"]
