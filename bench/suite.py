@@ -21,6 +21,7 @@ BENCHMARKS: dict[str, str] = {
     "normalize": "bench.normalize",
     "downsample": "bench.downsample",
     "memory": "bench.memory",
+    "month": "bench.month",
     "footprint": "bench.footprint",
     "fanout": "bench.fanout",
     "latency": "bench.latency",

@@ -55,6 +55,13 @@ class CatalogEntry:
             self.last_ts = ts
             self.last_value = value
 
+    def stored_run(self, count: int, ts: float, value: float) -> None:
+        """`count` points went in at once, the newest at `ts` with `value`."""
+        self.count += count
+        if ts >= self.last_ts:
+            self.last_ts = ts
+            self.last_value = value
+
     def refused_one(self) -> None:
         """A point was refused (a duplicate, or older than the history reaches)."""
         self.refused += 1

@@ -81,8 +81,12 @@ class Ring:
     def extend(self, ts: FloatArray, values: FloatArray) -> None:
         """Add points in time order, each newer than every stored one (as `append`
         would one by one)."""
-        if len(ts) > self.capacity:
-            ts, values = ts[-self.capacity :], values[-self.capacity :]
+        if not len(ts):
+            return
+        # Only what the ring would still hold after them: a long run must not grow it.
+        lo = int(np.searchsorted(ts, ts[-1] - self.span, side="left"))
+        lo = max(lo, len(ts) - self.capacity)
+        ts, values = ts[lo:], values[lo:]
         n = len(ts)
         if self._end + n > len(self._ts):
             self._make_room(n)

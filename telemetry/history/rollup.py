@@ -169,6 +169,14 @@ class Rollup:
         if not len(ts):
             return
         self._top = max(self._top, math.floor(ts[-1] / self.width))
+        # Points a bucket or more before the buffer's reach are skipped before any
+        # arithmetic on them (a long run); `_append` cuts exactly.
+        reach = (self._top - self.capacity) * self.width
+        if ts[0] < reach:
+            cut = int(np.searchsorted(ts, reach, side="left"))
+            ts, values = ts[cut:], values[cut:]
+            if not len(ts):
+                return
         numbers = np.floor(ts / self.width).astype(np.int64)
         if self.newest >= 0 and numbers[0] < self.newest:  # older buckets (restored
             self._fold(ts, values, ordered=True)  # ones newer than the ring) to update

@@ -126,6 +126,23 @@ class Series:
         self.entry.stored(ts, value)
         return None
 
+    def extend(self, ts: FloatArray, values: FloatArray) -> None:
+        """Store a run of points in time order, each newer than the one before and than
+        every point stored or held: a backlog (a bulk import, a benchmark's fill), as
+        `append` one by one would, numpy over the lot.  ValueError otherwise."""
+        if len(ts) != len(values):
+            raise ValueError("extend: times and values differ in length")
+        if not len(ts):
+            return
+        if not ts[0] > self._newest or np.any(np.diff(ts) <= 0):
+            raise ValueError("extend: the points are not in time order, each newer than the last")
+        self.flush()
+        self._ring.extend(ts, values)
+        for rollup in self._rollups:
+            rollup.extend(ts, values)
+        self._newest = float(ts[-1])
+        self.entry.stored_run(len(ts), self._newest, float(values[-1]))
+
     def flush(self) -> None:
         """Put the held points into the ring and the rollups (a write: `append` does it
         every HOLD points)."""

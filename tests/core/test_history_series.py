@@ -178,6 +178,63 @@ def test_series_holding_points_stores_what_one_by_one_would(
             assert np.allclose(column, model.buckets(-math.inf, math.inf)[key]), key
 
 
+@settings(max_examples=100, deadline=None)
+@given(
+    st.sampled_from([1, 5, 64]),
+    st.sampled_from([3.0, 50.0, 1e9]),
+    st.lists(st.integers(1, 400), min_size=1, max_size=6),
+    st.integers(0, 30),
+)
+def test_series_extend_stores_what_appending_one_by_one_would(
+    capacity: int, span: float, runs: list[int], after: int
+) -> None:
+    """A run at once (a backlog) leaves the ring, the rollups and the catalog entry
+    as the same points appended one at a time; appends may follow."""
+    widths = ((2.0, 40.0), (30.0, 3000.0))
+    one = made(Store(max_series=1, raw_points=capacity, raw_span=span, rollups=widths))
+    bulk = made(Store(max_series=1, raw_points=capacity, raw_span=span, rollups=widths))
+    t = 1000.0
+    for n in runs:
+        ts = t + 0.75 * np.arange(n, dtype=np.float64)
+        values = np.sin(ts)
+        for a, b in zip(ts.tolist(), values.tolist(), strict=True):
+            assert one.append(a, b) is None
+        bulk.extend(ts, values)
+        t = float(ts[-1]) + 0.5
+    for i in range(after):
+        assert one.append(t + i, -1.0) is None
+        assert bulk.append(t + i, -1.0) is None
+    assert pair(bulk.raw()) == pair(one.raw())
+    assert frames.series(bulk.entry) == frames.series(one.entry)
+    one.flush()
+    bulk.flush()
+    for x, y in zip(bulk._rollups, one._rollups, strict=True):
+        assert rollup_stats(x) == rollup_stats(y)
+
+
+def test_series_extend_refuses_points_not_newer_than_the_last() -> None:
+    s = made(Store(max_series=1, raw_points=16, raw_span=60.0))
+    s.append(10.0, 1.0)
+    with pytest.raises(ValueError, match="time order"):
+        s.extend(np.array([10.0, 11.0]), np.zeros(2))
+    with pytest.raises(ValueError, match="time order"):
+        s.extend(np.array([12.0, 12.0]), np.zeros(2))
+    assert s.raw()[0].tolist() == [10.0] and s.entry.count == 1
+
+
+def test_series_extend_of_a_long_run_keeps_the_ring_as_small_as_appends_would() -> None:
+    """A day at once must not grow the raw buffer past what the span keeps."""
+    store = Store(max_series=2, raw_points=20_000, raw_span=900.0, rollups=())
+    one, bulk = made(store, "a"), made(store, "b")
+    ts = np.arange(86_400.0)
+    for t in ts[-3000:].tolist():
+        one.append(t, 0.0)
+    one.flush()
+    bulk.extend(ts, np.zeros(len(ts)))
+    assert bulk.nbytes <= one.nbytes
+    assert len(bulk.raw()[0]) == 901
+
+
 def series_with(rollups: tuple[tuple[float, float], ...], seconds: int) -> Series:
     s = made(Store(max_series=1, raw_points=100_000, raw_span=900.0, rollups=rollups))
     for ts in range(seconds):
