@@ -9,12 +9,12 @@ its store with N series (`month0/temperature`...) holding every point at 1 Hz
 for the last D days, ending now.  Each series comes in as readings do, its
 first reading through `Pipeline.add` (which makes the series and its state),
 the rest through `Series.extend` (numpy over a run: filling a month point by
-point would take hours), every series advancing together: runs of HOLD points
-(what a series flushes at 1 Hz) over the first two days, so the ring and the
-rollups grow through the sizes, and the allocator sees the churn, of a running
-server; four hours at a time after that.  Each series' last few points come
-through `Pipeline.add` one by one, so it holds some (0 to HOLD - 1, spread over
-the series) as a running server's do at any moment.
+point would take hours), every series advancing together, in runs short
+enough that the ring and the rollups grow through the sizes a running
+server's do (`_chunks`), and the allocator sees that growth interleaved
+across the series.  Each series' last few points come through `Pipeline.add`
+one by one, so it holds some (0 to HOLD - 1, spread over the series) as a
+running server's do at any moment.
 
 Once it listens (and, with `[history] file` set, once the runtime has saved
 the whole fill with its own `commit`), it writes a JSON object to FILE: the
@@ -40,8 +40,8 @@ from telemetry.model import Reading
 from telemetry.runtime import Runtime
 from telemetry.server import Server, make_server
 
-DAY = 86_400
-FAST_CHUNK = 4 * 3600  # seconds a run after the first two days
+HOUR = 3600
+DAY = 24 * HOUR
 SOURCE = "bench"
 
 
@@ -56,11 +56,13 @@ def _signal(ts: FloatArray) -> FloatArray:
 
 def _chunks(start: float, through: float) -> Iterator[FloatArray]:
     """The seconds after `start` up to `through`, in runs: HOLD seconds at a time (as a
-    series flushes what it holds at 1 Hz) over the first two days, when the rollups grow
-    through every size; then four hours at a time."""
+    series flushes what it holds at 1 Hz) over the first two hours, while the raw ring
+    and the finest rollup grow; an hour at a time until two days, which every coarser
+    rollup's growth spans bucket by bucket; then four hours at a time."""
     t = start + 1
     while t <= through:
-        step = HOLD if t - start < 2 * DAY else FAST_CHUNK
+        age = t - start
+        step = HOLD if age < 2 * HOUR else HOUR if age < 2 * DAY else 4 * HOUR
         ts = np.arange(t, min(t + step, through + 1))
         yield ts
         t = float(ts[-1]) + 1
