@@ -1,9 +1,13 @@
 """A series' rollup: fixed-width buckets of first, last, min, max, mean and count.
 
 A circular buffer indexed by bucket number (`floor(ts / width)`), growing by
-doubling up to `capacity` buckets, so a young series costs little.  Values are
-float32 (seven significant digits: plenty for a chart, half the memory); the
-sum behind the mean is float64.  Reading a rollup never changes it.
+doubling up to `capacity` buckets, so a young series costs little.  A bucket
+is one 32-byte record of one numpy array (one array, not one per field: each
+array costs its own header and allocation, per rollup and series): values are
+float32 (seven significant digits: plenty for a chart, half the memory), the
+sum behind the mean float64, and the times of the first and last points a
+uint16 fraction of the bucket's width (they place those points when drawn,
+and order a late point against them).  Reading a rollup never changes it.
 """
 
 from __future__ import annotations
@@ -17,8 +21,30 @@ from telemetry.history.ring import FloatArray
 
 NO_BUCKET = -(2**62)  # older than any bucket number
 FLOAT32_MAX = float(np.finfo(np.float32).max)
-# first, last, low, high, first_at, last_at: float32; sum: float64; count: uint32.
-BUCKET_BYTES = 6 * 4 + 8 + 4
+# A time within a bucket is kept in 1/OFFSET_STEPS of its width (a 1 h bucket: 55 ms).
+OFFSET_STEPS = 65535
+BUCKET = np.dtype(
+    [
+        ("sum", np.float64),
+        ("first", np.float32),
+        ("last", np.float32),
+        ("low", np.float32),
+        ("high", np.float32),
+        ("count", np.uint32),
+        ("first_at", np.uint16),
+        ("last_at", np.uint16),
+    ],
+    align=True,  # every field at its natural alignment: 32 bytes
+)
+EMPTY = np.array((0.0, np.nan, np.nan, np.nan, np.nan, 0, 0, 0), dtype=BUCKET)
+# The columns as saved (`snapshot`, `restore`), with the times within a bucket in
+# float32 seconds, as saved files have always held them.
+COLUMNS = ("first", "last", "low", "high", "first_at", "last_at", "sum", "count")
+SAVED_DTYPES = tuple(
+    np.dtype(np.float32) if name.endswith("_at") else BUCKET[name] for name in COLUMNS
+)
+
+AnyArray = npt.NDArray[np.generic]
 
 
 class Rollup:
@@ -33,21 +59,9 @@ class Rollup:
     than the buffer reaches are refused.
     """
 
-    __slots__ = (
-        "_count",
-        "_first",
-        "_first_at",
-        "_high",
-        "_last",
-        "_last_at",
-        "_low",
-        "_sum",
-        "_top",
-        "capacity",
-        "newest",
-        "oldest",
-        "width",
-    )
+    __slots__ = ("_buckets", "_top", "capacity", "newest", "oldest", "width")
+
+    COLUMNS = COLUMNS
 
     def __init__(self, width: float, keep: float) -> None:
         self.width = width
@@ -55,43 +69,33 @@ class Rollup:
         self.newest = -1  # bucket number of the newest bucket; -1 when empty
         self.oldest = -1
         self._top = NO_BUCKET  # the newest bucket taken (`newest`, or NO_BUCKET when empty)
-        self._allocate(min(16, self.capacity))
-
-    def _allocate(self, size: int) -> None:
-        self._first = np.full(size, np.nan, dtype=np.float32)
-        self._last = np.full(size, np.nan, dtype=np.float32)
-        self._low = np.full(size, np.nan, dtype=np.float32)
-        self._high = np.full(size, np.nan, dtype=np.float32)
-        self._first_at = np.zeros(size, dtype=np.float32)  # offset within the bucket
-        self._last_at = np.zeros(size, dtype=np.float32)
-        self._sum = np.zeros(size, dtype=np.float64)
-        self._count = np.zeros(size, dtype=np.uint32)
-
-    def _columns(self) -> tuple[npt.NDArray[np.generic], ...]:
-        return (
-            self._first,
-            self._last,
-            self._low,
-            self._high,
-            self._first_at,
-            self._last_at,
-            self._sum,
-            self._count,
-        )
+        self._buckets = np.full(min(16, self.capacity), EMPTY, dtype=BUCKET)
 
     @property
     def size(self) -> int:
-        return len(self._count)
+        return len(self._buckets)
 
     @property
     def nbytes(self) -> int:
-        return len(self._count) * BUCKET_BYTES  # every column is one element a bucket
+        return self._buckets.nbytes
 
-    COLUMNS = ("first", "last", "low", "high", "first_at", "last_at", "sum", "count")
+    def _offsets(self, ts: FloatArray, numbers: npt.NDArray[np.int64]) -> npt.NDArray[np.uint16]:
+        """Times within their buckets (`numbers`: `floor(ts / width)`), rounded to
+        1/OFFSET_STEPS of the width: `ts / width - numbers` is in [0, 1)."""
+        steps = (ts / self.width - numbers) * OFFSET_STEPS + 0.5
+        return steps.astype(np.uint16)
 
-    def snapshot(self) -> tuple[int, int, tuple[npt.NDArray[np.generic], ...]]:
-        """`(newest, oldest, columns)`: copies of the buffers, named as `COLUMNS`."""
-        return self.newest, self.oldest, tuple(c.copy() for c in self._columns())
+    def snapshot(self) -> tuple[int, int, tuple[AnyArray, ...]]:
+        """`(newest, oldest, columns)`: copies of the buffer's columns, named as `COLUMNS`
+        with the dtypes of `SAVED_DTYPES`."""
+        seconds = self.width / OFFSET_STEPS
+        columns = tuple(
+            (self._buckets[name] * seconds).astype(np.float32)
+            if name.endswith("_at")
+            else self._buckets[name].copy()
+            for name in COLUMNS
+        )
+        return self.newest, self.oldest, columns
 
     @classmethod
     def restore(
@@ -100,14 +104,13 @@ class Rollup:
         keep: float,
         newest: int,
         oldest: int,
-        columns: tuple[npt.NDArray[np.generic], ...],
+        columns: tuple[AnyArray, ...],
     ) -> Rollup:
         """A rollup holding saved buckets, the oldest dropped when `keep` is now shorter;
         ValueError when the saved state does not fit together."""
         rollup = cls(width, keep)
-        template = rollup._columns()
-        if len(columns) != len(template):
-            raise ValueError(f"rollup: {len(columns)} columns; expected {len(template)}")
+        if len(columns) != len(COLUMNS):
+            raise ValueError(f"rollup: {len(columns)} columns; expected {len(COLUMNS)}")
         if newest < 0:
             return rollup
         saved = len(columns[0])
@@ -116,39 +119,46 @@ class Rollup:
             or oldest > newest
             or newest - oldest + 1 > saved
             or any(c.shape != (saved,) for c in columns)
-            or any(c.dtype != t.dtype for c, t in zip(columns, template, strict=True))
+            or any(c.dtype != t for c, t in zip(columns, SAVED_DTYPES, strict=True))
         ):
             raise ValueError("rollup: saved buckets do not fit together")
+        records = np.empty(saved, dtype=BUCKET)
+        for name, column in zip(COLUMNS, columns, strict=True):
+            if name.endswith("_at"):
+                fraction = np.nan_to_num(column.astype(np.float64) / width)
+                records[name] = np.clip(np.rint(fraction * OFFSET_STEPS), 0, OFFSET_STEPS)
+            else:
+                records[name] = column
         first = max(oldest, newest - rollup.capacity + 1)
         kept = np.arange(first, newest + 1, dtype=np.int64)
-        rollup._allocate(min(rollup.capacity, max(rollup.size, len(kept))))
-        for new_col, old_col in zip(rollup._columns(), columns, strict=True):
-            new_col[kept % rollup.size] = old_col[kept % saved]
+        size = min(rollup.capacity, max(rollup.size, len(kept)))
+        rollup._buckets = np.full(size, EMPTY, dtype=BUCKET)
+        rollup._buckets[kept % size] = records[kept % saved]
         rollup.newest, rollup.oldest, rollup._top = newest, first, newest
         return rollup
 
     def _grow(self, needed: int) -> None:
         """Room for `needed` buckets (up to the capacity), keeping the stored ones."""
-        size = len(self._count)
+        size = len(self._buckets)
         if needed <= size or size >= self.capacity:
             return
         size = min(self.capacity, max(2 * size, needed))
         kept = np.arange(self.oldest, self.newest + 1)
-        old = self._columns()
-        self._allocate(size)
-        for new_col, old_col in zip(self._columns(), old, strict=True):
-            new_col[kept % size] = old_col[kept % len(old_col)]
+        grown = np.full(size, EMPTY, dtype=BUCKET)
+        grown[kept % size] = self._buckets[kept % len(self._buckets)]
+        self._buckets = grown
 
     def _clear(self, lo: int, hi: int) -> None:
         """Empty the buckets lo..hi-1, at most `size` of them, by slices (one or two)."""
         if lo >= hi:
             return
-        size = len(self._count)
+        size = len(self._buckets)
         a, b = lo % size, (hi - 1) % size + 1
-        spans = ((a, b),) if a < b else ((a, size), (0, b))
-        for col, empty in zip(self._columns(), (np.nan,) * 4 + (0,) * 4, strict=True):
-            for start, stop in spans:
-                col[start:stop] = empty
+        if a < b:
+            self._buckets[a:b] = EMPTY
+        else:
+            self._buckets[a:] = EMPTY
+            self._buckets[:b] = EMPTY
 
     def add(self, ts: float, value: float) -> bool:
         """Fold one point in, at any time; False when it is older than the buffer reaches.
@@ -198,9 +208,9 @@ class Rollup:
             values = np.where(big, np.copysign(np.inf, values), values)
         oldest = max(self.oldest, floor) if self.newest >= 0 else int(numbers[0])
         self._grow(top - oldest + 1)
-        size = len(self._count)
+        size = len(self._buckets)
         j = int(numbers[0]) % size
-        merge = int(numbers[0]) == self.newest and self._count[j] > 0
+        merge = int(numbers[0]) == self.newest and self._buckets["count"][j] > 0
         self._clear(max(self.newest + 1, floor, oldest), top + 1)
         self.newest, self.oldest = top, oldest
         n = len(numbers)
@@ -210,26 +220,23 @@ class Rollup:
         ends = np.empty_like(starts)
         ends[:-1] = edges - 1
         ends[-1] = n - 1
-        offsets = ts - numbers * self.width
-        at = numbers[starts] % size
-        first, first_at = values[starts], offsets[starts]
-        low, high = np.minimum.reduceat(values, starts), np.maximum.reduceat(values, starts)
-        sums = np.add.reduceat(values, starts)
-        counts = (ends - starts + 1).astype(np.uint32)
+        new = np.empty(len(starts), dtype=BUCKET)
+        new["first"] = values[starts]
+        new["first_at"] = self._offsets(ts[starts], numbers[starts])
+        new["last"] = values[ends]  # later points win ties, as `_fold`'s `>=`
+        new["last_at"] = self._offsets(ts[ends], numbers[ends])
+        new["low"] = np.minimum.reduceat(values, starts)
+        new["high"] = np.maximum.reduceat(values, starts)
+        new["sum"] = np.add.reduceat(values, starts)
+        new["count"] = ends - starts + 1
         if merge:  # the newest bucket goes on: its first point stays first (ties too)
-            first[0], first_at[0] = self._first[j], self._first_at[j]
-            low[0] = min(float(self._low[j]), float(low[0]))
-            high[0] = max(float(self._high[j]), float(high[0]))
-            sums[0] += self._sum[j]
-            counts[0] += self._count[j]
-        self._first[at] = first
-        self._first_at[at] = first_at
-        self._last[at] = values[ends]  # later points win ties, as `_fold`'s `>=`
-        self._last_at[at] = offsets[ends]
-        self._low[at] = low
-        self._high[at] = high
-        self._sum[at] = sums
-        self._count[at] = counts
+            total, first, _, low, high, count, first_at, _ = self._buckets[j].item()
+            more, _, last, low2, high2, count2, _, last_at = new[0].item()
+            new[0] = (
+                *(total + more, first, last, min(low, low2), max(high, high2)),
+                *(count + count2, first_at, last_at),
+            )
+        self._buckets[numbers[starts] % size] = new
 
     def _fold(self, ts: FloatArray, values: FloatArray, ordered: bool) -> None:
         """Fold points into their buckets; `ordered`: they come in time order."""
@@ -257,25 +264,27 @@ class Rollup:
         self.newest, self.oldest = top, lo
         # Sorted by bucket, then time within it, then arrival: a bucket's first point
         # starts its run and its last ends it (ties as `add` kept them).
-        offsets = ts - numbers * self.width
+        offsets = self._offsets(ts, numbers)
         if not ordered:
             order = np.lexsort((np.arange(len(numbers)), offsets, numbers))
             numbers, values, offsets = numbers[order], values[order], offsets[order]
         starts = np.flatnonzero(np.diff(numbers, prepend=numbers[0] - 1))
         ends = np.append(starts[1:], len(numbers)) - 1
-        at = numbers[starts] % len(self._count)
-        empty = self._count[at] == 0
-        first = empty | (offsets[starts] < self._first_at[at])
-        self._first[at] = np.where(first, values[starts], self._first[at])
-        self._first_at[at] = np.where(first, offsets[starts], self._first_at[at])
-        last = empty | (offsets[ends] >= self._last_at[at])
-        self._last[at] = np.where(last, values[ends], self._last[at])
-        self._last_at[at] = np.where(last, offsets[ends], self._last_at[at])
+        at = numbers[starts] % len(self._buckets)
+        b = self._buckets[at]  # a copy of each bucket the points fall in
+        empty = b["count"] == 0
+        first = empty | (offsets[starts] < b["first_at"])
+        b["first"] = np.where(first, values[starts], b["first"])
+        b["first_at"] = np.where(first, offsets[starts], b["first_at"])
+        last = empty | (offsets[ends] >= b["last_at"])
+        b["last"] = np.where(last, values[ends], b["last"])
+        b["last_at"] = np.where(last, offsets[ends], b["last_at"])
         low, high = np.minimum.reduceat(values, starts), np.maximum.reduceat(values, starts)
-        self._low[at] = np.where(empty, low, np.fmin(self._low[at], low))
-        self._high[at] = np.where(empty, high, np.fmax(self._high[at], high))
-        self._sum[at] += np.add.reduceat(values, starts)
-        self._count[at] += (ends - starts + 1).astype(np.uint32)
+        b["low"] = np.where(empty, low, np.fmin(b["low"], low))
+        b["high"] = np.where(empty, high, np.fmax(b["high"], high))
+        b["sum"] += np.add.reduceat(values, starts)
+        b["count"] += (ends - starts + 1).astype(np.uint32)
+        self._buckets[at] = b
 
     @property
     def first_ts(self) -> float | None:
@@ -283,8 +292,10 @@ class Rollup:
         if self.newest < 0:
             return None
         numbers = np.arange(self.oldest, self.newest + 1)
-        first = int(numbers[int(np.argmax(self._count[numbers % self.size] > 0))])
-        return first * self.width + float(self._first_at[first % self.size])
+        used = self._buckets["count"][numbers % self.size] > 0
+        first = int(numbers[int(np.argmax(used))])
+        offset = int(self._buckets["first_at"][first % self.size])
+        return (first + offset / OFFSET_STEPS) * self.width
 
     def buckets(self, start: float, end: float) -> dict[str, FloatArray]:
         """The non-empty buckets starting in [start, end], oldest first: columns `ts`
@@ -296,21 +307,22 @@ class Rollup:
             lo = max(self.oldest, math.ceil(start / self.width)) if start > -np.inf else self.oldest
             hi = min(self.newest, math.floor(end / self.width)) if end < np.inf else self.newest
         numbers = np.arange(lo, hi + 1, dtype=np.int64)
-        at = numbers % self.size
-        used = self._count[at] > 0
-        numbers, at = numbers[used], at[used]
+        b = self._buckets[numbers % self.size]
+        used = b["count"] > 0
+        numbers, b = numbers[used], b[used]
         start_ts = numbers.astype(np.float64) * self.width
-        count = self._count[at].astype(np.float64)
+        count = b["count"].astype(np.float64)
+        seconds = self.width / OFFSET_STEPS
         return {
             "ts": start_ts,
-            "first": self._first[at].astype(np.float64),  # every column float64
-            "last": self._last[at].astype(np.float64),
-            "min": self._low[at].astype(np.float64),
-            "max": self._high[at].astype(np.float64),
-            "mean": self._sum[at] / count,
+            "first": b["first"].astype(np.float64),  # every column float64
+            "last": b["last"].astype(np.float64),
+            "min": b["low"].astype(np.float64),
+            "max": b["high"].astype(np.float64),
+            "mean": b["sum"] / count,
             "count": count,
-            "first_ts": start_ts + self._first_at[at].astype(np.float64),
-            "last_ts": start_ts + self._last_at[at].astype(np.float64),
+            "first_ts": start_ts + b["first_at"] * seconds,
+            "last_ts": start_ts + b["last_at"] * seconds,
         }
 
     def as_points(self, start: float, end: float) -> tuple[FloatArray, FloatArray]:

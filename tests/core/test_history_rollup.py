@@ -167,8 +167,37 @@ def test_rollup_holds_the_buckets_its_points_make_however_they_wrap_around(
     assert rollup_stats(in_runs) == want
 
 
-def test_rollup_nbytes_is_what_its_columns_hold_however_it_grew() -> None:
+def test_rollup_nbytes_is_32_bytes_a_bucket_however_it_grew() -> None:
     rollup = Rollup(10.0, 3600.0)
     for end in (1, 100, 5000):
         rollup.extend(np.arange(end - 1.0, float(end)), np.ones(1))
-        assert rollup.nbytes == sum(c.nbytes for c in rollup._columns())
+        assert rollup.nbytes == 32 * rollup.size == rollup._buckets.nbytes
+
+
+def test_rollup_keeps_times_within_a_bucket_to_a_65535th_of_its_width() -> None:
+    """The first and last points' times place them when drawn: a 1 h bucket keeps them
+    to 55 ms, whatever the epoch."""
+    rollup = Rollup(3600.0, 30 * 86400.0)
+    start = 1_700_000_000.0 // 3600 * 3600
+    ts = start + np.array([0.0, 12.34, 1800.0, 3599.9])
+    rollup.extend(ts, np.arange(4.0))
+    b = rollup.buckets(-math.inf, math.inf)
+    assert abs(b["first_ts"][0] - ts[0]) <= 3600 / 65535 / 2
+    assert abs(b["last_ts"][0] - ts[-1]) <= 3600 / 65535 / 2
+    assert rollup.first_ts == b["first_ts"][0]
+
+
+def test_rollup_saves_times_within_a_bucket_as_float32_seconds() -> None:
+    """As saved files always held them: a file from before still restores, and a
+    round trip changes nothing."""
+    rollup = Rollup(10.0, 3600.0)
+    rollup.extend(np.array([100.0, 103.25, 109.5, 121.0]), np.array([5.0, 1.0, 3.0, 7.0]))
+    newest, oldest, columns = rollup.snapshot()
+    named = dict(zip(Rollup.COLUMNS, columns, strict=True))
+    assert [c.dtype.str for c in columns] == ["<f4"] * 6 + ["<f8", "<u4"]
+    assert abs(named["last_at"][10 % rollup.size] - 9.5) <= 10 / 65535 / 2
+    again = Rollup.restore(10.0, 3600.0, newest, oldest, columns)
+    assert rollup_stats(again) == rollup_stats(rollup)
+    for key in ("first_ts", "last_ts"):
+        assert again.buckets(0, 200)[key].tolist() == rollup.buckets(0, 200)[key].tolist()
+    assert again._buckets.tobytes() == rollup._buckets.tobytes()
