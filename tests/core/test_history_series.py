@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from telemetry import frames
-from telemetry.history import FloatArray, Ring, Rollup, Series, Store, series
+from telemetry.config import HistoryConfig
+from telemetry.history import HOLD, FloatArray, Ring, Rollup, Series, Store, series
 from telemetry.model import Reading
 from tests.core.test_history_ring import points
 from tests.core.test_history_rollup import rollup_stats
@@ -264,13 +265,27 @@ def test_query_older_than_every_source_picks_the_one_reaching_furthest() -> None
 
 
 def test_store_memory_of_a_day_at_one_hertz_stays_small() -> None:
-    store = Store(
-        max_series=1,
-        raw_points=100_000,
-        raw_span=900.0,
-        rollups=((10.0, 3600.0), (60.0, 86400.0), (900.0, 30 * 86400.0)),
-    )
+    history = HistoryConfig()
+    store = Store(1, history.raw_points, history.raw_span, history.rollups)
     s = made(store)
     for ts in range(86400):
         s.append(float(ts), math.sin(ts / 100))
-    assert store.nbytes() < 150_000
+    # The ring's 901 points and a quarter more; buckets of 32 bytes: 361 of 10 s,
+    # 361 of 1 min, 721 of 2 min, 16 of 2 h (growing); what is held.
+    assert store.nbytes() <= 16 * 1127 + 32 * (361 + 361 + 721 + 16) + 16 * HOLD
+
+
+def test_store_memory_of_a_month_at_one_hertz_is_the_defaults_arithmetic() -> None:
+    """Every point of 30 days at 1 Hz, in runs: no buffer beyond what README's
+    arithmetic for the default `[history]` says (84 KB of arrays a series at most)."""
+    history = HistoryConfig()
+    store = Store(1, history.raw_points, history.raw_span, history.rollups)
+    s = made(store)
+    for start in range(0, 30 * 86400, 4 * 3600):
+        ts = np.arange(start, start + 4 * 3600, dtype=np.float64)
+        s.extend(ts, np.sin(ts / 100))
+    for t in range(30 * 86400, 30 * 86400 + HOLD - 1):  # held, as many as can be
+        s.append(float(t), 0.0)
+    buckets = 361 + 361 + 721 + 361
+    assert store.nbytes() <= 16 * 1127 + 32 * buckets + 16 * HOLD < 84_000
+    assert [r.size for r in s._rollups] == [361, 361, 721, 361]
