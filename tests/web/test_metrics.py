@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 import urllib.request
 
@@ -185,3 +187,16 @@ def test_metrics_of_two_servers_in_one_process_are_their_own(start_server: Start
     wait_until(lambda: first.runtime.pipeline.accepted == 1, what="the reading")
     assert _value(_scrape(first), "telemetry_readings_stored") == 1
     assert _value(_scrape(second), "telemetry_readings_stored") == 0
+
+
+def test_prometheus_client_is_imported_only_when_metrics_are_first_scraped() -> None:
+    """A server nobody scrapes does not hold the library (a few MB of a Pi's memory)."""
+    code = (
+        "import sys, telemetry.cli, telemetry.server; from web.app import create_app; "
+        "from telemetry.config import Config; from telemetry.runtime import Runtime; "
+        "create_app(Runtime(Config())); print('prometheus_client' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "False"
