@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from telemetry import counters
 from telemetry.config import Config
@@ -20,9 +21,11 @@ from telemetry.handoff import Inbox
 from telemetry.hub import Hub
 from telemetry.looplag import LoopLag
 from telemetry.model import RawMessage
-from telemetry.persist import History
 from telemetry.pipeline import Pipeline
 from telemetry.sources import Source, SourceStatus
+
+if TYPE_CHECKING:
+    from telemetry.persist import History
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +42,12 @@ class Runtime:
         self.hub = Hub(self.pipeline, config.server, config.limits, self.statuses)
         self._ticker: asyncio.Task[None] | None = None
         file = config.history.file
-        self.history = History(file) if file is not None else None
+        self.history: History | None = None
+        if file is not None:
+            # Only then: sqlite3 is memory that a server without a file does not need.
+            from telemetry.persist import History  # noqa: PLC0415
+
+            self.history = History(file)
         self._committer: asyncio.Task[None] | None = None
         self.looplag = LoopLag()
 
