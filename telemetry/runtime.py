@@ -3,8 +3,10 @@
 The web app's lifespan calls `start()` and `stop()`; the runtime owns the one
 background tasks (the hub's ticker, the history's commits) and every source's
 threads.  With `[history] file` set, the saved history is loaded before any
-source starts, saved every `commit_interval` and once more at stop; without it
-nothing touches the disk.  `looplag` measures the event loop's lag on one timer.
+source starts, saved every `commit_interval` and once more at stop, and after the
+load and each save the memory their copies took goes back to the system
+(`heap`); without it nothing touches the disk.  `looplag` measures the event
+loop's lag on one timer.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from telemetry import counters
+from telemetry import counters, heap
 from telemetry.config import Config
 from telemetry.counters import Counters
 from telemetry.handoff import Inbox
@@ -65,6 +67,7 @@ class Runtime:
     async def start(self) -> None:
         if self.history is not None:
             await asyncio.to_thread(self.history.load, self.pipeline.store)
+            await asyncio.to_thread(heap.trim)  # what reading the file took and freed
         loop = asyncio.get_running_loop()
         self.looplag.start(loop)
         self.inbox.bind(loop)
@@ -83,7 +86,10 @@ class Runtime:
         if self.history is None:
             return False
         snapshot = self.history.snapshot(self.pipeline.store)
-        return await asyncio.to_thread(self.history.save, snapshot)
+        saved = await asyncio.to_thread(self.history.save, snapshot)
+        del snapshot  # the copies, freed before the memory they took is given back
+        await asyncio.to_thread(heap.trim)
+        return saved
 
     async def _commit_every(self, interval: float) -> None:
         while True:
