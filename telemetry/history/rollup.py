@@ -2,12 +2,15 @@
 
 A circular buffer indexed by bucket number (`floor(ts / width)`), growing by
 doubling up to `capacity` buckets, so a young series costs little.  A bucket
-is one 32-byte record of one numpy array (one array, not one per field: each
-array costs its own header and allocation, per rollup and series): values are
-float32 (seven significant digits: plenty for a chart, half the memory), the
-sum behind the mean float64, and the times of the first and last points a
-uint16 fraction of the bucket's width (they place those points when drawn,
-and order a late point against them).  Reading a rollup never changes it.
+is one 28-byte record of one numpy array (one array, not one per field: each
+array costs its own header and allocation, per rollup and series).  Its
+values, the mean among them, are float32: seven significant digits, plenty
+for a chart, half the memory.  The mean stays that accurate because the
+bucket still filling (the newest) keeps its exact float64 sum aside, and a
+bucket's mean is rounded once, from that sum, when it fills; only a late point
+into an older bucket rounds it again.  The times of the first and last points
+are a uint16 fraction of the bucket's width (they place those points when
+drawn, and order a late point against them).  Reading a rollup never changes it.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 OFFSET_STEPS = 65535
 BUCKET = np.dtype(
     [
-        ("sum", np.float64),
+        ("mean", np.float32),
         ("first", np.float32),
         ("last", np.float32),
         ("low", np.float32),
@@ -34,14 +37,15 @@ BUCKET = np.dtype(
         ("first_at", np.uint16),
         ("last_at", np.uint16),
     ],
-    align=True,  # every field at its natural alignment: 32 bytes
+    align=True,  # every field at its natural alignment: 28 bytes
 )
 EMPTY = np.array((0.0, np.nan, np.nan, np.nan, np.nan, 0, 0, 0), dtype=BUCKET)
-# The columns as saved (`snapshot`, `restore`), with the times within a bucket in
-# float32 seconds, as saved files have always held them.
+# The columns as saved (`snapshot`, `restore`), as saved files have always held them:
+# the times within a bucket in float32 seconds, the float64 sum behind each mean.
 COLUMNS = ("first", "last", "low", "high", "first_at", "last_at", "sum", "count")
 SAVED_DTYPES = tuple(
-    np.dtype(np.float32) if name.endswith("_at") else BUCKET[name] for name in COLUMNS
+    np.dtype(np.float32 if name.endswith("_at") else np.float64 if name == "sum" else BUCKET[name])
+    for name in COLUMNS
 )
 
 AnyArray = npt.NDArray[np.generic]
@@ -52,14 +56,15 @@ class Rollup:
 
     A circular buffer indexed by bucket number (`floor(ts / width)`), growing by
     doubling up to `capacity` buckets, so a young series costs little.  Values are
-    float32 (seven significant digits: plenty for a chart, half the memory);
-    the sum behind the mean is float64.  A late point updates its bucket (its
+    float32 (seven significant digits: plenty for a chart, half the memory),
+    the mean too, rounded from the exact sum of the newest bucket, kept aside as
+    it fills.  A late point updates its bucket (its
     minimum, maximum, mean and count; first and last by its time within the
     bucket), so arrival order never changes a bucket's statistics.  Points older
     than the buffer reaches are refused.
     """
 
-    __slots__ = ("_buckets", "_top", "capacity", "newest", "oldest", "width")
+    __slots__ = ("_buckets", "_open_sum", "_top", "capacity", "newest", "oldest", "width")
 
     COLUMNS = COLUMNS
 
@@ -69,6 +74,7 @@ class Rollup:
         self.newest = -1  # bucket number of the newest bucket; -1 when empty
         self.oldest = -1
         self._top = NO_BUCKET  # the newest bucket taken (`newest`, or NO_BUCKET when empty)
+        self._open_sum = 0.0  # the exact sum of the newest bucket's points
         self._buckets = np.full(min(16, self.capacity), EMPTY, dtype=BUCKET)
 
     @property
@@ -85,6 +91,14 @@ class Rollup:
         steps = (ts / self.width - numbers) * OFFSET_STEPS + 0.5
         return steps.astype(np.uint16)
 
+    def _sums(self) -> FloatArray:
+        """The sum behind each bucket's mean: the newest bucket's exact one."""
+        b = self._buckets
+        sums = np.where(b["count"] > 0, b["mean"].astype(np.float64) * b["count"], 0.0)
+        if self.newest >= 0:
+            sums[self.newest % len(b)] = self._open_sum
+        return sums
+
     def snapshot(self) -> tuple[int, int, tuple[AnyArray, ...]]:
         """`(newest, oldest, columns)`: copies of the buffer's columns, named as `COLUMNS`
         with the dtypes of `SAVED_DTYPES`."""
@@ -92,6 +106,8 @@ class Rollup:
         columns = tuple(
             (self._buckets[name] * seconds).astype(np.float32)
             if name.endswith("_at")
+            else self._sums()
+            if name == "sum"
             else self._buckets[name].copy()
             for name in COLUMNS
         )
@@ -127,8 +143,13 @@ class Rollup:
             if name.endswith("_at"):
                 fraction = np.nan_to_num(column.astype(np.float64) / width)
                 records[name] = np.clip(np.rint(fraction * OFFSET_STEPS), 0, OFFSET_STEPS)
+            elif name == "sum":
+                count = columns[COLUMNS.index("count")].astype(np.float64)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    records["mean"] = np.where(count > 0, column.astype(np.float64) / count, 0.0)
             else:
                 records[name] = column
+        rollup._open_sum = float(columns[COLUMNS.index("sum")][newest % saved])
         first = max(oldest, newest - rollup.capacity + 1)
         kept = np.arange(first, newest + 1, dtype=np.int64)
         size = min(rollup.capacity, max(rollup.size, len(kept)))
@@ -227,15 +248,17 @@ class Rollup:
         new["last_at"] = self._offsets(ts[ends], numbers[ends])
         new["low"] = np.minimum.reduceat(values, starts)
         new["high"] = np.maximum.reduceat(values, starts)
-        new["sum"] = np.add.reduceat(values, starts)
-        new["count"] = ends - starts + 1
+        sums = np.add.reduceat(values, starts)
+        counts = ends - starts + 1
         if merge:  # the newest bucket goes on: its first point stays first (ties too)
-            total, first, _, low, high, count, first_at, _ = self._buckets[j].item()
-            more, _, last, low2, high2, count2, _, last_at = new[0].item()
-            new[0] = (
-                *(total + more, first, last, min(low, low2), max(high, high2)),
-                *(count + count2, first_at, last_at),
-            )
+            _, first, _, low, high, count, first_at, _ = self._buckets[j].item()
+            _, _, last, low2, high2, _, _, last_at = new[0].item()
+            new[0] = (0.0, first, last, min(low, low2), max(high, high2), 0, first_at, last_at)
+            sums[0] += self._open_sum
+            counts[0] += count
+        new["count"] = counts
+        new["mean"] = sums / counts
+        self._open_sum = float(sums[-1])  # the last of them is the newest bucket now
         self._buckets[numbers[starts] % size] = new
 
     def _fold(self, ts: FloatArray, values: FloatArray, ordered: bool) -> None:
@@ -245,7 +268,7 @@ class Rollup:
         if big.any():
             values = np.where(big, np.copysign(np.inf, values), values)
         numbers = np.floor(ts / self.width).astype(np.int64)
-        top = self._top
+        top, was_newest = self._top, self.newest
         floor = top - self.capacity + 1  # the oldest bucket the buffer can hold now
         if int(numbers.min()) < floor:  # a newer point may have pushed an earlier one out
             kept = numbers >= floor
@@ -282,9 +305,16 @@ class Rollup:
         low, high = np.minimum.reduceat(values, starts), np.maximum.reduceat(values, starts)
         b["low"] = np.where(empty, low, np.fmin(b["low"], low))
         b["high"] = np.where(empty, high, np.fmax(b["high"], high))
-        b["sum"] += np.add.reduceat(values, starts)
+        # The sums behind the means: the newest bucket's exact one, the others' from
+        # their means (a late point into an older bucket rounds its mean once more).
+        sums = np.where(empty, 0.0, b["mean"].astype(np.float64) * b["count"])
+        sums[numbers[starts] == was_newest] = self._open_sum
+        sums += np.add.reduceat(values, starts)
         b["count"] += (ends - starts + 1).astype(np.uint32)
+        b["mean"] = sums / b["count"]
         self._buckets[at] = b
+        if numbers[starts[-1]] == top:  # the newest bucket took points: its sum is theirs
+            self._open_sum = float(sums[-1])
 
     @property
     def first_ts(self) -> float | None:
@@ -312,6 +342,9 @@ class Rollup:
         numbers, b = numbers[used], b[used]
         start_ts = numbers.astype(np.float64) * self.width
         count = b["count"].astype(np.float64)
+        mean = b["mean"].astype(np.float64)
+        if len(numbers) and numbers[-1] == self.newest:  # its exact sum, not yet rounded
+            mean[-1] = self._open_sum / count[-1]
         seconds = self.width / OFFSET_STEPS
         return {
             "ts": start_ts,
@@ -319,7 +352,7 @@ class Rollup:
             "last": b["last"].astype(np.float64),
             "min": b["low"].astype(np.float64),
             "max": b["high"].astype(np.float64),
-            "mean": b["sum"] / count,
+            "mean": mean,
             "count": count,
             "first_ts": start_ts + b["first_at"] * seconds,
             "last_ts": start_ts + b["last_at"] * seconds,

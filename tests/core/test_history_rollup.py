@@ -6,6 +6,7 @@ import math
 import random
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -167,11 +168,11 @@ def test_rollup_holds_the_buckets_its_points_make_however_they_wrap_around(
     assert rollup_stats(in_runs) == want
 
 
-def test_rollup_nbytes_is_32_bytes_a_bucket_however_it_grew() -> None:
+def test_rollup_nbytes_is_28_bytes_a_bucket_however_it_grew() -> None:
     rollup = Rollup(10.0, 3600.0)
     for end in (1, 100, 5000):
         rollup.extend(np.arange(end - 1.0, float(end)), np.ones(1))
-        assert rollup.nbytes == 32 * rollup.size == rollup._buckets.nbytes
+        assert rollup.nbytes == 28 * rollup.size == rollup._buckets.nbytes
 
 
 def test_rollup_keeps_times_within_a_bucket_to_a_65535th_of_its_width() -> None:
@@ -201,3 +202,26 @@ def test_rollup_saves_times_within_a_bucket_as_float32_seconds() -> None:
     for key in ("first_ts", "last_ts"):
         assert again.buckets(0, 200)[key].tolist() == rollup.buckets(0, 200)[key].tolist()
     assert again._buckets.tobytes() == rollup._buckets.tobytes()
+
+
+def test_rollup_mean_is_the_exact_mean_rounded_once_however_the_points_came() -> None:
+    """Float32 means without float32 sums: a bucket filled in many runs (a series
+    flushing at 10 Hz) has its exact mean rounded to float32 once; the newest
+    bucket, still filling, its exact mean; a restart changes neither."""
+    rng = np.random.default_rng(7)
+    ts = 36_000.0 + np.arange(72_000) / 10  # two 1 h buckets at 10 Hz
+    values = 1e5 + rng.normal(0, 1, len(ts))  # large, with small changes: rounding shows
+    rollup = Rollup(3600.0, 86400.0)
+    for at in range(0, len(ts), 512):
+        rollup.extend(ts[at : at + 512], values[at : at + 512])
+    whole = values[:36_000], values[36_000:]
+    means = rollup.buckets(-math.inf, math.inf)["mean"]
+    assert means[0] == float(np.float32(np.mean(whole[0])))
+    assert means[1] == pytest.approx(np.mean(whole[1]), rel=1e-13, abs=0)
+    again = Rollup.restore(3600.0, 86400.0, *rollup.snapshot())
+    assert again.buckets(-math.inf, math.inf)["mean"].tolist() == means.tolist()
+    # A late point into the filled bucket rounds its mean once more, no worse.
+    assert rollup.add(37_000.05, 1e5)
+    late = rollup.buckets(-math.inf, math.inf)["mean"][0]
+    exact = (whole[0].sum() + 1e5) / (len(whole[0]) + 1)
+    assert abs(late - exact) <= 2 * np.spacing(np.float32(exact))
