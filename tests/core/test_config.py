@@ -64,7 +64,7 @@ def test_example_config_loads_with_its_password_from_the_environment() -> None:
     assert config.history.rollups == (
         (10.0, 3600.0),
         (60.0, 6 * 3600.0),
-        (120.0, 86400.0),
+        (240.0, 86400.0),
         (7200.0, 30 * 86400.0),
     )
     assert config.history.raw_span == 15 * 60.0

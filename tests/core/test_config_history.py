@@ -19,7 +19,7 @@ def test_default_rollups_are_sized_for_a_pi() -> None:
     assert HistoryConfig().rollups == (
         (10.0, 3600.0),
         (60.0, 6 * 3600.0),
-        (120.0, 86400.0),
+        (240.0, 86400.0),
         (7200.0, 30 * 86400.0),
     )
 

@@ -271,13 +271,13 @@ def test_store_memory_of_a_day_at_one_hertz_stays_small() -> None:
     for ts in range(86400):
         s.append(float(ts), math.sin(ts / 100))
     # The ring's 901 points and a quarter more; buckets of 28 bytes: 361 of 10 s,
-    # 361 of 1 min, 721 of 2 min, 16 of 2 h (growing); what is held.
-    assert store.nbytes() <= 16 * 1127 + 28 * (361 + 361 + 721 + 16) + 16 * HOLD
+    # 361 of 1 min, 361 of 4 min, 16 of 2 h (growing); what is held.
+    assert store.nbytes() <= 16 * 1127 + 28 * (361 + 361 + 361 + 16) + 16 * HOLD
 
 
 def test_store_memory_of_a_month_at_one_hertz_is_the_defaults_arithmetic() -> None:
     """Every point of 30 days at 1 Hz, in runs: no buffer beyond what README's
-    arithmetic for the default `[history]` says (77 KB of arrays a series at most)."""
+    arithmetic for the default `[history]` says (67 KB of arrays a series at most)."""
     history = HistoryConfig()
     store = Store(1, history.raw_points, history.raw_span, history.rollups)
     s = made(store)
@@ -286,6 +286,6 @@ def test_store_memory_of_a_month_at_one_hertz_is_the_defaults_arithmetic() -> No
         s.extend(ts, np.sin(ts / 100))
     for t in range(30 * 86400, 30 * 86400 + HOLD - 1):  # held, as many as can be
         s.append(float(t), 0.0)
-    buckets = 361 + 361 + 721 + 361
-    assert store.nbytes() <= 16 * 1127 + 28 * buckets + 16 * HOLD < 77_000
-    assert [r.size for r in s._rollups] == [361, 361, 721, 361]
+    buckets = 361 + 361 + 361 + 361
+    assert store.nbytes() <= 16 * 1127 + 28 * buckets + 16 * HOLD < 67_000
+    assert [r.size for r in s._rollups] == [361, 361, 361, 361]

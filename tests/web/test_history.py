@@ -171,7 +171,7 @@ def test_history_older_than_the_raw_ring_comes_from_a_rollup_spike_kept(
     assert old["from"] == "10s"  # 300 buckets of 10 s: 1,200 points, enough for 1,000
     assert max(old["v"]) == 5000.0 and old["t"][0] < now - 2900
     status, body = _json(f"{base}&start={now - 3100}&points=100")
-    assert body["series"]["rig/old"]["from"] == "2m"  # 26 buckets: 104 points
+    assert body["series"]["rig/old"]["from"] == "1m"  # 52 buckets: 206 points
     status, body = _json(f"{base}&start={now - 30}&points=100")
     assert body["series"]["rig/old"]["from"] == "raw"
     assert len(body["series"]["rig/old"]["v"]) >= 29
@@ -298,7 +298,7 @@ def _query(series: list[str], **params: object) -> str:
     return urllib.parse.urlencode(pairs)
 
 
-@pytest.mark.parametrize("points", [400, 100])  # from the raw ring; from the 2-minute rollup
+@pytest.mark.parametrize("points", [400, 100])  # from the raw ring; from the 1-minute rollup
 def test_history_streams_a_chunk_per_series_the_same_json_as_before(
     gappy: tuple[RunningServer, float], points: int
 ) -> None:
@@ -315,7 +315,7 @@ def test_history_streams_a_chunk_per_series_the_same_json_as_before(
     assert answer == json.loads(expected)
     assert list(answer) == ["start", "end", "points", "series", "unknown"]
     assert list(answer["series"]) == [GAPPY, NAMED, FORMULA]
-    assert answer["series"][GAPPY]["from"] == ("raw" if points == 400 else "2m")
+    assert answer["series"][GAPPY]["from"] == ("raw" if points == 400 else "1m")
     assert None in answer["series"][GAPPY]["v"] and answer["unknown"] == ["nope/x"]
     # One chunk per series: the head, each series on its own, the tail.
     keys = [json.dumps(s, ensure_ascii=False).encode() + b":{" for s in (GAPPY, NAMED, FORMULA)]
