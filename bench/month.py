@@ -9,14 +9,15 @@ days, with the default `[history]`.  Once it listens, this harness asks it for
 then reads VmRSS and RssAnon from `/proc/PID/status`.  Each fill runs twice:
 persistence off (no `[history] file`), and on (the file set, the whole fill
 saved by the runtime's own commit before measuring).  The baseline is a process
-that only imports what the server imports.  Budget: 100 MB of RSS in all.
+that only imports what the server imports; an idle server with no series is
+measured too.  Budget: 100 MB of RSS in all.  Quick: 50 series.
 
 Cold start: the month's file is then served by `python -m telemetry serve
---config FILE` itself; the seconds and CPU-seconds (utime + stime of
+--config FILE` itself: the seconds and CPU-seconds (utime + stime of
 `/proc/PID/stat`) from the process's start to its port accepting a connection
 (the saved history is loaded before uvicorn listens), against the same
-command with no history file; then the restored server's RSS, after the same
-queries.  Also with 50 series.
+command with no history file, alternating, `repeat` times each; and the
+restarted server's RSS after the same queries.  Also with 50 series.
 """
 
 from __future__ import annotations
@@ -215,77 +216,104 @@ def cold_start(folder: Path, series: int, history: Path | None) -> dict[str, Any
     return out
 
 
+def _rss_row(series: int, label: str, got: dict[str, Any], base: dict[str, float]) -> Row:
+    return Row.compare(
+        NAME,
+        f"server RSS, {series} series x {label}",
+        "MB, lower is better",
+        project=[got["VmRSS"]],
+        baseline_name="imports only",
+        baseline=[base["VmRSS"]],
+    )
+
+
+def _rss_note(series: int, label: str, got: dict[str, Any], base: dict[str, float]) -> str:
+    per_series = (got["VmRSS"] - base["VmRSS"]) * 1024 / series
+    verdict = "within" if got["VmRSS"] <= BUDGET_MB else "OVER"
+    fill = f"; filled in {got['fill_s']:.0f} s" if "fill_s" in got else ""
+    if "file_mb" in got:
+        fill += f", file {got['file_mb']:.0f} MB saved in {got['commit_s']:.1f} s"
+    return (
+        f"{NAME}: {series} series x {label}: RSS {got['VmRSS']:.1f} MB (RssAnon "
+        f"{got['RssAnon']:.1f}), {per_series:.0f} KB a series over the bare imports' "
+        f"{base['VmRSS']:.1f} ({base['RssAnon']:.1f}); {verdict} the {BUDGET_MB:.0f} MB "
+        f"budget{fill}; history answered from {got['sources']}"
+    )
+
+
+def _cold_starts(
+    folder: Path, series: int, history: Path, repeat: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """`repeat` cold starts on `history` and as many with no file, alternating."""
+    restored: list[dict[str, Any]] = []
+    empty: list[dict[str, Any]] = []
+    for i in range(repeat):
+        for file in (history, None) if i % 2 == 0 else (None, history):
+            (restored if file else empty).append(cold_start(folder, series, file))
+    return restored, empty
+
+
 def run(options: Options, progress: Callable[[str], None] = lambda _: None) -> Report:
     report = Report(NAME)
     series = QUICK_SERIES if options.quick else SERIES
     base = imports_status()
-    report.details.append({"benchmark": NAME, "imports": base})
-    rss: dict[tuple[str, bool], dict[str, Any]] = {}
+    measured: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-month-") as tmp:
         folder = Path(tmp)
-        for label, days in SPANS:
+        idle = filled(folder, 0, 0.0, persist=False)
+        for span, days in SPANS:
             for persist in (False, True):
-                progress(f"{NAME}: {series} series x {label} at 1 Hz, persistence {persist}")
-                got = filled(folder, series, days, persist)
-                rss[label, persist] = got
-                report.details.append({"benchmark": NAME, **got})
-        month = folder / f"history-{series}-30.db"
-        starts = {"restored": cold_start(folder, series, month)}
-        starts["empty"] = cold_start(folder, series, None)
+                label = f"{span} at 1 Hz, persistence {'on' if persist else 'off'}"
+                progress(f"{NAME}: {series} series x {label}")
+                measured[label] = filled(folder, series, days, persist)
+        progress(f"{NAME}: cold starts on {series} series x 30 d")
+        restored, empty = _cold_starts(
+            folder, series, folder / f"history-{series}-30.db", options.repeat
+        )
+        measured["30 d, restarted on its file"] = restored[0]
+        few: list[dict[str, Any]] = []
         if not options.quick:
-            progress(f"{NAME}: cold start with {FEW_SERIES} series x 30 d")
-            few = filled(folder, FEW_SERIES, 30.0, persist=True)
-            report.details.append({"benchmark": NAME, **few})
-            starts["few"] = cold_start(folder, FEW_SERIES, folder / f"history-{FEW_SERIES}-30.db")
-        report.details.append({"benchmark": NAME, "cold_start": starts})
-    for label, _ in SPANS:
-        for persist in (False, True):
-            got = rss[label, persist]
-            report.rows.append(
-                Row.compare(
-                    NAME,
-                    f"server RSS, {series} series x {label} at 1 Hz, persistence "
-                    + ("on" if persist else "off"),
-                    "MB, lower is better",
-                    project=[got["VmRSS"]],
-                    baseline_name="imports only",
-                    baseline=[base["VmRSS"]],
-                )
+            progress(f"{NAME}: cold starts on {FEW_SERIES} series x 30 d")
+            filled(folder, FEW_SERIES, 30.0, persist=True)
+            few, _ = _cold_starts(
+                folder, FEW_SERIES, folder / f"history-{FEW_SERIES}-30.db", options.repeat
             )
-            per_series = (got["VmRSS"] - base["VmRSS"]) * 1024 / series
-            verdict = "within" if got["VmRSS"] <= BUDGET_MB else "OVER"
-            saved = ""
-            if persist:
-                saved = f", file {got['file_mb']:.0f} MB saved in {got['commit_s']:.1f} s"
-            report.notes.append(
-                f"{NAME}: {series} series x {label} at 1 Hz, persistence "
-                f"{'on' if persist else 'off'}: RSS {got['VmRSS']:.1f} MB (RssAnon "
-                f"{got['RssAnon']:.1f}) against {base['VmRSS']:.1f} ({base['RssAnon']:.1f}) "
-                f"for the bare imports: {per_series:.0f} KB a series; {verdict} the "
-                f"{BUDGET_MB:.0f} MB budget; fill {got['fill_s']:.0f} s" + saved
-            )
-    restored, empty = starts["restored"], starts["empty"]
+    report.details.append({"benchmark": NAME, "imports": base, "idle_server": idle})
+    report.details.extend({"benchmark": NAME, "case": k, **v} for k, v in measured.items())
+    report.details.append(
+        {"benchmark": NAME, "cold_start": {"restored": restored, "empty": empty, "few": few}}
+    )
+    for label, got in measured.items():
+        report.rows.append(_rss_row(series, label, got, base))
+        report.notes.append(_rss_note(series, label, got, base))
+    report.notes.append(
+        f"{NAME}: an idle server with no series: RSS {idle['VmRSS']:.1f} MB (RssAnon "
+        f"{idle['RssAnon']:.1f}); the imports alone {base['VmRSS']:.1f} ({base['RssAnon']:.1f})"
+    )
     report.rows.append(
         Row.compare(
             NAME,
             f"cold start to listening, {series} series x 30 d restored",
             "s, lower is better",
-            project=[restored["listen_s"]],
+            project=[r["listen_s"] for r in restored],
             baseline_name="no history file",
-            baseline=[empty["listen_s"]],
+            baseline=[e["listen_s"] for e in empty],
         )
     )
+
+    def median(runs: list[dict[str, Any]], key: str) -> float:
+        return float(statistics.median(r[key] for r in runs))
+
     few_note = ""
-    if "few" in starts:
+    if few:
         few_note = (
-            f"; {FEW_SERIES} series: {starts['few']['listen_s']:.2f} s, "
-            f"{starts['few']['cpu_s']:.2f} CPU-s"
+            f"; {FEW_SERIES} series: {median(few, 'listen_s'):.2f} s, "
+            f"{median(few, 'cpu_s'):.2f} CPU-s"
         )
     report.notes.append(
-        f"{NAME}: cold start to listening with {series} series x 30 d restored: "
-        f"{restored['listen_s']:.2f} s, {restored['cpu_s']:.2f} CPU-s (no history file: "
-        f"{empty['listen_s']:.2f} s, {empty['cpu_s']:.2f} CPU-s){few_note}; the restored "
-        f"server's RSS after the queries {restored['VmRSS']:.1f} MB (RssAnon "
-        f"{restored['RssAnon']:.1f})"
+        f"{NAME}: cold start to listening (median of {options.repeat}) with {series} series "
+        f"x 30 d restored: {median(restored, 'listen_s'):.2f} s, "
+        f"{median(restored, 'cpu_s'):.2f} CPU-s (no history file: "
+        f"{median(empty, 'listen_s'):.2f} s, {median(empty, 'cpu_s'):.2f} CPU-s){few_note}"
     )
     return report

@@ -20,7 +20,6 @@ BENCHMARKS: dict[str, str] = {
     "serial": "bench.serial",
     "normalize": "bench.normalize",
     "downsample": "bench.downsample",
-    "memory": "bench.memory",
     "month": "bench.month",
     "footprint": "bench.footprint",
     "fanout": "bench.fanout",
