@@ -57,10 +57,8 @@ class CatalogEntry:
 
     def stored_run(self, count: int, ts: float, value: float) -> None:
         """`count` points went in at once, the newest at `ts` with `value`."""
-        self.count += count
-        if ts >= self.last_ts:
-            self.last_ts = ts
-            self.last_value = value
+        self.stored(ts, value)
+        self.count += count - 1
 
     def refused_one(self) -> None:
         """A point was refused (a duplicate, or older than the history reaches)."""

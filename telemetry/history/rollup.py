@@ -52,16 +52,12 @@ AnyArray = npt.NDArray[np.generic]
 
 
 class Rollup:
-    """Fixed-width buckets of one series: first, last, min, max, mean and count each.
+    """Fixed-width buckets of one series: first, last, min, max, mean and count each
+    (the module says how they are kept).
 
-    A circular buffer indexed by bucket number (`floor(ts / width)`), growing by
-    doubling up to `capacity` buckets, so a young series costs little.  Values are
-    float32 (seven significant digits: plenty for a chart, half the memory),
-    the mean too, rounded from the exact sum of the newest bucket, kept aside as
-    it fills.  A late point updates its bucket (its
-    minimum, maximum, mean and count; first and last by its time within the
-    bucket), so arrival order never changes a bucket's statistics.  Points older
-    than the buffer reaches are refused.
+    A late point updates its bucket (its minimum, maximum, mean and count; first
+    and last by its time within the bucket), so arrival order never changes a
+    bucket's statistics.  Points older than the buffer reaches are refused.
     """
 
     __slots__ = ("_buckets", "_open_sum", "_top", "capacity", "newest", "oldest", "width")
