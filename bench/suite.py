@@ -20,7 +20,7 @@ BENCHMARKS: dict[str, str] = {
     "serial": "bench.serial",
     "normalize": "bench.normalize",
     "downsample": "bench.downsample",
-    "memory": "bench.memory",
+    "month": "bench.month",
     "sdcard": "bench.sdcard",
     "footprint": "bench.footprint",
     "fanout": "bench.fanout",

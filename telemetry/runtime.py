@@ -3,8 +3,10 @@
 The web app's lifespan calls `start()` and `stop()`; the runtime owns the one
 background tasks (the hub's ticker, the history's commits) and every source's
 threads.  With `[history] file` set, the saved history is loaded before any
-source starts, saved every `commit_interval` and once more at stop; without it
-nothing touches the disk.  `looplag` measures the event loop's lag on one timer.
+source starts, saved every `commit_interval` and once more at stop, and after the
+load and each save the memory their copies took goes back to the system
+(`heap`); without it nothing touches the disk.  `looplag` measures the event
+loop's lag on one timer.
 """
 
 from __future__ import annotations
@@ -12,17 +14,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from telemetry import counters
+from telemetry import counters, heap
 from telemetry.config import Config
 from telemetry.counters import Counters
 from telemetry.handoff import Inbox
 from telemetry.hub import Hub
 from telemetry.looplag import LoopLag
 from telemetry.model import RawMessage
-from telemetry.persist import History
 from telemetry.pipeline import Pipeline
 from telemetry.sources import Source, SourceStatus
+
+if TYPE_CHECKING:
+    from telemetry.persist import History
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +44,12 @@ class Runtime:
         self.hub = Hub(self.pipeline, config.server, config.limits, self.statuses)
         self._ticker: asyncio.Task[None] | None = None
         file = config.history.file
-        self.history = History(file) if file is not None else None
+        self.history: History | None = None
+        if file is not None:
+            # Only then: sqlite3 is memory that a server without a file does not need.
+            from telemetry.persist import History  # noqa: PLC0415
+
+            self.history = History(file)
         self._committer: asyncio.Task[None] | None = None
         self.looplag = LoopLag()
 
@@ -57,6 +67,7 @@ class Runtime:
     async def start(self) -> None:
         if self.history is not None:
             await asyncio.to_thread(self.history.load, self.pipeline.store)
+            await asyncio.to_thread(heap.trim)  # what reading the file took and freed
         loop = asyncio.get_running_loop()
         self.looplag.start(loop)
         self.inbox.bind(loop)
@@ -75,7 +86,10 @@ class Runtime:
         if self.history is None:
             return False
         snapshot = self.history.snapshot(self.pipeline.store)
-        return await asyncio.to_thread(self.history.save, snapshot)
+        saved = await asyncio.to_thread(self.history.save, snapshot)
+        del snapshot  # the copies, freed before the memory they took is given back
+        await asyncio.to_thread(heap.trim)
+        return saved
 
     async def _commit_every(self, interval: float) -> None:
         while True:

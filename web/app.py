@@ -6,8 +6,9 @@ happens at import time.  The app's lifespan starts and stops the runtime.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,6 @@ from web.events import EventStream
 from web.headers import LimitRanges
 from web.health import health_endpoint
 from web.history import History
-from web.metrics import metrics_endpoint
 
 STATIC = Path(__file__).parent / "static"
 
@@ -57,6 +57,28 @@ class App(Starlette):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["app"] = self
         await self.front(scope, receive, send)
+
+
+def lazy_metrics(
+    runtime: Runtime, http_errors: Callable[[], int]
+) -> Callable[[Request], Awaitable[Response]]:
+    """`GET /metrics`, whose module, and prometheus_client with it, is imported at the
+    first scrape (in a worker thread, not on the loop): a server nobody scrapes never
+    holds that library's memory (bench/README.md, memory)."""
+    handler: Callable[[Request], Awaitable[Response]] | None = None
+
+    def load() -> Callable[[Request], Awaitable[Response]]:
+        from web.metrics import metrics_endpoint  # noqa: PLC0415 (see above)
+
+        return metrics_endpoint(runtime, http_errors)
+
+    async def metrics(request: Request) -> Response:
+        nonlocal handler
+        if handler is None:
+            handler = await asyncio.to_thread(load)
+        return await handler(request)
+
+    return metrics
 
 
 def create_app(runtime: Runtime) -> Starlette:
@@ -120,7 +142,7 @@ def create_app(runtime: Runtime) -> Starlette:
             Route("/api/history", history.history, methods=["GET"]),
             Route("/api/export", history.export, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
-            Route("/metrics", metrics_endpoint(runtime, lambda: edge.errors), methods=["GET"]),
+            Route("/metrics", lazy_metrics(runtime, lambda: edge.errors), methods=["GET"]),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
             *login,
         ],

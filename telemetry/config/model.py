@@ -126,12 +126,15 @@ class SeriesRule:
 class HistoryConfig:
     raw_span: float = 15 * 60.0
     raw_points: int = 20_000
-    # (bucket width, kept for) in seconds.  Sized so that 500 series at 1 Hz for a day
-    # stay well inside 100 MB on a Pi (what a series takes: bench/README.md, memory).
+    # (bucket width, kept for) in seconds: 360 buckets for each of the page's ranges
+    # (1 h, 6 h, 24 h) and for a month, so that 500 series full for 30 days stay
+    # inside 100 MB on a Pi (the reasoning: README, "How history is kept"; what a
+    # series takes: bench/README.md, memory).
     rollups: tuple[tuple[float, float], ...] = (
         (10.0, 3600.0),
-        (60.0, 86400.0),
-        (900.0, 30 * 86400.0),
+        (60.0, 6 * 3600.0),
+        (240.0, 86400.0),
+        (7200.0, 30 * 86400.0),
     )
     # Optional SQLite file the history is saved to every `commit_interval` seconds
     # and restored from at start; None: nothing is written to disk.

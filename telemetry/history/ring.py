@@ -1,10 +1,13 @@
 """A series' recent raw points: a bounded, time-ordered numpy buffer.
 
-Raw points live in a numpy buffer that grows by doubling up to twice the
-ring's capacity (so a series that reports slowly costs little memory).  When
-the end of the buffer is reached the live points are copied back to its start;
-they are therefore always one contiguous, time-ordered slice, so range queries
-are two binary searches and an append is amortised O(1).  A late point (QoS 1
+Raw points live in a numpy buffer that grows with what it holds, up to 1.25
+times the ring's capacity (so a series that reports slowly costs little
+memory).  When the end of the buffer is reached the points that stay are
+copied back to its start (those the incoming points push out of the span are
+dropped first, so a buffer needs room for the span's points, not the span's
+and the incoming ones); they are therefore always one contiguous, time-ordered
+slice, so range queries are two binary searches, and an append is amortised
+O(1) since every compaction leaves a fifth of the buffer free.  A late point (QoS 1
 redelivery, a device flushing its buffer) is inserted at its place; an exact
 repeat of a stored (time, value) is a duplicate and refused.
 """
@@ -18,18 +21,30 @@ import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
 
-INITIAL_POINTS = 64  # first allocation of a raw buffer; it doubles as needed
+INITIAL_POINTS = 64  # first allocation of a raw buffer; it grows as needed
+GROWTH = 1.25  # a buffer that must grow holds this many times the points it keeps
 
 
 class Ring:
     """Time-ordered (ts, value) points: at most `capacity`, none older than `span`."""
 
-    __slots__ = ("_end", "_start", "_ts", "_values", "capacity", "duplicates", "span", "too_old")
+    __slots__ = (
+        "_end",
+        "_limit",
+        "_start",
+        "_ts",
+        "_values",
+        "capacity",
+        "duplicates",
+        "span",
+        "too_old",
+    )
 
     def __init__(self, capacity: int, span: float) -> None:
         self.capacity = capacity
         self.span = span
-        size = min(INITIAL_POINTS, 2 * capacity)
+        self._limit = math.ceil(GROWTH * capacity) + 1  # the largest buffer (+1: a late point)
+        size = min(INITIAL_POINTS, self._limit)
         self._ts: FloatArray = np.empty(size, dtype=np.float64)
         self._values: FloatArray = np.empty(size, dtype=np.float64)
         self._start = 0
@@ -44,15 +59,23 @@ class Ring:
     def last_ts(self) -> float | None:
         return float(self._ts[self._end - 1]) if self._end > self._start else None
 
-    def _make_room(self, needed: int = 1) -> None:
-        """`needed` (at most `capacity`) free slots at the end: drop expired points,
-        compact or grow."""
-        first = self._live_start()
-        live = self._end - first
+    def _make_room(self, needed: int, newest: float | None) -> None:
+        """Free slots at the end for `needed` (at most `capacity`) points newer than every
+        stored one, the newest at `newest`, dropping first what they push out (points
+        older than the span before `newest`, or beyond the capacity); or, with `newest`
+        None, for one late point, which pushes nothing out before it is placed.
+        Compacts, or grows to GROWTH times what stays."""
+        if newest is None:
+            first = self._live_start()
+            keep = min(self._end - first, self.capacity)
+        else:
+            first = self._live_start(newest)
+            keep = min(self._end - first, self.capacity - needed)
         size = len(self._ts)
-        keep = min(live, self.capacity)
-        if (keep >= size // 2 or keep + needed > size) and size < 2 * self.capacity:
-            size = min(max(2 * size, keep + needed), 2 * self.capacity)
+        if keep + needed > size or (GROWTH * (keep + needed) > size and size < self._limit):
+            # Each compaction leaves at least a fifth of the buffer free, so the copies
+            # stay amortised O(1): at most four points copied per point appended.
+            size = min(max(INITIAL_POINTS, math.ceil(GROWTH * (keep + needed))), self._limit)
             ts, values = np.empty(size), np.empty(size)
         else:
             ts, values = self._ts, self._values
@@ -69,7 +92,7 @@ class Ring:
         if late or (end > self._start and ts == self._ts[end - 1]):
             return self._insert(ts, value)
         if end == len(self._ts):
-            self._make_room()
+            self._make_room(1, ts)
             end = self._end
         self._ts[end] = ts
         self._values[end] = value
@@ -81,11 +104,15 @@ class Ring:
     def extend(self, ts: FloatArray, values: FloatArray) -> None:
         """Add points in time order, each newer than every stored one (as `append`
         would one by one)."""
-        if len(ts) > self.capacity:
-            ts, values = ts[-self.capacity :], values[-self.capacity :]
+        if not len(ts):
+            return
+        # Only what the ring would still hold after them: a long run must not grow it.
+        lo = int(np.searchsorted(ts, ts[-1] - self.span, side="left"))
+        lo = max(lo, len(ts) - self.capacity)
+        ts, values = ts[lo:], values[lo:]
         n = len(ts)
         if self._end + n > len(self._ts):
-            self._make_room(n)
+            self._make_room(n, ts[-1])
         end = self._end
         self._ts[end : end + n] = ts
         self._values[end : end + n] = values
@@ -106,7 +133,7 @@ class Ring:
             self.duplicates += 1
             return False
         if self._end == len(self._ts):
-            self._make_room()
+            self._make_room(1, None)
             live = self._ts[self._start : self._end]
             hi = int(np.searchsorted(live, ts, side="right"))
         at = self._start + hi  # after any equal times: arrival order among equals
@@ -119,10 +146,11 @@ class Ring:
             self._start = self._end - self.capacity
         return True
 
-    def _live_start(self) -> int:
+    def _live_start(self, newest: float = -math.inf) -> int:
+        """Where the points within the span before `newest` (or the newest stored) begin."""
         if self._end == self._start:
             return self._start
-        horizon = self._ts[self._end - 1] - self.span
+        horizon = max(newest, self._ts[self._end - 1]) - self.span
         return self._start + int(
             np.searchsorted(self._ts[self._start : self._end], horizon, side="left")
         )
@@ -176,7 +204,7 @@ class Ring:
             ts, values = ts[keep:], values[keep:]
         n = len(ts)
         if n > len(ring._ts):
-            size = min(2 * capacity, max(INITIAL_POINTS, 2 * n))
+            size = min(ring._limit, max(INITIAL_POINTS, math.ceil(GROWTH * n)))
             ring._ts, ring._values = np.empty(size), np.empty(size)
         ring._ts[:n] = ts
         ring._values[:n] = values

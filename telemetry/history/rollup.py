@@ -1,9 +1,16 @@
 """A series' rollup: fixed-width buckets of first, last, min, max, mean and count.
 
 A circular buffer indexed by bucket number (`floor(ts / width)`), growing by
-doubling up to `capacity` buckets, so a young series costs little.  Values are
-float32 (seven significant digits: plenty for a chart, half the memory); the
-sum behind the mean is float64.  Reading a rollup never changes it.
+doubling up to `capacity` buckets, so a young series costs little.  A bucket
+is one 28-byte record of one numpy array (one array, not one per field: each
+array costs its own header and allocation, per rollup and series).  Its
+values, the mean among them, are float32: seven significant digits, plenty
+for a chart, half the memory.  The mean stays that accurate because the
+bucket still filling (the newest) keeps its exact float64 sum aside, and a
+bucket's mean is rounded once, from that sum, when it fills; only a late point
+into an older bucket rounds it again.  The times of the first and last points
+are a uint16 fraction of the bucket's width (they place those points when
+drawn, and order a late point against them).  Reading a rollup never changes it.
 """
 
 from __future__ import annotations
@@ -19,8 +26,32 @@ from telemetry.history.ring import FloatArray
 
 NO_BUCKET = -(2**62)  # older than any bucket number
 FLOAT32_MAX = float(np.finfo(np.float32).max)
-# first, last, low, high, first_at, last_at: float32; sum: float64; count: uint32.
-BUCKET_BYTES = 6 * 4 + 8 + 4
+# A time within a bucket is kept in 1/OFFSET_STEPS of its width (a 1 h bucket: 55 ms).
+OFFSET_STEPS = 65535
+BUCKET = np.dtype(
+    [
+        ("mean", np.float32),
+        ("first", np.float32),
+        ("last", np.float32),
+        ("low", np.float32),
+        ("high", np.float32),
+        ("count", np.uint32),
+        ("first_at", np.uint16),
+        ("last_at", np.uint16),
+    ],
+    align=True,  # every field at its natural alignment: 28 bytes
+)
+BUCKET_BYTES = BUCKET.itemsize
+EMPTY = np.array((0.0, np.nan, np.nan, np.nan, np.nan, 0, 0, 0), dtype=BUCKET)
+# The columns as saved (`snapshot`, `restore`), as saved files have always held them:
+# the times within a bucket in float32 seconds, the float64 sum behind each mean.
+COLUMNS = ("first", "last", "low", "high", "first_at", "last_at", "sum", "count")
+SAVED_DTYPES = tuple(
+    np.dtype(np.float32 if name.endswith("_at") else np.float64 if name == "sum" else BUCKET[name])
+    for name in COLUMNS
+)
+
+AnyArray = npt.NDArray[np.generic]
 
 
 def _run_sums(
@@ -56,32 +87,17 @@ def _run_sums(
 
 
 class Rollup:
-    """Fixed-width buckets of one series: first, last, min, max, mean and count each.
+    """Fixed-width buckets of one series: first, last, min, max, mean and count each
+    (the module says how they are kept).
 
-    A circular buffer indexed by bucket number (`floor(ts / width)`), growing by
-    doubling up to `capacity` buckets, so a young series costs little.  Values are
-    float32 (seven significant digits: plenty for a chart, half the memory);
-    the sum behind the mean is float64.  A late point updates its bucket (its
-    minimum, maximum, mean and count; first and last by its time within the
-    bucket), so arrival order never changes a bucket's statistics.  Points older
-    than the buffer reaches are refused.
+    A late point updates its bucket (its minimum, maximum, mean and count; first
+    and last by its time within the bucket), so arrival order never changes a
+    bucket's statistics.  Points older than the buffer reaches are refused.
     """
 
-    __slots__ = (
-        "_count",
-        "_first",
-        "_first_at",
-        "_high",
-        "_last",
-        "_last_at",
-        "_low",
-        "_sum",
-        "_top",
-        "capacity",
-        "newest",
-        "oldest",
-        "width",
-    )
+    __slots__ = ("_buckets", "_open_sum", "_top", "capacity", "newest", "oldest", "width")
+
+    COLUMNS = COLUMNS
 
     def __init__(self, width: float, keep: float) -> None:
         self.width = width
@@ -89,43 +105,44 @@ class Rollup:
         self.newest = -1  # bucket number of the newest bucket; -1 when empty
         self.oldest = -1
         self._top = NO_BUCKET  # the newest bucket taken (`newest`, or NO_BUCKET when empty)
-        self._allocate(min(16, self.capacity))
-
-    def _allocate(self, size: int) -> None:
-        self._first = np.full(size, np.nan, dtype=np.float32)
-        self._last = np.full(size, np.nan, dtype=np.float32)
-        self._low = np.full(size, np.nan, dtype=np.float32)
-        self._high = np.full(size, np.nan, dtype=np.float32)
-        self._first_at = np.zeros(size, dtype=np.float32)  # offset within the bucket
-        self._last_at = np.zeros(size, dtype=np.float32)
-        self._sum = np.zeros(size, dtype=np.float64)
-        self._count = np.zeros(size, dtype=np.uint32)
-
-    def _columns(self) -> tuple[npt.NDArray[np.generic], ...]:
-        return (
-            self._first,
-            self._last,
-            self._low,
-            self._high,
-            self._first_at,
-            self._last_at,
-            self._sum,
-            self._count,
-        )
+        self._open_sum = 0.0  # the exact sum of the newest bucket's points
+        self._buckets = np.full(min(16, self.capacity), EMPTY, dtype=BUCKET)
 
     @property
     def size(self) -> int:
-        return len(self._count)
+        return len(self._buckets)
 
     @property
     def nbytes(self) -> int:
-        return len(self._count) * BUCKET_BYTES  # every column is one element a bucket
+        return self._buckets.nbytes
 
-    COLUMNS = ("first", "last", "low", "high", "first_at", "last_at", "sum", "count")
+    def _offsets(self, ts: FloatArray, numbers: npt.NDArray[np.int64]) -> npt.NDArray[np.uint16]:
+        """Times within their buckets (`numbers`: `floor(ts / width)`), rounded to
+        1/OFFSET_STEPS of the width: `ts / width - numbers` is in [0, 1)."""
+        steps = (ts / self.width - numbers) * OFFSET_STEPS + 0.5
+        return steps.astype(np.uint16)
 
-    def snapshot(self) -> tuple[int, int, tuple[npt.NDArray[np.generic], ...]]:
-        """`(newest, oldest, columns)`: copies of the buffers, named as `COLUMNS`."""
-        return self.newest, self.oldest, tuple(c.copy() for c in self._columns())
+    def _sums(self) -> FloatArray:
+        """The sum behind each bucket's mean: the newest bucket's exact one."""
+        b = self._buckets
+        sums = np.where(b["count"] > 0, b["mean"].astype(np.float64) * b["count"], 0.0)
+        if self.newest >= 0:
+            sums[self.newest % len(b)] = self._open_sum
+        return sums
+
+    def snapshot(self) -> tuple[int, int, tuple[AnyArray, ...]]:
+        """`(newest, oldest, columns)`: copies of the buffer's columns, named as `COLUMNS`
+        with the dtypes of `SAVED_DTYPES`."""
+        seconds = self.width / OFFSET_STEPS
+        columns = tuple(
+            (self._buckets[name] * seconds).astype(np.float32)
+            if name.endswith("_at")
+            else self._sums()
+            if name == "sum"
+            else self._buckets[name].copy()
+            for name in COLUMNS
+        )
+        return self.newest, self.oldest, columns
 
     @classmethod
     def restore(
@@ -134,14 +151,13 @@ class Rollup:
         keep: float,
         newest: int,
         oldest: int,
-        columns: tuple[npt.NDArray[np.generic], ...],
+        columns: tuple[AnyArray, ...],
     ) -> Rollup:
         """A rollup holding saved buckets, the oldest dropped when `keep` is now shorter;
         ValueError when the saved state does not fit together."""
         rollup = cls(width, keep)
-        template = rollup._columns()
-        if len(columns) != len(template):
-            raise ValueError(f"rollup: {len(columns)} columns; expected {len(template)}")
+        if len(columns) != len(COLUMNS):
+            raise ValueError(f"rollup: {len(columns)} columns; expected {len(COLUMNS)}")
         if newest < 0:
             return rollup
         saved = len(columns[0])
@@ -150,39 +166,51 @@ class Rollup:
             or oldest > newest
             or newest - oldest + 1 > saved
             or any(c.shape != (saved,) for c in columns)
-            or any(c.dtype != t.dtype for c, t in zip(columns, template, strict=True))
+            or any(c.dtype != t for c, t in zip(columns, SAVED_DTYPES, strict=True))
         ):
             raise ValueError("rollup: saved buckets do not fit together")
+        records = np.empty(saved, dtype=BUCKET)
+        for name, column in zip(COLUMNS, columns, strict=True):
+            if name.endswith("_at"):
+                fraction = np.nan_to_num(column.astype(np.float64) / width)
+                records[name] = np.clip(np.rint(fraction * OFFSET_STEPS), 0, OFFSET_STEPS)
+            elif name == "sum":
+                count = columns[COLUMNS.index("count")].astype(np.float64)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    records["mean"] = np.where(count > 0, column.astype(np.float64) / count, 0.0)
+            else:
+                records[name] = column
+        rollup._open_sum = float(columns[COLUMNS.index("sum")][newest % saved])
         first = max(oldest, newest - rollup.capacity + 1)
         kept = np.arange(first, newest + 1, dtype=np.int64)
-        rollup._allocate(min(rollup.capacity, max(rollup.size, len(kept))))
-        for new_col, old_col in zip(rollup._columns(), columns, strict=True):
-            new_col[kept % rollup.size] = old_col[kept % saved]
+        size = min(rollup.capacity, max(rollup.size, len(kept)))
+        rollup._buckets = np.full(size, EMPTY, dtype=BUCKET)
+        rollup._buckets[kept % size] = records[kept % saved]
         rollup.newest, rollup.oldest, rollup._top = newest, first, newest
         return rollup
 
     def _grow(self, needed: int) -> None:
         """Room for `needed` buckets (up to the capacity), keeping the stored ones."""
-        size = len(self._count)
+        size = len(self._buckets)
         if needed <= size or size >= self.capacity:
             return
         size = min(self.capacity, max(2 * size, needed))
         kept = np.arange(self.oldest, self.newest + 1)
-        old = self._columns()
-        self._allocate(size)
-        for new_col, old_col in zip(self._columns(), old, strict=True):
-            new_col[kept % size] = old_col[kept % len(old_col)]
+        grown = np.full(size, EMPTY, dtype=BUCKET)
+        grown[kept % size] = self._buckets[kept % len(self._buckets)]
+        self._buckets = grown
 
     def _clear(self, lo: int, hi: int) -> None:
         """Empty the buckets lo..hi-1, at most `size` of them, by slices (one or two)."""
         if lo >= hi:
             return
-        size = len(self._count)
+        size = len(self._buckets)
         a, b = lo % size, (hi - 1) % size + 1
-        spans = ((a, b),) if a < b else ((a, size), (0, b))
-        for col, empty in zip(self._columns(), (np.nan,) * 4 + (0,) * 4, strict=True):
-            for start, stop in spans:
-                col[start:stop] = empty
+        if a < b:
+            self._buckets[a:b] = EMPTY
+        else:
+            self._buckets[a:] = EMPTY
+            self._buckets[:b] = EMPTY
 
     def add(self, ts: float, value: float) -> bool:
         """Fold one point in, at any time; False when it is older than the buffer reaches.
@@ -203,6 +231,14 @@ class Rollup:
         if not len(ts):
             return
         self._top = max(self._top, math.floor(ts[-1] / self.width))
+        # Points a bucket or more before the buffer's reach are skipped before any
+        # arithmetic on them (a long run); `_append` cuts exactly.
+        reach = (self._top - self.capacity) * self.width
+        if ts[0] < reach:
+            cut = int(np.searchsorted(ts, reach, side="left"))
+            ts, values = ts[cut:], values[cut:]
+            if not len(ts):
+                return
         numbers = np.floor(ts / self.width).astype(np.int64)
         if self.newest >= 0 and numbers[0] < self.newest:  # older buckets (restored
             self._fold(ts, values, ordered=True)  # ones newer than the ring) to update
@@ -252,9 +288,9 @@ class Rollup:
             values = np.where(big, np.copysign(np.inf, values), values)
         oldest = max(self.oldest, floor) if self.newest >= 0 else int(numbers[0])
         self._grow(top - oldest + 1)
-        size = len(self._count)
+        size = len(self._buckets)
         j = int(numbers[0]) % size
-        merge = int(numbers[0]) == self.newest and self._count[j] > 0
+        merge = int(numbers[0]) == self.newest and self._buckets["count"][j] > 0
         self._clear(max(self.newest + 1, floor, oldest), top + 1)
         self.newest, self.oldest = top, oldest
         n = len(numbers)
@@ -264,26 +300,24 @@ class Rollup:
         ends = np.empty_like(starts)
         ends[:-1] = edges - 1
         ends[-1] = n - 1
-        offsets = ts - numbers * self.width
-        at = numbers[starts] % size
-        first, first_at = values[starts], offsets[starts]
-        low, high = np.minimum.reduceat(values, starts), np.maximum.reduceat(values, starts)
-        carry = float(self._sum[j]) if merge else None
-        sums = _run_sums(values, starts, runs, carry)
-        counts = (ends - starts + 1).astype(np.uint32)
+        new = np.empty(len(starts), dtype=BUCKET)
+        new["first"] = values[starts]
+        new["first_at"] = self._offsets(ts[starts], numbers[starts])
+        new["last"] = values[ends]  # later points win ties, as `_fold`'s `>=`
+        new["last_at"] = self._offsets(ts[ends], numbers[ends])
+        new["low"] = np.minimum.reduceat(values, starts)
+        new["high"] = np.maximum.reduceat(values, starts)
+        sums = _run_sums(values, starts, runs, self._open_sum if merge else None)
+        counts = ends - starts + 1
         if merge:  # the newest bucket goes on: its first point stays first (ties too)
-            first[0], first_at[0] = self._first[j], self._first_at[j]
-            low[0] = min(float(self._low[j]), float(low[0]))
-            high[0] = max(float(self._high[j]), float(high[0]))
-            counts[0] += self._count[j]
-        self._first[at] = first
-        self._first_at[at] = first_at
-        self._last[at] = values[ends]  # later points win ties, as `_fold`'s `>=`
-        self._last_at[at] = offsets[ends]
-        self._low[at] = low
-        self._high[at] = high
-        self._sum[at] = sums
-        self._count[at] = counts
+            _, first, _, low, high, count, first_at, _ = self._buckets[j].item()
+            _, _, last, low2, high2, _, _, last_at = new[0].item()
+            new[0] = (0.0, first, last, min(low, low2), max(high, high2), 0, first_at, last_at)
+            counts[0] += count
+        new["count"] = counts
+        new["mean"] = sums / counts
+        self._open_sum = float(sums[-1])  # the last of them is the newest bucket now
+        self._buckets[numbers[starts] % size] = new
 
     def _fold(self, ts: FloatArray, values: FloatArray, ordered: bool) -> None:
         """Fold points into their buckets; `ordered`: they come in time order."""
@@ -292,7 +326,7 @@ class Rollup:
         if big.any():
             values = np.where(big, np.copysign(np.inf, values), values)
         numbers = np.floor(ts / self.width).astype(np.int64)
-        top = self._top
+        top, was_newest = self._top, self.newest
         floor = top - self.capacity + 1  # the oldest bucket the buffer can hold now
         if int(numbers.min()) < floor:  # a newer point may have pushed an earlier one out
             kept = numbers >= floor
@@ -311,25 +345,34 @@ class Rollup:
         self.newest, self.oldest = top, lo
         # Sorted by bucket, then time within it, then arrival: a bucket's first point
         # starts its run and its last ends it (ties as `add` kept them).
-        offsets = ts - numbers * self.width
+        offsets = self._offsets(ts, numbers)
         if not ordered:
             order = np.lexsort((np.arange(len(numbers)), offsets, numbers))
             numbers, values, offsets = numbers[order], values[order], offsets[order]
         starts = np.flatnonzero(np.diff(numbers, prepend=numbers[0] - 1))
         ends = np.append(starts[1:], len(numbers)) - 1
-        at = numbers[starts] % len(self._count)
-        empty = self._count[at] == 0
-        first = empty | (offsets[starts] < self._first_at[at])
-        self._first[at] = np.where(first, values[starts], self._first[at])
-        self._first_at[at] = np.where(first, offsets[starts], self._first_at[at])
-        last = empty | (offsets[ends] >= self._last_at[at])
-        self._last[at] = np.where(last, values[ends], self._last[at])
-        self._last_at[at] = np.where(last, offsets[ends], self._last_at[at])
+        at = numbers[starts] % len(self._buckets)
+        b = self._buckets[at]  # a copy of each bucket the points fall in
+        empty = b["count"] == 0
+        first = empty | (offsets[starts] < b["first_at"])
+        b["first"] = np.where(first, values[starts], b["first"])
+        b["first_at"] = np.where(first, offsets[starts], b["first_at"])
+        last = empty | (offsets[ends] >= b["last_at"])
+        b["last"] = np.where(last, values[ends], b["last"])
+        b["last_at"] = np.where(last, offsets[ends], b["last_at"])
         low, high = np.minimum.reduceat(values, starts), np.maximum.reduceat(values, starts)
-        self._low[at] = np.where(empty, low, np.fmin(self._low[at], low))
-        self._high[at] = np.where(empty, high, np.fmax(self._high[at], high))
-        self._sum[at] += np.add.reduceat(values, starts)
-        self._count[at] += (ends - starts + 1).astype(np.uint32)
+        b["low"] = np.where(empty, low, np.fmin(b["low"], low))
+        b["high"] = np.where(empty, high, np.fmax(b["high"], high))
+        # The sums behind the means: the newest bucket's exact one, the others' from
+        # their means (a late point into an older bucket rounds its mean once more).
+        sums = np.where(empty, 0.0, b["mean"].astype(np.float64) * b["count"])
+        sums[numbers[starts] == was_newest] = self._open_sum
+        sums += np.add.reduceat(values, starts)
+        b["count"] += (ends - starts + 1).astype(np.uint32)
+        b["mean"] = sums / b["count"]
+        self._buckets[at] = b
+        if numbers[starts[-1]] == top:  # the newest bucket took points: its sum is theirs
+            self._open_sum = float(sums[-1])
 
     @property
     def first_ts(self) -> float | None:
@@ -337,8 +380,10 @@ class Rollup:
         if self.newest < 0:
             return None
         numbers = np.arange(self.oldest, self.newest + 1)
-        first = int(numbers[int(np.argmax(self._count[numbers % self.size] > 0))])
-        return first * self.width + float(self._first_at[first % self.size])
+        used = self._buckets["count"][numbers % self.size] > 0
+        first = int(numbers[int(np.argmax(used))])
+        offset = int(self._buckets["first_at"][first % self.size])
+        return (first + offset / OFFSET_STEPS) * self.width
 
     def buckets(self, start: float, end: float) -> dict[str, FloatArray]:
         """The non-empty buckets starting in [start, end], oldest first: columns `ts`
@@ -350,21 +395,25 @@ class Rollup:
             lo = max(self.oldest, math.ceil(start / self.width)) if start > -np.inf else self.oldest
             hi = min(self.newest, math.floor(end / self.width)) if end < np.inf else self.newest
         numbers = np.arange(lo, hi + 1, dtype=np.int64)
-        at = numbers % self.size
-        used = self._count[at] > 0
-        numbers, at = numbers[used], at[used]
+        b = self._buckets[numbers % self.size]
+        used = b["count"] > 0
+        numbers, b = numbers[used], b[used]
         start_ts = numbers.astype(np.float64) * self.width
-        count = self._count[at].astype(np.float64)
+        count = b["count"].astype(np.float64)
+        mean = b["mean"].astype(np.float64)
+        if len(numbers) and numbers[-1] == self.newest:  # its exact sum, not yet rounded
+            mean[-1] = self._open_sum / count[-1]
+        seconds = self.width / OFFSET_STEPS
         return {
             "ts": start_ts,
-            "first": self._first[at].astype(np.float64),  # every column float64
-            "last": self._last[at].astype(np.float64),
-            "min": self._low[at].astype(np.float64),
-            "max": self._high[at].astype(np.float64),
-            "mean": self._sum[at] / count,
+            "first": b["first"].astype(np.float64),  # every column float64
+            "last": b["last"].astype(np.float64),
+            "min": b["low"].astype(np.float64),
+            "max": b["high"].astype(np.float64),
+            "mean": mean,
             "count": count,
-            "first_ts": start_ts + self._first_at[at].astype(np.float64),
-            "last_ts": start_ts + self._last_at[at].astype(np.float64),
+            "first_ts": start_ts + b["first_at"] * seconds,
+            "last_ts": start_ts + b["last_at"] * seconds,
         }
 
     def as_points(self, start: float, end: float) -> tuple[FloatArray, FloatArray]:

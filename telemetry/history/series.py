@@ -27,13 +27,14 @@ import numpy.typing as npt
 from telemetry.history.catalog import CatalogEntry
 from telemetry.history.changes import FLUSHED, LATE, Changes, Runs, Tracked
 from telemetry.history.ring import FloatArray, Ring
-from telemetry.history.rollup import Rollup
+from telemetry.history.rollup import OFFSET_STEPS, Rollup
 from telemetry.quantities import format_duration
 
 # Points a series holds before they go into its ring and rollups: 8 KiB at most.
 # Why this many: bench/README.md (ingest, and memory at 500 series).
 HOLD = 512
-# Rollup times within a bucket are float32: equal to about a millisecond.
+# Sources that reach back to within this of each other reach equally far, beyond the
+# step of the coarsest rollup's times within a bucket (1/OFFSET_STEPS of its width).
 REACH_SLACK = 1e-3
 # Points a series keeps for the next save at least, however small its ring.
 CHANGES_MIN = 8 * HOLD
@@ -293,10 +294,9 @@ class Series:
         sources: list[Ring | Rollup] = [self._ring, *self._rollups]
         reaches = [reach(s.first_ts) for s in sources]
         oldest = min(reaches)
+        slack = REACH_SLACK + max((r.width for r in self._rollups), default=0.0) / OFFSET_STEPS
         covering = [
-            s
-            for s, r in zip(sources, reaches, strict=True)
-            if r <= max(start, oldest) + REACH_SLACK
+            s for s, r in zip(sources, reaches, strict=True) if r <= max(start, oldest) + slack
         ]
         if not covering:
             chosen = sources[reaches.index(oldest)]

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import memory
-from bench.model import Options
+from bench import month
 from bench.table import rate
 from tests.harness.parts import find_program
 
@@ -98,10 +97,15 @@ def test_bench_normalize_has_a_row_per_corpus_family(tmp_path: Path) -> None:
     assert all(row["ratio"]["median"] > 0 for row in rows)
 
 
-def test_bench_memory_reports_rss_against_the_bare_imports() -> None:
-    report = memory.run(Options(repeat=1, quick=True))
-    (detail,) = report.details
-    assert detail["series"] == memory.QUICK_SERIES
-    assert detail["rss_mb"] > detail["baseline_mb"] > 10
-    assert detail["store_mb"] > 0
-    assert "KB per series" in report.notes[0]
+def test_bench_month_fills_a_real_server_saves_it_and_restarts_it(tmp_path: Path) -> None:
+    """Three series with every point at 1 Hz over three hours: the filled server holds
+    and answers them; its file, served by `telemetry serve`, gives them back."""
+    got = month.filled(tmp_path, 3, 0.125, persist=True)
+    assert got["series"] == 3 and got["file_mb"] > 0
+    assert got["sources"] == {"1 h": "10s", "6 h": "1m", "24 h": "1m", "720 h": "4m"}
+    assert got["VmRSS"] > month.imports_status()["VmRSS"] * 0.9 > 10
+    restored = month.cold_start(tmp_path, 3, tmp_path / "history-3-0.125.db")
+    assert restored["listen_s"] > 0 and restored["cpu_s"] > 0
+    assert restored["sources"] == got["sources"]
+    empty = month.cold_start(tmp_path, 3, None)
+    assert "sources" not in empty and empty["listen_s"] > 0

@@ -61,7 +61,12 @@ def test_example_config_loads_with_its_password_from_the_environment() -> None:
         FilterSpec("throttle", "1s"),
         FilterSpec("stale", "5m"),
     )
-    assert config.history.rollups == ((10.0, 3600.0), (60.0, 86400.0), (900.0, 30 * 86400.0))
+    assert config.history.rollups == (
+        (10.0, 3600.0),
+        (60.0, 6 * 3600.0),
+        (240.0, 86400.0),
+        (7200.0, 30 * 86400.0),
+    )
     assert config.history.raw_span == 15 * 60.0
     assert config.limits.max_payload == 64 * 1024
     assert config.limits.max_line == 4 * 1024

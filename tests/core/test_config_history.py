@@ -16,7 +16,12 @@ def problems(text: str) -> list[str]:
 
 def test_default_rollups_are_sized_for_a_pi() -> None:
     assert parse_config("", env={}).history.rollups == HistoryConfig().rollups
-    assert HistoryConfig().rollups == ((10.0, 3600.0), (60.0, 86400.0), (900.0, 30 * 86400.0))
+    assert HistoryConfig().rollups == (
+        (10.0, 3600.0),
+        (60.0, 6 * 3600.0),
+        (240.0, 86400.0),
+        (7200.0, 30 * 86400.0),
+    )
 
 
 def test_rollups_are_read_and_sorted_finest_first() -> None:

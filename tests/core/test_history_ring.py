@@ -9,7 +9,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from telemetry.history import Ring
+from telemetry.history import HOLD, Ring
+from telemetry.history.ring import GROWTH
 
 
 def points(ring: Ring) -> list[tuple[float, float]]:
@@ -121,6 +122,18 @@ def test_ring_capacity_one_keeps_only_the_newest_point() -> None:
 def test_ring_appends_far_past_twice_its_capacity_keep_the_last_points() -> None:
     ring = filled(5, 53)
     assert points(ring) == [(float(i), float(i) * 10) for i in range(48, 53)]
+
+
+def test_ring_buffer_holds_its_span_and_a_quarter_more_at_a_steady_rate() -> None:
+    """A day at 1 Hz in the runs a series flushes, 15 minutes kept: the buffer holds
+    the span's points and a quarter more, not room for the span's and a run's too."""
+    ring = Ring(20_000, 900.0)
+    for start in range(0, 86_400, HOLD):
+        ts = np.arange(start, start + HOLD, dtype=np.float64)
+        ring.extend(ts, ts * 10)
+    kept, newest = points(ring), float(ts[-1])
+    assert kept == [(t, t * 10) for t in np.arange(newest - 900, newest + 1).tolist()]
+    assert ring.nbytes <= 16 * math.ceil(GROWTH * len(kept))
 
 
 @settings(max_examples=150)

@@ -168,11 +168,11 @@ def test_rollup_holds_the_buckets_its_points_make_however_they_wrap_around(
     assert rollup_stats(in_runs) == want
 
 
-def test_rollup_nbytes_is_what_its_columns_hold_however_it_grew() -> None:
+def test_rollup_nbytes_is_28_bytes_a_bucket_however_it_grew() -> None:
     rollup = Rollup(10.0, 3600.0)
     for end in (1, 100, 5000):
         rollup.extend(np.arange(end - 1.0, float(end)), np.ones(1))
-        assert rollup.nbytes == sum(c.nbytes for c in rollup._columns())
+        assert rollup.nbytes == 28 * rollup.size == rollup._buckets.nbytes
 
 
 def rollup_bits(rollup: Rollup) -> list[tuple[str, list[int]]]:
@@ -226,3 +226,55 @@ def test_rollup_extend_runs_adds_long_buckets_as_extend_does(sizes: list[int]) -
         each.extend(ts[a:b], values[a:b])
     one.extend_runs(ts, values, starts)
     assert rollup_bits(one) == rollup_bits(each)
+
+
+def test_rollup_keeps_times_within_a_bucket_to_a_65535th_of_its_width() -> None:
+    """The first and last points' times place them when drawn: a 1 h bucket keeps them
+    to 55 ms, whatever the epoch."""
+    rollup = Rollup(3600.0, 30 * 86400.0)
+    start = 1_700_000_000.0 // 3600 * 3600
+    ts = start + np.array([0.0, 12.34, 1800.0, 3599.9])
+    rollup.extend(ts, np.arange(4.0))
+    b = rollup.buckets(-math.inf, math.inf)
+    assert abs(b["first_ts"][0] - ts[0]) <= 3600 / 65535 / 2
+    assert abs(b["last_ts"][0] - ts[-1]) <= 3600 / 65535 / 2
+    assert rollup.first_ts == b["first_ts"][0]
+
+
+def test_rollup_saves_times_within_a_bucket_as_float32_seconds() -> None:
+    """As saved files always held them: a file from before still restores, and a
+    round trip changes nothing."""
+    rollup = Rollup(10.0, 3600.0)
+    rollup.extend(np.array([100.0, 103.25, 109.5, 121.0]), np.array([5.0, 1.0, 3.0, 7.0]))
+    newest, oldest, columns = rollup.snapshot()
+    named = dict(zip(Rollup.COLUMNS, columns, strict=True))
+    assert [c.dtype.str for c in columns] == ["<f4"] * 6 + ["<f8", "<u4"]
+    assert abs(named["last_at"][10 % rollup.size] - 9.5) <= 10 / 65535 / 2
+    again = Rollup.restore(10.0, 3600.0, newest, oldest, columns)
+    assert rollup_stats(again) == rollup_stats(rollup)
+    for key in ("first_ts", "last_ts"):
+        assert again.buckets(0, 200)[key].tolist() == rollup.buckets(0, 200)[key].tolist()
+    assert again._buckets.tobytes() == rollup._buckets.tobytes()
+
+
+def test_rollup_mean_is_the_exact_mean_rounded_once_however_the_points_came() -> None:
+    """Float32 means without float32 sums: a bucket filled in many runs (a series
+    flushing at 10 Hz) has its exact mean rounded to float32 once; the newest
+    bucket, still filling, its exact mean; a restart changes neither."""
+    rng = np.random.default_rng(7)
+    ts = 36_000.0 + np.arange(72_000) / 10  # two 1 h buckets at 10 Hz
+    values = 1e5 + rng.normal(0, 1, len(ts))  # large, with small changes: rounding shows
+    rollup = Rollup(3600.0, 86400.0)
+    for at in range(0, len(ts), 512):
+        rollup.extend(ts[at : at + 512], values[at : at + 512])
+    whole = values[:36_000], values[36_000:]
+    means = rollup.buckets(-math.inf, math.inf)["mean"]
+    assert means[0] == float(np.float32(np.mean(whole[0])))
+    assert means[1] == pytest.approx(np.mean(whole[1]), rel=1e-13, abs=0)
+    again = Rollup.restore(3600.0, 86400.0, *rollup.snapshot())
+    assert again.buckets(-math.inf, math.inf)["mean"].tolist() == means.tolist()
+    # A late point into the filled bucket rounds its mean once more, no worse.
+    assert rollup.add(37_000.05, 1e5)
+    late = rollup.buckets(-math.inf, math.inf)["mean"][0]
+    exact = (whole[0].sum() + 1e5) / (len(whole[0]) + 1)
+    assert abs(late - exact) <= 2 * np.spacing(np.float32(exact))

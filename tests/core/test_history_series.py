@@ -10,9 +10,11 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from telemetry import frames
+from telemetry.config import HistoryConfig
 from telemetry.history import (
     FLUSHED,
     HELD,
+    HOLD,
     LATE,
     Changes,
     FloatArray,
@@ -190,6 +192,63 @@ def test_series_holding_points_stores_what_one_by_one_would(
             assert np.allclose(column, model.buckets(-math.inf, math.inf)[key]), key
 
 
+@settings(max_examples=100, deadline=None)
+@given(
+    st.sampled_from([1, 5, 64]),
+    st.sampled_from([3.0, 50.0, 1e9]),
+    st.lists(st.integers(1, 400), min_size=1, max_size=6),
+    st.integers(0, 30),
+)
+def test_series_extend_stores_what_appending_one_by_one_would(
+    capacity: int, span: float, runs: list[int], after: int
+) -> None:
+    """A run at once (a backlog) leaves the ring, the rollups and the catalog entry
+    as the same points appended one at a time; appends may follow."""
+    widths = ((2.0, 40.0), (30.0, 3000.0))
+    one = made(Store(max_series=1, raw_points=capacity, raw_span=span, rollups=widths))
+    bulk = made(Store(max_series=1, raw_points=capacity, raw_span=span, rollups=widths))
+    t = 1000.0
+    for n in runs:
+        ts = t + 0.75 * np.arange(n, dtype=np.float64)
+        values = np.sin(ts)
+        for a, b in zip(ts.tolist(), values.tolist(), strict=True):
+            assert one.append(a, b) is None
+        bulk.extend(ts, values)
+        t = float(ts[-1]) + 0.5
+    for i in range(after):
+        assert one.append(t + i, -1.0) is None
+        assert bulk.append(t + i, -1.0) is None
+    assert pair(bulk.raw()) == pair(one.raw())
+    assert frames.series(bulk.entry) == frames.series(one.entry)
+    one.flush()
+    bulk.flush()
+    for x, y in zip(bulk._rollups, one._rollups, strict=True):
+        assert rollup_stats(x) == rollup_stats(y)
+
+
+def test_series_extend_refuses_points_not_newer_than_the_last() -> None:
+    s = made(Store(max_series=1, raw_points=16, raw_span=60.0))
+    s.append(10.0, 1.0)
+    with pytest.raises(ValueError, match="times do not rise"):
+        s.extend(np.array([10.0, 11.0]), np.zeros(2))
+    with pytest.raises(ValueError, match="times do not rise"):
+        s.extend(np.array([12.0, 12.0]), np.zeros(2))
+    assert s.raw()[0].tolist() == [10.0] and s.entry.count == 1
+
+
+def test_series_extend_of_a_long_run_keeps_the_ring_as_small_as_appends_would() -> None:
+    """A day at once must not grow the raw buffer past what the span keeps."""
+    store = Store(max_series=2, raw_points=20_000, raw_span=900.0, rollups=())
+    one, bulk = made(store, "a"), made(store, "b")
+    ts = np.arange(86_400.0)
+    for t in ts[-3000:].tolist():
+        one.append(t, 0.0)
+    one.flush()
+    bulk.extend(ts, np.zeros(len(ts)))
+    assert bulk.nbytes <= one.nbytes
+    assert len(bulk.raw()[0]) == 901
+
+
 def series_with(rollups: tuple[tuple[float, float], ...], seconds: int) -> Series:
     s = made(Store(max_series=1, raw_points=100_000, raw_span=900.0, rollups=rollups))
     for ts in range(seconds):
@@ -219,16 +278,14 @@ def test_query_older_than_every_source_picks_the_one_reaching_furthest() -> None
 
 
 def test_store_memory_of_a_day_at_one_hertz_stays_small() -> None:
-    store = Store(
-        max_series=1,
-        raw_points=100_000,
-        raw_span=900.0,
-        rollups=((10.0, 3600.0), (60.0, 86400.0), (900.0, 30 * 86400.0)),
-    )
+    history = HistoryConfig()
+    store = Store(1, history.raw_points, history.raw_span, history.rollups)
     s = made(store)
     for ts in range(86400):
         s.append(float(ts), math.sin(ts / 100))
-    assert store.nbytes() < 150_000
+    # The ring's 901 points and a quarter more; buckets of 28 bytes: 361 of 10 s,
+    # 361 of 1 min, 361 of 4 min, 16 of 2 h (growing); what is held.
+    assert store.nbytes() <= 16 * 1127 + 28 * (361 + 361 + 361 + 16) + 16 * HOLD
 
 
 def exact_state(s: Series) -> list[object]:
@@ -337,3 +394,19 @@ def test_store_tracking_keeps_a_new_series_from_its_creation() -> None:
     runs = [(ts.tolist(), kind) for ts, _, kind in changes.runs]
     assert runs == [([100.0], FLUSHED), ([99.0], LATE)]  # held, put in before the late one
     assert s.take_changes() == Changes(2, 100.0, 1.0, ())
+
+
+def test_store_memory_of_a_month_at_one_hertz_is_the_defaults_arithmetic() -> None:
+    """Every point of 30 days at 1 Hz, in runs: no buffer beyond what README's
+    arithmetic for the default `[history]` says (67 KB of arrays a series at most)."""
+    history = HistoryConfig()
+    store = Store(1, history.raw_points, history.raw_span, history.rollups)
+    s = made(store)
+    for start in range(0, 30 * 86400, 4 * 3600):
+        ts = np.arange(start, start + 4 * 3600, dtype=np.float64)
+        s.extend(ts, np.sin(ts / 100))
+    for t in range(30 * 86400, 30 * 86400 + HOLD - 1):  # held, as many as can be
+        s.append(float(t), 0.0)
+    buckets = 361 + 361 + 361 + 361
+    assert store.nbytes() <= 16 * 1127 + 28 * buckets + 16 * HOLD < 67_000
+    assert [r.size for r in s._rollups] == [361, 361, 361, 361]

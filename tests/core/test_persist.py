@@ -7,6 +7,8 @@ import asyncio
 import logging
 import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -345,3 +347,15 @@ def test_with_no_file_the_runtime_never_opens_a_database(
     assert runtime.pipeline.store.series["a/t"].entry.count == 1
     assert not runtime.pipeline.store.tracking  # nothing kept for a save that never comes
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_server_without_a_history_file_does_not_load_sqlite() -> None:
+    """Persistence off: not even the library is in memory."""
+    code = (
+        "import sys; from telemetry.config import Config; from telemetry.runtime import Runtime; "
+        "import telemetry.server; Runtime(Config()); print('sqlite3' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "False"

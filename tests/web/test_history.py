@@ -172,7 +172,7 @@ def test_history_older_than_the_raw_ring_comes_from_a_rollup_spike_kept(
     assert old["from"] == "10s"  # 300 buckets of 10 s: 1,200 points, enough for 1,000
     assert max(old["v"]) == 5000.0 and old["t"][0] < now - 2900
     status, body = _json(f"{base}&start={now - 3100}&points=100")
-    assert body["series"]["rig/old"]["from"] == "1m"
+    assert body["series"]["rig/old"]["from"] == "1m"  # 52 buckets: 206 points
     status, body = _json(f"{base}&start={now - 30}&points=100")
     assert body["series"]["rig/old"]["from"] == "raw"
     assert len(body["series"]["rig/old"]["v"]) >= 29

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 import urllib.request
 
@@ -210,3 +212,16 @@ def test_a_device_clock_behind_is_counted_in_metrics_and_the_catalog(
         21.5,
         received,
     )
+
+
+def test_prometheus_client_is_imported_only_when_metrics_are_first_scraped() -> None:
+    """A server nobody scrapes does not hold the library (a few MB of a Pi's memory)."""
+    code = (
+        "import sys, telemetry.cli, telemetry.server; from web.app import create_app; "
+        "from telemetry.config import Config; from telemetry.runtime import Runtime; "
+        "create_app(Runtime(Config())); print('prometheus_client' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "False"
