@@ -227,17 +227,19 @@ def _rss_row(series: int, label: str, got: dict[str, Any], base: dict[str, float
     )
 
 
-def _rss_note(series: int, label: str, got: dict[str, Any], base: dict[str, float]) -> str:
-    per_series = (got["VmRSS"] - base["VmRSS"]) * 1024 / series
+def _rss_note(
+    series: int, label: str, got: dict[str, Any], base: dict[str, float], idle: dict[str, Any]
+) -> str:
+    per_series = (got["VmRSS"] - idle["VmRSS"]) * 1024 / series
     verdict = "within" if got["VmRSS"] <= BUDGET_MB else "OVER"
     fill = f"; filled in {got['fill_s']:.0f} s" if "fill_s" in got else ""
     if "file_mb" in got:
         fill += f", file {got['file_mb']:.0f} MB saved in {got['commit_s']:.1f} s"
     return (
         f"{NAME}: {series} series x {label}: RSS {got['VmRSS']:.1f} MB (RssAnon "
-        f"{got['RssAnon']:.1f}), {per_series:.0f} KB a series over the bare imports' "
-        f"{base['VmRSS']:.1f} ({base['RssAnon']:.1f}); {verdict} the {BUDGET_MB:.0f} MB "
-        f"budget{fill}; history answered from {got['sources']}"
+        f"{got['RssAnon']:.1f}), {per_series:.0f} KB a series over an idle server's "
+        f"{idle['VmRSS']:.1f} (imports alone {base['VmRSS']:.1f}); {verdict} the "
+        f"{BUDGET_MB:.0f} MB budget{fill}; history answered from {got['sources']}"
     )
 
 
@@ -285,7 +287,7 @@ def run(options: Options, progress: Callable[[str], None] = lambda _: None) -> R
     )
     for label, got in measured.items():
         report.rows.append(_rss_row(series, label, got, base))
-        report.notes.append(_rss_note(series, label, got, base))
+        report.notes.append(_rss_note(series, label, got, base, idle))
     report.notes.append(
         f"{NAME}: an idle server with no series: RSS {idle['VmRSS']:.1f} MB (RssAnon "
         f"{idle['RssAnon']:.1f}); the imports alone {base['VmRSS']:.1f} ({base['RssAnon']:.1f})"
