@@ -13,7 +13,6 @@ voluntary and not: each is a wake-up) over the window, and prints both per secon
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import subprocess
@@ -23,31 +22,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.cpu import on_cpu, switches
 from simulators.broker import Broker, find_mosquitto, free_port
 
 WARM_UP = 5.0  # seconds after the server says it listens
-
-
-def _cpu_seconds(pid: int) -> float:
-    """Time on a CPU, every thread's, from the scheduler's own nanosecond count
-    (`/proc/<pid>/task/*/schedstat`).  utime and stime are sampled at the clock
-    tick, and a process that wakes on whole seconds, as an idle server does,
-    can be charged a whole tick each time."""
-    total = 0
-    for task in os.listdir(f"/proc/{pid}/task"):
-        with contextlib.suppress(OSError):  # a thread may end between listing and reading
-            total += int(Path(f"/proc/{pid}/task/{task}/schedstat").read_text().split()[0])
-    return total / 1e9
-
-
-def _switches(pid: int) -> int:
-    total = 0
-    for task in os.listdir(f"/proc/{pid}/task"):
-        with contextlib.suppress(OSError):  # a thread may end between listing and reading
-            for line in Path(f"/proc/{pid}/task/{task}/status").read_text().splitlines():
-                if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
-                    total += int(line.split()[1])
-    return total
 
 
 def measure(seconds: float) -> dict[str, float]:
@@ -79,11 +57,11 @@ def measure(seconds: float) -> dict[str, float]:
             if "live at" not in server.stdout.readline():
                 raise SystemExit("the server did not start")
             time.sleep(WARM_UP)
-            cpu, woke, started = _cpu_seconds(server.pid), _switches(server.pid), time.monotonic()
+            cpu, woke, started = on_cpu(server.pid), switches(server.pid), time.monotonic()
             time.sleep(seconds)
             elapsed = time.monotonic() - started
-            cpu = _cpu_seconds(server.pid) - cpu
-            woke = _switches(server.pid) - woke
+            cpu = on_cpu(server.pid) - cpu
+            woke = switches(server.pid) - woke
         finally:
             server.terminate()
             server.wait(10)
