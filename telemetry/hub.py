@@ -360,8 +360,11 @@ class Hub:
         for client in self.clients:
             groups.setdefault(client.patterns, []).append(client)
         for patterns, members in groups.items():
-            new = [e for e in tick.new_series if self.wants(patterns, e.id)]
-            points = {sid: p for sid, p in every.items() if self.wants(patterns, sid)}
+            if patterns is None:  # everything
+                new, points = tick.new_series, every
+            else:
+                new = [e for e in tick.new_series if self.wants(patterns, e.id)]
+                points = {sid: p for sid, p in every.items() if self.wants(patterns, sid)}
             chunk = status_chunk
             if new:
                 chunk += frames.catalog_changes(new)
