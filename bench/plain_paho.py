@@ -4,7 +4,7 @@
 
 The same command line as `python -m telemetry`; before it runs, the reader's
 `paho_fastpath.install` is replaced by one that leaves paho's socket alone, so
-paho reads every packet itself (a `select` and a packet per `loop()`) and every
+paho reads every packet itself (a `select` and a packet per `loop_read()`) and every
 message comes through `on_message`, one at a time.  For `bench.loads`, which
 measures the fast path against this.
 """
@@ -18,10 +18,14 @@ from devices import paho_fastpath
 
 
 class _Nothing:
-    """What the reader asks of an installed `ReadAhead`: nothing is ever held."""
+    """What the reader asks of an installed `ReadAhead`: nothing is ever held, and
+    paho reads whatever comes."""
 
     def held(self) -> int:
         return 0
+
+    def fill(self) -> bool:
+        return True
 
 
 def _leave_alone(client: Any, take: Any, v5: bool) -> Any:
