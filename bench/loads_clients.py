@@ -58,6 +58,10 @@ class SseClient(asyncio.Protocol):
         self.bytes = 0
         self.recording = False
         self.latencies: list[float] = []
+        # Of Zigbee2MQTT's stamps, whose point's time is the server's receipt (a
+        # Tasmota point's is the device's): publish → receipt → the frame's time.
+        self.to_server: list[float] = []
+        self.to_frame: list[float] = []
         self.finals_wanted = finals
         self.finals: set[str] = set()
         self.finished: asyncio.Future[float] | None = None  # time the finals were all in
@@ -138,6 +142,9 @@ class SseClient(asyncio.Protocol):
                     finished.set_result(now)
             elif self.recording:
                 self.latencies.append(age_ms(now, value))
+                if sid.endswith("/stamp"):
+                    self.to_server.append(age_ms(point[0], value))
+                    self.to_frame.append((frame["t"] - point[0]) * 1000)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.headed.done():
@@ -180,6 +187,8 @@ def _received(server: Server, wall: float) -> dict[str, Any]:
         "bytes_per_s": min((s.bytes / wall for s in streams), default=0.0),
         "stamps": min((len(s.latencies) for s in streams), default=0),
         **quantiles(latencies),
+        **quantiles([x for s in streams for x in s.to_server], "to_server_"),
+        **quantiles([x for s in streams for x in s.to_frame], "to_frame_"),
     }
 
 
