@@ -90,12 +90,15 @@ async def measure_pipeline(
     def on_batch(batch: list[RawMessage]) -> None:
         nonlocal handled
         runtime.pipeline.ingest(batch)
+        runtime.hub.nudge()
         handled += len(batch)
         # A dropped message will never be handled: count it as arrived, report it.
         if handled + inbox.dropped >= n and not done.done():
             done.set_result(None)
 
-    inbox = runtime.inbox = Inbox(config.limits.inbox, on_batch)
+    # Wired as the runtime wires its own: the ticker hears of arrivals and drains it.
+    inbox = runtime.inbox = Inbox(config.limits.inbox, on_batch, runtime.hub.nudge)
+    runtime.hub.ticker.feed = inbox
     cpu0, wall0 = time.process_time(), time.perf_counter()
     await runtime.start()
     if started is not None:

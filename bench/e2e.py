@@ -64,9 +64,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -132,34 +130,16 @@ def _server(kind: str, broker: Broker, folder: Path) -> Iterator[tuple[int, int]
             yield running
 
 
-@contextlib.contextmanager
-def publisher(broker: Broker, rate: float = RATE, topics: int = TOPICS) -> Iterator[dict[str, Any]]:
+def publisher(
+    broker: Broker, rate: float = RATE, topics: int = TOPICS
+) -> contextlib.AbstractContextManager[dict[str, Any]]:
     """The publisher (`rate` messages a second over `topics` topics), running until
     the block ends; then the dict holds what it says."""
     argv = [
         *[sys.executable, "-m", "bench.e2e_publisher", str(broker.port)],
         *["--rate", str(rate), "--topics", str(topics)],
     ]
-    process = subprocess.Popen(
-        argv,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    said: dict[str, Any] = {}
-    try:
-        yield said
-        process.terminate()
-        out, err = process.communicate(timeout=10)
-        if process.returncode != 0 or not out.strip():
-            raise E2EError(f"publisher: exit {process.returncode}\n{err.decode()[-2000:]}")
-        said.update(json.loads(out))
-    finally:
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    return procs.background(argv, "publisher")
 
 
 def _measure(kind: str, broker: Broker, folder: Path, window: float, warm: float) -> dict[str, Any]:

@@ -61,11 +61,16 @@ def _server(kind: str, idle: bool) -> Iterator[tuple[int, int]]:
 
 @contextlib.contextmanager
 def server_process(
-    label: str, module: list[str], extra: list[str], *, measured: bool = True
+    label: str,
+    module: list[str],
+    extra: list[str],
+    *,
+    measured: bool = True,
+    cwd: str | None = None,
 ) -> Iterator[tuple[int, int]]:
     """`python <module> PORT <extra>` in its own process group, on the measured cores
-    unless `measured` is False; yield (pid, port) once it listens on 127.0.0.1; kill
-    the group afterwards."""
+    unless `measured` is False, in `cwd` (another copy of the code) if given; yield
+    (pid, port) once it listens on 127.0.0.1; kill the group afterwards."""
     port = free_port()
     argv = [sys.executable, *module, str(port), *extra]
     if measured:
@@ -77,6 +82,7 @@ def server_process(
             stdout=subprocess.DEVNULL,
             stderr=err,
             start_new_session=True,
+            cwd=cwd,
         )
         try:
             deadline = time.monotonic() + 20

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
+import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,6 +123,32 @@ def run_measured(argv: Sequence[str], timeout: float, *, discard_stdout: bool = 
             usage.ru_utime + usage.ru_stime,
             wall,
         )
+
+
+@contextlib.contextmanager
+def background(argv: Sequence[str], label: str) -> Iterator[dict[str, Any]]:
+    """`argv` running in its own session while the block runs; then SIGTERM, and the
+    dict holds the one JSON object it printed (a ChildError if it printed none)."""
+    process = subprocess.Popen(
+        list(argv),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    said: dict[str, Any] = {}
+    try:
+        yield said
+        process.terminate()
+        out, err = process.communicate(timeout=10)
+        if process.returncode != 0 or not out.strip():
+            raise ChildError(f"{label}: exit {process.returncode}\n{err.decode()[-2000:]}")
+        said.update(json.loads(out))
+    finally:
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 def run_loop(main: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]:

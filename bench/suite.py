@@ -26,6 +26,7 @@ BENCHMARKS: dict[str, str] = {
     "fanout": "bench.fanout",
     "latency": "bench.latency",
     "e2e": "bench.e2e",
+    "loads": "bench.loads",
     "browser": "bench.browser",
 }
 

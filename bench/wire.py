@@ -49,8 +49,10 @@ def connect_packet(client_id: str, *, clean: bool) -> bytes:
     return _packet(0x10, body)
 
 
-def publish_packet(topic: str, payload: bytes) -> bytes:
-    """One QoS 0 PUBLISH, not retained."""
+def publish_packet(topic: str, payload: bytes, *, packet_id: int = 0) -> bytes:
+    """One PUBLISH, not retained: QoS 0, or QoS 1 with a `packet_id` (1-65535)."""
+    if packet_id:
+        return _packet(0x32, _string(topic) + struct.pack("!H", packet_id) + payload)
     return _packet(0x30, _string(topic) + payload)
 
 
@@ -69,8 +71,12 @@ class WireError(BenchError):
 class Connection:
     """One MQTT connection used synchronously; a context manager that disconnects."""
 
-    def __init__(self, host: str, port: int, client_id: str, *, clean: bool) -> None:
+    def __init__(
+        self, host: str, port: int, client_id: str, *, clean: bool, nodelay: bool = False
+    ) -> None:
         self._sock = socket.create_connection((host, port), timeout=TIMEOUT)
+        if nodelay:  # every `send` its own TCP segment: one message per packet
+            self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             self._sock.sendall(connect_packet(client_id, clean=clean))
             connack = self._read_packet()
@@ -101,8 +107,8 @@ class Connection:
                 break
         return head + self._read_exactly(length)
 
-    def subscribe(self, topic_filter: str) -> None:
-        self._sock.sendall(subscribe_packet(topic_filter))
+    def subscribe(self, topic_filter: str, qos: int = 0) -> None:
+        self._sock.sendall(subscribe_packet(topic_filter, qos))
         suback = self._read_packet()
         if suback[0] != 0x90 or suback[-1] not in (0, 1, 2):
             raise WireError(f"subscription to {topic_filter!r} refused: {suback!r}")
@@ -110,13 +116,17 @@ class Connection:
     def send(self, data: bytes) -> None:
         self._sock.sendall(data)
 
-    def sync(self) -> None:
-        """Wait until the broker has handled everything sent so far."""
+    def sync(self) -> int:
+        """Wait until the broker has handled everything sent so far; the PUBACKs
+        (of QoS 1 PUBLISHes) read on the way, counted."""
         self._sock.sendall(PINGREQ)
         # Nothing else arrives on a connection that subscribes to nothing.
-        answer = self._read_packet()
-        if answer != b"\xd0":
-            raise WireError(f"expected PINGRESP, got {answer!r}")
+        acks = 0
+        while (answer := self._read_packet()) != b"\xd0":
+            if answer[0] != 0x40:
+                raise WireError(f"expected PUBACK or PINGRESP, got {answer!r}")
+            acks += 1
+        return acks
 
     def close(self) -> None:
         try:

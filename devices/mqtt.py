@@ -1,6 +1,7 @@
 """The MQTT reader: one paho client per `[[mqtt]]` section, in a thread it owns.
 
-The thread connects, runs paho's network loop and, when the broker is absent,
+The thread connects, runs paho through its external-loop interface around a
+`select` of its own (`_serve`) and, when the broker is absent,
 refuses or goes away, waits a jittered, capped backoff and connects again; it
 never gives up and `start` never waits for it.  paho does not resubscribe after
 a reconnect, so `on_connect` subscribes every time.
@@ -21,7 +22,9 @@ Credentials are handed to paho and never logged.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import select
 import socket
 import ssl
 import time
@@ -44,10 +47,13 @@ from telemetry.routing import Routed, RoutingTable
 
 logger = logging.getLogger(__name__)
 
-# How long paho's loop waits for the socket when nothing arrives.  It must wake
-# well within the keepalive (paho sends its PINGREQ from the loop); a stop wakes it
-# at once (`_wake`), so an idle reader need not poll.
+# How long the reader waits for the socket when nothing arrives.  It must wake
+# well within the keepalive (paho sends its PINGREQ from `loop_misc`); a stop wakes
+# it at once (`_wake`), so an idle reader need not poll.
 LOOP_TIMEOUT = 5.0
+# Seconds between looks at the keepalive (paho's `loop_misc`: a PINGREQ when the
+# connection has been quiet, the end of one whose PINGRESP did not come).
+MISC_EVERY = 1.0
 # Seconds a TCP/TLS connect may take before the attempt counts as failed.
 CONNECT_TIMEOUT = 5.0
 # MQTT 5 only: how long the broker keeps a persistent session after a disconnect.
@@ -111,10 +117,15 @@ class MqttSource(ReconnectingSource):
         self._inbox: Inbox | None = None
         self._tls: TrackingContext | None = None
         self._client = self._make_client()
+        # While the thread runs, a byte on this pair ends its wait in `select` (a
+        # stop); paho's own wake-up pair belongs to its `loop()`, which the reader
+        # does not call.
+        self._wake_pair: tuple[socket.socket, socket.socket] | None = None
 
     def _run(self, inbox: Inbox) -> None:
         self._inbox = inbox
         client = self._client
+        self._wake_pair = pair = socket.socketpair()
         try:
             while not self._stopping:
                 self._connecting()
@@ -130,30 +141,69 @@ class MqttSource(ReconnectingSource):
                 if self._tls is not None:
                     self._tls.last = None  # paho owns (and will close) this socket now
                 ahead = paho_fastpath.install(client, self._take, self.cfg.protocol == "5")
-                while not self._stopping:
-                    # (Reading without system calls, this thread would otherwise hold
-                    # the GIL and starve the loop that drains the inbox.)
-                    self._wait_for_room(inbox)
-                    rc = client.loop(min(LOOP_TIMEOUT, self.cfg.keepalive / 2))
-                    # What is already read needs no `select`: take its packets (a
-                    # read may refill it, so the inbox's level ends the run too).
-                    while (
-                        rc == MQTTErrorCode.MQTT_ERR_SUCCESS
-                        and ahead.held()
-                        and len(inbox) <= BACKPRESSURE_AT
-                    ):
-                        rc = client.loop_read()
-                    if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
-                        self._ended = self._ended or f"connection lost: {mqtt.error_string(rc)}"
-                        break
+                rc = self._serve(client, ahead, inbox)
+                if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                    self._ended = self._ended or f"connection lost: {mqtt.error_string(rc)}"
                 if not self._stopping:
                     slow = self._backoff.cap if self._refused_credentials else 0.0
                     self._retry(self._ended or "connection lost", at_least=slow)
         finally:
             self._close(client)
+            self._wake_pair = None
+            for end in pair:
+                end.close()
+
+    def _serve(
+        self, client: mqtt.Client, ahead: paho_fastpath.ReadAhead, inbox: Inbox
+    ) -> MQTTErrorCode:
+        """Run one connection until it ends (paho's code) or the reader stops.
+
+        paho's own `loop()` is a `select` and a packet per call, with its
+        keepalive bookkeeping each time; this is paho's external-loop interface
+        instead (`loop_read`, `loop_write`, `loop_misc`), around one `select` on
+        the socket and the reader's wake-up pair: a read's QoS 0 PUBLISHes go to
+        the inbox without paho (`ReadAhead.fill`), paho reads the rest, and the
+        keepalive is looked at once a second (`MISC_EVERY`)."""
+        ok = MQTTErrorCode.MQTT_ERR_SUCCESS
+        sock, pair = client.socket(), self._wake_pair
+        if sock is None or pair is None:
+            return MQTTErrorCode.MQTT_ERR_NO_CONN
+        woken = pair[0]
+        pending = getattr(sock, "pending", None)  # TLS: bytes decrypted and not read yet
+        timeout = min(LOOP_TIMEOUT, self.cfg.keepalive / 2)
+        every = min(MISC_EVERY, timeout)
+        misc_due = time.monotonic() + every
+        while not self._stopping:
+            self._wait_for_room(inbox)
+            ready = ahead.held() or (pending is not None and pending())
+            writing = [sock] if client.want_write() else []
+            readable, writable, _ = select.select(
+                [sock, woken], writing, [], 0.0 if ready else timeout
+            )
+            if woken in readable:
+                with contextlib.suppress(OSError):
+                    woken.recv(64)
+            rc = ok
+            if (ready or sock in readable) and ahead.fill():
+                rc = client.loop_read()
+                # What is already read needs no `select`: give paho its packets (a
+                # read may refill it, so the inbox's level ends the run too).
+                while rc == ok and ahead.held() and len(inbox) <= BACKPRESSURE_AT:
+                    rc = client.loop_read()
+            if rc == ok and writable:
+                rc = client.loop_write()
+            now = time.monotonic()
+            if rc == ok and now >= misc_due:
+                rc, misc_due = client.loop_misc(), now + every
+            if rc != ok:
+                return rc
+        return ok
 
     def _wake(self) -> None:
-        paho_fastpath.wake(self._client)
+        pair = self._wake_pair
+        if pair is not None:
+            with contextlib.suppress(OSError):  # the reader has ended meanwhile
+                pair[1].send(b"0")
 
     def _connect(self, client: mqtt.Client) -> None:
         cfg = self.cfg

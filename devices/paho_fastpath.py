@@ -15,6 +15,10 @@ What this relies on, as paho 2.2 does it (pinned in pyproject.toml):
   the broker closed;
 - everything else goes through a socket's own methods (`send`, `fileno` for
   `select`, `pending` on TLS, `close`), which a `ReadAhead` passes on;
+- the reader runs paho by its external-loop interface (`loop_read`,
+  `loop_write`, `loop_misc`, `want_write`: public), and reads the socket itself
+  when `select` says so (`ReadAhead.fill`), asking paho to read only when a
+  packet is held for it;
 - `Client._reset_sockets()` closes the socket and the wake-up socketpair.
 
 tests/devices/test_paho_fastpath.py checks these against a real mosquitto
@@ -24,7 +28,7 @@ paho release that changes one fails there, not in the field.
 
 from __future__ import annotations
 
-import contextlib
+import ssl
 from collections.abc import Callable
 from typing import Any
 
@@ -61,10 +65,26 @@ class ReadAhead:
         self._pos = 0
         self._partial = b""  # the start of a packet whose end has not come yet
         self._through = 0  # bytes of a big packet that go to paho as they come
+        self._closed = False  # the broker closed the connection
 
     def held(self) -> int:
         """Bytes read for paho that it has not taken yet."""
         return len(self._buf) - self._pos
+
+    def fill(self) -> bool:
+        """Read what the socket holds, for the reader's own loop once `select` says
+        there is something: the QoS 0 PUBLISHes go to `take`.  True when paho has
+        something to read (packets held for it, the end of the connection, an
+        error), False when not."""
+        if self._pos < len(self._buf) or self._through or self._closed:
+            return True
+        try:
+            self._read()
+        except (BlockingIOError, ssl.SSLWantReadError):
+            return False
+        except OSError:
+            return True  # paho's own read meets it again and ends the connection
+        return self._closed or self._pos < len(self._buf)
 
     def recv(self, size: int) -> bytes:
         if self._pos >= len(self._buf):
@@ -72,24 +92,31 @@ class ReadAhead:
                 passed: bytes = self._sock.recv(min(size, self._through))
                 self._through -= len(passed)
                 return passed
-            data = self._sock.recv(READ_AHEAD)  # BlockingIOError when nothing is there
-            if not data:
-                return b""  # closed: paho says so
-            data = self._partial + data
-            publishes, others, used, missing = split_packets(data, self._v5)
-            self._partial = data[used:]
-            if missing > READ_AHEAD:  # a big packet: paho gathers it (and the limit
-                others.append(self._partial)  # on payloads refuses it)
-                self._partial, self._through = b"", missing
-            if publishes:
-                self._take(publishes)
-            self._buf, self._pos = b"".join(others), 0
+            if not self._closed:
+                self._read()  # BlockingIOError when nothing is there
+            if self._closed:
+                return b""  # paho sees the end
             if not self._buf:
                 raise BlockingIOError  # nothing for paho: its read ends; `loop` reads on
         end = self._pos + size
         chunk = self._buf[self._pos : end]
         self._pos = min(end, len(self._buf))
         return chunk
+
+    def _read(self) -> None:
+        data = self._sock.recv(READ_AHEAD)
+        if not data:
+            self._closed = True
+            return
+        data = self._partial + data
+        publishes, others, used, missing = split_packets(data, self._v5)
+        self._partial = data[used:]
+        if missing > READ_AHEAD:  # a big packet: paho gathers it (and the limit
+            others.append(self._partial)  # on payloads refuses it)
+            self._partial, self._through = b"", missing
+        if publishes:
+            self._take(publishes)
+        self._buf, self._pos = b"".join(others), 0
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._sock, name)
@@ -107,12 +134,3 @@ def install(client: mqtt.Client, take: Take, v5: bool) -> ReadAhead:
 def close_sockets(client: mqtt.Client) -> None:
     """Close `client`'s socket, if any, and its wake-up socketpair."""
     client._reset_sockets()  # noqa: SLF001 (no public call closes both; disconnect leaves the pair)
-
-
-def wake(client: mqtt.Client) -> None:
-    """Interrupt `client.loop()`'s wait from another thread, as paho itself does when a
-    packet is queued: a byte on its wake-up socketpair."""
-    pair = client._sockpairW  # noqa: SLF001 (paho's own wake-up; no public call reaches it)
-    if pair is not None:
-        with contextlib.suppress(OSError):  # closed meanwhile: the loop is over anyway
-            pair.send(b"0")

@@ -18,10 +18,8 @@ future, or malformed gets a `reset` event instead: the page refetches history.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import fnmatch
 import logging
-import math
 import secrets
 import time
 from collections import Counter, deque
@@ -29,9 +27,9 @@ from collections.abc import Callable, Sequence
 
 from telemetry import frames
 from telemetry.config import LimitsConfig, ServerConfig
-from telemetry.looplag import until_quiet_wake
 from telemetry.pipeline import Pipeline, Tick
 from telemetry.sources import SourceStatus
+from telemetry.ticker import Ticker
 
 logger = logging.getLogger(__name__)
 
@@ -162,15 +160,6 @@ class Client:
             waiter.set_result(None)
 
 
-async def _until(event: asyncio.Event, seconds: float) -> None:
-    """Wait until `event` is set or `seconds` have passed, whichever comes first."""
-    if seconds <= 0 or event.is_set():
-        return
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(seconds):
-            await event.wait()
-
-
 def merge_points(points: list[list[float]]) -> list[float]:
     """Several points of one series as one: the last value, with min and max of all."""
     if len(points) == 1:
@@ -208,8 +197,7 @@ class Hub:
         self.cut = 0  # streams cut because their client read nothing within the send timeout
         self.coalesced = 0  # frames merged for slow clients, over clients gone
         self.resets: Counter[str] = Counter()
-        self._nudged: asyncio.Event | None = None  # set by `nudge` while `run` runs
-        self._closed: asyncio.Event | None = None  # set by `close` while `run` runs
+        self.ticker = Ticker(server.tick, self._publish_tick, lambda: self.pipeline.ticking)
 
     # -- clients ---------------------------------------------------------------
 
@@ -372,8 +360,11 @@ class Hub:
         for client in self.clients:
             groups.setdefault(client.patterns, []).append(client)
         for patterns, members in groups.items():
-            new = [e for e in tick.new_series if self.wants(patterns, e.id)]
-            points = {sid: p for sid, p in every.items() if self.wants(patterns, sid)}
+            if patterns is None:  # everything
+                new, points = tick.new_series, every
+            else:
+                new = [e for e in tick.new_series if self.wants(patterns, e.id)]
+                points = {sid: p for sid, p in every.items() if self.wants(patterns, sid)}
             chunk = status_chunk
             if new:
                 chunk += frames.catalog_changes(new)
@@ -391,53 +382,24 @@ class Hub:
                 for client in members[:first]:
                     client.push(chunk, seq)
 
+    def _publish_tick(self) -> bool:
+        """Publish what the pipeline holds; whether a frame went out."""
+        frames = self.frames
+        self.publish(self.pipeline.take_tick())
+        return self.frames != frames
+
     def nudge(self) -> None:
-        """Readings arrived (the runtime calls this on the loop after each batch)."""
-        if self._nudged is not None:
-            self._nudged.set()
+        """Readings arrived (on the loop): the ticker arms a tick."""
+        self.ticker.nudge()
 
     async def run(self) -> None:
-        """Publish frames until `close()`: as soon as readings arrive after a quiet
-        spell, at most one per tick while they keep coming, and nothing in between.
-
-        With nothing arriving the hub wakes every `QUIET_WAKE` seconds (with the other
-        periodic timers: `until_quiet_wake`) for what no reading announces:
-        readers' states, stale series.  Series whose filters act on the clock
-        (throttle windows, heartbeats) need every tick: then it ticks.
-        """
-        tick = self.server.tick
-        loop = asyncio.get_running_loop()
-        self._nudged = nudged = asyncio.Event()
-        self._closed = closed = asyncio.Event()
-        last = -math.inf
-        try:
-            while not self.closing:
-                if self.pipeline.ticking:
-                    await _until(closed, max(0.0, last + tick - time.monotonic()))
-                else:
-                    await _until(nudged, until_quiet_wake(loop))
-                    # Readings within a tick of the last frame wait for the tick.
-                    await _until(closed, last + tick - time.monotonic())
-                if closed.is_set():
-                    break
-                nudged.clear()
-                now, frames = time.monotonic(), self.frames
-                try:
-                    self.publish(self.pipeline.take_tick())
-                except Exception:
-                    logger.exception("publishing a tick failed")
-                if self.frames != frames:  # a frame went out: the next waits a tick
-                    last = now
-        finally:
-            self._nudged = self._closed = None
+        """Publish frames until `close()` (see `telemetry.ticker`)."""
+        await self.ticker.run()
 
     def close(self) -> None:
         """End every stream (shutdown): clients see a final status and their stream ends."""
         self.closing = True
-        if self._closed is not None:
-            self._closed.set()
-        if self._nudged is not None:
-            self._nudged.set()
+        self.ticker.stop()
         for client in list(self.clients):
             client.push(_SHUTDOWN)
             client.close("shutdown")

@@ -269,7 +269,9 @@ class Pipeline:
 
     def _check_stale(self, now: float) -> None:
         for state in self._state.values():
-            if state.entry.stale:
+            # A derived limit is never under STALE_FLOOR: a series heard from since
+            # then is live, without the median of its intervals.
+            if state.entry.stale or (state.stale_after is None and now - state.seen <= STALE_FLOOR):
                 continue
             limit = state.stale_limit()
             if limit is not None and now - state.seen > limit and state.entry.mark_stale():

@@ -39,9 +39,12 @@ class Runtime:
     def __init__(self, config: Config, sources: Iterable[Source] = ()) -> None:
         self.config = config
         self.pipeline = Pipeline(config)
-        self.inbox = Inbox(config.limits.inbox, self._ingest)
         self.sources = list(sources)
         self.hub = Hub(self.pipeline, config.server, config.limits, self.statuses)
+        # The hub's ticker hears of the first message after a quiet spell and drains
+        # the inbox at its ticks (`telemetry.ticker`).
+        self.inbox = Inbox(config.limits.inbox, self._ingest, self.hub.nudge)
+        self.hub.ticker.feed = self.inbox
         self._ticker: asyncio.Task[None] | None = None
         file = config.history.file
         self.history: History | None = None

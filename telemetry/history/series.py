@@ -118,11 +118,16 @@ class Series:
     def append(self, ts: float, value: float) -> str | None:
         """Store a point; None, or why it was refused (counted in the entry):
         `duplicate`, or `too_old` when older than the ring and every rollup reach."""
-        if ts > self._newest:
+        held = self._held_ts
+        repeat = self._repeats_held(ts, value) if held and ts == held[-1] else None
+        if repeat:
+            self.entry.refused_one()
+            return "duplicate"
+        if ts > self._newest or repeat is False:
             self._newest = ts
-            self._held_ts.append(ts)
+            held.append(ts)
             self._held_values.append(value)
-            if len(self._held_ts) >= HOLD:
+            if len(held) >= HOLD:
                 self.flush()
         else:
             self.flush()  # the late point goes among the stored ones
@@ -141,6 +146,20 @@ class Series:
                 self._tracked.add(np.array([ts]), np.array([value]), LATE)
         self.entry.stored(ts, value)
         return None
+
+    def _repeats_held(self, ts: float, value: float) -> bool | None:
+        """For a point at the newest held point's time: whether it repeats one the ring
+        would hold (the same time and value, or NaN like it); None when that depends on
+        the stored points too (every held point has this time)."""
+        held_ts, held_values = self._held_ts, self._held_values
+        at, stop = len(held_ts) - 1, len(held_ts) - self._ring.capacity
+        while at >= 0 and held_ts[at] == ts:
+            if at < stop:  # the ring would not keep it
+                return False
+            if held_values[at] == value or (math.isnan(value) and math.isnan(held_values[at])):
+                return True
+            at -= 1
+        return None if at < 0 else False
 
     def flush(self) -> None:
         """Put the held points into the ring and the rollups (a write: `append` does it
@@ -252,9 +271,10 @@ class Series:
 
     # -- reading -----------------------------------------------------------------------
 
-    def _held(self, start: float, end: float) -> tuple[FloatArray, FloatArray]:
-        ts = np.frombuffer(self._held_ts, dtype=np.float64)
-        values = np.frombuffer(self._held_values, dtype=np.float64)
+    def _held(self, start: float, end: float, first: int = 0) -> tuple[FloatArray, FloatArray]:
+        """Copies of the held points from the `first`-th on with `start <= ts <= end`."""
+        ts = np.frombuffer(self._held_ts, dtype=np.float64)[first:]
+        values = np.frombuffer(self._held_values, dtype=np.float64)[first:]
         lo = int(np.searchsorted(ts, start, side="left"))
         hi = int(np.searchsorted(ts, end, side="right"))
         return ts[lo:hi].copy(), values[lo:hi].copy()
@@ -268,8 +288,8 @@ class Series:
         held = len(self._held_ts)
         horizon = self._held_ts[-1] - ring.span
         lo = max(start, horizon)
-        if held >= ring.capacity:
-            return self._held(max(lo, self._held_ts[held - ring.capacity]), end)
+        if held >= ring.capacity:  # (by place: several held points may share a time)
+            return self._held(lo, end, held - ring.capacity)
         ts, values = ring.range(horizon, math.inf)
         keep = ring.capacity - held  # the ring's newest points that stay
         ts, values = ts[-keep:], values[-keep:]  # (0 < keep: fewer held than fit)

@@ -86,3 +86,29 @@ def test_comment_is_a_colon_line_and_a_blank_line() -> None:
 def test_retry_is_whole_milliseconds() -> None:
     assert sse.retry(3000) == b"retry: 3000\n\n"
     assert sse.retry(int(1500.9)) == b"retry: 1500\n\n"
+
+
+def test_event_data_with_nulls_is_encoded_as_the_standard_library_would() -> None:
+    data = {"unit": None, "device": "null/nullable", "values": [1e-05, -0.0, None]}
+    (line,) = [f for f in fields(sse.event("catalog", data)) if f.startswith(b"data: ")]
+    assert line.removeprefix(b"data: ") == sse.encode_json(data).encode()
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**62), 2**62)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(st.characters(codec="utf-8")),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(st.characters(codec="utf-8"), max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(_JSON)
+def test_event_data_reads_back_as_what_was_encoded(data: object) -> None:
+    (line,) = [f for f in fields(sse.event("readings", data)) if f.startswith(b"data: ")]
+    assert json.loads(line.removeprefix(b"data: ")) == data

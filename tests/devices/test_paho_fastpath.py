@@ -15,7 +15,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
-from devices.paho_fastpath import READ_AHEAD, ReadAhead, close_sockets, install, wake
+from devices.paho_fastpath import READ_AHEAD, ReadAhead, close_sockets, install
 from simulators.broker import Broker
 from tests.harness.broker import MosquittoFactory
 from tests.harness.mqtt_reader import send
@@ -166,19 +166,19 @@ def test_read_ahead_lets_paho_gather_a_packet_too_big_to_hold() -> None:
         assert taken == []
 
 
-def test_wake_ends_a_loop_waiting_on_a_quiet_connection(subscriber: Subscriber) -> None:
-    """The reader waits seconds in `loop()` when nothing arrives; a stop wakes it."""
-    subscriber.loop_until("its SUBACK", lambda: subscriber.subscribed)
-    woken: list[float] = []
-
-    def waker() -> None:
-        time.sleep(0.3)
-        woken.append(time.monotonic())
-        wake(subscriber.client)
-
-    thread = threading.Thread(target=waker)
-    thread.start()
-    assert subscriber.client.loop(timeout=10.0) == MQTTErrorCode.MQTT_ERR_SUCCESS
-    returned = time.monotonic()
-    thread.join()
-    assert woken and returned - woken[0] < 1.0
+def test_read_ahead_fill_takes_publishes_and_says_when_paho_has_something_to_read() -> None:
+    left, right = socket.socketpair()
+    with left, right:
+        left.setblocking(False)
+        taken: list[list[tuple[bytes, bytes]]] = []
+        ahead = ReadAhead(left, taken.append, v5=False)
+        assert ahead.fill() is False  # nothing there
+        right.sendall(publish_packet(b"a/b", b"1") + publish_packet(b"a/b", b"2"))
+        assert ahead.fill() is False  # publishes only: nothing for paho
+        assert taken == [[(b"a/b", b"1"), (b"a/b", b"2")]]
+        right.sendall(PINGRESP)
+        assert ahead.fill() is True
+        assert ahead.recv(1) + ahead.recv(1) == PINGRESP
+        right.close()
+        assert ahead.fill() is True  # the end: paho reads it and ends the connection
+        assert ahead.recv(1) == b""

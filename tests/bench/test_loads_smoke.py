@@ -1,0 +1,90 @@
+"""bench.loads runs end to end, and compares like with like: the baseline app
+reads the same series out of the same payloads, both servers take in the same
+messages and their clients get frames.  Only accounting: timings are the
+benchmark's business, never the test suite's."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from bench import loads, loads_burst
+from bench.baseline_app import numbers
+from bench.ingest import private_broker
+from bench.loads_publisher import burst, payload, readings_per_message, topic
+from telemetry.config import parse_config
+from telemetry.model import RawMessage
+from telemetry.pipeline import Pipeline
+from telemetry.routing import RoutingTable
+from tests.harness.parts import find_program
+
+HINT = "sudo apt-get install mosquitto mosquitto-clients"
+
+
+def test_the_baseline_app_reads_the_series_the_project_reads_from_every_payload() -> None:
+    config = parse_config(
+        '[[mqtt]]\nname = "home"\nurl = "mqtt://127.0.0.1:1883"\n'
+        + "".join(f'[[mqtt.subscribe]]\ntopic = "{t}"\n' for t in loads.TOPICS)
+    )
+    table = RoutingTable("home", config.mqtt[0].subscribe)
+    pipeline = Pipeline(config)
+    now = time.time()
+    for n in range(4):
+        name = topic(n)
+        data = payload(n, 0, now % 100_000, now)
+        route = table.route(name)
+        assert route is not None
+        pipeline.ingest([RawMessage(route, name, data, now)])
+        found: list[tuple[str, float]] = []
+        numbers(name.split("/")[1] + "/", orjson.loads(data), found)
+        ids = {entry.id for entry in pipeline.store.entries() if entry.device == name.split("/")[1]}
+        assert ids == {sid for sid, _ in found}
+        assert len(found) == readings_per_message(n)
+    assert not pipeline.rejected
+
+
+def test_a_burst_ends_with_one_final_stamp_per_sensor_a_second_apart() -> None:
+    messages = burst(4, 40)
+    assert len(messages) == 40
+    finals = [orjson.loads(p) for _, p in messages[-4:]]
+    assert sorted(d.get("stamp", d.get("Stamp")) for d in finals) == [1e6 + n for n in range(4)]
+    # A Tasmota sensor's messages carry its clock, a second apart, as sent while away.
+    clocks = [orjson.loads(p)["Time"] for name, p in messages if name == topic(1)]
+    seconds = [time.mktime(time.strptime(c, "%Y-%m-%dT%H:%M:%S")) for c in clocks]
+    assert [b - a for a, b in itertools.pairwise(seconds)] == [1.0] * 9
+
+
+@pytest.mark.broker
+def test_loads_measures_both_servers_on_the_same_messages(tmp_path: Path) -> None:
+    find_program("mosquitto", "/usr/sbin", hint=HINT)
+    find_program("mosquitto_sub", hint=HINT)
+    load = loads.Load("smoke", "20 sensors, spread, 2 clients", 20, "spread", 2)
+    with private_broker() as broker:
+        result = loads.measure(load, broker, tmp_path, window=3.0, settle=2.0)
+    project, baseline = result["project"], result["baseline"]
+    assert project["messages"] > 20
+    assert abs(project["messages"] - baseline["messages"]) <= 2  # the window's edges
+    for r in (project, baseline):
+        assert r["clients"] == 2
+        assert r["frames_per_s"] > 0
+        assert r["stamps"] > 0  # each client read stamps, so latencies, off the frames
+        assert r["cpu"] > 0
+    assert result["published"]["sent"] >= project["messages"]
+
+
+@pytest.mark.broker
+def test_loads_burst_drains_every_queued_message_through_the_project(tmp_path: Path) -> None:
+    find_program("mosquitto", "/usr/sbin", hint=HINT)
+    broker = loads_burst.PersistentBroker(tmp_path, 1000)
+    broker.start()
+    try:
+        r = loads_burst.measure("project", broker, tmp_path, messages=200, settle=2.0, limit=60)
+    finally:
+        broker.stop()
+    assert r["messages"] == 200
+    assert r["wall"] > 0
+    assert r["cpu_drain"] > 0
