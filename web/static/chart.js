@@ -28,7 +28,7 @@ export class Chart {
     this.hooks = hooks;
     this.loadToken = 0;     // the history load in flight; an older answer is dropped
     this.dirty = true;      // points arrived since the last draw
-    this.drawnAt = 0;       // performance.now() of the last draw; 0: draw when next due
+    this.drawnAt = -Infinity;  // performance.now() of the last draw; -Infinity: due now
     this.cursorIdx = null;  // the row under the pointer, shown in the legend
     const node = template.content.cloneNode(true);
     this.el = node.querySelector("figure");
@@ -160,6 +160,13 @@ export class Chart {
     this.drawnAt = now;
     this.dirty = false;
     this.el.dataset.rows = String(this.table.xs.length);
+  }
+
+  // Draw at the next frame: what it shows changed (history arrived, a new
+  // range, a series went stale), not just the window moving on.
+  drawSoon() {
+    this.dirty = true;
+    this.drawnAt = -Infinity;
   }
 
   // A redraw moves the line by at most a fraction of a pixel more often than
