@@ -26,16 +26,17 @@ ROUTE = Route("test", "mqtt", "number", template="{device}/{sensor...}")
 SERIES = ("greenhouse/temperature", "shed/temperature")
 STEP = 6.0  # s between history points: 600 over the hour
 
-# Pixels of the first palette colour (#2f6fde, chart.js PALETTE[0]) on the
-# charts' canvases: a line across a chart has hundreds, a dot a handful.
+# Pixels at least half covered by a line of the first palette colour (#2f6fde,
+# chart.js PALETTE[0]; anti-aliased over white) on the charts' canvases, not
+# its faint band, the grid or the labels: a line across a chart has hundreds,
+# a dot a handful.
 LINE_PIXELS = """() => {
   let n = 0;
   for (const canvas of document.querySelectorAll("figure.chart canvas")) {
     if (!canvas.width || !canvas.height) continue;
     const px = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
     for (let i = 0; i < px.length; i += 4) {
-      if (px[i + 3] > 200 && Math.abs(px[i] - 47) < 40 && Math.abs(px[i + 1] - 111) < 40
-          && Math.abs(px[i + 2] - 222) < 40) n += 1;
+      if (px[i + 3] > 200 && px[i] < 160 && px[i + 2] > 200 && px[i + 2] - px[i] > 60) n += 1;
     }
   }
   return n;

@@ -6,6 +6,7 @@
 // device string (titles and legend are ours, through textContent); it draws
 // per series a line through the buckets' last values and a band from min to max.
 
+import { NO_PATH, bandPaths } from "./bands.js";
 import { Buckets } from "./buckets.js";
 import { formatValue, timeLabels } from "./format.js";
 import { chartTitle, legendName } from "./groups.js";
@@ -92,17 +93,19 @@ export class Chart {
     const grey = cssVar("--stale");
     const table = this.table;
     const seriesOpts = [{}];
-    const bands = [];
     this.ids.forEach((id, i) => {
       const color = PALETTE[i % PALETTE.length];
       const stale = () => this.series.get(id).info.stale;
-      const base = seriesOpts.length;
+      // The max and min columns are series of their own so that the y scale
+      // takes them in; the max draws the band (bands.js), the min nothing.
+      // Lines a pixel wide: wider ones cost the browser several times as much
+      // to rasterise.
       seriesOpts.push(
-        { stroke: () => (stale() ? grey : color), width: 1.5, spanGaps: false, points: { show: false } },
-        { stroke: "transparent", width: 0, points: { show: false } },
-        { stroke: "transparent", width: 0, points: { show: false } },
+        { stroke: () => (stale() ? grey : color), width: 1, spanGaps: false, points: { show: false } },
+        { stroke: () => (stale() ? grey : color) + "33", width: 1, points: { show: false },
+          paths: bandPaths(table, i) },
+        { width: 0, points: { show: false }, paths: () => NO_PATH },
       );
-      bands.push({ series: [base + 1, base + 2], fill: () => (stale() ? grey + "33" : color + "33") });
     });
     const axis = { stroke: muted, grid: { stroke: line, width: 1 }, ticks: { stroke: line, width: 1 } };
     const opts = {
@@ -112,7 +115,6 @@ export class Chart {
       cursor: { drag: { x: true, y: false, setScale: false }, points: { show: false } },
       scales: { x: { time: true, range: () => [table.start, table.end] } },
       series: seriesOpts,
-      bands,
       axes: [{ ...axis, space: 70, values: timeLabels }, { ...axis, size: 50 }],
       hooks: {
         setSelect: [(u) => this.select(u)],
