@@ -13,7 +13,8 @@ import { historyPoints, historyQueries, readHistory } from "./history.js";
 export class Board {
   // `series`: the list's records ({info, value}) by id, read only; `view`: the
   // View, read only; `span()`: the time span on the charts now; `hooks`: zoom(start,
-  // end), unzoom(), and fetchHistory(query) -> the parsed answer, or null.
+  // end), unzoom(), fetchHistory(query) -> the parsed answer, or null, and
+  // drew(now) after a frame that redrew a chart.
   constructor(doc, series, view, span, hooks) {
     this.series = series;
     this.view = view;
@@ -162,9 +163,14 @@ export class Board {
     if (this.view.paused || this.doc.hidden) return;
     const now = performance.now();
     const span = this.span();
+    let drew = false;
     for (const chart of this.charts.values()) {
-      if ((chart.dirty || !this.view.zoom) && chart.due(now)) chart.draw(now, span);
+      if ((chart.dirty || !this.view.zoom) && chart.due(now)) {
+        chart.draw(now, span);
+        drew = true;
+      }
     }
+    if (drew) this.hooks.drew(now);
     this.scheduleDraw();  // following live, the window moves even with no new point
   }
 
