@@ -1,79 +1,69 @@
-"""The page in a real browser: main-thread busy time against uPlot's own floor.
+"""The page in a real browser: main-thread time per second at each range, a full
+window, against a bare uPlot page with the same redraw policy; time to the first line.
 
-The project server (`python -m bench.browser serve PORT`: the real app with an
-in-process `SimulatedSource` of 16 series at 10 Hz, 8 in °C and 8 in %, so the
-page draws two charts) in its own process, a fresh one for every page so both
-pages start with the same history.  Debian's headless Chromium (Playwright,
-`bench.chromium`), viewport 1280 × 800, loads one of two pages at a time, each
-in a new browser context of the same browser process:
+One server for the run (`bench.browser_server`: the real app, 20 series at 1 Hz
+spread over each second, their history filled for the last hour before it
+listens).  Debian's headless Chromium (Playwright, `bench.chromium`) loads one
+page at a time, each in a new browser context of the same browser process:
 
-- the project's page, `/?range=1h`;
-- a bare page served at the same origin through Playwright's request
-  interception (`/bare.html`, never on disk): uPlot from `/static/vendor/`,
-  one `EventSource('/events')`, one uPlot per unit (full width, 300 px tall)
-  created from the `catalog` events, and on each `readings` event the points
-  appended to columnar arrays, those older than 1 h trimmed, `setData`.  That
-  is the least any page streaming these points into uPlot does: the floor.
+- the project's page, `/?range=R`;
+- the bare page (`bench.browser_pages`), served at the same origin through
+  Playwright's request interception (`/bare.html`, never on disk), with the
+  project's plot width and height at that viewport (read from the project's
+  page at the start): the same uPlot, charts, series, history query, stream and
+  redraw policy, and nothing else.
 
-Per page: wait until it is ready (`project_ready` / `bare_ready`), a warm-up,
-then a window.  Chrome's own counters (CDP `Performance.getMetrics`) at the
-window's start and end give the main thread's busy seconds (`TaskDuration`)
-and the script, layout and style-recalculation parts of it.  A
-`PerformanceObserver` for `longtask` entries, injected before the page's own
-scripts, lists the tasks over 50 ms (the browser reports no shorter ones).
-The JS heap after a forced GC (`HeapProfiler.collectGarbage`, then
-`Runtime.getHeapUsage`) at both ends.  A wrapper around `EventSource`, also
-injected, counts the `readings` events and their points as they arrive.
+Per range (1 min, 15 min, 1 h) and viewport (1280 × 800, 360 × 740): each page
+opened, ready (a line drawn), a warm-up, then a window.  Chrome's own counters
+(CDP `Performance.getMetrics`) at the window's start and end give the main
+thread's busy time (`TaskDuration`) and its script, layout and style parts; the
+rest is paint, GC, parsing and event dispatch.  The probe (`PROBE_JS`) lists the
+tasks over 50 ms and counts the `readings` events and their points.  Repeats
+alternate the order of the pages; a ratio is project / bare, the median of the
+per-repeat ratios.
 
-Repeats alternate the order of the pages; the figure is project / bare busy
-time, median of the per-repeat ratios.  Then the project page alone runs
-longer, its post-GC heap sampled at intervals, for the heap's slope (a least
-squares line, bytes per minute).  In a 1 h window the points themselves grow
-the heap for an hour: the bare page's growth over its windows is that floor.
+The first line: at 360 × 740, a fresh context (no cache) per load, the time from
+the navigation's start to the probe's `first-line` mark (uPlot's first draw with
+two points of one series in view), each page in turn, at each range.
 
-Targets (the issue): busy ≤ 1.5 × the bare page's; no task over 50 ms; the heap
-flat over 5 minutes, read here as a slope at most the bare page's (the points'
-own) plus `HEAP_SLACK` bytes a minute.
+Then the project page alone at 1 h, 1280 px, its post-GC heap
+(`HeapProfiler.collectGarbage`, `Runtime.getHeapUsage`) sampled at intervals,
+for the heap's slope (a least-squares line, bytes per minute).
+
+Targets (issue 19): busy ≤ 1.5 × the bare page's at each range; the first line
+≤ 1 s after the page opens at 360 px; no task over 50 ms; the heap flat.
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import json
 import statistics
 import tempfile
 import time
-import urllib.request
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from bench import fanout, procs
+from bench import procs
 from bench.browser_pages import (
     BARE_HTML,
     PROBE_JS,
-    UNITS,
     bare_ready,
+    first_line_ms,
+    plot_size,
     project_ready,
+    wait_first_line,
 )
+from bench.browser_report import Measured, report_rows_and_notes
+from bench.browser_server import RATE, SERIES, BrowserError, running
 from bench.chromium import CHROMIUM_FLAGS, chromium_path
-from bench.fanout_server import HOST
-from bench.model import BenchError, Options, Report, Row
+from bench.model import Options, Report
 
 NAME = "browser"
 PAGES = ("project", "bare")
-BASELINE = "bare uPlot page"
-SERIES = 16
-RATE = 10.0  # Hz per series
-VIEWPORT = {"width": 1280, "height": 800}
-BUSY_TARGET = 1.5  # project / bare
-LONG_TASK_MS = 50.0
-HEAP_SLACK = 64 * 1024  # bytes/min above the bare page's growth that still count as flat
-
-
-class BrowserError(BenchError):
-    """A page did not get ready, or the server did not get its series."""
+RANGES = {"1m": 60, "15m": 900, "1h": 3600}
+VIEWPORTS = {"1280": {"width": 1280, "height": 800}, "360": {"width": 360, "height": 740}}
+PHONE = "360"
+HEAP_CASE = ("1h", "1280")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,113 +72,68 @@ class Plan:
 
     warm: float
     window: float
+    repeat: int
+    first_repeat: int
     heap_span: float
     heap_every: float
-    repeat: int
 
     @classmethod
     def of(cls, options: Options) -> Plan:
         if options.quick:
-            return cls(warm=5.0, window=15.0, heap_span=30.0, heap_every=10.0, repeat=2)
+            return cls(warm=3.0, window=10.0, repeat=1, first_repeat=2, heap_span=30.0,
+                       heap_every=10.0)  # fmt: skip
         if options.long:
-            return cls(
-                warm=5.0,
-                window=60.0,
-                heap_span=300.0,
-                heap_every=30.0,
-                repeat=min(options.repeat, 3),
-            )
-        # The default: the whole suite together stays under 10 minutes.
-        return cls(warm=5.0, window=15.0, heap_span=60.0, heap_every=15.0, repeat=2)
+            return cls(warm=5.0, window=60.0, repeat=min(options.repeat, 3), first_repeat=5,
+                       heap_span=300.0, heap_every=30.0)  # fmt: skip
+        return cls(warm=5.0, window=30.0, repeat=2, first_repeat=3, heap_span=60.0,
+                   heap_every=15.0)  # fmt: skip
 
 
-# --- the server ---------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Case:
+    """A range (a key of RANGES) at a viewport (of VIEWPORTS), with the project's plot
+    size there (width, height), which the bare page takes."""
 
-
-def sensors() -> list[Any]:
-    """16 series at 10 Hz: dev0..dev3 with t0, t1 (°C) and h0, h1 (%)."""
-    from simulators import signals  # noqa: PLC0415
-    from simulators.inprocess import SimSensor  # noqa: PLC0415
-
-    out = []
-    for i in range(SERIES):
-        celsius = i % 2 == 0
-        out.append(
-            SimSensor(
-                f"dev{i // 4}",
-                f"{'t' if celsius else 'h'}{i // 2 % 2}",
-                UNITS[0] if celsius else UNITS[1],
-                1 / RATE,
-                signals.sine(20.0 if celsius else 50.0, 5.0, 60.0 + i, noise=0.05, seed=i),
-            )
-        )
-    return out
-
-
-def serve(port: int) -> None:
-    """The real app on 127.0.0.1:`port` with `sensors()` in process."""
-    from simulators.inprocess import SimulatedSource  # noqa: PLC0415
-    from telemetry.config import Config, ServerConfig  # noqa: PLC0415
-    from telemetry.server import make_server  # noqa: PLC0415
-
-    config = Config(server=replace(ServerConfig(), host=HOST, port=port))
-    make_server(config, [SimulatedSource("bench", sensors())]).run()
-
-
-@contextlib.contextmanager
-def _server() -> Iterator[str]:
-    """A fresh server; yields its origin once it has all its series."""
-    # The page is what is measured here: the server runs with the other processes.
-    with fanout.server_process("project", ["-m", "bench.browser", "serve"], [], measured=False) as (
-        _,
-        port,
-    ):
-        origin = f"http://{HOST}:{port}"
-        deadline = time.monotonic() + 20
-        while _series_count(origin) < SERIES:
-            if time.monotonic() > deadline:
-                raise BrowserError(f"the server did not list {SERIES} series within 20 s")
-            time.sleep(0.1)
-        yield origin
-
-
-def _series_count(origin: str) -> int:
-    with urllib.request.urlopen(f"{origin}/api/series", timeout=5) as response:
-        return len(json.load(response)["series"])
+    range: str
+    viewport: str
+    plot: tuple[int, int]
 
 
 # --- the pages ----------------------------------------------------------------------
 
 
-# Injected before any script of the page: long tasks and `readings` counts.
-def _open(context: Any, origin: str, kind: str) -> Any:
-    """A page of `kind` in `context`, loaded and ready."""
-    page = context.new_page()
+def _goto(page: Any, origin: str, kind: str, span: int, size: tuple[int, int]) -> None:
     if kind == "bare":
         page.route(
-            f"{origin}/bare.html",
+            f"{origin}/bare.html*",
             lambda route: route.fulfill(body=BARE_HTML, content_type="text/html; charset=utf-8"),
         )
-        page.goto(f"{origin}/bare.html")
-        ready = bare_ready
+        page.goto(f"{origin}/bare.html?range={span}&width={size[0]}&height={size[1]}")
     else:
-        page.goto(f"{origin}/?range=1h")
-        ready = project_ready
+        rng = next(name for name, s in RANGES.items() if s == span)
+        page.goto(f"{origin}/?range={rng}")
+
+
+def _open(context: Any, origin: str, kind: str, span: int, size: tuple[int, int]) -> Any:
+    """A page of `kind` in `context`, loaded, a line drawn."""
+    page = context.new_page()
+    _goto(page, origin, kind, span, size)
     try:
-        ready(page)
+        (bare_ready if kind == "bare" else project_ready)(page)
     except Exception as exc:
         raise BrowserError(f"the {kind} page was not ready within 30 s: {exc}") from exc
     return page
 
 
-# --- what is read from the browser --------------------------------------------------
-
+# The main thread's tasks (wall time) and their parts; then CPU time: the main
+# thread's, and the whole renderer process's (with its compositor and raster threads).
 METRICS = ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")
+CPU = ("ThreadTime", "ProcessTime")
 
 
 def _metrics(cdp: Any) -> dict[str, float]:
     got = {m["name"]: float(m["value"]) for m in cdp.send("Performance.getMetrics")["metrics"]}
-    return {name: got[name] for name in METRICS}
+    return {name: got[name] for name in (*METRICS, *CPU)}
 
 
 def _heap(cdp: Any) -> float:
@@ -211,28 +156,43 @@ def _long_tasks(page: Any, start_ms: float, end_ms: float) -> list[float]:
     return [d for s, d in tasks if start_ms <= s < end_ms]
 
 
-def measure_page(browser: Any, kind: str, plan: Plan) -> dict[str, Any]:
-    """One page on a fresh server: warm up, then the window's counters."""
-    with _server() as origin:
-        context = browser.new_context(viewport=VIEWPORT)
+def plot_sizes(browser: Any, origin: str) -> dict[str, tuple[int, int]]:
+    """The project page's plot size at each viewport (the bare page takes it)."""
+    sizes = {}
+    for name, viewport in VIEWPORTS.items():
+        context = browser.new_context(viewport=viewport)
         try:
             context.add_init_script(PROBE_JS)
-            page = _open(context, origin, kind)
-            cdp = context.new_cdp_session(page)
-            cdp.send("Performance.enable")
-            page.wait_for_timeout(plan.warm * 1000)
-            heap0 = _heap(cdp)
-            m0, c0, t0 = _metrics(cdp), _counts(page), time.perf_counter()
-            page.wait_for_timeout(plan.window * 1000)
-            m1, c1, wall = _metrics(cdp), _counts(page), time.perf_counter() - t0
-            heap1 = _heap(cdp)
-            tasks = _long_tasks(page, c0["now"], c1["now"])
-            charts = page.evaluate("document.querySelectorAll('.uplot').length")
+            page = _open(context, origin, "project", RANGES["1m"], (0, 0))
+            sizes[name] = plot_size(page)
         finally:
             context.close()
-    per_s = {name: (m1[name] - m0[name]) / wall for name in METRICS}
+    return sizes
+
+
+def measure_page(browser: Any, origin: str, kind: str, case: Case, plan: Plan) -> dict[str, Any]:
+    """One page at one range and viewport: ready, a warm-up, then the window's counters."""
+    rng, width, size = case.range, case.viewport, case.plot
+    context = browser.new_context(viewport=VIEWPORTS[width])
+    try:
+        context.add_init_script(PROBE_JS)
+        page = _open(context, origin, kind, RANGES[rng], size)
+        cdp = context.new_cdp_session(page)
+        cdp.send("Performance.enable")
+        page.wait_for_timeout(plan.warm * 1000)
+        m0, c0, t0 = _metrics(cdp), _counts(page), time.perf_counter()
+        page.wait_for_timeout(plan.window * 1000)
+        m1, c1, wall = _metrics(cdp), _counts(page), time.perf_counter() - t0
+        tasks = _long_tasks(page, c0["now"], c1["now"])
+        charts = page.evaluate("document.querySelectorAll('.uplot').length")
+    finally:
+        context.close()
+    per_s = {name: (m1[name] - m0[name]) / wall for name in (*METRICS, *CPU)}
     return {
         "page": kind,
+        "range": rng,
+        "viewport": width,
+        "plot": list(size),
         "wall": wall,
         "busy_ms_per_s": per_s["TaskDuration"] * 1000,
         "script_ms_per_s": per_s["ScriptDuration"] * 1000,
@@ -240,38 +200,62 @@ def measure_page(browser: Any, kind: str, plan: Plan) -> dict[str, Any]:
         "style_ms_per_s": per_s["RecalcStyleDuration"] * 1000,
         # The rest of the main thread's tasks: paint, GC, parsing, event dispatch.
         "other_ms_per_s": (per_s["TaskDuration"] - sum(per_s[m] for m in METRICS[1:])) * 1000,
+        "thread_cpu_ms_per_s": per_s["ThreadTime"] * 1000,
+        "process_cpu_ms_per_s": per_s["ProcessTime"] * 1000,
         "long_tasks": len(tasks),
         "long_task_max_ms": max(tasks, default=0.0),
         "events_per_s": (c1["events"] - c0["events"]) / wall,
         "points_per_s": (c1["points"] - c0["points"]) / wall,
-        "heap_start": heap0,
-        "heap_end": heap1,
-        "heap_per_min": (heap1 - heap0) / wall * 60,
         "charts": charts,
     }
 
 
-def measure_heap(browser: Any, plan: Plan, progress: Callable[[str], None]) -> dict[str, Any]:
+def measure_first_line(
+    browser: Any, origin: str, kind: str, rng: str, size: tuple[int, int]
+) -> dict[str, Any]:
+    """A fresh phone-sized context opens the page: ms to the first line, and to the
+    last history answer (resource timing's `responseEnd`)."""
+    context = browser.new_context(viewport=VIEWPORTS[PHONE])
+    try:
+        context.add_init_script(PROBE_JS)
+        page = context.new_page()
+        _goto(page, origin, kind, RANGES[rng], size)
+        wait_first_line(page)
+        first = first_line_ms(page)
+        history: float = page.evaluate(
+            "Math.max(0, ...performance.getEntriesByType('resource')"
+            ".filter((e) => e.name.includes('/api/history')).map((e) => e.responseEnd))"
+        )
+    finally:
+        context.close()
+    if first is None:
+        raise BrowserError(f"the {kind} page drew no line")
+    return {"page": kind, "range": rng, "first_line_ms": first, "history_end_ms": history}
+
+
+def measure_heap(
+    browser: Any, origin: str, plan: Plan, progress: Callable[[str], None]
+) -> dict[str, Any]:
     """The project page alone for `heap_span`: its post-GC heap every `heap_every`."""
-    with _server() as origin:
-        context = browser.new_context(viewport=VIEWPORT)
-        try:
-            context.add_init_script(PROBE_JS)
-            page = _open(context, origin, "project")
-            cdp = context.new_cdp_session(page)
-            page.wait_for_timeout(plan.warm * 1000)
-            start = time.perf_counter()
-            samples: list[tuple[float, float]] = []
-            while True:
-                samples.append((time.perf_counter() - start, _heap(cdp)))
-                elapsed = time.perf_counter() - start
-                if elapsed >= plan.heap_span - 0.5:
-                    break
-                progress(f"browser: heap {samples[-1][1] / 1e6:.2f} MB at {elapsed:.0f} s")
-                due = len(samples) * plan.heap_every
-                page.wait_for_timeout(max(0.0, due - elapsed) * 1000)
-        finally:
-            context.close()
+    rng, width = HEAP_CASE
+    context = browser.new_context(viewport=VIEWPORTS[width])
+    try:
+        context.add_init_script(PROBE_JS)
+        page = _open(context, origin, "project", RANGES[rng], (0, 0))
+        cdp = context.new_cdp_session(page)
+        page.wait_for_timeout(plan.warm * 1000)
+        start = time.perf_counter()
+        samples: list[tuple[float, float]] = []
+        while True:
+            samples.append((time.perf_counter() - start, _heap(cdp)))
+            elapsed = time.perf_counter() - start
+            if elapsed >= plan.heap_span - 0.5:
+                break
+            progress(f"browser: heap {samples[-1][1] / 1e6:.2f} MB at {elapsed:.0f} s")
+            due = len(samples) * plan.heap_every
+            page.wait_for_timeout(max(0.0, due - elapsed) * 1000)
+    finally:
+        context.close()
     heaps = [h for _, h in samples]
     return {
         "samples": samples,
@@ -300,12 +284,17 @@ def _order(i: int) -> tuple[str, ...]:
 
 
 def measure(plan: Plan, progress: Callable[[str], None] = lambda _: None) -> Report:
-    """Every page `plan.repeat` times, alternating, then the long heap run."""
+    """Every case `plan.repeat` times, pages alternating; the first lines; the heap."""
     from playwright.sync_api import sync_playwright  # noqa: PLC0415 (only when selected)
 
     report = Report(NAME)
-    runs: dict[str, list[dict[str, Any]]] = {k: [] for k in PAGES}
-    with sync_playwright() as pw, tempfile.TemporaryDirectory(prefix="bench-chromium-") as tmp:
+    runs: list[dict[str, Any]] = []
+    firsts: list[dict[str, Any]] = []
+    with (
+        sync_playwright() as pw,
+        tempfile.TemporaryDirectory(prefix="bench-chromium-") as tmp,
+        running() as origin,
+    ):
         browser = pw.chromium.launch(
             executable_path=procs.measured_executable(chromium_path(), tmp),
             headless=True,
@@ -314,113 +303,39 @@ def measure(plan: Plan, progress: Callable[[str], None] = lambda _: None) -> Rep
         )
         try:
             version = browser.version
-            for i in range(plan.repeat):
-                for kind in _order(i):
-                    progress(
-                        f"browser: {kind} page, {SERIES} series at {RATE:g} Hz, "
-                        f"{plan.window:g} s ({i + 1}/{plan.repeat})"
-                    )
-                    r = measure_page(browser, kind, plan)
-                    runs[kind].append(r)
-                    report.details.append({"test": "page", "repeat": i, **r})
+            sizes = plot_sizes(browser, origin)
+            for width in VIEWPORTS:
+                for rng in RANGES:
+                    for i in range(plan.repeat):
+                        for kind in _order(i):
+                            progress(
+                                f"browser: {kind} page, {rng} at {width} px, {SERIES} series "
+                                f"at {RATE:g} Hz, {plan.window:g} s ({i + 1}/{plan.repeat})"
+                            )
+                            case = Case(rng, width, sizes[width])
+                            r = measure_page(browser, origin, kind, case, plan)
+                            r["repeat"] = i
+                            runs.append(r)
+                            report.details.append({"test": "page", **r})
+            for rng in RANGES:
+                for i in range(plan.first_repeat):
+                    for kind in _order(i):
+                        progress(f"browser: first line, {kind} page, {rng} at {PHONE} px")
+                        f = measure_first_line(browser, origin, kind, rng, sizes[PHONE])
+                        f["repeat"] = i
+                        firsts.append(f)
+                        report.details.append({"test": "first_line", **f})
             progress(f"browser: project page heap over {plan.heap_span:g} s")
-            heap = measure_heap(browser, plan, progress)
+            heap = measure_heap(browser, origin, plan, progress)
             report.details.append({"test": "heap", **heap})
         finally:
             browser.close()
-    _rows(report, runs)
-    _notes(report, runs, heap, plan, version)
+    report_rows_and_notes(
+        report,
+        Measured(runs, firsts, heap, plan.warm, plan.window, plan.repeat, version, sizes),
+    )
     return report
-
-
-def _rows(report: Report, runs: dict[str, list[dict[str, Any]]]) -> None:
-    figure = f"{SERIES} series at {RATE:g} Hz, 1 h window"
-    for key, what in (
-        ("busy_ms_per_s", "main-thread busy"),
-        ("script_ms_per_s", "of which script"),
-        ("layout_ms_per_s", "of which layout"),
-        ("style_ms_per_s", "of which style recalc"),
-        ("other_ms_per_s", "of which the rest (paint, GC, …)"),
-    ):
-        project = [r[key] for r in runs["project"]]
-        bare = [r[key] for r in runs["bare"]]
-        if min(bare) <= 0:
-            report.notes.append(f"browser: {what}: the bare page measured 0 ms/s (no ratio).")
-            continue
-        report.rows.append(
-            Row.compare(
-                NAME,
-                f"{figure}, {what}",
-                "ms per s, lower is better",
-                project=project,
-                baseline_name=BASELINE,
-                baseline=bare,
-            )
-        )
-
-
-def _med(runs: list[dict[str, Any]], key: str) -> float:
-    return float(statistics.median(r[key] for r in runs))
-
-
-def _notes(
-    report: Report,
-    runs: dict[str, list[dict[str, Any]]],
-    heap: dict[str, Any],
-    plan: Plan,
-    version: str,
-) -> None:
-    ratios = [
-        p["busy_ms_per_s"] / b["busy_ms_per_s"]
-        for p, b in zip(runs["project"], runs["bare"], strict=True)
-    ]
-    ratio = statistics.median(ratios)
-    longest = max(r["long_task_max_ms"] for r in runs["project"])
-    over = sum(r["long_tasks"] for r in runs["project"])
-    floor = _med(runs["bare"], "heap_per_min")
-    heap_limit = max(0.0, floor) + HEAP_SLACK
-
-    def verdict(ok: bool) -> str:
-        return "holds" if ok else "FAILS"
-
-    report.notes += [
-        f"browser: Chromium {version}, headless, {VIEWPORT['width']}×{VIEWPORT['height']}; "
-        f"{SERIES} series at {RATE:g} Hz offered ({SERIES * RATE:g} points/s); delivered to "
-        f"the page: project {_med(runs['project'], 'points_per_s'):.0f} points/s in "
-        f"{_med(runs['project'], 'events_per_s'):.1f} readings events/s, bare "
-        f"{_med(runs['bare'], 'points_per_s'):.0f} in {_med(runs['bare'], 'events_per_s'):.1f}.  "
-        f"Warm-up {plan.warm:g} s, window {plan.window:g} s, {plan.repeat} repeat(s), "
-        f"pages alternating, a fresh server per page.",
-        f"browser: target busy ≤ {BUSY_TARGET:g}× the bare page's: "
-        f"{ratio:.2f}× ({_med(runs['project'], 'busy_ms_per_s'):.1f} vs "
-        f"{_med(runs['bare'], 'busy_ms_per_s'):.1f} ms per s): {verdict(ratio <= BUSY_TARGET)}.",
-        f"browser: target no task > {LONG_TASK_MS:g} ms on the project page: {over} over "
-        f"{LONG_TASK_MS:g} ms in all windows, longest {longest:.0f} ms: "
-        f"{verdict(over == 0)}.  (Bare page: "
-        f"{sum(r['long_tasks'] for r in runs['bare'])}, longest "
-        f"{max(r['long_task_max_ms'] for r in runs['bare']):.0f} ms.)",
-        f"browser: target heap flat: project page over {plan.heap_span:g} s, post-GC heap "
-        f"every {plan.heap_every:g} s: first {heap['first'] / 1e6:.2f} MB, last "
-        f"{heap['last'] / 1e6:.2f} MB, max {heap['max'] / 1e6:.2f} MB, slope "
-        f"{heap['slope_per_min'] / 1e3:+.0f} kB/min; the bare page's growth (the points' own) "
-        f"{floor / 1e3:+.0f} kB/min; limit {heap_limit / 1e3:.0f} kB/min: "
-        f"{verdict(heap['slope_per_min'] <= heap_limit)}.  Charts drawn: project "
-        f"{_med(runs['project'], 'charts'):.0f}, bare {_med(runs['bare'], 'charts'):.0f}.",
-    ]
 
 
 def run(options: Options, progress: Callable[[str], None] = lambda _: None) -> Report:
     return measure(Plan.of(options), progress)
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.browser")
-    sub = parser.add_subparsers(dest="role", required=True)
-    s = sub.add_parser("serve", help="the project server with 16 simulated series")
-    s.add_argument("port", type=int)
-    args = parser.parse_args(argv)
-    serve(args.port)
-
-
-if __name__ == "__main__":
-    main()

@@ -30,6 +30,7 @@ class SimSensor:
     interval: float
     signal: signals.Signal
     decimals: int = 2
+    phase: float = 0.0  # seconds after the source starts of its first reading
 
     def payload(self, t: float) -> bytes | None:
         """The payload at `t`, or None in a dropout (the device publishes nothing)."""
@@ -99,7 +100,7 @@ class SimulatedSource(ThreadedSource):
 
     def _run(self, inbox: Inbox) -> None:
         start = time.monotonic()
-        due = [(start, i) for i in range(len(self.sensors))]
+        due = [(start + sensor.phase, i) for i, sensor in enumerate(self.sensors)]
         heapq.heapify(due)
         while not self._stopping:
             now = time.monotonic()

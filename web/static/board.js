@@ -13,7 +13,8 @@ import { historyPoints, historyQueries, readHistory } from "./history.js";
 export class Board {
   // `series`: the list's records ({info, value}) by id, read only; `view`: the
   // View, read only; `span()`: the time span on the charts now; `hooks`: zoom(start,
-  // end), unzoom(), and fetchHistory(query) -> the parsed answer, or null.
+  // end), unzoom(), fetchHistory(query) -> the parsed answer, or null, and
+  // drew(now) after a frame that redrew a chart.
   constructor(doc, series, view, span, hooks) {
     this.series = series;
     this.view = view;
@@ -28,6 +29,7 @@ export class Board {
     this.gaps = new Set();          // ids whose line breaks before their next point (went stale)
     this.legendDirty = new Set();   // Charts with new points since the last refreshLegends
     this.drawTimer = null;
+    this.timerDue = Infinity;       // performance.now() the draw timer fires at
     this.drawScheduled = false;     // an animation frame is asked for
     this.width = this.el.clientWidth;
   }
@@ -113,8 +115,7 @@ export class Board {
         for (let j = 0; j < t.length; j++) this.add(chart, index, t[j], v[j], v[j], v[j]);
       }
     }
-    chart.dirty = true;
-    chart.drawnAt = 0;
+    chart.drawSoon();
     this.scheduleDraw();
   }
 
@@ -125,8 +126,7 @@ export class Board {
   // Series info changed (a catalog): a series may have gone stale, grey it now.
   refreshInfo() {
     for (const chart of this.charts.values()) {
-      chart.dirty = true;
-      chart.drawnAt = 0;
+      chart.drawSoon();
       chart.showLegend();
     }
     this.scheduleDraw();
@@ -134,23 +134,28 @@ export class Board {
 
   // Draw every chart as soon as it may be (after a pause, or the tab was hidden).
   redrawSoon() {
-    for (const chart of this.charts.values()) chart.drawnAt = 0;
+    for (const chart of this.charts.values()) chart.drawSoon();
     this.scheduleDraw();
   }
 
+  // One timer, for the chart due first; a chart due sooner than a pending
+  // timer (new history, a new range) replaces it, else a phone at 1 h would
+  // show a blank chart for the 5 s the timer still had to run.
   scheduleDraw() {
-    if (this.drawTimer !== null || this.drawScheduled || this.view.paused || this.doc.hidden) return;
-    const now = performance.now();
-    let wait = Infinity;
+    if (this.drawScheduled || this.view.paused || this.doc.hidden) return;  // drawAll reschedules
+    let due = Infinity;
     for (const chart of this.charts.values()) {
-      if (chart.dirty || !this.view.zoom) wait = Math.min(wait, chart.nextDue() - now);
+      if (chart.dirty || !this.view.zoom) due = Math.min(due, chart.nextDue());
     }
-    if (wait === Infinity) return;
+    if (due === Infinity || due >= this.timerDue) return;
+    clearTimeout(this.drawTimer);
+    this.timerDue = due;
     this.drawTimer = setTimeout(() => {
       this.drawTimer = null;
+      this.timerDue = Infinity;
       this.drawScheduled = true;
       requestAnimationFrame(() => this.drawAll());
-    }, Math.max(0, wait));
+    }, Math.max(0, due - performance.now()));
   }
 
   drawAll() {
@@ -158,9 +163,14 @@ export class Board {
     if (this.view.paused || this.doc.hidden) return;
     const now = performance.now();
     const span = this.span();
+    let drew = false;
     for (const chart of this.charts.values()) {
-      if ((chart.dirty || !this.view.zoom) && chart.due(now)) chart.draw(now, span);
+      if ((chart.dirty || !this.view.zoom) && chart.due(now)) {
+        chart.draw(now, span);
+        drew = true;
+      }
     }
+    if (drew) this.hooks.drew(now);
     this.scheduleDraw();  // following live, the window moves even with no new point
   }
 

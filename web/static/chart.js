@@ -6,6 +6,7 @@
 // device string (titles and legend are ours, through textContent); it draws
 // per series a line through the buckets' last values and a band from min to max.
 
+import { NO_PATH, bandPaths } from "./bands.js";
 import { Buckets } from "./buckets.js";
 import { formatValue, timeLabels } from "./format.js";
 import { chartTitle, legendName } from "./groups.js";
@@ -28,7 +29,7 @@ export class Chart {
     this.hooks = hooks;
     this.loadToken = 0;     // the history load in flight; an older answer is dropped
     this.dirty = true;      // points arrived since the last draw
-    this.drawnAt = 0;       // performance.now() of the last draw; 0: draw when next due
+    this.drawnAt = -Infinity;  // performance.now() of the last draw; -Infinity: due now
     this.cursorIdx = null;  // the row under the pointer, shown in the legend
     const node = template.content.cloneNode(true);
     this.el = node.querySelector("figure");
@@ -92,17 +93,19 @@ export class Chart {
     const grey = cssVar("--stale");
     const table = this.table;
     const seriesOpts = [{}];
-    const bands = [];
     this.ids.forEach((id, i) => {
       const color = PALETTE[i % PALETTE.length];
       const stale = () => this.series.get(id).info.stale;
-      const base = seriesOpts.length;
+      // The max and min columns are series of their own so that the y scale
+      // takes them in; the max draws the band (bands.js), the min nothing.
+      // Lines a pixel wide: wider ones cost the browser several times as much
+      // to rasterise.
       seriesOpts.push(
-        { stroke: () => (stale() ? grey : color), width: 1.5, spanGaps: false, points: { show: false } },
-        { stroke: "transparent", width: 0, points: { show: false } },
-        { stroke: "transparent", width: 0, points: { show: false } },
+        { stroke: () => (stale() ? grey : color), width: 1, spanGaps: false, points: { show: false } },
+        { stroke: () => (stale() ? grey : color) + "33", width: 1, points: { show: false },
+          paths: bandPaths(table, i) },
+        { width: 0, points: { show: false }, paths: () => NO_PATH },
       );
-      bands.push({ series: [base + 1, base + 2], fill: () => (stale() ? grey + "33" : color + "33") });
     });
     const axis = { stroke: muted, grid: { stroke: line, width: 1 }, ticks: { stroke: line, width: 1 } };
     const opts = {
@@ -112,7 +115,6 @@ export class Chart {
       cursor: { drag: { x: true, y: false, setScale: false }, points: { show: false } },
       scales: { x: { time: true, range: () => [table.start, table.end] } },
       series: seriesOpts,
-      bands,
       axes: [{ ...axis, space: 70, values: timeLabels }, { ...axis, size: 50 }],
       hooks: {
         setSelect: [(u) => this.select(u)],
@@ -160,6 +162,13 @@ export class Chart {
     this.drawnAt = now;
     this.dirty = false;
     this.el.dataset.rows = String(this.table.xs.length);
+  }
+
+  // Draw at the next frame: what it shows changed (history arrived, a new
+  // range, a series went stale), not just the window moving on.
+  drawSoon() {
+    this.dirty = true;
+    this.drawnAt = -Infinity;
   }
 
   // A redraw moves the line by at most a fraction of a pixel more often than

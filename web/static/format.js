@@ -20,12 +20,16 @@ export function formatAge(seconds) {
 
 // One line of local time per tick, precise as the tick spacing needs (uPlot's
 // default adds a second line of dates that crowds a phone-wide chart).  The
-// signature is uPlot's `axes[].values`.
+// signature is uPlot's `axes[].values`.  The formats are made once: each
+// `toLocaleString` with options builds one afresh, and the axes are labelled
+// on every redraw.
+const DAYS = new Intl.DateTimeFormat([], { month: "short", day: "numeric" });
+const MINUTES = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit" });
+const SECONDS = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+
 export function timeLabels(u, splits, axisIdx, space, incr) {
-  const opts = incr >= 86400 ? { month: "short", day: "numeric" }
-    : incr >= 60 ? { hour: "2-digit", minute: "2-digit" }
-    : { hour: "2-digit", minute: "2-digit", second: "2-digit" };
-  return splits.map((t) => new Date(t * 1000).toLocaleString([], opts));
+  const format = incr >= 86400 ? DAYS : incr >= 60 ? MINUTES : SECONDS;
+  return splits.map((t) => format.format(t * 1000));
 }
 
 export function unitLabel(unit) {

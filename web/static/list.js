@@ -3,7 +3,7 @@
 //
 // The SensorList owns the page's series records ({id, info, value}); the charts
 // read them and never write them.  Values are written to the DOM at most every
-// few hundred ms (`refreshText`): each rewrite costs the browser style, layout
+// second (`refreshText`, with the ages): each rewrite costs the browser style, layout
 // and paint, and nobody reads ten changes a second.  Device strings reach the
 // DOM only through textContent.
 

@@ -20,9 +20,14 @@ import { SensorList } from "./list.js";
 import { Stream } from "./stream.js";
 import { Clock, View, localNow } from "./view.js";
 
-// Text (list values, legends) is rewritten at most every TEXT_MS: each rewrite
-// costs the browser style, layout and paint, and nobody reads 10 changes a second.
-const TEXT_MS = 250;
+// Text (list values and ages, legends) is rewritten all together, following
+// live in the frame that redraws the charts, at most every TEXT_MS (at 1 h on a
+// phone the charts redraw every 5 s); paused or zoomed, every TEXT_MS.  A frame
+// of its own for the text costs the browser more style, layout, paint and
+// compositing than the redraw, and a value is read, not watched.  TEXT_MAX, a
+// little over the longest redraw interval (chart.js), is the backstop.
+const TEXT_MS = 1000;
+const TEXT_MAX = 6000;
 const HELD_FRAMES = 3000;  // frames kept while paused (5 min at 10 Hz), then history is refetched
 
 class Page {
@@ -32,12 +37,14 @@ class Page {
     this.clock = new Clock();
     this.held = [];             // readings frames that arrived while paused
     this.heldOverflow = false;  // some were dropped: refetch on resume
+    this.textAt = -Infinity;    // performance.now() of the last text refresh
     this.statusEl = doc.getElementById("status");
     this.list = new SensorList(doc, this.view, (id, on) => this.choose(id, on));
     this.board = new Board(doc, this.list, this.view, () => this.view.span(this.clock.now()), {
       zoom: (start, end) => this.zoomTo(start, end),
       unzoom: () => { if (this.view.zoom) this.unzoom(); },
       fetchHistory: (query) => this.fetchHistory(query),
+      drew: (now) => { if (now - this.textAt >= TEXT_MS) this.refreshText(now); },
     });
     this.stream = new Stream({
       show: (kind, text) => this.showStatus(kind, text),
@@ -79,6 +86,13 @@ class Page {
       return;
     }
     this.board.addPoints(frame.points);
+  }
+
+  refreshText(now) {
+    this.textAt = now;
+    this.list.refreshText();
+    this.list.showAges(localNow());
+    this.board.refreshLegends();
   }
 
   showStatus(kind, text) {
@@ -242,13 +256,10 @@ class Page {
     new ResizeObserver(() => this.board.resized()).observe(this.$("charts"));
     window.addEventListener("online", () => this.stream.retryNow());
     setInterval(() => {
-      this.list.showAges(localNow());
       this.stream.showRetry();
-    }, 1000);
-    setInterval(() => {
-      if (this.doc.hidden) return;
-      this.list.refreshText();
-      this.board.refreshLegends();
+      const now = performance.now();
+      const wait = this.view.paused || this.view.zoom ? TEXT_MS : TEXT_MAX;
+      if (!this.doc.hidden && now - this.textAt >= wait - 100) this.refreshText(now);
     }, TEXT_MS);
     this.writeUrl();
     this.stream.connect();

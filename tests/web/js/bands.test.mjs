@@ -1,0 +1,56 @@
+// bands.js: the min-max band as a stroke per pixel column.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { columns } from "../../../web/static/bands.js";
+import { Buckets } from "../../../web/static/buckets.js";
+
+// What the canvas is asked to draw (node has no Path2D).
+globalThis.Path2D = class {
+  constructor() { this.ops = []; }
+  moveTo(x, y) { this.ops.push(["M", x, y]); }
+  lineTo(x, y) { this.ops.push(["L", x, y]); }
+};
+
+// A plot 100 canvas pixels wide from x = 10, 100 tall from y = 0, showing
+// t 0..100 s and values 0..100: a pixel a second, a pixel a unit.
+const u = { bbox: { left: 10, top: 0, width: 100, height: 100 }, scales: { x: { min: 0, max: 100 }, y: { min: 0, max: 100 } } };
+const table = () => new Buckets(1, { start: 0, end: 100 }, 100);
+const draw = (t, ratio = 1) => columns(u, t, 0, 0, t.xs.length - 1, ratio);
+
+test("a bucket that holds several readings is a stroke in its column from max down to min", () => {
+  const t = table();
+  t.add(0, 20.5, 50, 40, 60);
+  assert.deepEqual(draw(t).ops, [["M", 30, 40], ["L", 30, 60]]);
+});
+
+test("buckets in one pixel column are one stroke over all of them", () => {
+  const t = new Buckets(1, { start: 0, end: 100 }, 400);  // four buckets a pixel
+  t.add(0, 20.1, 50, 45, 55);
+  t.add(0, 20.6, 50, 30, 52);
+  assert.deepEqual(draw(t).ops, [["M", 30, 45], ["L", 30, 70]]);
+});
+
+test("nothing is drawn where the band is narrower than the line would hide", () => {
+  const t = table();
+  t.add(0, 20.5, 50, 50, 50);  // one reading
+  t.add(0, 21.5, 50, 49.5, 50.5);  // a pixel
+  assert.equal(draw(t), null);
+});
+
+test("a column is as wide as a CSS pixel: device pixels on a dense screen", () => {
+  const t = table();
+  t.add(0, 20.5, 50, 40, 60);
+  assert.deepEqual(draw(t, 2).ops, [["M", 30, 40], ["L", 30, 60]]);  // column 15 of 2-px columns
+  t.add(0, 21.5, 50, 49.5, 50.5);  // a canvas pixel: half a CSS pixel, under the line
+  assert.equal(draw(t, 2).ops.length, 2);
+});
+
+test("buckets outside the plot and rows without a band are skipped", () => {
+  const t = new Buckets(1, { start: -50, end: 150 }, 200);
+  t.add(0, -20.5, 50, 0, 100);
+  t.add(0, 120.5, 50, 0, 100);
+  t.add(0, 40.5, null, null, null);  // a gap
+  t.add(0, 60.5, 50, 45, 55);
+  assert.deepEqual(draw(t).ops, [["M", 70, 45], ["L", 70, 55]]);
+});
