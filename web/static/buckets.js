@@ -39,13 +39,20 @@ export class Buckets {
     this.trim(span.start);
   }
 
-  // The row of bucket `k`, inserted in order when it is new.
+  // The row of bucket `k`, inserted in order when it is new.  Live points
+  // land in the newest row; a history answer's series each walk the table
+  // from its oldest row: bisect.
   row(k) {
     const ks = this.ks;
-    let i = ks.length - 1;
-    while (i >= 0 && ks[i] > k) i -= 1;
-    if (i >= 0 && ks[i] === k) return i;
-    const at = i + 1;
+    const n = ks.length;
+    if (n && ks[n - 1] === k) return n - 1;
+    let a = 0, b = n;
+    while (a < b) {
+      const m = (a + b) >> 1;
+      if (ks[m] < k) a = m + 1; else b = m;
+    }
+    if (a < n && ks[a] === k) return a;
+    const at = a;
     const x = k * this.w;
     if (at === ks.length) {
       ks.push(k);

@@ -104,3 +104,12 @@ test("uPlot's data: x, then each series' value (not its min and max); reset empt
   assert.equal(t.w, 0.5);
   assert.equal(t.add(1, 10, 5, 5, 5), false);  // the old span is gone
 });
+
+test("a second series' history finds the rows the first made, and makes the missing ones in order", () => {
+  const t = table(2);
+  for (const x of [10, 20, 30, 40]) t.add(0, x + 0.5, x, x, x);
+  for (const x of [5, 20, 35, 40]) t.add(1, x + 0.5, -x, -x, -x);
+  assert.deepEqual(t.xs, [5, 10, 20, 30, 35, 40]);
+  assert.deepEqual(t.cols[0].v, [undefined, 10, 20, 30, undefined, 40]);
+  assert.deepEqual(t.cols[1].v, [-5, undefined, -20, undefined, -35, -40]);
+});
