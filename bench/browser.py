@@ -144,8 +144,8 @@ def _heap(cdp: Any) -> float:
 
 def _counts(page: Any) -> dict[str, float]:
     got: dict[str, float] = page.evaluate(
-        "({now: performance.now(), events: window.__readings.events,"
-        " points: window.__readings.points})"
+        "() => ({now: performance.now(), events: window.__readings.events,"
+        " points: window.__readings.points, draws: window.__draws})"
     )
     return got
 
@@ -206,6 +206,7 @@ def measure_page(browser: Any, origin: str, kind: str, case: Case, plan: Plan) -
         "long_task_max_ms": max(tasks, default=0.0),
         "events_per_s": (c1["events"] - c0["events"]) / wall,
         "points_per_s": (c1["points"] - c0["points"]) / wall,
+        "draws_per_s": (c1["draws"] - c0["draws"]) / wall,
         "charts": charts,
     }
 

@@ -5,8 +5,9 @@ The probe, injected before any script of either page:
 
 - counts the `readings` events and their points (a wrapper around EventSource);
 - lists the tasks over 50 ms (a `longtask` PerformanceObserver);
-- marks the first line: it wraps the `uPlot` constructor as the vendored script
-  defines it (a setter on `window.uPlot`) and adds a `draw` hook to every chart.
+- counts uPlot's draws and marks the first line: it wraps the `uPlot`
+  constructor as the vendored script defines it (a setter on `window.uPlot`)
+  and adds a `draw` hook to every chart.
   After uPlot's first draw that has two points or more of one series inside the
   x scale, `performance.mark("first-line")`: its `startTime` is milliseconds from
   the navigation's start (the page's time origin) to a line on the canvas.  Both
@@ -50,7 +51,9 @@ window.EventSource = class extends window.EventSource {
 };
 (() => {
   let marked = false;
+  window.__draws = 0;
   const firstLine = (u) => {
+    window.__draws += 1;
     if (marked) return;
     const xs = u.data[0], lo = u.scales.x.min, hi = u.scales.x.max;
     for (let s = 1; s < u.data.length; s++) {

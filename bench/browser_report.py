@@ -100,7 +100,9 @@ def report_rows_and_notes(report: Report, measured: Measured) -> None:
             f"{_med([r['points_per_s'] for r in project]):.0f}/s in "
             f"{_med([r['events_per_s'] for r in project]):.1f} events/s (bare "
             f"{_med([r['points_per_s'] for r in bare]):.0f} in "
-            f"{_med([r['events_per_s'] for r in bare]):.1f}); tasks over {LONG_TASK_MS:g} ms: "
+            f"{_med([r['events_per_s'] for r in bare]):.1f}); chart draws "
+            f"{_med([r['draws_per_s'] for r in project]):.1f}/s (bare "
+            f"{_med([r['draws_per_s'] for r in bare]):.1f}); tasks over {LONG_TASK_MS:g} ms: "
             f"{over}, longest {max(r['long_task_max_ms'] for r in project):.0f} ms."
         )
     for rng in sorted({f["range"] for f in firsts}, key=_range_order):

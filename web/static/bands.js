@@ -1,6 +1,9 @@
-// The min-max band of a series, as uPlot's series `paths`: a vertical stroke a
-// pixel column wide in each column of the plot, from the highest max to the
-// lowest min of the buckets in it, where that spans at least BAND_MIN_PX.
+// The min-max bands of a chart's series, drawn under uPlot's lines from a
+// bucket table (buckets.js): a vertical stroke a pixel column wide in each
+// column of the plot, from the highest max to the lowest min of the buckets
+// in it, where that spans at least BAND_MIN_PX.  The max and min are not uPlot
+// series (uPlot would do for each of them every redraw what it does for a
+// line); the y scale's range takes them in (`bandRange`).
 //
 // Why strokes, not uPlot's bands or a polygon: uPlot's bands fill one
 // series' path clipped by another's, and a polygon along the maxima and back
@@ -10,21 +13,66 @@
 // thing a canvas draws, and at the buckets' own width (a pixel) the two look
 // the same.  A band narrower than BAND_MIN_PX lies under the line anyway.
 //
-// No DOM: the `u` it is given is read for the plot's box and scales only.
+// No DOM: the `u` it is given is read for the plot's box, scales and canvas
+// context only; tests/web/js/bands.test.mjs runs it in node.
 
 export const BAND_MIN_PX = 2;
 
-// What a series' `paths` returns for nothing to stroke or fill.
-export const NO_PATH = Object.freeze({ stroke: null, fill: null, clip: null, band: null, gaps: null, flags: 0 });
-
-// `paths` for the band of series `index` of `table` (buckets.js): uPlot calls
-// it with the rows i0..i1 to draw, and strokes what it returns with the
-// series' stroke at its width (1: a device pixel per CSS pixel).
-export function bandPaths(table, index) {
-  return (u, seriesIdx, i0, i1) => ({ ...NO_PATH, stroke: columns(u, table, index, i0, i1) });
+// The first row at or after x = `t`, by bisection (`xs` ascending).
+function firstAt(xs, t) {
+  let a = 0, b = xs.length;
+  while (a < b) {
+    const m = (a + b) >> 1;
+    if (xs[m] < t) a = m + 1; else b = m;
+  }
+  return a;
 }
 
-// The column strokes, in canvas pixels, or null for none.
+// The first and last rows on the plot (x within the x scale).
+function inView(u, xs) {
+  return [firstAt(xs, u.scales.x.min), firstAt(xs, u.scales.x.max + 1e-9) - 1];
+}
+
+// uPlot's `scales.y.range`: its own (the lines' values, padded) widened to
+// every band on the plot, which uPlot does not see.
+export function bandRange(table, uPlot) {
+  return (u, lowest, highest) => {
+    let min = lowest ?? Infinity, max = highest ?? -Infinity;
+    const [i0, i1] = inView(u, table.xs);
+    for (const { lo, hi } of table.cols) {
+      for (let r = i0; r <= i1; r++) {
+        const l = lo[r], h = hi[r];  // undefined, or null in a gap: nothing
+        if (l != null && l < min) min = l;
+        if (h != null && h > max) max = h;
+      }
+    }
+    return min <= max ? uPlot.rangeNum(min, max, 0.1, true) : [null, null];
+  };
+}
+
+// uPlot's `drawAxes` hook: every band of `table`, under the lines;
+// `strokes[i]()` is series i's colour.
+export function drawBands(u, table, strokes, ratio = globalThis.devicePixelRatio || 1) {
+  const [i0, i1] = inView(u, table.xs);
+  if (i1 < i0) return;
+  const ctx = u.ctx;
+  const box = u.bbox;
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(box.left, box.top, box.width, box.height);
+  ctx.clip();
+  ctx.lineWidth = Math.max(1, Math.round(ratio));
+  for (let i = 0; i < table.cols.length; i++) {
+    const path = columns(u, table, i, i0, i1, ratio);
+    if (path === null) continue;
+    ctx.strokeStyle = strokes[i]();
+    ctx.stroke(path);
+  }
+  ctx.restore();
+}
+
+// The column strokes of series `index` over rows i0..i1, in canvas pixels, or
+// null for none.
 export function columns(u, table, index, i0, i1, ratio = globalThis.devicePixelRatio || 1) {
   const { lo, hi } = table.cols[index];
   const xs = table.xs;
@@ -41,7 +89,7 @@ export function columns(u, table, index, i0, i1, ratio = globalThis.devicePixelR
   const emit = () => {
     if (low - top < least) return;
     path = path || new Path2D();
-    const x = col * step;
+    const x = col * step + step / 2;
     path.moveTo(x, Math.max(box.top, top));
     path.lineTo(x, Math.min(bottom, low));
   };

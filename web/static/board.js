@@ -50,6 +50,7 @@ export class Board {
       }
     }
     let previous = this.hint;
+    const built = [];
     for (const [key, ids] of groups) {
       let chart = this.charts.get(key);
       if (!chart) {
@@ -59,13 +60,17 @@ export class Board {
         });
         this.charts.set(key, chart);
         previous.after(chart.el);
-        chart.build();
-        this.load(chart);
+        built.push(chart);
       } else if (chart.el.previousElementSibling !== previous) {
         previous.after(chart.el);
       }
       previous = chart.el;
     }
+    // The new charts' widths are read after all are in place (one layout, not
+    // one each), and every history request is out before any uPlot is built:
+    // they travel meanwhile.
+    for (const chart of built) this.load(chart);
+    for (const chart of built) chart.build();
     this.el.classList.toggle("split", this.view.split);
   }
 

@@ -5,9 +5,9 @@
 // History (`/api/history`, downsampled to the chart's width) and live points
 // fill the same buckets, so a chart costs the same whatever the sensors' rate,
 // and nothing grows: `trim` drops the rows that left the window.  `data` is
-// laid out as uPlot takes it ([x, then value, max, min per series]) but this
-// module knows nothing of uPlot or the DOM; tests/web/js/buckets.test.mjs runs
-// it in node.
+// laid out as uPlot takes it ([x, then each series' value]; the min and max
+// are drawn by bands.js) but this module knows nothing of uPlot or the DOM;
+// tests/web/js/buckets.test.mjs runs it in node.
 //
 // Cells are `undefined` where nothing arrived and `null` where the line must
 // break (a gap in history, or a series that went stale).
@@ -29,7 +29,7 @@ export class Buckets {
     for (let i = 0; i < this.columns; i++) this.cols.push({ v: [], lo: [], hi: [] });
     this.lastK = this.cols.map(() => -Infinity);  // per series: its newest bucket
     this.data = [this.xs];
-    for (const c of this.cols) this.data.push(c.v, c.hi, c.lo);
+    for (const c of this.cols) this.data.push(c.v);
   }
 
   // Following live: the window moves on, the rows that left it go.
@@ -39,13 +39,20 @@ export class Buckets {
     this.trim(span.start);
   }
 
-  // The row of bucket `k`, inserted in order when it is new.
+  // The row of bucket `k`, inserted in order when it is new.  Live points
+  // land in the newest row; a history answer's series each walk the table
+  // from its oldest row: bisect.
   row(k) {
     const ks = this.ks;
-    let i = ks.length - 1;
-    while (i >= 0 && ks[i] > k) i -= 1;
-    if (i >= 0 && ks[i] === k) return i;
-    const at = i + 1;
+    const n = ks.length;
+    if (n && ks[n - 1] === k) return n - 1;
+    let a = 0, b = n;
+    while (a < b) {
+      const m = (a + b) >> 1;
+      if (ks[m] < k) a = m + 1; else b = m;
+    }
+    if (a < n && ks[a] === k) return a;
+    const at = a;
     const x = k * this.w;
     if (at === ks.length) {
       ks.push(k);

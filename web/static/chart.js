@@ -6,7 +6,7 @@
 // device string (titles and legend are ours, through textContent); it draws
 // per series a line through the buckets' last values and a band from min to max.
 
-import { NO_PATH, bandPaths } from "./bands.js";
+import { bandRange, drawBands } from "./bands.js";
 import { Buckets } from "./buckets.js";
 import { formatValue, timeLabels } from "./format.js";
 import { chartTitle, legendName } from "./groups.js";
@@ -93,19 +93,14 @@ export class Chart {
     const grey = cssVar("--stale");
     const table = this.table;
     const seriesOpts = [{}];
+    const bands = [];  // per series, its band's colour
     this.ids.forEach((id, i) => {
       const color = PALETTE[i % PALETTE.length];
       const stale = () => this.series.get(id).info.stale;
-      // The max and min columns are series of their own so that the y scale
-      // takes them in; the max draws the band (bands.js), the min nothing.
       // Lines a pixel wide: wider ones cost the browser several times as much
       // to rasterise.
-      seriesOpts.push(
-        { stroke: () => (stale() ? grey : color), width: 1, spanGaps: false, points: { show: false } },
-        { stroke: () => (stale() ? grey : color) + "33", width: 1, points: { show: false },
-          paths: bandPaths(table, i) },
-        { width: 0, points: { show: false }, paths: () => NO_PATH },
-      );
+      seriesOpts.push({ stroke: () => (stale() ? grey : color), width: 1, spanGaps: false, points: { show: false } });
+      bands.push(() => (stale() ? grey : color) + "33");
     });
     const axis = { stroke: muted, grid: { stroke: line, width: 1 }, ticks: { stroke: line, width: 1 } };
     const opts = {
@@ -113,12 +108,13 @@ export class Chart {
       height: this.height(),
       legend: { show: false },
       cursor: { drag: { x: true, y: false, setScale: false }, points: { show: false } },
-      scales: { x: { time: true, range: () => [table.start, table.end] } },
+      scales: { x: { time: true, range: () => [table.start, table.end] }, y: { range: bandRange(table, uPlot) } },
       series: seriesOpts,
       axes: [{ ...axis, space: 70, values: timeLabels }, { ...axis, size: 50 }],
       hooks: {
         setSelect: [(u) => this.select(u)],
         setCursor: [(u) => { this.cursorIdx = u.cursor.idx; this.showLegend(); }],
+        drawAxes: [(u) => drawBands(u, table, bands)],
       },
     };
     if (this.plot) this.plot.destroy();

@@ -92,14 +92,24 @@ test("what is on screen: values inside the span, and the points standing for sev
   assert.deepEqual(t.summary(1), { points: 0, first: null, last: null, banded: 0 });
 });
 
-test("uPlot's data: x, then value, max and min per series; reset empties it", () => {
+test("uPlot's data: x, then each series' value (not its min and max); reset empties it", () => {
   const t = table(2);
   t.add(1, 10, 5, 4, 6);
-  assert.equal(t.data.length, 7);
+  assert.equal(t.data.length, 3);
   assert.equal(t.data[0], t.xs);
-  assert.deepEqual(t.data.slice(4), [[5], [6], [4]]);
+  assert.deepEqual(t.data.slice(1), [[undefined], [5]]);
+  assert.deepEqual(t.cols[1], { v: [5], lo: [4], hi: [6] });
   t.reset({ start: 100, end: 200 }, 200);
-  assert.deepEqual(t.data, [[], [], [], [], [], [], []]);
+  assert.deepEqual(t.data, [[], [], []]);
   assert.equal(t.w, 0.5);
   assert.equal(t.add(1, 10, 5, 5, 5), false);  // the old span is gone
+});
+
+test("a second series' history finds the rows the first made, and makes the missing ones in order", () => {
+  const t = table(2);
+  for (const x of [10, 20, 30, 40]) t.add(0, x + 0.5, x, x, x);
+  for (const x of [5, 20, 35, 40]) t.add(1, x + 0.5, -x, -x, -x);
+  assert.deepEqual(t.xs, [5, 10, 20, 30, 35, 40]);
+  assert.deepEqual(t.cols[0].v, [undefined, 10, 20, 30, undefined, 40]);
+  assert.deepEqual(t.cols[1].v, [-5, undefined, -20, undefined, -35, -40]);
 });
