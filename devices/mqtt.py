@@ -173,18 +173,27 @@ class MqttSource(ReconnectingSource):
         timeout = min(LOOP_TIMEOUT, self.cfg.keepalive / 2)
         every = min(MISC_EVERY, timeout)
         misc_due = time.monotonic() + every
-        while not self._stopping:
-            self._wait_for_room(inbox)
+        # Descriptors, not the sockets: `select` asks a socket for its own each time
+        # (and the read-ahead passes that on through `__getattr__`).
+        fd, wake_fd = sock.fileno(), woken.fileno()
+        watched, writing = [fd, wake_fd], [fd]
+        while True:
+            if len(inbox) > BACKPRESSURE_AT:
+                self._wait_for_room(inbox)
             ready = ahead.held() or (pending is not None and pending())
-            writing = [sock] if client.want_write() else []
             readable, writable, _ = select.select(
-                [sock, woken], writing, [], 0.0 if ready else timeout
+                watched, writing if client.want_write() else [], [], 0.0 if ready else timeout
             )
-            if woken in readable:
-                with contextlib.suppress(OSError):
-                    woken.recv(64)
+            # A stop sets the flag, then wakes the pair: look at the flag when woken
+            # or when the wait ran out, not at every message.
+            if wake_fd in readable or not (readable or writable or ready):
+                if wake_fd in readable:
+                    with contextlib.suppress(OSError):
+                        woken.recv(64)
+                if self._stopping:
+                    return ok
             rc = ok
-            if (ready or sock in readable) and ahead.fill():
+            if (ready or fd in readable) and ahead.fill():
                 rc = client.loop_read()
                 # What is already read needs no `select`: give paho its packets (a
                 # read may refill it, so the inbox's level ends the run too).
@@ -197,7 +206,6 @@ class MqttSource(ReconnectingSource):
                 rc, misc_due = client.loop_misc(), now + every
             if rc != ok:
                 return rc
-        return ok
 
     def _wake(self) -> None:
         pair = self._wake_pair
