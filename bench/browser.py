@@ -86,7 +86,7 @@ class Plan:
         if options.long:
             return cls(warm=5.0, window=60.0, repeat=min(options.repeat, 3), first_repeat=5,
                        heap_span=300.0, heap_every=30.0)  # fmt: skip
-        return cls(warm=5.0, window=30.0, repeat=2, first_repeat=3, heap_span=60.0,
+        return cls(warm=5.0, window=30.0, repeat=2, first_repeat=3, heap_span=120.0,
                    heap_every=15.0)  # fmt: skip
 
 
@@ -244,7 +244,7 @@ def measure_range_button(browser: Any, origin: str, rng: str) -> dict[str, Any]:
         page = open_page(context, origin, "project", RANGES["1h"], (0, 0))
         draws = page.evaluate("() => window.__draws")
         page.wait_for_function(f"() => window.__draws > {draws}", timeout=15_000)
-        page.evaluate("() => { window.__armed = true; window.__lineAt = null; }")
+        page.evaluate("() => { window.__armOnClick = true; }")
         label = {"1m": "1 min", "15m": "15 min", "1h": "1 h"}[rng]
         page.get_by_role("button", name=label, exact=True).click()
         page.wait_for_function("() => window.__lineAt !== null", timeout=15_000)
@@ -284,6 +284,8 @@ def measure_heap(
         "last": heaps[-1],
         "max": max(heaps),
         "slope_per_min": slope(samples) * 60,
+        # The first half is the page settling (compiled code, caches filling).
+        "settled_slope_per_min": slope([s for s in samples if s[0] >= plan.heap_span / 2]) * 60,
     }
 
 

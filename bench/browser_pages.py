@@ -7,9 +7,10 @@ The probe, injected before any script of either page:
 - lists the tasks over 50 ms (a `longtask` PerformanceObserver);
 - counts uPlot's draws and marks the first line: it wraps the `uPlot`
   constructor as the vendored script defines it (a setter on `window.uPlot`)
-  and adds a `draw` hook to every chart.  Armed again (`__armed`), the hook
-  records the time of the next such draw in `__lineAt`, and a click's time
-  is kept in `__clickAt`: the line's return after a range button.
+  and adds a `draw` hook to every chart.  Armed again (`__armed`, or by the
+  next click with `__armOnClick`), the hook records the time of the next such
+  draw in `__lineAt`, and a click's time is kept in `__clickAt`: the line's
+  return after a range button.
   After uPlot's first draw that has two points or more of one series inside the
   x scale, `performance.mark("first-line")`: its `startTime` is milliseconds from
   the navigation's start (the page's time origin) to a line on the canvas.  Both
@@ -55,8 +56,15 @@ window.EventSource = class extends window.EventSource {
   let marked = false;
   window.__draws = 0;
   window.__armed = false;  // set: the next draw with a line records its time in __lineAt
+  window.__armOnClick = false;  // set: a click arms it (before the page's own handlers)
   window.__clickAt = null;
-  document.addEventListener("click", (e) => { window.__clickAt = e.timeStamp; }, true);
+  document.addEventListener("click", (e) => {
+    window.__clickAt = e.timeStamp;
+    if (window.__armOnClick) {
+      window.__armed = true;
+      window.__lineAt = null;
+    }
+  }, true);
   const firstLine = (u) => {
     window.__draws += 1;
     if (marked && !window.__armed) return;

@@ -139,9 +139,10 @@ def report_rows_and_notes(report: Report, measured: Measured) -> None:
         f"browser: heap, project page at 1 h, 1280 px, post-GC over "
         f"{heap['samples'][-1][0]:.0f} s: first {heap['first'] / 1e6:.2f} MB, last "
         f"{heap['last'] / 1e6:.2f} MB, max {heap['max'] / 1e6:.2f} MB, slope "
-        f"{heap['slope_per_min'] / 1e3:+.0f} kB/min; flat (≤ {HEAP_SLACK / 1e3:.0f} kB/min: "
-        f"the window is full, its points are replaced, not added): "
-        f"{_verdict(heap['slope_per_min'] <= HEAP_SLACK)}."
+        f"{heap['slope_per_min'] / 1e3:+.0f} kB/min, over the second half (settled) "
+        f"{heap['settled_slope_per_min'] / 1e3:+.0f} kB/min; flat (settled, ≤ "
+        f"{HEAP_SLACK / 1e3:.0f} kB/min: the window is full, its points are replaced, not "
+        f"added): {_verdict(heap['settled_slope_per_min'] <= HEAP_SLACK)}."
     )
 
 
