@@ -284,8 +284,11 @@ def measure_heap(
         "last": heaps[-1],
         "max": max(heaps),
         "slope_per_min": slope(samples) * 60,
-        # The first half is the page settling (compiled code, caches filling).
-        "settled_slope_per_min": slope([s for s in samples if s[0] >= plan.heap_span / 2]) * 60,
+        # The first half is the page settling (compiled code, caches filling);
+        # over the second, the median of the pairwise slopes: one sample caught
+        # with a frame's garbage still referenced does not make a trend.
+        "settled_slope_per_min": median_slope([s for s in samples if s[0] >= plan.heap_span / 2])
+        * 60,
     }
 
 
@@ -297,6 +300,18 @@ def slope(points: Sequence[tuple[float, float]]) -> float:
     mx, my = statistics.fmean(xs), statistics.fmean(y for _, y in points)
     num = sum((x - mx) * (y - my) for x, y in points)
     return num / sum((x - mx) ** 2 for x in xs)
+
+
+def median_slope(points: Sequence[tuple[float, float]]) -> float:
+    """The median of the slopes between every two points (Theil and Sen's
+    estimator: one outlier does not move it); 0 with fewer than two distinct x."""
+    slopes = [
+        (y1 - y0) / (x1 - x0)
+        for i, (x0, y0) in enumerate(points)
+        for x1, y1 in points[i + 1 :]
+        if x1 != x0
+    ]
+    return statistics.median(slopes) if slopes else 0.0
 
 
 # --- the run ------------------------------------------------------------------------
