@@ -64,6 +64,7 @@ RANGES = {"1m": 60, "15m": 900, "1h": 3600}
 VIEWPORTS = {"1280": {"width": 1280, "height": 800}, "360": {"width": 360, "height": 740}}
 PHONE = "360"
 HEAP_CASE = ("1h", "1280")
+BUTTONS = ("15m", "1m")  # pressed on the page at 1 h
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +86,7 @@ class Plan:
         if options.long:
             return cls(warm=5.0, window=60.0, repeat=min(options.repeat, 3), first_repeat=5,
                        heap_span=300.0, heap_every=30.0)  # fmt: skip
-        return cls(warm=5.0, window=30.0, repeat=2, first_repeat=3, heap_span=60.0,
+        return cls(warm=5.0, window=30.0, repeat=2, first_repeat=3, heap_span=120.0,
                    heap_every=15.0)  # fmt: skip
 
 
@@ -114,7 +115,7 @@ def _goto(page: Any, origin: str, kind: str, span: int, size: tuple[int, int]) -
         page.goto(f"{origin}/?range={rng}")
 
 
-def _open(context: Any, origin: str, kind: str, span: int, size: tuple[int, int]) -> Any:
+def open_page(context: Any, origin: str, kind: str, span: int, size: tuple[int, int]) -> Any:
     """A page of `kind` in `context`, loaded, a line drawn."""
     page = context.new_page()
     _goto(page, origin, kind, span, size)
@@ -163,7 +164,7 @@ def plot_sizes(browser: Any, origin: str) -> dict[str, tuple[int, int]]:
         context = browser.new_context(viewport=viewport)
         try:
             context.add_init_script(PROBE_JS)
-            page = _open(context, origin, "project", RANGES["1m"], (0, 0))
+            page = open_page(context, origin, "project", RANGES["1m"], (0, 0))
             sizes[name] = plot_size(page)
         finally:
             context.close()
@@ -176,7 +177,7 @@ def measure_page(browser: Any, origin: str, kind: str, case: Case, plan: Plan) -
     context = browser.new_context(viewport=VIEWPORTS[width])
     try:
         context.add_init_script(PROBE_JS)
-        page = _open(context, origin, kind, RANGES[rng], size)
+        page = open_page(context, origin, kind, RANGES[rng], size)
         cdp = context.new_cdp_session(page)
         cdp.send("Performance.enable")
         page.wait_for_timeout(plan.warm * 1000)
@@ -234,6 +235,25 @@ def measure_first_line(
     return {"page": kind, "range": rng, "first_line_ms": first, "history_end_ms": history}
 
 
+def measure_range_button(browser: Any, origin: str, rng: str) -> dict[str, Any]:
+    """The project page at 1 h on a fresh phone-sized context, a line drawn; just
+    after a redraw, the `rng` button: ms from the click to the line drawn again."""
+    context = browser.new_context(viewport=VIEWPORTS[PHONE])
+    try:
+        context.add_init_script(PROBE_JS)
+        page = open_page(context, origin, "project", RANGES["1h"], (0, 0))
+        draws = page.evaluate("() => window.__draws")
+        page.wait_for_function(f"() => window.__draws > {draws}", timeout=15_000)
+        page.evaluate("() => { window.__armOnClick = true; }")
+        label = {"1m": "1 min", "15m": "15 min", "1h": "1 h"}[rng]
+        page.get_by_role("button", name=label, exact=True).click()
+        page.wait_for_function("() => window.__lineAt !== null", timeout=15_000)
+        took: float = page.evaluate("() => window.__lineAt - window.__clickAt")
+    finally:
+        context.close()
+    return {"range": rng, "line_back_ms": took}
+
+
 def measure_heap(
     browser: Any, origin: str, plan: Plan, progress: Callable[[str], None]
 ) -> dict[str, Any]:
@@ -242,7 +262,7 @@ def measure_heap(
     context = browser.new_context(viewport=VIEWPORTS[width])
     try:
         context.add_init_script(PROBE_JS)
-        page = _open(context, origin, "project", RANGES[rng], (0, 0))
+        page = open_page(context, origin, "project", RANGES[rng], (0, 0))
         cdp = context.new_cdp_session(page)
         page.wait_for_timeout(plan.warm * 1000)
         start = time.perf_counter()
@@ -264,6 +284,11 @@ def measure_heap(
         "last": heaps[-1],
         "max": max(heaps),
         "slope_per_min": slope(samples) * 60,
+        # The first half is the page settling (compiled code, caches filling);
+        # over the second, the median of the pairwise slopes: one sample caught
+        # with a frame's garbage still referenced does not make a trend.
+        "settled_slope_per_min": median_slope([s for s in samples if s[0] >= plan.heap_span / 2])
+        * 60,
     }
 
 
@@ -275,6 +300,18 @@ def slope(points: Sequence[tuple[float, float]]) -> float:
     mx, my = statistics.fmean(xs), statistics.fmean(y for _, y in points)
     num = sum((x - mx) * (y - my) for x, y in points)
     return num / sum((x - mx) ** 2 for x in xs)
+
+
+def median_slope(points: Sequence[tuple[float, float]]) -> float:
+    """The median of the slopes between every two points (Theil and Sen's
+    estimator: one outlier does not move it); 0 with fewer than two distinct x."""
+    slopes = [
+        (y1 - y0) / (x1 - x0)
+        for i, (x0, y0) in enumerate(points)
+        for x1, y1 in points[i + 1 :]
+        if x1 != x0
+    ]
+    return statistics.median(slopes) if slopes else 0.0
 
 
 # --- the run ------------------------------------------------------------------------
@@ -291,6 +328,7 @@ def measure(plan: Plan, progress: Callable[[str], None] = lambda _: None) -> Rep
     report = Report(NAME)
     runs: list[dict[str, Any]] = []
     firsts: list[dict[str, Any]] = []
+    buttons: list[dict[str, Any]] = []
     with (
         sync_playwright() as pw,
         tempfile.TemporaryDirectory(prefix="bench-chromium-") as tmp,
@@ -326,6 +364,13 @@ def measure(plan: Plan, progress: Callable[[str], None] = lambda _: None) -> Rep
                         f["repeat"] = i
                         firsts.append(f)
                         report.details.append({"test": "first_line", **f})
+            for i in range(plan.first_repeat):
+                for rng in BUTTONS:
+                    progress(f"browser: the line back after the {rng} button at {PHONE} px")
+                    b = measure_range_button(browser, origin, rng)
+                    b["repeat"] = i
+                    buttons.append(b)
+                    report.details.append({"test": "range_button", **b})
             progress(f"browser: project page heap over {plan.heap_span:g} s")
             heap = measure_heap(browser, origin, plan, progress)
             report.details.append({"test": "heap", **heap})
@@ -333,7 +378,7 @@ def measure(plan: Plan, progress: Callable[[str], None] = lambda _: None) -> Rep
             browser.close()
     report_rows_and_notes(
         report,
-        Measured(runs, firsts, heap, plan.warm, plan.window, plan.repeat, version, sizes),
+        Measured(runs, firsts, buttons, heap, plan.warm, plan.window, plan.repeat, version, sizes),
     )
     return report
 

@@ -7,7 +7,10 @@ The probe, injected before any script of either page:
 - lists the tasks over 50 ms (a `longtask` PerformanceObserver);
 - counts uPlot's draws and marks the first line: it wraps the `uPlot`
   constructor as the vendored script defines it (a setter on `window.uPlot`)
-  and adds a `draw` hook to every chart.
+  and adds a `draw` hook to every chart.  Armed again (`__armed`, or by the
+  next click with `__armOnClick`), the hook records the time of the next such
+  draw in `__lineAt`, and a click's time is kept in `__clickAt`: the line's
+  return after a range button.
   After uPlot's first draw that has two points or more of one series inside the
   x scale, `performance.mark("first-line")`: its `startTime` is milliseconds from
   the navigation's start (the page's time origin) to a line on the canvas.  Both
@@ -52,17 +55,29 @@ window.EventSource = class extends window.EventSource {
 (() => {
   let marked = false;
   window.__draws = 0;
+  window.__armed = false;  // set: the next draw with a line records its time in __lineAt
+  window.__armOnClick = false;  // set: a click arms it (before the page's own handlers)
+  window.__clickAt = null;
+  document.addEventListener("click", (e) => {
+    window.__clickAt = e.timeStamp;
+    if (window.__armOnClick) {
+      window.__armed = true;
+      window.__lineAt = null;
+    }
+  }, true);
   const firstLine = (u) => {
     window.__draws += 1;
-    if (marked) return;
+    if (marked && !window.__armed) return;
     const xs = u.data[0], lo = u.scales.x.min, hi = u.scales.x.max;
     for (let s = 1; s < u.data.length; s++) {
       const ys = u.data[s];
       let n = 0;
       for (let i = 0; i < xs.length; i++) {
         if (typeof ys[i] === "number" && xs[i] >= lo && xs[i] <= hi && ++n === 2) {
+          if (!marked) performance.mark("__FIRST_LINE__");
           marked = true;
-          performance.mark("__FIRST_LINE__");
+          if (window.__armed) window.__lineAt = performance.now();
+          window.__armed = false;
           return;
         }
       }
@@ -110,6 +125,7 @@ const POINTS = Math.min(10000, Math.max(8, 4 * PLOT));
 let skew = 0;  // server clock - local clock, s
 const now = () => Date.now() / 1000 + skew;
 const charts = new Map();  // unit -> {ids, data, pending, plot, dirty, drawnAt}
+window.bareCharts = charts;  // for tests/bench/test_browser_smoke.py
 const unitOf = new Map();  // series id -> unit
 let timer = null, timerDue = Infinity, frameAsked = false;
 

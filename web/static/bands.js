@@ -83,6 +83,7 @@ export function columns(u, table, index, i0, i1, ratio = globalThis.devicePixelR
   const ky = box.height / (sy.max - sy.min);
   const step = Math.max(1, Math.round(ratio));  // a column: a CSS pixel, in canvas pixels
   const least = BAND_MIN_PX * ratio;
+  if (table.spread[index] * ky < least) return null;  // no bucket of it is that wide
   const bottom = box.top + box.height;
   let path = null;
   let col = NaN, top = Infinity, low = -Infinity;  // the column being gathered, its y extent

@@ -28,6 +28,7 @@ export class Buckets {
     this.cols = [];
     for (let i = 0; i < this.columns; i++) this.cols.push({ v: [], lo: [], hi: [] });
     this.lastK = this.cols.map(() => -Infinity);  // per series: its newest bucket
+    this.spread = this.cols.map(() => 0);  // per series: its widest bucket (max - min) since the reset
     this.data = [this.xs];
     for (const c of this.cols) this.data.push(c.v);
   }
@@ -94,14 +95,18 @@ export class Buckets {
       if (lo < c.lo[i]) c.lo[i] = lo;
       if (hi > c.hi[i]) c.hi[i] = hi;
     }
+    if (c.hi[i] - c.lo[i] > this.spread[index]) this.spread[index] = c.hi[i] - c.lo[i];
     if (k > last) this.lastK[index] = k;
     return true;
   }
 
+  // The rows that left the window go in batches of a thirtieth of the table:
+  // dropping the first row costs a move of every other one in each column, and
+  // a chart redrawn every frame loses a row about every other frame.
   trim(start) {
     let n = 0;
     while (n < this.xs.length && this.xs[n] < start - this.w) n += 1;
-    if (n === 0) return;
+    if (n === 0 || n < this.xs.length / 32) return;
     this.ks.splice(0, n);
     this.xs.splice(0, n);
     for (const c of this.cols) { c.v.splice(0, n); c.lo.splice(0, n); c.hi.splice(0, n); }

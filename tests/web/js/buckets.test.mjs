@@ -113,3 +113,22 @@ test("a second series' history finds the rows the first made, and makes the miss
   assert.deepEqual(t.cols[0].v, [undefined, 10, 20, 30, undefined, 40]);
   assert.deepEqual(t.cols[1].v, [-5, undefined, -20, undefined, -35, -40]);
 });
+
+test("each series' widest bucket is known, for the bands to skip a series with none", () => {
+  const t = table(2);
+  t.add(0, 10.2, 5, 5, 5);
+  t.add(0, 10.7, 6, 6, 6);  // the bucket spans 5..6
+  t.add(1, 12.5, 1, 1, 1);
+  assert.deepEqual(t.spread, [1, 0]);
+  t.reset({ start: 0, end: 100 }, 100);
+  assert.deepEqual(t.spread, [0, 0]);
+});
+
+test("rows that left the span go in batches, not one at a time", () => {
+  const t = table();
+  for (let x = 0; x < 100; x++) t.add(0, x + 0.5, x, x, x);
+  t.follow({ start: 2.5, end: 102.5 });  // two rows are out: kept for now
+  assert.equal(t.xs.length, 100);
+  t.follow({ start: 5.5, end: 105.5 });  // five: a batch
+  assert.equal(t.xs[0], 5);
+});
