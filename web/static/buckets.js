@@ -112,6 +112,32 @@ export class Buckets {
     for (const c of this.cols) { c.v.splice(0, n); c.lo.splice(0, n); c.hi.splice(0, n); }
   }
 
+  // The rows of series `index` holding a value with no line to draw to it:
+  // the values nearest it on both sides are absent or across a gap (null).
+  // Drawn as dots (chart.js), or a sensor with one point in view would not show.
+  lone(index) {
+    const v = this.cols[index].v;
+    const rows = [];
+    let joinable = false;  // a value since the last gap: the next value joins it
+    let alone = -1;        // the row of a value nothing joined yet
+    for (let r = 0; r < v.length; r++) {
+      const x = v[r];
+      if (x === undefined) continue;
+      if (x === null) {
+        if (alone >= 0) rows.push(alone);
+        alone = -1;
+        joinable = false;
+      } else if (joinable) {
+        alone = -1;
+      } else {
+        alone = r;
+        joinable = true;
+      }
+    }
+    if (alone >= 0) rows.push(alone);
+    return rows;
+  }
+
   // The rows of series `index` that are on screen: a value, inside the window.
   // What the export writes and the snapshot counts.
   shown(index) {

@@ -18,6 +18,26 @@ function cssVar(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 
+// The value axis as wide as its longest label (uPlot's default is a fixed 50
+// px, which cut "15,000" to "5,000"); on uPlot's second sizing pass, its first.
+function valueAxisSize(u, values, axisIdx, cycleNum) {
+  const axis = u.axes[axisIdx];
+  if (cycleNum > 1) return axis._size;
+  let longest = "";
+  for (const v of values || []) if (v.length > longest.length) longest = v;
+  let size = axis.ticks.size + axis.gap;
+  if (longest) {
+    u.ctx.font = axis.font[0];
+    size += u.ctx.measureText(longest).width / (globalThis.devicePixelRatio || 1);
+  }
+  return Math.max(40, Math.ceil(size) + 4);
+}
+
+function lonePoints(table, index) {
+  const rows = table.lone(index);
+  return rows.length ? rows : null;
+}
+
 export class Chart {
   // `series`: the list's records by id ({info, value}), read only; `span`:
   // the view's time span; `hooks`: zoom(start, end) after a drag across the
@@ -99,7 +119,12 @@ export class Chart {
       const stale = () => this.series.get(id).info.stale;
       // Lines a pixel wide: wider ones cost the browser several times as much
       // to rasterise.
-      seriesOpts.push({ stroke: () => (stale() ? grey : color), width: 1, spanGaps: false, points: { show: false } });
+      const paint = () => (stale() ? grey : color);
+      seriesOpts.push({
+        stroke: paint, width: 1, spanGaps: false,
+        // No dots, but for a value with no line to draw to it.
+        points: { show: false, size: 5, fill: paint, stroke: paint, filter: (u, si) => lonePoints(table, si - 1) },
+      });
       bands.push(() => (stale() ? grey : color) + "33");
     });
     const axis = { stroke: muted, grid: { stroke: line, width: 1 }, ticks: { stroke: line, width: 1 } };
@@ -110,7 +135,7 @@ export class Chart {
       cursor: { drag: { x: true, y: false, setScale: false }, points: { show: false } },
       scales: { x: { time: true, range: () => [table.start, table.end] }, y: { range: bandRange(table, uPlot) } },
       series: seriesOpts,
-      axes: [{ ...axis, space: 70, values: timeLabels }, { ...axis, size: 50 }],
+      axes: [{ ...axis, space: 70, values: timeLabels }, { ...axis, size: valueAxisSize }],
       hooks: {
         setSelect: [(u) => this.select(u)],
         setCursor: [(u) => { this.cursorIdx = u.cursor.idx; this.showLegend(); }],

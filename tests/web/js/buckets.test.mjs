@@ -132,3 +132,18 @@ test("rows that left the span go in batches, not one at a time", () => {
   t.follow({ start: 5.5, end: 105.5 });  // five: a batch
   assert.equal(t.xs[0], 5);
 });
+
+test("a value with no line to draw to it is lone: alone in its column, or between gaps", () => {
+  const t = table(2);
+  t.add(0, 50, 1, 1, 1);
+  assert.deepEqual(t.lone(0), [0]);  // one point in view
+  assert.deepEqual(t.lone(1), []);   // nothing at all
+  t.add(1, 40, 2, 2, 2);
+  t.add(1, 60, 3, 3, 3);             // rows apart, no gap between: one line
+  assert.deepEqual(t.lone(1), []);
+  assert.deepEqual(t.lone(0), [1]);  // still alone, though other rows came in
+  t.add(0, 70, 4, 4, 4, true);       // back after a gap: both ends alone
+  assert.deepEqual(t.lone(0), [1, 4]);  // rows: 40, 50, the gap at 51, 60, 70
+  t.add(0, 72, 5, 5, 5);             // joined to the one before it
+  assert.deepEqual(t.lone(0), [1]);
+});

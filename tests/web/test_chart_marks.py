@@ -1,0 +1,90 @@
+"""What a chart draws at the edges of its data: value labels of any magnitude in
+full, and a value with nothing to join it drawn as a dot.
+
+Read from the canvases themselves, as a user sees them, on a 360 px phone.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from telemetry.config import Config
+from telemetry.model import RawMessage
+from tests.harness.browser import WatchedPage
+from tests.harness.server import RunningServer, StartServer
+from tests.web.test_charts import ARTIFACTS
+from tests.web.test_page_first_line import LINE_PIXELS, ROUTE, line_drawn_at, phone
+
+__all__ = ["phone"]  # the fixture
+
+# Pixels drawn in the canvases' first two columns, where a value label starts
+# when it is cut off at the chart's left edge (nothing else is drawn there:
+# the grid and ticks begin at the plot, right of the labels).
+LEFT_EDGE_PIXELS = """() => {
+  let n = 0;
+  for (const canvas of document.querySelectorAll("figure.chart canvas")) {
+    if (!canvas.width || !canvas.height) continue;
+    const px = canvas.getContext("2d").getImageData(0, 0, 2, canvas.height).data;
+    for (let i = 3; i < px.length; i += 4) if (px[i] > 0) n += 1;
+  }
+  return n;
+}"""
+
+
+def ingest(server: RunningServer, points: list[tuple[str, float, float]]) -> None:
+    """`(series, time, value)` points, stored before return."""
+    server.runtime.inbox.put_many(
+        [RawMessage(ROUTE, sid, repr(v).encode(), t) for sid, t, v in points]
+    )
+    store = server.runtime.pipeline.store
+    deadline = time.monotonic() + 10
+    last = {sid: t for sid, t, _ in points}
+    while not all(
+        (s := store.get(sid)) is not None and s.entry.last_ts >= t for sid, t in last.items()
+    ):
+        assert time.monotonic() < deadline, "the points were not stored within 10 s"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("level", [15_000.0, 1_234_567.0, -0.000123])
+def test_value_labels_are_never_cut_off_whatever_the_magnitude(
+    start_server: StartServer, phone: WatchedPage, level: float
+) -> None:
+    server = start_server(Config(), [])
+    now = time.time()
+    # A slow swing of a fifth of the level: labels of the level's magnitude.
+    ingest(
+        server,
+        [
+            ("meter/power", now - 3600 + 6 * i, level * (1 + 0.2 * (i % 100) / 100))
+            for i in range(600)
+        ],
+    )
+    page = phone.page
+    page.goto(server.url + "?range=1h")
+    line_drawn_at(page)
+    (ARTIFACTS / "screenshots").mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "screenshots" / f"labels-{level:g}.png")
+    assert page.evaluate(LEFT_EDGE_PIXELS) == 0, "a value label runs off the chart's left edge"
+    assert phone.errors == []
+
+
+def test_a_lone_point_is_drawn_as_a_dot(start_server: StartServer, phone: WatchedPage) -> None:
+    server = start_server(Config(), [])
+    # One reading in the hour: no line can be drawn through it.
+    ingest(server, [("attic/temperature", time.time() - 1800, 21.5)])
+    page = phone.page
+    page.goto(server.url + "?range=1h")
+    page.wait_for_function(
+        "() => window.telemetryPage.snapshot().charts.some((c) => c.rows > 0)", timeout=10_000
+    )
+    # A 5 px dot: some 15-25 CSS pixels of the series' colour (more at a higher
+    # pixel ratio); no line (a line across the chart has hundreds).
+    handle = page.wait_for_function(
+        f"() => ({LINE_PIXELS})() >= 10 && ({LINE_PIXELS})()", timeout=5000
+    )
+    page.screenshot(path=ARTIFACTS / "screenshots" / "lone-point.png")
+    assert handle.json_value() < 100
+    assert phone.errors == []
