@@ -10,6 +10,7 @@ import { bandRange, drawBands } from "./bands.js";
 import { Buckets } from "./buckets.js";
 import { formatValue, timeLabels } from "./format.js";
 import { chartTitle, legendName } from "./groups.js";
+import { touchZoom } from "./touch.js";
 
 export const PALETTE = Object.freeze(["#2f6fde", "#d1482f", "#1f9d55", "#a23bc4", "#c98a00", "#0f9bb5",
   "#d6337c", "#5a6b1f", "#7b4f2b", "#4c5fd5"]);
@@ -146,6 +147,7 @@ export class Chart {
     this.plotEl.textContent = "";
     this.plot = new uPlot(opts, table.data, this.plotEl);
     this.plot.over.addEventListener("dblclick", () => this.hooks.unzoom());
+    touchZoom(this.plot, (start, end) => this.hooks.zoom(start, end));
   }
 
   // A drag across the plot: zoom to it (then clear uPlot's selection box).
