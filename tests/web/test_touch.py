@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, CDPSession, Page
+from playwright.sync_api import Browser, CDPSession, FloatRect, Page
 
 from telemetry.config import Config
 from tests.harness.browser import WatchedPage
@@ -45,7 +45,7 @@ def gesture(page: Page, steps: list[list[tuple[float, float]]]) -> None:
     cdp.detach()
 
 
-def plot_box(page: Page) -> dict[str, float]:
+def plot_box(page: Page) -> FloatRect:
     box = page.locator("figure.chart .u-over").first.bounding_box()
     assert box is not None
     return box
