@@ -6,12 +6,13 @@ Read from the canvases themselves, as a user sees them, on a 360 px phone.
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 
 from telemetry.config import Config
-from telemetry.model import RawMessage
+from telemetry.model import RawMessage, Route
 from tests.harness.browser import WatchedPage
 from tests.harness.server import RunningServer, StartServer
 from tests.web.test_charts import ARTIFACTS
@@ -87,4 +88,41 @@ def test_a_lone_point_is_drawn_as_a_dot(start_server: StartServer, phone: Watche
     )
     page.screenshot(path=ARTIFACTS / "screenshots" / "lone-point.png")
     assert handle.json_value() < 100
+    assert phone.errors == []
+
+
+def test_on_off_states_are_steps_labelled_on_and_off(
+    start_server: StartServer, phone: WatchedPage
+) -> None:
+    server = start_server(Config(), [])
+    route = Route("home", "mqtt", "auto")
+    now = time.time()
+    # A door opened and closed every five minutes for the hour, a window every twenty.
+    msgs = [
+        RawMessage(
+            route,
+            f"zigbee2mqtt/{device}",
+            f'{{"contact":{json.dumps(bool(i // every % 2))}}}'.encode(),
+            now - 3600 + 300 * i,
+        )
+        for i in range(12)
+        for device, every in (("door", 1), ("window", 4))
+    ]
+    server.runtime.inbox.put_many(msgs)
+    page = phone.page
+    page.goto(server.url + "?range=1h")
+    page.wait_for_function(
+        "() => window.telemetryPage.snapshot().charts"
+        ".some((c) => c.key.startsWith('st:') && c.rows > 0)",
+        timeout=10_000,
+    )
+    chart = page.locator("figure.chart").filter(has_text="Contact (on/off)")
+    assert chart.count() == 1
+    # The last readings: the door open (1, drawn as on), the window shut; each
+    # in a lane of its own.
+    assert chart.locator(".legend .value").all_inner_texts() == ["on", "off"]
+    row = page.locator('tr[data-series="door/contact"] td.value').inner_text()
+    assert row == "on"
+    (ARTIFACTS / "screenshots").mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "screenshots" / "states.png")
     assert phone.errors == []

@@ -9,6 +9,18 @@ export function formatValue(v) {
   return String(Math.round(v * 1000) / 1000);
 }
 
+// A reading as text: a state's 1 and 0 as "on" and "off", a number as formatValue.
+export function formatReading(v, info) {
+  if (info && info.kind === "state" && typeof v === "number" && Number.isFinite(v)) return v ? "on" : "off";
+  return formatValue(v);
+}
+
+// "21.5 °C", "on": a reading with its unit, as the legends and tiles show it.
+export function readingText(v, info) {
+  const text = formatReading(v, info);
+  return info && info.unit && info.kind !== "state" ? text + " " + info.unit : text;
+}
+
 export function formatAge(seconds) {
   if (!Number.isFinite(seconds)) return "";
   if (seconds < 2) return "now";

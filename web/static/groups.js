@@ -6,7 +6,9 @@
 // measures, the last word of its name ("humidity", "battery"; numbers such as
 // Shelly's "relay/0" are not words), so humidity and a battery's charge are
 // not drawn on one axis.  With `split`, every series has a chart of its own.
-// Chart keys: "u:<unit>", "u:<unit>:<quantity>", "n:<quantity>", "s:<series id>".
+// On/off states have charts of their own by what they switch, drawn as steps.
+// Chart keys: "u:<unit>", "u:<unit>:<quantity>", "n:<quantity>", "st:<quantity>",
+// "s:<series id>".
 //
 // Pure functions of series infos ({id, device, sensor, unit}); no DOM.
 
@@ -44,6 +46,7 @@ export function quantityName(word) {
 
 export function chartKey(info, split) {
   if (split) return "s:" + info.id;
+  if (info.kind === "state") return "st:" + quantity(info.sensor);
   if (!info.unit) return "n:" + quantity(info.sensor);
   return MEASURES.has(info.unit) ? "u:" + info.unit : "u:" + info.unit + ":" + quantity(info.sensor);
 }
@@ -51,7 +54,7 @@ export function chartKey(info, split) {
 // chart key -> the ids it draws, for the series `isSelected` keeps: charts of a
 // unit first, then those grouped by name; series by id within each.
 export function groupSeries(infos, split, isSelected) {
-  const rank = (info) => (info.unit ? "0" : "1") + chartKey(info, split);
+  const rank = (info) => (info.kind === "state" ? "2" : info.unit ? "0" : "1") + chartKey(info, split);
   const ordered = [...infos].sort((a, b) =>
     rank(a).localeCompare(rank(b)) || a.id.localeCompare(b.id));
   const groups = new Map();
@@ -67,12 +70,12 @@ export function groupSeries(infos, split, isSelected) {
 // "Temperature (°C)", then how many series: what the chart shows, in words.
 export function chartTitle(key, infos) {
   const first = infos[0];
-  const unit = " (" + unitLabel(first.unit) + ")";
+  const unit = first.kind === "state" ? " (on/off)" : " (" + unitLabel(first.unit) + ")";
   const count = infos.length === 1 ? "" : "· " + infos.length + " series";
   if (key.startsWith("s:")) {
     return { title: first.device + " / " + first.sensor + unit, detail: "" };
   }
-  const measures = MEASURES.get(first.unit);
+  const measures = first.kind === "state" ? null : MEASURES.get(first.unit);
   if (measures) return { title: measures + unit, detail: count };
   // What the sensors measure, by name: "Humidity (%)" for AM2301.Humidity and sensor/humidity.
   const names = [...new Set(infos.map((i) => quantityName(quantity(i.sensor))))];

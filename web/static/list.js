@@ -7,7 +7,7 @@
 // and paint, and nobody reads ten changes a second.  Device strings reach the
 // DOM only through textContent.
 
-import { formatAge, formatValue } from "./format.js";
+import { formatAge, formatReading } from "./format.js";
 
 class Series {
   constructor(info, checked, onToggle) {
@@ -39,12 +39,12 @@ class Series {
 
   showInfo() {
     this.sensorEl.textContent = this.info.sensor;
-    this.unitEl.textContent = this.info.unit || "";
+    this.unitEl.textContent = this.info.kind === "state" ? "" : this.info.unit || "";
     this.row.classList.toggle("stale", this.info.stale);
   }
 
   showValue() {
-    const text = formatValue(this.value);
+    const text = formatReading(this.value, this.info);
     if (this.valueEl.textContent !== text) this.valueEl.textContent = text;
   }
 

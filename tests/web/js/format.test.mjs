@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { csvField, csvLine, exportName, formatAge, formatValue, timeLabels, unitLabel } from "../../../web/static/format.js";
+import { csvField, csvLine, exportName, formatAge, formatReading, formatValue, readingText, timeLabels, unitLabel }
+  from "../../../web/static/format.js";
 
 test("values are rounded to three decimals, tiny and huge ones in exponent form", () => {
   assert.equal(formatValue(21.23456), "21.235");
@@ -51,4 +52,14 @@ test("csv fields with commas, quotes or newlines are quoted", () => {
 
 test("the export is named after the UTC time", () => {
   assert.equal(exportName(new Date(Date.UTC(2026, 0, 2, 3, 4, 5))), "telemetry-20260102-030405.csv");
+});
+
+test("a state reads on and off, without a unit; a number keeps its unit", () => {
+  const state = { kind: "state", unit: null };
+  assert.equal(formatReading(1, state), "on");
+  assert.equal(formatReading(0, state), "off");
+  assert.equal(formatReading(null, state), "–");
+  assert.equal(readingText(1, state), "on");
+  assert.equal(readingText(21.5, { kind: "number", unit: "°C" }), "21.5 °C");
+  assert.equal(readingText(3, { kind: "number", unit: null }), "3");
 });

@@ -63,3 +63,12 @@ test("a legend names device and sensor, the sensor alone on a chart of its own",
   assert.equal(legendName("u:°C", info("shed/temperature", "°C"), 2), "shed / temperature");
   assert.equal(legendName("s:shed/temperature", info("shed/temperature", "°C"), 1), "temperature");
 });
+
+test("on/off states have charts of their own, after the rest, titled on/off", () => {
+  const state = (id) => ({ ...info(id), kind: "state" });
+  assert.equal(chartKey(state("door/contact"), false), "st:contact");
+  const groups = groupSeries([state("door/contact"), info("zb0/contact"), info("a/t", "°C")], false, () => true);
+  assert.deepEqual([...groups.keys()], ["u:°C", "n:contact", "st:contact"]);
+  assert.deepEqual(chartTitle("st:contact", [state("door/contact"), state("window/contact")]),
+    { title: "Contact (on/off)", detail: "· 2 series" });
+});
