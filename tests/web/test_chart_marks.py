@@ -7,11 +7,12 @@ Read from the canvases themselves, as a user sees them, on a 360 px phone.
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
 
-from telemetry.config import Config
+from telemetry.config import Config, SeriesRule
 from telemetry.model import RawMessage, Route
 from tests.harness.browser import WatchedPage
 from tests.harness.server import RunningServer, StartServer
@@ -125,4 +126,41 @@ def test_on_off_states_are_steps_labelled_on_and_off(
     assert row == "on"
     (ARTIFACTS / "screenshots").mkdir(parents=True, exist_ok=True)
     page.screenshot(path=ARTIFACTS / "screenshots" / "states.png")
+    assert phone.errors == []
+
+
+def test_stats_over_the_range_and_an_energy_meters_use_across_a_reset(
+    start_server: StartServer, phone: WatchedPage
+) -> None:
+    rules = (SeriesRule("plug/*", unit="kWh"), SeriesRule("shed/*", unit="°C"))
+    server = start_server(Config(series=rules), [])
+    now = time.time()
+    # A plug's meter: 0.1 kWh every 5 minutes, reset to zero at the half hour.
+    meter = [
+        ("plug/energy", now - 3500 + 300 * i, round(10 + 0.1 * i if i < 6 else 0.1 * (i - 6), 3))
+        for i in range(12)
+    ]
+    temperature = [("shed/temperature", now - 3600 + 60 * i, 20.0 + (i % 3)) for i in range(60)]
+    ingest(server, meter + temperature)
+    page = phone.page
+    page.goto(server.url + "?range=1h")
+    line_drawn_at(page)
+    page.wait_for_function("() => window.telemetryPage.snapshot().charts.length === 2")
+    for button in page.locator("figure.chart .more").all():
+        button.click()
+    stats = dict(
+        zip(
+            page.locator("figure.chart .legend .name").all_inner_texts(),
+            page.locator("figure.chart .legend .stats").all_inner_texts(),
+            strict=True,
+        )
+    )
+    # Before the reset 10.0 -> 10.5, after it 0.0 -> 0.5: 1.0 kWh used.
+    assert stats["plug / energy"] == "used 1 kWh"
+    # 20, 21, 22 in turn: the mean 21 (20 fewer times when the oldest has left the window).
+    low, high, mean = re.fullmatch(
+        r"min (\S+) · max (\S+) · mean (\S+) °C", stats["shed / temperature"]
+    ).groups()  # type: ignore[union-attr]
+    assert (low, high) == ("20", "22") and 21 <= float(mean) < 21.05
+    page.screenshot(path=ARTIFACTS / "screenshots" / "stats.png")
     assert phone.errors == []

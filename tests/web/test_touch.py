@@ -114,3 +114,29 @@ def test_a_tap_is_not_a_zoom(start_server: StartServer, touch_phone: WatchedPage
     gesture(page, [[(x, y)], [(x + 3, y)]])
     page.wait_for_timeout(300)
     assert not page.evaluate("window.telemetryPage.snapshot().zoom")
+
+
+def test_what_a_finger_taps_is_44_px_and_legends_fold(
+    start_server: StartServer, touch_phone: WatchedPage
+) -> None:
+    server = start_server(Config(), [])
+    fill_history(server, 3600)
+    page = touch_phone.page
+    page.goto(server.url + "?range=1h")
+    line_drawn_at(page)
+    sizes = page.evaluate(
+        """() => [...document.querySelectorAll("button, td.pick label")]
+          .filter((el) => el.offsetParent !== null)
+          .map((el) => [el.textContent.trim() || el.className || el.tagName,
+                        el.getBoundingClientRect().height, el.getBoundingClientRect().width])"""
+    )
+    assert sizes, "no buttons found"
+    small = [s for s in sizes if s[1] < 44]
+    assert small == [], f"tap targets under 44 px tall: {small}"
+    legend = page.locator("figure.chart .legend").first
+    folded = legend.bounding_box()
+    assert folded is not None and folded["height"] <= 24  # one line of two series
+    page.locator("figure.chart .more").first.click()
+    opened = legend.bounding_box()
+    assert opened is not None and opened["height"] > 2 * folded["height"]
+    assert touch_phone.errors == []

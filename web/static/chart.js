@@ -8,7 +8,7 @@
 
 import { bandRange, drawBands } from "./bands.js";
 import { Buckets } from "./buckets.js";
-import { readingText, timeLabels } from "./format.js";
+import { readingText, statsText, timeLabels } from "./format.js";
 import { chartTitle, legendName } from "./groups.js";
 import { touchZoom } from "./touch.js";
 
@@ -88,9 +88,21 @@ export class Chart {
       name.textContent = legendName(key, info, ids.length);
       const value = document.createElement("span");
       value.className = "value";
-      li.append(swatch, name, value);
+      const stats = document.createElement("span");
+      stats.className = "stats";
+      li.append(swatch, name, value, stats);
       this.legendEl.append(li);
-      this.legend.set(info.id, { li, value });
+      this.legend.set(info.id, { li, value, stats });
+    });
+    // Collapsed, a phone shows the legend's first line; expanded, every
+    // series with its statistics over the range.
+    this.expanded = false;
+    this.moreEl = node.querySelector(".more");
+    this.moreEl.addEventListener("click", () => {
+      this.expanded = !this.expanded;
+      this.el.classList.toggle("expanded", this.expanded);
+      this.moreEl.setAttribute("aria-expanded", String(this.expanded));
+      this.showLegend();
     });
     this.table = new Buckets(ids.length, span, this.plotWidth());
     this.plot = null;
@@ -206,6 +218,10 @@ export class Chart {
       const text = readingText(v, s.info);
       if (entry.value.textContent !== text) entry.value.textContent = text;
       entry.li.classList.toggle("stale", s.info.stale);
+      if (this.expanded) {
+        const stats = statsText(this.table.stats(i), s.info);
+        if (entry.stats.textContent !== stats) entry.stats.textContent = stats;
+      }
     });
   }
 

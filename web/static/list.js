@@ -23,7 +23,9 @@ class Series {
     this.checkbox.type = "checkbox";
     this.checkbox.checked = checked;
     this.checkbox.addEventListener("change", () => onToggle(this.id, this.checkbox.checked));
-    pick.append(this.checkbox);
+    const label = document.createElement("label");  // the whole cell is the tap target
+    label.append(this.checkbox);
+    pick.append(label);
     this.sensorEl = document.createElement("td");
     this.sensorEl.className = "sensor";
     this.valueEl = document.createElement("td");

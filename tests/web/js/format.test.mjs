@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { csvField, csvLine, exportName, formatAge, formatReading, formatValue, readingText, timeLabels, unitLabel }
+import { csvField, csvLine, exportName, formatAge, formatReading, formatValue, readingText, statsText, timeLabels,
+  unitLabel }
   from "../../../web/static/format.js";
 
 test("values are rounded to three decimals, tiny and huge ones in exponent form", () => {
@@ -62,4 +63,12 @@ test("a state reads on and off, without a unit; a number keeps its unit", () => 
   assert.equal(readingText(1, state), "on");
   assert.equal(readingText(21.5, { kind: "number", unit: "°C" }), "21.5 °C");
   assert.equal(readingText(3, { kind: "number", unit: null }), "3");
+});
+
+test("statistics in words: a meter's use, else min, max and mean; a state's share of on", () => {
+  const stats = { min: 1, max: 3, mean: 2, increase: 3.25, points: 9 };
+  assert.equal(statsText(stats, { kind: "number", unit: "kWh" }), "used 3.25 kWh");
+  assert.equal(statsText(stats, { kind: "number", unit: "°C" }), "min 1 · max 3 · mean 2 °C");
+  assert.equal(statsText({ ...stats, mean: 0.25 }, { kind: "state", unit: null }), "on 25% of the range");
+  assert.equal(statsText(null, { kind: "number", unit: null }), "nothing in range");
 });
