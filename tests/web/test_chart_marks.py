@@ -164,3 +164,36 @@ def test_stats_over_the_range_and_an_energy_meters_use_across_a_reset(
     assert (low, high) == ("20", "22") and 21 <= float(mean) < 21.05
     page.screenshot(path=ARTIFACTS / "screenshots" / "stats.png")
     assert phone.errors == []
+
+
+def test_the_sensor_list_keeps_value_unit_and_age_apart(
+    start_server: StartServer, phone: WatchedPage
+) -> None:
+    server = start_server(Config(series=(SeriesRule("*", unit="kWh"),)), [])
+    ingest(server, [("plug_with_a_long_name/ENERGY.TotalStartTime.Today", time.time(), 123.642)])
+    page = phone.page
+    page.goto(server.url + "?range=1h")
+    row = page.locator("tr[data-series]").first
+    row.locator("td.value").filter(has_text="123.642").wait_for(timeout=10_000)
+    gaps = page.evaluate(
+        """() => {
+          const row = document.querySelector("tr[data-series]");
+          const text = (cell) => {
+            const range = document.createRange();
+            range.selectNodeContents(row.querySelector(cell));
+            return range.getBoundingClientRect();
+          };
+          return [text("td.unit").left - text("td.value").right,
+                  text("td.age").left - text("td.unit").right,
+                  document.getElementById("sidebar").getBoundingClientRect().right
+                    - text("td.age").right];
+        }"""
+    )
+    # "123.642 kWh  now", never "123.642kWhnow": about a space between value
+    # and unit, more before the age.
+    assert gaps[0] >= 3 and gaps[1] >= 8, gaps
+    assert gaps[2] >= 0, "the row runs out of the list"
+    sensor = row.locator("td.sensor")
+    assert sensor.inner_text() == "ENERGY.TotalStartTime.Today"
+    page.screenshot(path=ARTIFACTS / "screenshots" / "list.png")
+    assert phone.errors == []

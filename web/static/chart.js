@@ -10,6 +10,7 @@ import { bandRange, drawBands } from "./bands.js";
 import { Buckets } from "./buckets.js";
 import { readingText, statsText, timeLabels } from "./format.js";
 import { chartTitle, legendName } from "./groups.js";
+import { setBreakable } from "./list.js";
 import { touchZoom } from "./touch.js";
 
 export const PALETTE = Object.freeze(["#2f6fde", "#d1482f", "#1f9d55", "#a23bc4", "#c98a00", "#0f9bb5",
@@ -85,7 +86,7 @@ export class Chart {
       swatch.style.backgroundColor = PALETTE[i % PALETTE.length];
       const name = document.createElement("span");
       name.className = "name";
-      name.textContent = legendName(key, info, ids.length);
+      setBreakable(name, legendName(key, info, ids.length));
       const value = document.createElement("span");
       value.className = "value";
       const stats = document.createElement("span");

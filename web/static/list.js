@@ -9,6 +9,17 @@
 
 import { formatAge, formatReading } from "./format.js";
 
+// `text` in `el`, with a line break allowed after each separator (. / _ :),
+// so a long name such as ENERGY.TotalStartTime.Today wraps between its words,
+// never inside one (text nodes and <wbr> elements: no markup is parsed).
+export function setBreakable(el, text) {
+  el.textContent = "";
+  for (const part of String(text).split(/(?<=[./_:])/)) {
+    if (el.firstChild) el.append(document.createElement("wbr"));
+    el.append(part);
+  }
+}
+
 class Series {
   constructor(info, checked, onToggle) {
     this.id = info.id;
@@ -40,7 +51,7 @@ class Series {
   }
 
   showInfo() {
-    this.sensorEl.textContent = this.info.sensor;
+    setBreakable(this.sensorEl, this.info.sensor);
     this.unitEl.textContent = this.info.kind === "state" ? "" : this.info.unit || "";
     this.row.classList.toggle("stale", this.info.stale);
   }
