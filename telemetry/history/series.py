@@ -312,7 +312,16 @@ class Series:
             return min(math.inf if first is None else first, held)
 
         sources: list[Ring | Rollup] = [self._ring, *self._rollups]
-        reaches = [reach(s.first_ts) for s in sources]
+        # The raw points reach back only as far as `raw` answers: held points
+        # older than the ring's span (a burst of old points, not yet put in)
+        # are not raw points it keeps, though the rollups take them.
+        raw_ts = self.raw()[0] if self._held_ts else None
+        ring_reach = (
+            reach(self._ring.first_ts)
+            if raw_ts is None
+            else (float(raw_ts[0]) if len(raw_ts) else math.inf)
+        )
+        reaches = [ring_reach, *(reach(r.first_ts) for r in self._rollups)]
         oldest = min(reaches)
         slack = REACH_SLACK + max((r.width for r in self._rollups), default=0.0) / OFFSET_STEPS
         covering = [

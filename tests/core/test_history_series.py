@@ -410,3 +410,17 @@ def test_store_memory_of_a_month_at_one_hertz_is_the_defaults_arithmetic() -> No
     buckets = 361 + 361 + 361 + 361
     assert store.nbytes() <= 16 * 1127 + 28 * buckets + 16 * HOLD < 67_000
     assert [r.size for r in s._rollups] == [361, 361, 361, 361]
+
+
+def test_query_a_burst_of_old_points_still_held_comes_from_a_rollup_not_the_ring() -> None:
+    # An hour of points every 30 s arriving at once (a fresh series, a reconnect
+    # burst): all held, most older than the ring's span of 900 s.  Asking for
+    # more points than the 10 s rollup has must not answer with the ring's last
+    # 15 minutes alone.
+    s = series_with(((10.0, 3600.0), (60.0, 86400.0)), 0)
+    for i in range(120):
+        s.append(30.0 * i, float(i))
+    assert len(s.raw()[0]) < 120  # the ring keeps its span only
+    got = s.query(0.0, 3600.0, 3000)
+    assert got.source == "10s"
+    assert got.ts[0] == 0.0 and len(got.ts) >= 120
