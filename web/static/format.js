@@ -33,6 +33,12 @@ export function statsText(stats, info) {
   return "min " + formatValue(stats.min) + " · max " + formatValue(stats.max) + " · mean " + formatValue(stats.mean) + unit;
 }
 
+// How long a state has held: "for 12 min".
+export function formatHeld(seconds) {
+  const age = formatAge(seconds);
+  return age === "now" ? "just now" : age ? "for " + age.replace(" ago", "") : "";
+}
+
 export function formatAge(seconds) {
   if (!Number.isFinite(seconds)) return "";
   if (seconds < 2) return "now";

@@ -94,6 +94,11 @@ export class SensorList {
     return [...this.series.keys()];
   }
 
+  // The ids in the list's order: devices by name, a device's series as they came.
+  orderedIds() {
+    return [...this.listEl.querySelectorAll("tr[data-series]")].map((tr) => tr.dataset.series);
+  }
+
   infos() {
     return [...this.series.values()].map((s) => s.info);
   }

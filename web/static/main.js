@@ -8,6 +8,7 @@
 //   list.js    the sensor list (owns the series records)
 //   board.js   the charts section: which charts, history loads, live points, draws
 //   chart.js   one chart: uPlot, title and legend over a bucket table
+//   tiles.js   a phone's "Now": a tile per sensor, its sparkline from its chart
 //   buckets.js the per-pixel bucket table (pure)
 //   groups.js, format.js, history.js, view.js: pure helpers
 //
@@ -15,9 +16,10 @@
 
 import { Board } from "./board.js";
 import { csvLine, exportName } from "./format.js";
-import { groupSeries } from "./groups.js";
+import { chartKey, groupSeries } from "./groups.js";
 import { SensorList } from "./list.js";
 import { Stream } from "./stream.js";
+import { Tiles } from "./tiles.js";
 import { Clock, View, localNow } from "./view.js";
 
 // Text (list values and ages, legends) is rewritten all together, following
@@ -46,6 +48,7 @@ class Page {
       fetchHistory: (query) => this.fetchHistory(query),
       drew: (now) => { if (now - this.textAt >= TEXT_MS) this.refreshText(now); },
     });
+    this.tiles = new Tiles(doc, this.list, (id) => this.chartOf(id));
     this.stream = new Stream({
       show: (kind, text) => this.showStatus(kind, text),
       catalog: (catalog) => this.onCatalog(catalog),
@@ -93,6 +96,15 @@ class Page {
     this.list.refreshText();
     this.list.showAges(localNow());
     this.board.refreshLegends();
+    this.tiles.refresh(localNow(), this.clock.now());
+  }
+
+  // The chart series `id` is drawn on, and its index there; null if none.
+  chartOf(id) {
+    const s = this.list.get(id);
+    const chart = s && this.board.charts.get(chartKey(s.info, this.view.split));
+    const index = chart ? chart.ids.indexOf(id) : -1;
+    return index < 0 ? null : { chart, index };
   }
 
   showStatus(kind, text) {
@@ -130,6 +142,8 @@ class Page {
   layout() {
     this.list.showSelection();
     this.board.layout(groupSeries(this.list.infos(), this.view.split, (id) => this.view.isSelected(id)));
+    this.tiles.layout();
+    this.tiles.refresh(localNow(), this.clock.now());  // new tiles show their values at once
   }
 
   writeUrl() {
