@@ -43,6 +43,7 @@ def series(entry: CatalogEntry, now: float | None = None) -> dict[str, object]:
     """A series in the catalog; with `now`, its age too (seconds since its last point)."""
     out: dict[str, object] = {
         "id": entry.id,
+        "name": entry.name,
         "device": entry.device,
         "sensor": entry.sensor,
         "unit": entry.unit,
@@ -53,6 +54,8 @@ def series(entry: CatalogEntry, now: float | None = None) -> dict[str, object]:
         "last_ts": entry.last_ts,
         "count": entry.count,
         "stale": entry.stale,
+        "hide": entry.hide,
+        "chart": entry.chart,
     }
     if now is not None:
         out["age"] = round(max(0.0, now - entry.last_ts), 3)

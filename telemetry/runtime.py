@@ -21,6 +21,7 @@ from telemetry.config import Config
 from telemetry.counters import Counters
 from telemetry.handoff import Inbox
 from telemetry.hub import Hub
+from telemetry.logs import escape
 from telemetry.looplag import LoopLag
 from telemetry.model import RawMessage
 from telemetry.pipeline import Pipeline
@@ -70,6 +71,15 @@ class Runtime:
     async def start(self) -> None:
         if self.history is not None:
             await asyncio.to_thread(self.history.load, self.pipeline.store)
+            dropped = self.pipeline.settle()
+            if dropped:
+                self.history.forget()
+                logger.info(
+                    "history: %d saved series removed: a [[series]] rule drops them (%s)",
+                    len(dropped),
+                    ", ".join(escape(sid) for sid in dropped[:5])
+                    + (", ..." if len(dropped) > 5 else ""),
+                )
             await asyncio.to_thread(heap.trim)  # what reading the file took and freed
         loop = asyncio.get_running_loop()
         self.looplag.start(loop)

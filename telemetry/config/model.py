@@ -120,6 +120,10 @@ class SeriesRule:
     match: str
     unit: str | None = None
     filters: tuple[FilterSpec, ...] = ()
+    name: str | None = None  # the display name
+    hide: bool = False  # kept and streamed, not charted unless chosen
+    drop: bool = False  # not stored nor streamed at all, counted as `dropped`
+    chart: str | None = None  # a group name: the series of one group share a chart
 
 
 @dataclass(frozen=True, slots=True)

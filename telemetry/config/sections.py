@@ -242,6 +242,11 @@ def _serial(t: Table, index: int) -> SerialConfig | None:
     return cfg if ok else None
 
 
+# A display name or chart group: shown on the page as text, one line.
+LABEL = re.compile(r"[^\x00-\x1f\x7f-\x9f]{1,100}")
+LABEL_FORM = "a name of 1 to 100 characters on one line"
+
+
 def _series(t: Table) -> SeriesRule | None:
     ok = t.required("match")
     specs: list[FilterSpec] = []
@@ -262,7 +267,20 @@ def _series(t: Table) -> SeriesRule | None:
         match=t.string("match", ""),
         unit=t.string("unit", None),
         filters=tuple(specs),
+        name=t.string("name", None, pattern=LABEL, form=LABEL_FORM),
+        hide=t.typed("hide", bool, "true or false") is True,
+        drop=t.typed("drop", bool, "true or false") is True,
+        chart=t.string("chart", None, pattern=LABEL, form=LABEL_FORM),
     )
+    if rule.drop:
+        kept = [k for k in ("unit", "filters", "name", "hide", "chart") if k in t.data]
+        if kept:
+            t.problems.add(
+                t.key("drop"),
+                f"true drops every reading, so {', '.join(kept)} would never apply; "
+                "expected drop alone with match",
+            )
+            ok = False
     t.finish()
     return rule if ok else None
 

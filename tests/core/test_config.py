@@ -52,9 +52,16 @@ def test_example_config_loads_with_its_password_from_the_environment() -> None:
     assert home.subscribe[3].qos == 1
     (bench,) = config.serial
     assert (bench.name, bench.baudrate, bench.parity) == ("bench", 115200, "N")
-    (rule,) = config.series
+    rule, junk = config.series
     assert rule.match == "bench/*"
     assert rule.unit == "°C"
+    assert (rule.name, rule.chart, rule.hide, rule.drop) == (
+        "Bench temperature",
+        "Bench",
+        False,
+        False,
+    )
+    assert (junk.match, junk.drop) == ("*/linkquality", True)
     assert rule.filters == (
         FilterSpec("offset", -0.4),
         FilterSpec("clamp", [-40, 85]),
