@@ -13,8 +13,8 @@ The stream's events, in the order a stream meets them:
 
 and the JSON of one series (`series`), one source (`source`), one device
 (`device`) and one point (`point`), which the events and `GET /api/series`
-share.  The page reads each event in one place (`web/static/stream.js`).
-Encoding is `telemetry.sse`'s; nothing here does I/O.
+share; and `page`, the answer of `GET /api/page`.  The page reads each event
+in one place (`web/static/stream.js`).  Encoding is `telemetry.sse`'s; nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from telemetry import __version__, sse
+from telemetry.config import PageConfig
 from telemetry.history import CatalogEntry
 from telemetry.model import Availability
 from telemetry.pipeline import TickPoint
@@ -74,6 +75,11 @@ def source(status: SourceStatus) -> dict[str, object]:
         "reconnects": status.reconnects,
         "rejected": dict(status.rejected),
     }
+
+
+def page(config: PageConfig) -> dict[str, object]:
+    """`GET /api/page`: the page's defaults from `[page]`."""
+    return {"range": config.range, "series": list(config.series), "group": config.group}
 
 
 def device(availability: Availability) -> dict[str, object]:

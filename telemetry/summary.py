@@ -60,6 +60,12 @@ def summarize(config: Config, source: str) -> str:
         parts += ["hidden until chosen"] if rule.hide else []
         parts += [f"chart {rule.chart!r}"] if rule.chart else []
         lines.append(f"series {rule.match}: {', '.join(parts) or 'no changes'}")
+    page = config.page
+    lines.append(
+        f"page: range {page.range}, "
+        + (f"series {', '.join(page.series)}" if page.series else "every series")
+        + f", charts grouped by {page.group}"
+    )
     if not config.mqtt and not config.serial:
         lines.append("no readers configured: the server will run with no devices")
     h, lim = config.history, config.limits

@@ -113,6 +113,9 @@ def create_app(runtime: Runtime) -> Starlette:
             }
         )
 
+    async def page(request: Request) -> Response:
+        return JSONResponse(frames.page(config.page), headers={"Cache-Control": "no-cache"})
+
     healthz = health_endpoint(runtime)
 
     @contextlib.asynccontextmanager
@@ -139,6 +142,7 @@ def create_app(runtime: Runtime) -> Starlette:
             Route("/", index, methods=["GET", "HEAD"]),
             Route("/events", stream, methods=["GET"]),
             Route("/api/series", series, methods=["GET"]),
+            Route("/api/page", page, methods=["GET"]),
             Route("/api/history", history.history, methods=["GET"]),
             Route("/api/export", history.export, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET", "HEAD"]),

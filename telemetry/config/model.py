@@ -126,6 +126,20 @@ class SeriesRule:
     chart: str | None = None  # a group name: the series of one group share a chart
 
 
+# The ranges the page offers (web/static/view.js, RANGES), and its grouping modes.
+PAGE_RANGES = ("1m", "15m", "1h", "6h", "24h")
+PAGE_GROUPS = ("quantity", "device", "none")
+
+
+@dataclass(frozen=True, slots=True)
+class PageConfig:
+    """What the page shows before a visitor chooses otherwise."""
+
+    range: str = "1h"
+    series: tuple[str, ...] = ()  # globs on series ids: the default selection; none: all
+    group: str = "quantity"  # charts by quantity (unit), by device, or one per series
+
+
 @dataclass(frozen=True, slots=True)
 class HistoryConfig:
     raw_span: float = 15 * 60.0
@@ -171,3 +185,4 @@ class Config:
     history: HistoryConfig = HistoryConfig()
     limits: LimitsConfig = LimitsConfig()
     auth: AuthConfig = AuthConfig()
+    page: PageConfig = PageConfig()

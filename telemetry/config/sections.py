@@ -15,12 +15,15 @@ from urllib.parse import unquote, urlsplit
 from telemetry import filters as filters_mod
 from telemetry import normalize
 from telemetry.config.model import (
+    PAGE_GROUPS,
+    PAGE_RANGES,
     AuthConfig,
     Config,
     FilterSpec,
     HistoryConfig,
     LimitsConfig,
     MqttConfig,
+    PageConfig,
     SerialConfig,
     SeriesRule,
     ServerConfig,
@@ -285,6 +288,35 @@ def _series(t: Table) -> SeriesRule | None:
     return rule if ok else None
 
 
+# The default selection goes to `/events?series=...`: what a stream takes (web/events.py).
+MAX_PAGE_SERIES = 64
+MAX_PATTERN = 256
+
+
+def _page(t: Table) -> PageConfig:
+    d = PageConfig()
+    patterns = t.strings("series")
+    if len(patterns) > MAX_PAGE_SERIES:
+        t.problems.add(
+            t.key("series"), f"{len(patterns)} patterns; expected at most {MAX_PAGE_SERIES}"
+        )
+        patterns = ()
+    for i, pattern in enumerate(patterns):
+        if not pattern or len(pattern) > MAX_PATTERN:
+            t.problems.add(
+                f"{t.key('series')}[{i}]",
+                f"{show(pattern[:40])} is not a glob on series ids of 1 to {MAX_PATTERN} "
+                'characters; expected like "kitchen/*"',
+            )
+    cfg = PageConfig(
+        range=t.choice("range", d.range, PAGE_RANGES),
+        series=patterns,
+        group=t.choice("group", d.group, PAGE_GROUPS),
+    )
+    t.finish()
+    return cfg
+
+
 def _history(t: Table) -> HistoryConfig:
     d = HistoryConfig()
     cfg = HistoryConfig(
@@ -381,6 +413,7 @@ def build_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
         history=_history(root.table("history")),
         limits=_limits(root.table("limits")),
         auth=_auth(root.table("auth")),
+        page=_page(root.table("page")),
     )
     if config.auth.file is not None and "*" in config.server.cors_origins:
         problems.add(

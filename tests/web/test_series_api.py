@@ -10,7 +10,7 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from telemetry.config import Config, SeriesRule
+from telemetry.config import Config, PageConfig, SeriesRule
 from telemetry.model import RawMessage, Route
 from tests.harness.server import RunningServer, StartServer
 from tests.harness.waiting import wait_until
@@ -72,3 +72,17 @@ def test_api_series_shows_name_hide_and_chart_and_counts_dropped_readings(
         if s.name == "telemetry_rejected_total" and s.labels["reason"] == "dropped"
     ]
     assert [(s.labels["source"], s.value) for s in samples] == [("test", 2.0)]
+
+
+def test_api_page_serves_the_page_section(start_server: StartServer) -> None:
+    page = PageConfig("24h", ("kitchen/*", "*/power"), "device")
+    server = start_server(Config(page=page))
+    assert get(server.url + "api/page") == (
+        200,
+        {"range": "24h", "series": ["kitchen/*", "*/power"], "group": "device"},
+    )
+    default = start_server(Config())
+    assert get(default.url + "api/page") == (
+        200,
+        {"range": "1h", "series": [], "group": "quantity"},
+    )
