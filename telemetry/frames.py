@@ -19,7 +19,7 @@ in one place (`web/static/stream.js`).  Encoding is `telemetry.sse`'s; nothing h
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from telemetry import __version__, sse
 from telemetry.config import PageConfig
@@ -124,9 +124,13 @@ def catalog(
     return sse.event("catalog", data)
 
 
-def catalog_changes(entries: Iterable[CatalogEntry]) -> bytes:
-    """Series that are new or changed (unit, stale flag) since the last frame."""
-    return sse.event("catalog", {"full": False, "series": [series(e) for e in entries]})
+def catalog_changes(entries: Iterable[CatalogEntry], removed: Sequence[str] = ()) -> bytes:
+    """Series that are new or changed (unit, stale flag) since the last frame, and
+    (`removed`, only when there are any) the ids of series deleted since."""
+    data: dict[str, object] = {"full": False, "series": [series(e) for e in entries]}
+    if removed:
+        data["removed"] = list(removed)
+    return sse.event("catalog", data)
 
 
 def readings(t: float, points: Mapping[str, Point], cursor: str) -> bytes:

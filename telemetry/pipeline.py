@@ -119,6 +119,7 @@ class Pipeline:
         self.rejected: Counter[str] = Counter()
         self.rejected_by_source: Counter[tuple[str, str]] = Counter()
         self.accepted = 0
+        self.deleted = 0  # series deleted (`delete`)
         self._state: dict[str, _SeriesState] = {}
         self._windowed: dict[str, _SeriesState] = {}  # series whose filters act on ticks
         # Ids a `drop` rule matched: skipped without matching the rules again; at
@@ -168,6 +169,7 @@ class Pipeline:
         if series.entry in tick.new_series:
             tick.new_series.remove(series.entry)
         tick.removed.append(sid)
+        self.deleted += 1
         return True
 
     def _drop(self, source: str) -> None:

@@ -94,6 +94,19 @@ class Runtime:
             )
         logger.info("started with %d sources", len(self.sources))
 
+    def delete_series(self, sid: str) -> bool:
+        """Delete a series and its history; False when there is no such series.  The
+        streams hear of it with the next tick; with a history file, the next commit
+        writes a new snapshot without it."""
+        if not self.pipeline.delete(sid):
+            return False
+        self.hub.forget(sid)
+        if self.history is not None:
+            self.history.forget()
+        logger.info("series %r deleted, with its history", sid)
+        self.hub.nudge()
+        return True
+
     async def commit(self) -> bool:
         """Save the history now: a snapshot on the loop, the writing in a worker thread."""
         if self.history is None:
