@@ -15,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from telemetry.config import AuthConfig, Config, HistoryConfig, PageConfig, SeriesRule
 from telemetry.model import RawMessage, Route
 from tests.harness.credentials import TOKEN, credentials_file
+from tests.harness.http import fetch
 from tests.harness.server import RunningServer, StartServer
 from tests.harness.sse_client import SSEClient
 from tests.harness.waiting import wait_until
@@ -23,15 +24,7 @@ ROUTE = Route("test", "mqtt", "number", template="{device}/{sensor...}")
 
 
 def get(url: str, method: str = "GET", headers: dict[str, str] | None = None) -> tuple[int, Any]:
-    request = urllib.request.Request(url, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            body = response.read()
-            status = response.status
-    except urllib.error.HTTPError as error:
-        with error:
-            body = error.read()
-            status = error.code
+    status, body, _ = fetch(url, method, headers)
     return status, json.loads(body) if body else None
 
 
