@@ -5,7 +5,7 @@ The stream's events, in the order a stream meets them:
     retry: <ms>                         `retry`: how long a browser waits to reconnect
     event: hello                        `hello`: server, version, boot id, tick, limits
     event: catalog (full)               `catalog`: every series, source and device
-    event: catalog (changes)            `catalog_changes`: series new or changed
+    event: catalog (changes)            `catalog_changes`: series new, changed or removed
     id: <boot>-<seq> / event: readings  `readings`: one point per series per tick
     event: status                       `status`: readers and devices that changed
     event: reset                        `reset`: a cursor that cannot be resumed
