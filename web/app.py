@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -30,6 +31,7 @@ from web.health import health_endpoint
 from web.history import History
 
 STATIC = Path(__file__).parent / "static"
+SIGNOUT = '<form id="signout" method="post" action="/logout" hidden>'  # in index.html
 
 
 class App(Starlette):
@@ -86,8 +88,19 @@ def create_app(runtime: Runtime) -> Starlette:
     stream = EventStream(runtime.hub, config.server.ping, config.limits.send_timeout)
     history = History(runtime.pipeline.store)
 
+    auth = None
+    if config.auth.file is not None:
+        auth = Auth(Credentials.load(config.auth.file), config.auth.session)
+
+    page = (STATIC / "index.html").read_text(encoding="utf-8") if auth is not None else ""
+
     async def index(request: Request) -> Response:
-        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+        user = auth.user(request.scope) if auth is not None else None
+        if user is None:
+            return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+        # Signed in: the page shows who, and a way out.
+        shown = f'{SIGNOUT[: -len(" hidden>")]} title="Signed in as {html.escape(user)}">'
+        return HTMLResponse(page.replace(SIGNOUT, shown), headers={"Cache-Control": "no-store"})
 
     async def series(request: Request) -> Response:
         c = runtime.counters()
@@ -124,7 +137,7 @@ def create_app(runtime: Runtime) -> Starlette:
             return JSONResponse({"error": "no such series"}, status_code=404)
         return Response(status_code=204)
 
-    async def page(request: Request) -> Response:
+    async def page_defaults(request: Request) -> Response:
         return JSONResponse(frames.page(config.page), headers={"Cache-Control": "no-cache"})
 
     healthz = health_endpoint(runtime)
@@ -137,9 +150,6 @@ def create_app(runtime: Runtime) -> Starlette:
         finally:
             await runtime.stop()
 
-    auth = None
-    if config.auth.file is not None:
-        auth = Auth(Credentials.load(config.auth.file), config.auth.session)
     login: list[Route] = []
     if auth is not None:
         login = [
@@ -154,7 +164,7 @@ def create_app(runtime: Runtime) -> Starlette:
             Route("/events", stream, methods=["GET"]),
             Route("/api/series", series, methods=["GET"]),
             Route("/api/series/{sid:path}", delete_series, methods=["DELETE"]),
-            Route("/api/page", page, methods=["GET"]),
+            Route("/api/page", page_defaults, methods=["GET"]),
             Route("/api/history", history.history, methods=["GET"]),
             Route("/api/export", history.export, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET", "HEAD"]),

@@ -40,12 +40,14 @@ log line.
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import re
 import secrets
 import time
 from collections.abc import Iterable, Iterator
-from urllib.parse import unquote_to_bytes
+from typing import NamedTuple
+from urllib.parse import unquote_to_bytes, urlencode
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -56,7 +58,16 @@ from web.credentials import NAME, Credentials, Session, hash_password, verify_pa
 from web.limiter import LoginLimiter
 from web.revocations import Revocations
 
-__all__ = ["COOKIE", "Auth", "Credentials", "cross_site", "login_form", "same_site"]
+__all__ = [
+    "COOKIE",
+    "Auth",
+    "Credentials",
+    "LoginForm",
+    "cross_site",
+    "login_form",
+    "safe_next",
+    "same_site",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -73,15 +84,25 @@ PUBLIC_PATHS = ("/login", "/logout", "/favicon.ico")
 # and so should a script (curl's plain spaces are let through).
 _FORM_PART = re.compile(rb"(?:[\x20-\x24\x27-\x7e]|%[0-9A-Fa-f]{2})*")
 _FORM_FIELDS = frozenset({"user", "password"})
+_FORM_OPTIONAL = frozenset({"next"})
+MAX_NEXT = 2048  # characters of the page address a login returns to
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 
-def login_form(body: bytes) -> tuple[str, str] | None:
-    """`(user, password)` from a form of exactly those two fields, each once, in UTF-8.
+class LoginForm(NamedTuple):
+    user: str
+    password: str
+    next: str = "/"  # the page to return to (`safe_next`: the page itself, with its query)
+
+
+def login_form(body: bytes) -> LoginForm | None:
+    """The user and password of a form of exactly those two fields, each once, in
+    UTF-8, and the optional `next` (the page address the login returns to).
 
     Anything else (another field, a repeated one, control characters or
     other bytes outside printable ASCII, a bad %-escape, text that is not
-    UTF-8) is None: not a login.
+    UTF-8) is None: not a login.  A `next` that is not the page's own address
+    is "/" (`safe_next`), not a refusal.
     """
     fields: dict[str, str] = {}
     for pair in body.split(b"&"):
@@ -92,12 +113,33 @@ def login_form(body: bytes) -> tuple[str, str] | None:
             name, value = _unquote(raw_name), _unquote(raw_value)
         except UnicodeDecodeError:
             return None
-        if name not in _FORM_FIELDS or name in fields:
+        if name not in _FORM_FIELDS | _FORM_OPTIONAL or name in fields:
             return None
         fields[name] = value
-    if fields.keys() != _FORM_FIELDS:
+    if not fields.keys() >= _FORM_FIELDS:
         return None
-    return fields["user"], fields["password"]
+    return LoginForm(fields["user"], fields["password"], safe_next(fields.get("next", "/")))
+
+
+def safe_next(value: str) -> str:
+    """`value` if it is the page's own address (`/`, or `/?` and a query of
+    printable ASCII), else `/`: a login never sends a browser anywhere else (no
+    other site, no `//host`, no other path)."""
+    if (
+        len(value) <= MAX_NEXT
+        and (value == "/" or value.startswith("/?"))
+        and value.isascii()
+        and value.isprintable()
+        and " " not in value
+    ):
+        return value
+    return "/"
+
+
+def _login_address(problem: str, next_page: str) -> str:
+    """`/login` with its problem and the page to return to, when there are any."""
+    query = {k: v for k, v in (("problem", problem), ("next", next_page)) if v and v != "/"}
+    return "/login?" + urlencode(query) if query else "/login"
 
 
 def _unquote(part: bytes) -> str:
@@ -180,7 +222,7 @@ LOGIN_PAGE = """<!doctype html>
     <label>User <input name="user" autocomplete="username" required maxlength="64"></label>
     <label>Password <input name="password" type="password" autocomplete="current-password"
       required maxlength="1024"></label>
-    <button type="submit">Sign in</button>
+    {next}<button type="submit">Sign in</button>
   </form>
 </body>
 </html>
@@ -249,7 +291,12 @@ class Auth:
             self.refused += 1
             response: Response
             if scope["method"] in ("GET", "HEAD") and scope["path"] == "/":
-                response = RedirectResponse("/login", status_code=303)
+                # The page's address goes along, so a deep link survives the login.
+                query = scope.get("query_string", b"").decode("latin-1")
+                response = RedirectResponse(
+                    _login_address("", safe_next("/?" + query if query else "/")),
+                    status_code=303,
+                )
             else:
                 response = JSONResponse(
                     {"error": "authentication required: sign in at /login or send a bearer token"},
@@ -268,7 +315,13 @@ class Auth:
 
     async def login_page(self, request: Request) -> Response:
         problem = request.query_params.get("problem", "")
-        text = LOGIN_PAGE.replace("{problem}", PROBLEMS.get(problem, ""))
+        next_page = safe_next(request.query_params.get("next", "/"))
+        hidden = (
+            f'<input type="hidden" name="next" value="{html.escape(next_page)}">'
+            if next_page != "/"
+            else ""
+        )
+        text = LOGIN_PAGE.replace("{problem}", PROBLEMS.get(problem, "")).replace("{next}", hidden)
         return HTMLResponse(text, headers={"Cache-Control": "no-store"})
 
     async def _read_form(self, request: Request) -> bytes | Response:
@@ -303,11 +356,11 @@ class Auth:
         finally:
             self.pending -= 1
 
-    async def _signed_in(self, form: tuple[str, str] | None) -> str | None:
+    async def _signed_in(self, form: LoginForm | None) -> str | None:
         """The user a login form names, if the password is theirs."""
         if form is None:
             return None  # not a login form: no user named, nothing to hide
-        user, password = form
+        user, password = form.user, form.password
         stored = self.credentials.users.get(user) if NAME.fullmatch(user) else None
         if len(password) > MAX_PASSWORD:
             stored, password = None, password[:MAX_PASSWORD]
@@ -328,7 +381,9 @@ class Auth:
         if self.pending >= MAX_PENDING:  # the server's limit, not this client's fault
             self.limiter.take_back(host, began)
             return RedirectResponse("/login?problem=busy", status_code=303)
-        user = await self._signed_in(login_form(body))
+        form = login_form(body)
+        next_page = form.next if form is not None else "/"
+        user = await self._signed_in(form)
         if user is None:
             # Never the user box: people type their password into it.
             logger.warning(
@@ -336,11 +391,11 @@ class Auth:
                 escape(host),
                 self.limiter.recent(host, time.monotonic()),
             )
-            return RedirectResponse("/login?problem=failed", status_code=303)
+            return RedirectResponse(_login_address("failed", next_page), status_code=303)
         self.limiter.take_back(host, began)
         now = time.time()
         expires = self.revocations.expiry(now, self.lifetime)
-        response = RedirectResponse("/", status_code=303)
+        response = RedirectResponse(next_page, status_code=303)
         response.set_cookie(
             COOKIE,
             self.credentials.cookie_until(user, expires),

@@ -162,6 +162,61 @@ def test_the_page_sends_a_browser_to_the_login_and_back_live(
     assert web_page.errors == []
 
 
+def test_a_deep_link_survives_the_login_and_the_page_can_sign_out(
+    guarded: RunningServer, web_page: WatchedPage
+) -> None:
+    page = web_page.page
+    page.goto(guarded.url.rstrip("/") + "/?range=15m&series=kitchen%2F*")
+    assert urlsplit(page.url).path == "/login"
+    page.get_by_label("User").fill("alice")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.locator("#status.live").wait_for(timeout=5000)
+    address = urlsplit(page.url)
+    assert address.path == "/" and "range=15m" in address.query
+    assert page.locator('button[data-range="15m"]').get_attribute("aria-pressed") == "true"
+    signout = page.get_by_role("button", name="Sign out")
+    assert signout.is_visible()
+    assert signout.bounding_box()["height"] >= 44  # type: ignore[index]
+    signout.click()
+    page.wait_for_url("**/login")
+    page.goto(guarded.url)  # the session is over
+    assert urlsplit(page.url).path == "/login"
+    assert web_page.errors == []
+
+
+def test_the_login_keeps_the_page_address_and_only_that(guarded: RunningServer) -> None:
+    status, head, _ = request(guarded, "GET", "/?range=15m&series=a%2F*")
+    assert status == 303
+    assert head["location"] == "/login?next=%2F%3Frange%3D15m%26series%3Da%252F%2A"
+    _, _, body = request(guarded, "GET", head["location"])
+    assert b'<input type="hidden" name="next" value="/?range=15m&amp;series=a%2F*">' in body
+    form = {"user": "alice", "password": PASSWORD, "next": "/?range=15m&series=a%2F*"}
+    status, head = post_login(guarded, urlencode(form))
+    assert (status, head["location"]) == (303, "/?range=15m&series=a%2F*")
+    status, head = post_login(guarded, urlencode({**form, "password": "wrong"}))
+    assert head["location"] == "/login?problem=failed&next=%2F%3Frange%3D15m%26series%3Da%252F%2A"
+    for elsewhere in ("//evil.example/", "https://evil.example/", "/\\evil.example", "/api/series"):
+        status, head = post_login(guarded, urlencode({**form, "next": elsewhere}))
+        assert (status, head["location"]) == (303, "/"), elsewhere
+        _, _, body = request(guarded, "GET", "/login?" + urlencode({"next": elsewhere}))
+        assert b'name="next"' not in body, elsewhere
+
+
+def test_the_page_offers_sign_out_only_to_someone_signed_in(
+    guarded: RunningServer, start_server: StartServer
+) -> None:
+    status, head = login(guarded, "alice", PASSWORD)
+    cookie = head["set-cookie"].split(";", 1)[0]
+    status, _, body = request(guarded, "GET", "/", {"Cookie": cookie})
+    assert status == 200
+    assert b'<form id="signout" method="post" action="/logout" title="Signed in as alice">' in body
+    status, _, body = request(guarded, "GET", "/", {"Authorization": f"Bearer {TOKEN}"})
+    assert status == 200 and b'action="/logout" title="Signed in as grafana">' in body
+    status, _, body = request(start_server(Config()), "GET", "/")
+    assert status == 200 and b'<form id="signout" method="post" action="/logout" hidden>' in body
+
+
 # -- what a client sends: no exception, no hint about which users exist -----------
 
 

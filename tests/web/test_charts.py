@@ -117,11 +117,11 @@ def test_page_shows_history_from_before_it_opened_then_live_points(
     )
     assert time.time() - opened < 2.5
     charts = {c["key"]: c for c in snapshot(page)["charts"]}
-    assert set(charts) == {"u:%", "u:°C"}
+    assert set(charts) == {"u:%:humidity", "u:°C"}
     assert set(charts["u:°C"]["series"]) == {"greenhouse/temperature", "shed/temperature"}
     assert page.locator("figure.chart canvas").count() >= 2
     titles = page.locator("figure.chart .chart-title").all_inner_texts()
-    assert sorted(titles) == ["humidity (%)", "temperature (°C)"]
+    assert sorted(titles) == ["Humidity (%)", "Temperature (°C)"]
     legend = page.locator('figure.chart li[data-series="greenhouse/temperature"] .value')
     assert legend.inner_text().endswith("°C")
     last = charts["u:°C"]["series"]["greenhouse/temperature"]["last"]
@@ -468,5 +468,5 @@ def test_series_without_a_unit_share_a_chart_by_what_they_measure(
         "n:voltage": {"zb0/voltage"},
     }
     titles = page.locator("figure.chart .chart-title").all_inner_texts()
-    assert titles == ["humidity (no unit)", "voltage (no unit)"]
+    assert titles == ["Humidity (no unit)", "Voltage (no unit)"]
     assert web_page.errors == []

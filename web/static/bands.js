@@ -16,21 +16,13 @@
 // No DOM: the `u` it is given is read for the plot's box, scales and canvas
 // context only; tests/web/js/bands.test.mjs runs it in node.
 
-export const BAND_MIN_PX = 2;
+import { firstRow } from "./buckets.js";
 
-// The first row at or after x = `t`, by bisection (`xs` ascending).
-function firstAt(xs, t) {
-  let a = 0, b = xs.length;
-  while (a < b) {
-    const m = (a + b) >> 1;
-    if (xs[m] < t) a = m + 1; else b = m;
-  }
-  return a;
-}
+export const BAND_MIN_PX = 2;
 
 // The first and last rows on the plot (x within the x scale).
 function inView(u, xs) {
-  return [firstAt(xs, u.scales.x.min), firstAt(xs, u.scales.x.max + 1e-9) - 1];
+  return [firstRow(xs, u.scales.x.min), firstRow(xs, u.scales.x.max + 1e-9) - 1];
 }
 
 // uPlot's `scales.y.range`: its own (the lines' values, padded) widened to

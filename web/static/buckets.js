@@ -12,6 +12,16 @@
 // Cells are `undefined` where nothing arrived and `null` where the line must
 // break (a gap in history, or a series that went stale).
 
+// The first row at or after x = `t`, by bisection (`xs` ascending).
+export function firstRow(xs, t) {
+  let a = 0, b = xs.length;
+  while (a < b) {
+    const m = (a + b) >> 1;
+    if (xs[m] < t) a = m + 1; else b = m;
+  }
+  return a;
+}
+
 export class Buckets {
   constructor(columns, span, pixels) {
     this.columns = columns;
@@ -110,6 +120,57 @@ export class Buckets {
     this.ks.splice(0, n);
     this.xs.splice(0, n);
     for (const c of this.cols) { c.v.splice(0, n); c.lo.splice(0, n); c.hi.splice(0, n); }
+  }
+
+  // The rows of series `index` holding a value with no line to draw to it:
+  // the values nearest it on both sides are absent or across a gap (null).
+  // Drawn as dots (chart.js), or a sensor with one point in view would not show.
+  lone(index) {
+    const v = this.cols[index].v;
+    const rows = [];
+    let joinable = false;  // a value since the last gap: the next value joins it
+    let alone = -1;        // the row of a value nothing joined yet
+    for (let r = 0; r < v.length; r++) {
+      const x = v[r];
+      if (x === undefined) continue;
+      if (x === null) {
+        if (alone >= 0) rows.push(alone);
+        alone = -1;
+        joinable = false;
+      } else if (joinable) {
+        alone = -1;
+      } else {
+        alone = r;
+        joinable = true;
+      }
+    }
+    if (alone >= 0) rows.push(alone);
+    return rows;
+  }
+
+  // Series `index` over the window: the lowest min and highest max of its
+  // buckets, the mean of their values (one a pixel: a time-weighted mean at
+  // the chart's resolution), and its increase as a counter (an energy meter's
+  // use): the sum of its rises, a fall to below half counted as a reset to
+  // zero (what follows it was used since), a smaller fall as no use.  Null
+  // with nothing in the window.
+  stats(index) {
+    const c = this.cols[index];
+    let min = Infinity, max = -Infinity, sum = 0, n = 0, increase = 0, prev = null;
+    for (let r = firstRow(this.xs, this.start); r < this.xs.length && this.xs[r] <= this.end; r++) {
+      const v = c.v[r];
+      if (typeof v !== "number") continue;
+      if (c.lo[r] < min) min = c.lo[r];
+      if (c.hi[r] > max) max = c.hi[r];
+      sum += v;
+      n += 1;
+      if (prev !== null) {
+        if (v >= prev) increase += v - prev;
+        else if (v < prev / 2) increase += Math.max(0, v);
+      }
+      prev = v;
+    }
+    return n ? { min, max, mean: sum / n, increase, points: n } : null;
   }
 
   // The rows of series `index` that are on screen: a value, inside the window.

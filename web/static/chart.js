@@ -8,14 +8,51 @@
 
 import { bandRange, drawBands } from "./bands.js";
 import { Buckets } from "./buckets.js";
-import { formatValue, timeLabels } from "./format.js";
+import { readingText, statsText, timeLabels } from "./format.js";
 import { chartTitle, legendName } from "./groups.js";
+import { setBreakable } from "./list.js";
+import { touchZoom } from "./touch.js";
 
 export const PALETTE = Object.freeze(["#2f6fde", "#d1482f", "#1f9d55", "#a23bc4", "#c98a00", "#0f9bb5",
   "#d6337c", "#5a6b1f", "#7b4f2b", "#4c5fd5"]);
 
 function cssVar(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+}
+
+// The value axis as wide as its longest label (uPlot's default is a fixed 50
+// px, which cut "15,000" to "5,000"); on uPlot's second sizing pass, its first.
+function valueAxisSize(u, values, axisIdx, cycleNum) {
+  const axis = u.axes[axisIdx];
+  if (cycleNum > 1) return axis._size;
+  let longest = "";
+  for (const v of values || []) if (v.length > longest.length) longest = v;
+  let size = axis.ticks.size + axis.gap;
+  if (longest) {
+    u.ctx.font = axis.font[0];
+    size += u.ctx.measureText(longest).width / (globalThis.devicePixelRatio || 1);
+  }
+  return Math.max(40, Math.ceil(size) + 4);
+}
+
+// The range of lane `lane` (0 at the bottom) of `n`: its 0 and 1 drawn at 15%
+// and 85% of the lane's height.
+function laneRange(lane, n) {
+  const height = n / 0.7;
+  const low = -(lane + 0.15) / 0.7;
+  return [low, low + height];
+}
+
+// The value axis of a state chart: "off" and "on" for one series, on the
+// first lane's scale; none for several (the legend names each lane's state).
+function stateAxis(axis, n) {
+  if (n > 1) return { show: false };
+  return { ...axis, scale: "lane0", size: 40, splits: () => [0, 1], values: (u, splits) => splits.map((v) => (v ? "on" : "off")) };
+}
+
+function lonePoints(table, index) {
+  const rows = table.lone(index);
+  return rows.length ? rows : null;
 }
 
 export class Chart {
@@ -49,12 +86,24 @@ export class Chart {
       swatch.style.backgroundColor = PALETTE[i % PALETTE.length];
       const name = document.createElement("span");
       name.className = "name";
-      name.textContent = legendName(key, info, ids.length);
+      setBreakable(name, legendName(key, info, ids.length));
       const value = document.createElement("span");
       value.className = "value";
-      li.append(swatch, name, value);
+      const stats = document.createElement("span");
+      stats.className = "stats";
+      li.append(swatch, name, value, stats);
       this.legendEl.append(li);
-      this.legend.set(info.id, { li, value });
+      this.legend.set(info.id, { li, value, stats });
+    });
+    // Collapsed, a phone shows the legend's first line; expanded, every
+    // series with its statistics over the range.
+    this.expanded = false;
+    this.moreEl = node.querySelector(".more");
+    this.moreEl.addEventListener("click", () => {
+      this.expanded = !this.expanded;
+      this.el.classList.toggle("expanded", this.expanded);
+      this.moreEl.setAttribute("aria-expanded", String(this.expanded));
+      this.showLegend();
     });
     this.table = new Buckets(ids.length, span, this.plotWidth());
     this.plot = null;
@@ -94,12 +143,28 @@ export class Chart {
     const table = this.table;
     const seriesOpts = [{}];
     const bands = [];  // per series, its band's colour
+    const states = this.isStates();
+    const n = this.ids.length;
+    const scales = { x: { time: true, range: () => [table.start, table.end] }, y: { range: bandRange(table, uPlot) } };
     this.ids.forEach((id, i) => {
       const color = PALETTE[i % PALETTE.length];
       const stale = () => this.series.get(id).info.stale;
       // Lines a pixel wide: wider ones cost the browser several times as much
       // to rasterise.
-      seriesOpts.push({ stroke: () => (stale() ? grey : color), width: 1, spanGaps: false, points: { show: false } });
+      const paint = () => (stale() ? grey : color);
+      const opts = {
+        stroke: paint, width: 1, spanGaps: false,
+        // No dots, but for a value with no line to draw to it.
+        points: { show: false, size: 5, fill: paint, stroke: paint, filter: (u, si) => lonePoints(table, si - 1) },
+      };
+      if (states) {
+        // On/off as steps (a state holds until the next), each series in a
+        // lane of its own, top to bottom, so several switches do not overlap.
+        const key = "lane" + i;
+        scales[key] = { range: () => laneRange(n - 1 - i, n) };
+        Object.assign(opts, { scale: key, width: 2, paths: uPlot.paths.stepped({ align: 1 }) });
+      }
+      seriesOpts.push(opts);
       bands.push(() => (stale() ? grey : color) + "33");
     });
     const axis = { stroke: muted, grid: { stroke: line, width: 1 }, ticks: { stroke: line, width: 1 } };
@@ -108,19 +173,25 @@ export class Chart {
       height: this.height(),
       legend: { show: false },
       cursor: { drag: { x: true, y: false, setScale: false }, points: { show: false } },
-      scales: { x: { time: true, range: () => [table.start, table.end] }, y: { range: bandRange(table, uPlot) } },
+      scales,
       series: seriesOpts,
-      axes: [{ ...axis, space: 70, values: timeLabels }, { ...axis, size: 50 }],
+      axes: [{ ...axis, space: 70, values: timeLabels }, states ? stateAxis(axis, n) : { ...axis, size: valueAxisSize }],
       hooks: {
         setSelect: [(u) => this.select(u)],
         setCursor: [(u) => { this.cursorIdx = u.cursor.idx; this.showLegend(); }],
-        drawAxes: [(u) => drawBands(u, table, bands)],
+        drawAxes: states ? [] : [(u) => drawBands(u, table, bands)],
       },
     };
     if (this.plot) this.plot.destroy();
     this.plotEl.textContent = "";
     this.plot = new uPlot(opts, table.data, this.plotEl);
     this.plot.over.addEventListener("dblclick", () => this.hooks.unzoom());
+    touchZoom(this.plot, (start, end) => this.hooks.zoom(start, end));
+  }
+
+  // A chart of on/off states only (groups.js gives them charts of their own).
+  isStates() {
+    return this.ids.every((id) => this.series.get(id).info.kind === "state");
   }
 
   // A drag across the plot: zoom to it (then clear uPlot's selection box).
@@ -145,9 +216,13 @@ export class Chart {
       const s = this.series.get(id);
       let v = s.value;
       if (idx !== null && idx !== undefined) v = this.table.cols[i].v[idx];
-      const text = formatValue(v) + (s.info.unit ? " " + s.info.unit : "");
+      const text = readingText(v, s.info);
       if (entry.value.textContent !== text) entry.value.textContent = text;
       entry.li.classList.toggle("stale", s.info.stale);
+      if (this.expanded) {
+        const stats = statsText(this.table.stats(i), s.info);
+        if (entry.stats.textContent !== stats) entry.stats.textContent = stats;
+      }
     });
   }
 

@@ -9,6 +9,30 @@ export function formatValue(v) {
   return String(Math.round(v * 1000) / 1000);
 }
 
+// A reading as text: a state's 1 and 0 as "on" and "off", a number as formatValue.
+export function formatReading(v, info) {
+  if (info && info.kind === "state" && typeof v === "number" && Number.isFinite(v)) return v ? "on" : "off";
+  return formatValue(v);
+}
+
+// "21.5 °C", "on": a reading with its unit, as the legends and tiles show it.
+export function readingText(v, info) {
+  const text = formatReading(v, info);
+  return info && info.unit && info.kind !== "state" ? text + " " + info.unit : text;
+}
+
+const COUNTERS = new Set(["Wh", "kWh", "MWh", "kVAh", "m³", "L"]);
+
+// What a series did over the range, in words: an energy or water meter's use
+// ("used 3.2 kWh"), else its min, max and mean.  `stats` from Buckets.stats.
+export function statsText(stats, info) {
+  if (!stats) return "nothing in range";
+  if (info.kind === "state") return "on " + Math.round(stats.mean * 100) + "% of the range";
+  const unit = info.unit ? " " + info.unit : "";
+  if (COUNTERS.has(info.unit)) return "used " + formatValue(stats.increase) + unit;
+  return "min " + formatValue(stats.min) + " · max " + formatValue(stats.max) + " · mean " + formatValue(stats.mean) + unit;
+}
+
 export function formatAge(seconds) {
   if (!Number.isFinite(seconds)) return "";
   if (seconds < 2) return "now";

@@ -7,7 +7,18 @@
 // and paint, and nobody reads ten changes a second.  Device strings reach the
 // DOM only through textContent.
 
-import { formatAge, formatValue } from "./format.js";
+import { formatAge, formatReading } from "./format.js";
+
+// `text` in `el`, with a line break allowed after each separator (. / _ :),
+// so a long name such as ENERGY.TotalStartTime.Today wraps between its words,
+// never inside one (text nodes and <wbr> elements: no markup is parsed).
+export function setBreakable(el, text) {
+  el.textContent = "";
+  for (const part of String(text).split(/(?<=[./_:])/)) {
+    if (el.firstChild) el.append(document.createElement("wbr"));
+    el.append(part);
+  }
+}
 
 class Series {
   constructor(info, checked, onToggle) {
@@ -23,7 +34,9 @@ class Series {
     this.checkbox.type = "checkbox";
     this.checkbox.checked = checked;
     this.checkbox.addEventListener("change", () => onToggle(this.id, this.checkbox.checked));
-    pick.append(this.checkbox);
+    const label = document.createElement("label");  // the whole cell is the tap target
+    label.append(this.checkbox);
+    pick.append(label);
     this.sensorEl = document.createElement("td");
     this.sensorEl.className = "sensor";
     this.valueEl = document.createElement("td");
@@ -38,13 +51,13 @@ class Series {
   }
 
   showInfo() {
-    this.sensorEl.textContent = this.info.sensor;
-    this.unitEl.textContent = this.info.unit || "";
+    setBreakable(this.sensorEl, this.info.sensor);
+    this.unitEl.textContent = this.info.kind === "state" ? "" : this.info.unit || "";
     this.row.classList.toggle("stale", this.info.stale);
   }
 
   showValue() {
-    const text = formatValue(this.value);
+    const text = formatReading(this.value, this.info);
     if (this.valueEl.textContent !== text) this.valueEl.textContent = text;
   }
 

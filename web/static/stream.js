@@ -25,14 +25,16 @@ export function readHello(data) {
   return { boot: isObject(data) && typeof data.boot === "string" ? data.boot : null };
 }
 
-// A series as the page keeps it: {id, device, sensor, unit (null: none),
-// stale, lastValue (null: none yet), age (seconds since its last reading, or null)}.
+// A series as the page keeps it: {id, device, sensor, unit (null: none), kind
+// ("state": on/off readings, 1 and 0; else "number"), stale, lastValue (null:
+// none yet), age (seconds since its last reading, or null)}.
 function readInfo(s) {
   return {
     id: s.id,
     device: text(s.device),
     sensor: text(s.sensor),
     unit: typeof s.unit === "string" && s.unit ? s.unit : null,
+    kind: s.kind === "state" ? "state" : "number",
     stale: s.stale === true,
     lastValue: number(s.last_value),
     age: number(s.age),

@@ -132,3 +132,33 @@ test("rows that left the span go in batches, not one at a time", () => {
   t.follow({ start: 5.5, end: 105.5 });  // five: a batch
   assert.equal(t.xs[0], 5);
 });
+
+test("a value with no line to draw to it is lone: alone in its column, or between gaps", () => {
+  const t = table(2);
+  t.add(0, 50, 1, 1, 1);
+  assert.deepEqual(t.lone(0), [0]);  // one point in view
+  assert.deepEqual(t.lone(1), []);   // nothing at all
+  t.add(1, 40, 2, 2, 2);
+  t.add(1, 60, 3, 3, 3);             // rows apart, no gap between: one line
+  assert.deepEqual(t.lone(1), []);
+  assert.deepEqual(t.lone(0), [1]);  // still alone, though other rows came in
+  t.add(0, 70, 4, 4, 4, true);       // back after a gap: both ends alone
+  assert.deepEqual(t.lone(0), [1, 4]);  // rows: 40, 50, the gap at 51, 60, 70
+  t.add(0, 72, 5, 5, 5);             // joined to the one before it
+  assert.deepEqual(t.lone(0), [1]);
+});
+
+test("statistics over the window: min, max, the buckets' mean, a counter's use across a reset", () => {
+  const t = table(2);
+  t.add(0, 10, 5, 4, 6);
+  t.add(0, 20, 7, 7, 9);
+  t.add(0, 30, 6, 2, 6);
+  assert.deepEqual(t.stats(0), { min: 2, max: 9, mean: 6, increase: 2, points: 3 });
+  assert.equal(t.stats(1), null);
+  // An energy meter: 100 -> 103, reset, 0.5 -> 2; a reading a hair lower is no use.
+  for (const [s, v] of [[10, 100], [20, 103], [30, 102.999], [40, 0.5], [50, 2]]) t.add(1, s, v, v, v);
+  assert.equal(t.stats(1).increase, 3 + 0.5 + 1.5);
+  // Only what is in the window counts.
+  t.follow({ start: 35, end: 135 });
+  assert.deepEqual(t.stats(1), { min: 0.5, max: 2, mean: 1.25, increase: 1.5, points: 2 });
+});

@@ -2,7 +2,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { csvField, csvLine, exportName, formatAge, formatValue, timeLabels, unitLabel } from "../../../web/static/format.js";
+import { csvField, csvLine, exportName, formatAge, formatReading, formatValue, readingText, statsText, timeLabels,
+  unitLabel }
+  from "../../../web/static/format.js";
 
 test("values are rounded to three decimals, tiny and huge ones in exponent form", () => {
   assert.equal(formatValue(21.23456), "21.235");
@@ -51,4 +53,22 @@ test("csv fields with commas, quotes or newlines are quoted", () => {
 
 test("the export is named after the UTC time", () => {
   assert.equal(exportName(new Date(Date.UTC(2026, 0, 2, 3, 4, 5))), "telemetry-20260102-030405.csv");
+});
+
+test("a state reads on and off, without a unit; a number keeps its unit", () => {
+  const state = { kind: "state", unit: null };
+  assert.equal(formatReading(1, state), "on");
+  assert.equal(formatReading(0, state), "off");
+  assert.equal(formatReading(null, state), "–");
+  assert.equal(readingText(1, state), "on");
+  assert.equal(readingText(21.5, { kind: "number", unit: "°C" }), "21.5 °C");
+  assert.equal(readingText(3, { kind: "number", unit: null }), "3");
+});
+
+test("statistics in words: a meter's use, else min, max and mean; a state's share of on", () => {
+  const stats = { min: 1, max: 3, mean: 2, increase: 3.25, points: 9 };
+  assert.equal(statsText(stats, { kind: "number", unit: "kWh" }), "used 3.25 kWh");
+  assert.equal(statsText(stats, { kind: "number", unit: "°C" }), "min 1 · max 3 · mean 2 °C");
+  assert.equal(statsText({ ...stats, mean: 0.25 }, { kind: "state", unit: null }), "on 25% of the range");
+  assert.equal(statsText(null, { kind: "number", unit: null }), "nothing in range");
 });

@@ -12,6 +12,8 @@ const CATALOG = {
       last_value: 14.5, last_ts: 1700000000.5, count: 12, stale: false, age: 0.25 },
     { id: "zb0/humidity", device: "zb0", sensor: "humidity", unit: null, source: "mqtt",
       last_value: null, last_ts: 0, count: 0, stale: true },
+    { id: "zb0/contact", device: "zb0", sensor: "contact", unit: null, kind: "state", source: "mqtt",
+      last_value: 1, last_ts: 1700000000.5, count: 3, stale: false, age: 2 },
   ],
   sources: [{ name: "sim", kind: "sim", state: "connected" }],
   devices: [{ device: "zb0", online: false, since: 1700000000 }, { device: "shed", online: true, since: 1 }],
@@ -26,20 +28,23 @@ test("hello: the server's boot id", () => {
 test("catalog: each series in the page's names, and which devices are online", () => {
   assert.deepEqual(readCatalog(CATALOG), {
     series: [
-      { id: "shed/temperature", device: "shed", sensor: "temperature", unit: "°C", stale: false,
-        lastValue: 14.5, age: 0.25 },
-      { id: "zb0/humidity", device: "zb0", sensor: "humidity", unit: null, stale: true,
+      { id: "shed/temperature", device: "shed", sensor: "temperature", unit: "°C", kind: "number",
+        stale: false, lastValue: 14.5, age: 0.25 },
+      { id: "zb0/humidity", device: "zb0", sensor: "humidity", unit: null, kind: "number", stale: true,
         lastValue: null, age: null },
+      { id: "zb0/contact", device: "zb0", sensor: "contact", unit: null, kind: "state", stale: false,
+        lastValue: 1, age: 2 },
     ],
     devices: [{ device: "zb0", online: false }, { device: "shed", online: true }],
   });
 });
 
 test("catalog: entries without an id, and fields of the wrong type, are not taken", () => {
-  const read = readCatalog({ series: [null, 3, { device: "x" }, { id: "a/b", unit: "", age: "5", stale: 1 }],
+  const read = readCatalog({ series: [null, 3, { device: "x" }, { id: "a/b", unit: "", age: "5", stale: 1, kind: 7 }],
     devices: "none" });
   assert.deepEqual(read, {
-    series: [{ id: "a/b", device: "", sensor: "", unit: null, stale: false, lastValue: null, age: null }],
+    series: [{ id: "a/b", device: "", sensor: "", unit: null, kind: "number", stale: false, lastValue: null,
+      age: null }],
     devices: [],
   });
   assert.deepEqual(readCatalog(null), { series: [], devices: [] });
