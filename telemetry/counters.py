@@ -47,6 +47,7 @@ class Counters:
     series: int
     stale: tuple[CatalogEntry, ...]
     refused_series: int
+    deleted_series: int
     history_bytes: int
     history_points: int
     streams: Streams
@@ -95,6 +96,7 @@ def take(
         series=len(store.series),
         stale=tuple(e for e in store.entries() if e.stale),
         refused_series=store.refused_series,
+        deleted_series=pipeline.deleted,
         history_bytes=store.nbytes(),
         history_points=sum(s.raw_count for s in store.series.values()),
         streams=streams,

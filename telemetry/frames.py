@@ -5,7 +5,7 @@ The stream's events, in the order a stream meets them:
     retry: <ms>                         `retry`: how long a browser waits to reconnect
     event: hello                        `hello`: server, version, boot id, tick, limits
     event: catalog (full)               `catalog`: every series, source and device
-    event: catalog (changes)            `catalog_changes`: series new or changed
+    event: catalog (changes)            `catalog_changes`: series new, changed or removed
     id: <boot>-<seq> / event: readings  `readings`: one point per series per tick
     event: status                       `status`: readers and devices that changed
     event: reset                        `reset`: a cursor that cannot be resumed
@@ -13,15 +13,16 @@ The stream's events, in the order a stream meets them:
 
 and the JSON of one series (`series`), one source (`source`), one device
 (`device`) and one point (`point`), which the events and `GET /api/series`
-share.  The page reads each event in one place (`web/static/stream.js`).
-Encoding is `telemetry.sse`'s; nothing here does I/O.
+share; and `page`, the answer of `GET /api/page`.  The page reads each event
+in one place (`web/static/stream.js`).  Encoding is `telemetry.sse`'s; nothing here does I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from telemetry import __version__, sse
+from telemetry.config import PageConfig
 from telemetry.history import CatalogEntry
 from telemetry.model import Availability
 from telemetry.pipeline import TickPoint
@@ -43,6 +44,7 @@ def series(entry: CatalogEntry, now: float | None = None) -> dict[str, object]:
     """A series in the catalog; with `now`, its age too (seconds since its last point)."""
     out: dict[str, object] = {
         "id": entry.id,
+        "name": entry.name,
         "device": entry.device,
         "sensor": entry.sensor,
         "unit": entry.unit,
@@ -53,6 +55,8 @@ def series(entry: CatalogEntry, now: float | None = None) -> dict[str, object]:
         "last_ts": entry.last_ts,
         "count": entry.count,
         "stale": entry.stale,
+        "hide": entry.hide,
+        "chart": entry.chart,
     }
     if now is not None:
         out["age"] = round(max(0.0, now - entry.last_ts), 3)
@@ -71,6 +75,11 @@ def source(status: SourceStatus) -> dict[str, object]:
         "reconnects": status.reconnects,
         "rejected": dict(status.rejected),
     }
+
+
+def page(config: PageConfig) -> dict[str, object]:
+    """`GET /api/page`: the page's defaults from `[page]`."""
+    return {"range": config.range, "series": list(config.series), "group": config.group}
 
 
 def device(availability: Availability) -> dict[str, object]:
@@ -115,9 +124,13 @@ def catalog(
     return sse.event("catalog", data)
 
 
-def catalog_changes(entries: Iterable[CatalogEntry]) -> bytes:
-    """Series that are new or changed (unit, stale flag) since the last frame."""
-    return sse.event("catalog", {"full": False, "series": [series(e) for e in entries]})
+def catalog_changes(entries: Iterable[CatalogEntry], removed: Sequence[str] = ()) -> bytes:
+    """Series that are new or changed (unit, stale flag) since the last frame, and
+    (`removed`, only when there are any) the ids of series deleted since."""
+    data: dict[str, object] = {"full": False, "series": [series(e) for e in entries]}
+    if removed:
+        data["removed"] = list(removed)
+    return sse.event("catalog", data)
 
 
 def readings(t: float, points: Mapping[str, Point], cursor: str) -> bytes:

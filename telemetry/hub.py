@@ -326,6 +326,13 @@ class Hub:
         # Shutting down: the final status was pushed while the client was behind.
         return chunk + _SHUTDOWN if self.closing else chunk
 
+    def forget(self, sid: str) -> None:
+        """A series was deleted: no resumed stream gets its points again (its removal
+        goes out with the next tick's catalog changes)."""
+        for frame in self._replay:
+            if frame.points.pop(sid, None) is not None:
+                self._replay_points -= 1
+
     def _remember(self, frame: _Frame, now: float) -> None:
         replay = self._replay
         replay.append(frame)
@@ -347,7 +354,7 @@ class Hub:
     def publish(self, tick: Tick, now: float | None = None) -> None:
         """Encode `tick` once per distinct subscription and give it to every client."""
         status_chunk = frames.status(self._status_changes(), tick.availability.values())
-        if not tick.points and not tick.new_series and not status_chunk:
+        if not tick.points and not tick.new_series and not tick.removed and not status_chunk:
             return
         now = time.time() if now is None else now
         cursor = ""
@@ -361,13 +368,14 @@ class Hub:
             groups.setdefault(client.patterns, []).append(client)
         for patterns, members in groups.items():
             if patterns is None:  # everything
-                new, points = tick.new_series, every
+                new, points, removed = tick.new_series, every, tick.removed
             else:
                 new = [e for e in tick.new_series if self.wants(patterns, e.id)]
                 points = {sid: p for sid, p in every.items() if self.wants(patterns, sid)}
+                removed = [sid for sid in tick.removed if self.wants(patterns, sid)]
             chunk = status_chunk
-            if new:
-                chunk += frames.catalog_changes(new)
+            if new or removed:
+                chunk += frames.catalog_changes(new, removed)
             if points:
                 chunk += frames.readings(now, points, cursor)
             if chunk:

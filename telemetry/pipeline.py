@@ -1,8 +1,11 @@
 """From raw messages to history and the next live frame; pure and synchronous.
 
 `Pipeline.ingest(batch)` normalizes each message, applies the series' rule
-(unit override, filters), stores the point and folds it into the pending tick:
-one entry per series, however many readings arrived in the tick.
+(unit override, filters, display; `drop`: counted as `dropped` and nothing
+else), stores the point and folds it into the pending tick: one entry per
+series, however many readings arrived in the tick.  The first `[[series]]`
+rule, in file order, whose `match` takes the series id is its rule; later ones
+are not looked at.
 `take_tick(now)` runs what the monotonic clock drives (throttle windows closing,
 heartbeats, stale detection), hands the tick over to the hub and starts a new one.
 
@@ -67,6 +70,7 @@ class TickPoint:
 class Tick:
     points: dict[str, TickPoint] = field(default_factory=dict)
     new_series: list[CatalogEntry] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)  # series deleted in this tick
     availability: dict[str, Availability] = field(default_factory=dict)
 
 
@@ -115,8 +119,12 @@ class Pipeline:
         self.rejected: Counter[str] = Counter()
         self.rejected_by_source: Counter[tuple[str, str]] = Counter()
         self.accepted = 0
+        self.deleted = 0  # series deleted (`delete`)
         self._state: dict[str, _SeriesState] = {}
         self._windowed: dict[str, _SeriesState] = {}  # series whose filters act on ticks
+        # Ids a `drop` rule matched: skipped without matching the rules again; at
+        # most `max_series` remembered (past that, each reading is matched again).
+        self._dropped: set[str] = set()
         self._stale_checked = -math.inf
         # Devices that said they are online or offline; bounded like the series.
         self.devices: dict[str, Availability] = {}
@@ -134,8 +142,48 @@ class Pipeline:
                 return rule
         return None
 
+    def settle(self) -> list[str]:
+        """Apply the `[[series]]` rules to the series restored from disk: the display
+        they give, and `drop` rules remove the series they match from the store;
+        the ids removed."""
+        removed = []
+        for sid, series in list(self.store.series.items()):
+            rule = self._rule(sid)
+            if rule is not None and rule.drop:
+                self.store.remove(sid)
+                removed.append(sid)
+            elif rule is not None:
+                series.entry.show_as(rule.name, rule.hide, rule.chart)
+        return removed
+
+    def delete(self, sid: str) -> bool:
+        """Forget a series and its history; the next tick tells the streams.  False when
+        there is no such series.  A reading that arrives later starts it anew."""
+        series = self.store.remove(sid)
+        if series is None:
+            return False
+        self._state.pop(sid, None)
+        self._windowed.pop(sid, None)
+        tick = self._tick
+        tick.points.pop(sid, None)
+        if series.entry in tick.new_series:
+            tick.new_series.remove(series.entry)
+        tick.removed.append(sid)
+        self.deleted += 1
+        return True
+
+    def _drop(self, source: str) -> None:
+        """A reading of a series a `drop` rule names: counted, nothing else."""
+        self.rejected["dropped"] += 1
+        self.rejected_by_source[source, "dropped"] += 1
+
     def _new_series(self, reading: Reading, source: str, now: float) -> _SeriesState | None:
         rule = self._rule(reading.series)
+        if rule is not None and rule.drop:
+            if len(self._dropped) < self.store.max_series:
+                self._dropped.add(reading.series)
+            self._drop(source)
+            return None
         unit = rule.unit if rule is not None and rule.unit else reading.unit
         series = self.store.create(reading, source, unit)
         if series is None:
@@ -147,6 +195,8 @@ class Pipeline:
                 self.store.max_series,
             )
             return None
+        if rule is not None:
+            series.entry.show_as(rule.name, rule.hide, rule.chart)
         state = _SeriesState(series, rule, bool(rule is not None and rule.unit), now)
         self._state[series.id] = state
         if state.chain is not None and state.chain.windowed:
@@ -215,6 +265,9 @@ class Pipeline:
         passes and fold it into the pending tick."""
         state = self._state.get(reading.series)
         if state is None:
+            if reading.series in self._dropped:
+                self._drop(source)
+                return
             state = self._new_series(reading, source, now)
             if state is None:
                 return

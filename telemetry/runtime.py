@@ -21,6 +21,7 @@ from telemetry.config import Config
 from telemetry.counters import Counters
 from telemetry.handoff import Inbox
 from telemetry.hub import Hub
+from telemetry.logs import escape
 from telemetry.looplag import LoopLag
 from telemetry.model import RawMessage
 from telemetry.pipeline import Pipeline
@@ -70,6 +71,15 @@ class Runtime:
     async def start(self) -> None:
         if self.history is not None:
             await asyncio.to_thread(self.history.load, self.pipeline.store)
+            dropped = self.pipeline.settle()
+            if dropped:
+                self.history.forget()
+                logger.info(
+                    "history: %d saved series removed: a [[series]] rule drops them (%s)",
+                    len(dropped),
+                    ", ".join(escape(sid) for sid in dropped[:5])
+                    + (", ..." if len(dropped) > 5 else ""),
+                )
             await asyncio.to_thread(heap.trim)  # what reading the file took and freed
         loop = asyncio.get_running_loop()
         self.looplag.start(loop)
@@ -83,6 +93,19 @@ class Runtime:
                 name="telemetry-history-commit",
             )
         logger.info("started with %d sources", len(self.sources))
+
+    def delete_series(self, sid: str) -> bool:
+        """Delete a series and its history; False when there is no such series.  The
+        streams hear of it with the next tick; with a history file, the next commit
+        writes a new snapshot without it."""
+        if not self.pipeline.delete(sid):
+            return False
+        self.hub.forget(sid)
+        if self.history is not None:
+            self.history.forget()
+        logger.info("series %r deleted, with its history", sid)
+        self.hub.nudge()
+        return True
 
     async def commit(self) -> bool:
         """Save the history now: a snapshot on the loop, the writing in a worker thread."""

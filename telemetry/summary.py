@@ -53,9 +53,19 @@ def summarize(config: Config, source: str) -> str:
             + _reading(p.prefix, p.time, p.timezone)
         )
     for rule in config.series:
-        parts = [f"unit {rule.unit}"] if rule.unit else []
+        parts = ["dropped: not stored nor streamed"] if rule.drop else []
+        parts += [f"name {rule.name!r}"] if rule.name else []
+        parts += [f"unit {rule.unit}"] if rule.unit else []
         parts += [f"{f.name} {f.arg}" for f in rule.filters]
+        parts += ["hidden until chosen"] if rule.hide else []
+        parts += [f"chart {rule.chart!r}"] if rule.chart else []
         lines.append(f"series {rule.match}: {', '.join(parts) or 'no changes'}")
+    page = config.page
+    lines.append(
+        f"page: range {page.range}, "
+        + (f"series {', '.join(page.series)}" if page.series else "every series")
+        + f", charts grouped by {page.group}"
+    )
     if not config.mqtt and not config.serial:
         lines.append("no readers configured: the server will run with no devices")
     h, lim = config.history, config.limits

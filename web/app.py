@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from telemetry import frames
 from telemetry.runtime import Runtime
-from web.auth import Auth, Credentials
+from web.auth import Auth, Credentials, cross_site
 from web.edge import Edge, bad_request_handler
 from web.events import EventStream
 from web.headers import LimitRanges
@@ -126,6 +126,20 @@ def create_app(runtime: Runtime) -> Starlette:
             }
         )
 
+    async def delete_series(request: Request) -> Response:
+        """`DELETE /api/series/{id}`: the series, its catalog entry and its history."""
+        if cross_site(request.scope):
+            return JSONResponse(
+                {"error": "refused: the request came from another site"}, status_code=403
+            )
+        sid = request.path_params["sid"]
+        if not runtime.delete_series(sid):
+            return JSONResponse({"error": "no such series"}, status_code=404)
+        return Response(status_code=204)
+
+    async def page_defaults(request: Request) -> Response:
+        return JSONResponse(frames.page(config.page), headers={"Cache-Control": "no-cache"})
+
     healthz = health_endpoint(runtime)
 
     @contextlib.asynccontextmanager
@@ -149,6 +163,8 @@ def create_app(runtime: Runtime) -> Starlette:
             Route("/", index, methods=["GET", "HEAD"]),
             Route("/events", stream, methods=["GET"]),
             Route("/api/series", series, methods=["GET"]),
+            Route("/api/series/{sid:path}", delete_series, methods=["DELETE"]),
+            Route("/api/page", page_defaults, methods=["GET"]),
             Route("/api/history", history.history, methods=["GET"]),
             Route("/api/export", history.export, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET", "HEAD"]),

@@ -58,7 +58,16 @@ from web.credentials import NAME, Credentials, Session, hash_password, verify_pa
 from web.limiter import LoginLimiter
 from web.revocations import Revocations
 
-__all__ = ["COOKIE", "Auth", "Credentials", "LoginForm", "login_form", "safe_next", "same_site"]
+__all__ = [
+    "COOKIE",
+    "Auth",
+    "Credentials",
+    "LoginForm",
+    "cross_site",
+    "login_form",
+    "safe_next",
+    "same_site",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -146,6 +155,26 @@ def _origin(scheme: str, host: str) -> str:
     return f"{scheme}://{host}"
 
 
+def _fetch_site(scope: Scope) -> tuple[str | None, str | None, bool] | None:
+    """`Sec-Fetch-Site`, `Origin`, and whether that origin is this server's own (the
+    request's scheme, the Host header); None when one of them is repeated."""
+    found: dict[bytes, list[str]] = {b"sec-fetch-site": [], b"origin": [], b"host": []}
+    for key, value in scope["headers"]:
+        if key in found:
+            found[key].append(value.decode("latin-1"))
+    if any(len(values) > 1 for values in found.values()):
+        return None
+    site = found[b"sec-fetch-site"][0] if found[b"sec-fetch-site"] else None
+    origin = found[b"origin"][0] if found[b"origin"] else None
+    host = found[b"host"][0] if found[b"host"] else None
+    own = (
+        origin is not None
+        and host is not None
+        and origin.lower() == _origin(scope.get("scheme", "http"), host)
+    )
+    return site, origin, own
+
+
 def same_site(scope: Scope) -> bool:
     """Whether a browser says the request came from this site itself.
 
@@ -154,25 +183,27 @@ def same_site(scope: Scope) -> bool:
     neither may be repeated.  A Referer alone, `Origin: null` alone or no
     header at all is not enough.
     """
-    found: dict[bytes, list[str]] = {b"sec-fetch-site": [], b"origin": [], b"host": []}
-    for key, value in scope["headers"]:
-        if key in found:
-            found[key].append(value.decode("latin-1"))
-    if any(len(values) > 1 for values in found.values()):
+    found = _fetch_site(scope)
+    if found is None:
         return False
-    site = found[b"sec-fetch-site"][0] if found[b"sec-fetch-site"] else None
-    origin = found[b"origin"][0] if found[b"origin"] else None
-    host = found[b"host"][0] if found[b"host"] else None
+    site, origin, own = found
     if site not in (None, "same-origin"):
         return False
-    own = (
-        origin is not None
-        and host is not None
-        and origin.lower() == _origin(scope.get("scheme", "http"), host)
-    )
     if origin not in (None, "null") and not own:
         return False
     return own or site == "same-origin"
+
+
+def cross_site(scope: Scope) -> bool:
+    """Whether a browser says the request came from another site (or an opaque
+    origin, or repeats the headers that would say).  A script that sends neither
+    header (curl) is not cross-site: what changes data refuses only what a
+    browser says came from elsewhere."""
+    found = _fetch_site(scope)
+    if found is None:
+        return True
+    site, origin, own = found
+    return site not in (None, "same-origin", "none") or (origin is not None and not own)
 
 
 LOGIN_PAGE = """<!doctype html>

@@ -6,7 +6,8 @@ min, max and last of each of `points / 4` time buckets), so a chart drawn
 gaps (`null`), never zeros.  The points come from the raw ring when it reaches
 back to `start`, else from the coarsest rollup that still has enough buckets
 (each bucket given as its first, min, max and last); `from` says which.
-Export gives the raw ring's points themselves, as CSV or JSON.  Parameters
+Export gives the raw ring's points themselves, as CSV or JSON by series, or
+as rows (`web.export`): every series without `series`, and NDJSON.  Parameters
 are bounded (see `web.query`); a bad one is a 422.
 
 Both answers stream, a series at a time, so a large one neither holds the
@@ -29,8 +30,6 @@ every digit they have.
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 from collections.abc import AsyncIterator
 
 import numpy as np
@@ -40,11 +39,10 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from telemetry.downsample import m4
 from telemetry.history import Answer, FloatArray, Store
+from web import export
+from web.export import EXPORT_SLICE, MAX_EXPORT_SERIES, csv_field, csv_texts
 from web.query import QueryError, Window, points, window
 
-MAX_EXPORT_SERIES = 16
-EXPORT_SLICE = 10_000  # points of a raw ring encoded at a time
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet would run (CSV injection)
 _NUMPY = orjson.OPT_SERIALIZE_NUMPY
 
 
@@ -92,32 +90,10 @@ def _json_points(ts: FloatArray, values: FloatArray) -> bytes:
     return orjson.dumps(np.column_stack((ts, values)), option=_NUMPY)[1:-1]
 
 
-def _csv_texts(values: FloatArray) -> list[bytes]:
-    """Each float as `repr` writes it.  orjson's text is the same digits except for
-    exponents (`1e-7` for `1e-07`) and NaN and infinities (`null`): those few are
-    written by `repr`."""
-    if not len(values):
-        return []
-    texts = orjson.dumps(values, option=_NUMPY)[1:-1].split(b",")
-    size = np.abs(values)
-    odd = ~np.isfinite(values) | ((size < 1e-4) & (values != 0)) | (size >= 1e16)
-    for i in np.flatnonzero(odd).tolist():
-        texts[i] = repr(float(values[i])).encode()
-    return texts
-
-
 def _csv_rows(field: bytes, ts: FloatArray, values: FloatArray) -> bytes:
     prefix = field + b","
-    rows = zip(_csv_texts(ts), _csv_texts(values), strict=True)
+    rows = zip(csv_texts(ts), csv_texts(values), strict=True)
     return b"".join([prefix + t + b"," + v + b"\r\n" for t, v in rows])
-
-
-def _csv_field(sid: str) -> bytes:
-    """The series id as a CSV field, quoted as `csv.writer` would, formulas defused."""
-    shown = f"'{sid}" if sid.startswith(_FORMULA) else sid
-    out = io.StringIO()
-    csv.writer(out).writerow([shown])
-    return out.getvalue().removesuffix("\r\n").encode()
 
 
 class History:
@@ -156,15 +132,26 @@ class History:
         params = request.query_params
         kind = params.get("format", "csv")
         try:
-            if kind not in ("csv", "json"):
-                raise QueryError("format", f"{kind[:20]!r} is not one of csv, json")
-            span = window(params, self.store.raw_span, MAX_EXPORT_SERIES)
+            if kind not in export.FORMATS:
+                raise QueryError("format", f"{kind[:20]!r} is not one of csv, json, ndjson")
+            span = window(params, self.store.raw_span, MAX_EXPORT_SERIES, required=False)
+            # Without series, every one as rows, counted first against the cap.
+            ids = span.series or export.every_series(self.store, span)
         except QueryError as error:
             return _problem(error)
+        body: AsyncIterator[bytes]
+        if span.series and kind == "json":
+            body = self._export_json(span)
+        elif span.series and kind == "csv":
+            body = self._export_csv(span)
+        else:
+            body = export.rows(self.store, ids, span, kind, export.export_cap(self.store))
         if kind == "json":
-            return StreamingResponse(self._export_json(span), media_type="application/json")
+            return StreamingResponse(body, media_type="application/json")
+        if kind == "ndjson":
+            return StreamingResponse(body, media_type="application/x-ndjson")
         return StreamingResponse(
-            self._export_csv(span),
+            body,
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="telemetry.csv"'},
         )
@@ -197,7 +184,7 @@ class History:
         """`series,timestamp,value` rows, times and values as `repr` writes them."""
         yield b"series,timestamp,value\r\n"
         async for sid, ts, values in self._export_points(span):
-            field = _csv_field(sid)
+            field = csv_field(sid)
             for lo in range(0, len(ts), EXPORT_SLICE):
                 hi = lo + EXPORT_SLICE
                 yield await asyncio.to_thread(_csv_rows, field, ts[lo:hi], values[lo:hi])

@@ -27,6 +27,7 @@ telemetry_reader_received_total         counter  source, kind
 telemetry_series                        gauge    -
 telemetry_series_stale                  gauge    -
 telemetry_series_refused_total          counter  -
+telemetry_series_deleted_total          counter  -
 telemetry_sse_clients                   gauge    -
 telemetry_sse_frames_total              counter  -
 telemetry_sse_resumed_total             counter  -
@@ -180,6 +181,11 @@ def _series(c: Counters) -> Iterator[Metric]:
         "telemetry_series_refused",
         "New series refused because the series limit was reached",
         c.refused_series,
+    )
+    yield _counter(
+        "telemetry_series_deleted",
+        "Series deleted with their history (DELETE /api/series/{id})",
+        c.deleted_series,
     )
     yield _gauge("telemetry_history_bytes", "Bytes held by the history's arrays", c.history_bytes)
     yield _gauge(

@@ -47,10 +47,13 @@ def _time(params: QueryParams, name: str, default: float) -> float:
     return value
 
 
-def window(params: QueryParams, default_span: float, max_series: int = MAX_SERIES) -> Window:
-    """The series and time range a query asks for (end defaults to now)."""
+def window(
+    params: QueryParams, default_span: float, max_series: int = MAX_SERIES, *, required: bool = True
+) -> Window:
+    """The series and time range a query asks for (end defaults to now); with
+    `required` false, no series is no error (the window's `series` is empty)."""
     series = tuple(params.getlist("series"))
-    if not series:
+    if not series and required:
         raise QueryError("series", "missing; expected one or more series ids")
     if len(series) > max_series:
         raise QueryError("series", f"{len(series)} given; at most {max_series} per query")

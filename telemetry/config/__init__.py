@@ -7,12 +7,15 @@ problems too: a typo must not be silently ignored.
 """
 
 from telemetry.config.model import (
+    PAGE_GROUPS,
+    PAGE_RANGES,
     AuthConfig,
     Config,
     FilterSpec,
     HistoryConfig,
     LimitsConfig,
     MqttConfig,
+    PageConfig,
     SerialConfig,
     SeriesRule,
     ServerConfig,
@@ -29,6 +32,8 @@ from telemetry.config.sections import (
 
 __all__ = [
     "MAX_ROLLUPS",
+    "PAGE_GROUPS",
+    "PAGE_RANGES",
     "PRECISIONS",
     "AuthConfig",
     "Config",
@@ -36,6 +41,7 @@ __all__ = [
     "HistoryConfig",
     "LimitsConfig",
     "MqttConfig",
+    "PageConfig",
     "SerialConfig",
     "SeriesRule",
     "ServerConfig",

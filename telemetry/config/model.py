@@ -120,6 +120,24 @@ class SeriesRule:
     match: str
     unit: str | None = None
     filters: tuple[FilterSpec, ...] = ()
+    name: str | None = None  # the display name
+    hide: bool = False  # kept and streamed, not charted unless chosen
+    drop: bool = False  # not stored nor streamed at all, counted as `dropped`
+    chart: str | None = None  # a group name: the series of one group share a chart
+
+
+# The ranges the page offers (web/static/view.js, RANGES), and its grouping modes.
+PAGE_RANGES = ("1m", "15m", "1h", "6h", "24h")
+PAGE_GROUPS = ("quantity", "device", "none")
+
+
+@dataclass(frozen=True, slots=True)
+class PageConfig:
+    """What the page shows before a visitor chooses otherwise."""
+
+    range: str = "1h"
+    series: tuple[str, ...] = ()  # globs on series ids: the default selection; none: all
+    group: str = "quantity"  # charts by quantity (unit), by device, or one per series
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,3 +185,4 @@ class Config:
     history: HistoryConfig = HistoryConfig()
     limits: LimitsConfig = LimitsConfig()
     auth: AuthConfig = AuthConfig()
+    page: PageConfig = PageConfig()

@@ -15,12 +15,15 @@ from urllib.parse import unquote, urlsplit
 from telemetry import filters as filters_mod
 from telemetry import normalize
 from telemetry.config.model import (
+    PAGE_GROUPS,
+    PAGE_RANGES,
     AuthConfig,
     Config,
     FilterSpec,
     HistoryConfig,
     LimitsConfig,
     MqttConfig,
+    PageConfig,
     SerialConfig,
     SeriesRule,
     ServerConfig,
@@ -242,6 +245,11 @@ def _serial(t: Table, index: int) -> SerialConfig | None:
     return cfg if ok else None
 
 
+# A display name or chart group: shown on the page as text, one line.
+LABEL = re.compile(r"[^\x00-\x1f\x7f-\x9f]{1,100}")
+LABEL_FORM = "a name of 1 to 100 characters on one line"
+
+
 def _series(t: Table) -> SeriesRule | None:
     ok = t.required("match")
     specs: list[FilterSpec] = []
@@ -262,9 +270,51 @@ def _series(t: Table) -> SeriesRule | None:
         match=t.string("match", ""),
         unit=t.string("unit", None),
         filters=tuple(specs),
+        name=t.string("name", None, pattern=LABEL, form=LABEL_FORM),
+        hide=t.typed("hide", bool, "true or false") is True,
+        drop=t.typed("drop", bool, "true or false") is True,
+        chart=t.string("chart", None, pattern=LABEL, form=LABEL_FORM),
     )
+    if rule.drop:
+        kept = [k for k in ("unit", "filters", "name", "hide", "chart") if k in t.data]
+        if kept:
+            t.problems.add(
+                t.key("drop"),
+                f"true drops every reading, so {', '.join(kept)} would never apply; "
+                "expected drop alone with match",
+            )
+            ok = False
     t.finish()
     return rule if ok else None
+
+
+# The default selection goes to `/events?series=...`: what a stream takes (web/events.py).
+MAX_PAGE_SERIES = 64
+MAX_PATTERN = 256
+
+
+def _page(t: Table) -> PageConfig:
+    d = PageConfig()
+    patterns = t.strings("series")
+    if len(patterns) > MAX_PAGE_SERIES:
+        t.problems.add(
+            t.key("series"), f"{len(patterns)} patterns; expected at most {MAX_PAGE_SERIES}"
+        )
+        patterns = ()
+    for i, pattern in enumerate(patterns):
+        if not pattern or len(pattern) > MAX_PATTERN:
+            t.problems.add(
+                f"{t.key('series')}[{i}]",
+                f"{show(pattern[:40])} is not a glob on series ids of 1 to {MAX_PATTERN} "
+                'characters; expected like "kitchen/*"',
+            )
+    cfg = PageConfig(
+        range=t.choice("range", d.range, PAGE_RANGES),
+        series=patterns,
+        group=t.choice("group", d.group, PAGE_GROUPS),
+    )
+    t.finish()
+    return cfg
 
 
 def _history(t: Table) -> HistoryConfig:
@@ -363,6 +413,7 @@ def build_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
         history=_history(root.table("history")),
         limits=_limits(root.table("limits")),
         auth=_auth(root.table("auth")),
+        page=_page(root.table("page")),
     )
     if config.auth.file is not None and "*" in config.server.cors_origins:
         problems.add(

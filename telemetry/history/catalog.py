@@ -3,9 +3,14 @@ counts, stale flag.
 
 Written only through its methods: the series it belongs to records each stored
 or refused point (`stored`, `refused_one`); the pipeline sets the unit and kind
-it learns, the sources that feed the series and the stale flag (`set_unit`,
-`set_kind`, `fed_by`, `mark_stale`, `mark_live`), and is told whether anything
-changed, so it announces the entry again only then.
+it learns, the sources that feed the series, the stale flag and what the
+`[[series]]` rule says of its display (`set_unit`, `set_kind`, `fed_by`,
+`mark_stale`, `mark_live`, `show_as`), and is told whether anything changed, so
+it announces the entry again only then.
+
+`name`, `hide` and `chart` come from the configuration, never from the file
+the history is saved to: a changed rule applies to saved series at the next
+start.
 
 `kind` is `number`, or `state` for on/off readings (1/0).  `sources` are the
 readers (brokers, serial ports) whose readings the series holds, the first
@@ -18,13 +23,16 @@ from __future__ import annotations
 
 class CatalogEntry:
     __slots__ = (
+        "chart",
         "count",
         "device",
         "first_seen",
+        "hide",
         "id",
         "kind",
         "last_ts",
         "last_value",
+        "name",
         "refused",
         "sensor",
         "source",
@@ -59,6 +67,9 @@ class CatalogEntry:
         self.count = count
         self.refused = 0
         self.stale = False
+        self.name: str | None = None
+        self.hide = False
+        self.chart: str | None = None
 
     def stored(self, ts: float, value: float) -> None:
         """A point went into the series' history."""
@@ -100,6 +111,13 @@ class CatalogEntry:
         if source in self.sources:
             return False
         self.sources = (*self.sources, source)
+        return True
+
+    def show_as(self, name: str | None, hide: bool, chart: str | None) -> bool:
+        """Take the display a `[[series]]` rule gives; True when it changed."""
+        if (name, hide, chart) == (self.name, self.hide, self.chart):
+            return False
+        self.name, self.hide, self.chart = name, hide, chart
         return True
 
     def mark_stale(self) -> bool:

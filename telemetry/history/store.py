@@ -70,6 +70,10 @@ class Store:
         self.series[entry.id] = series
         return series
 
+    def remove(self, sid: str) -> Series | None:
+        """Take the series out, its ring and rollups with it; None when unknown."""
+        return self.series.pop(sid, None)
+
     def restore(self, saved: Iterable[SeriesSnapshot]) -> list[str]:
         """Add the series saved earlier, in today's shape, as many as the cap allows;
         the ids added.  All are rebuilt before any is added: ValueError, and nothing

@@ -108,6 +108,12 @@ class History:
         self._queue.append(commit)
         return commit
 
+    def forget(self) -> None:
+        """Series were taken out of the store: the next commit writes a new snapshot
+        without them.  Its sequence number is past every record in the log, and the
+        log starts again after it, so no record of theirs is replayed at load."""
+        self._whole_next = True
+
     def _changes(self, taken: Sequence[tuple[Series, Changes | None]]) -> Commit:
         """A record of the changes: each series named by its key in the log, declared
         (its catalog fields) when new to the log or changed."""

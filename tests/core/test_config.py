@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import telemetry
-from telemetry.config import Config, FilterSpec, load_config, parse_config
+from telemetry.config import Config, FilterSpec, PageConfig, load_config, parse_config
 from telemetry.errors import ConfigError
 
 EXAMPLE = Path(telemetry.__file__).parent / "example-config.toml"
@@ -52,9 +52,17 @@ def test_example_config_loads_with_its_password_from_the_environment() -> None:
     assert home.subscribe[3].qos == 1
     (bench,) = config.serial
     assert (bench.name, bench.baudrate, bench.parity) == ("bench", 115200, "N")
-    (rule,) = config.series
+    rule, junk = config.series
     assert rule.match == "bench/*"
     assert rule.unit == "°C"
+    assert (rule.name, rule.chart, rule.hide, rule.drop) == (
+        "Bench temperature",
+        "Bench",
+        False,
+        False,
+    )
+    assert (junk.match, junk.drop) == ("*/linkquality", True)
+    assert config.page == PageConfig("1h", ("bench/*", "*/power"), "quantity")
     assert rule.filters == (
         FilterSpec("offset", -0.4),
         FilterSpec("clamp", [-40, 85]),
@@ -109,7 +117,7 @@ def test_config_typo_in_a_section_suggests_the_known_section() -> None:
 def test_config_unknown_section_lists_the_known_sections() -> None:
     assert problems("[frobnicate]\nx = 1\n") == [
         "frobnicate: unknown section; known sections: "
-        "auth, history, limits, mqtt, serial, series, server"
+        "auth, history, limits, mqtt, page, serial, series, server"
     ]
 
 

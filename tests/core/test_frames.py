@@ -108,6 +108,7 @@ def test_full_catalog_carries_series_with_age_sources_and_devices() -> None:
     assert [s["device"] for s in data["series"]] == ["kitchen", HOSTILE]
     assert data["series"][0] == {
         "id": "kitchen/temp",
+        "name": None,
         "device": "kitchen",
         "sensor": "temp",
         "unit": "°C",
@@ -118,6 +119,8 @@ def test_full_catalog_carries_series_with_age_sources_and_devices() -> None:
         "last_ts": 100.0,
         "count": 3,
         "stale": False,
+        "hide": False,
+        "chart": None,
         "age": 10.0,
     }
     assert data["series"][1]["stale"] is True

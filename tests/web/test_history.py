@@ -25,6 +25,7 @@ from telemetry.config import Config, HistoryConfig
 from telemetry.downsample import m4
 from telemetry.history import Store
 from telemetry.model import RawMessage, Reading, Route
+from tests.harness.http import fetch as _get
 from tests.harness.server import RunningServer, StartServer
 from tests.harness.waiting import wait_until
 from web.history import History
@@ -33,15 +34,6 @@ from web.protocol import MAX_HEAD
 T = TypeVar("T")
 
 ROUTE = Route("test", "mqtt", "number", template="{device}/{sensor...}")
-
-
-def _get(url: str) -> tuple[int, bytes, dict[str, str]]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status, response.read(), dict(response.headers)
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, error.read(), dict(error.headers)
 
 
 def _json(url: str) -> tuple[int, Any]:
@@ -397,6 +389,10 @@ def test_export_streams_each_series_apart_with_the_same_content_as_before(
         "/api/history?series=a/x&series=b/x&series=c/x&series=d/x&points=100",
         "/api/export?series=a/x&series=b/x&series=c/x&series=d/x&format=csv",
         "/api/export?series=a/x&series=b/x&series=c/x&series=d/x&format=json",
+        "/api/export?series=a/x&series=b/x&series=c/x&series=d/x&format=ndjson",
+        "/api/export?format=csv",
+        "/api/export?format=json",
+        "/api/export?format=ndjson",
     ],
 )
 def test_history_and_export_let_other_tasks_run_between_series(target: str) -> None:

@@ -30,6 +30,7 @@ FAMILIES = {
     "telemetry_series": "gauge",
     "telemetry_series_stale": "gauge",
     "telemetry_series_refused": "counter",
+    "telemetry_series_deleted": "counter",
     "telemetry_sse_clients": "gauge",
     "telemetry_sse_frames": "counter",
     "telemetry_sse_resumed": "counter",
