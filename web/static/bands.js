@@ -26,12 +26,14 @@ function inView(u, xs) {
 }
 
 // uPlot's `scales.y.range`: its own (the lines' values, padded) widened to
-// every band on the plot, which uPlot does not see.
-export function bandRange(table, uPlot) {
+// every band on the plot, which uPlot does not see; with `on`, only the bands
+// of the series `on(index)` says are on that scale (a chart with two units).
+export function bandRange(table, uPlot, on = () => true) {
   return (u, lowest, highest) => {
     let min = lowest ?? Infinity, max = highest ?? -Infinity;
     const [i0, i1] = inView(u, table.xs);
-    for (const { lo, hi } of table.cols) {
+    for (const [index, { lo, hi }] of table.cols.entries()) {
+      if (!on(index)) continue;
       for (let r = i0; r <= i1; r++) {
         const l = lo[r], h = hi[r];  // undefined, or null in a gap: nothing
         if (l != null && l < min) min = l;
@@ -43,8 +45,8 @@ export function bandRange(table, uPlot) {
 }
 
 // uPlot's `drawAxes` hook: every band of `table`, under the lines;
-// `strokes[i]()` is series i's colour.
-export function drawBands(u, table, strokes, ratio = globalThis.devicePixelRatio || 1) {
+// `strokes[i]()` is series i's colour; `scales[i]` its scale's key (default y).
+export function drawBands(u, table, strokes, ratio = globalThis.devicePixelRatio || 1, scales = []) {
   const [i0, i1] = inView(u, table.xs);
   if (i1 < i0) return;
   const ctx = u.ctx;
@@ -55,7 +57,7 @@ export function drawBands(u, table, strokes, ratio = globalThis.devicePixelRatio
   ctx.clip();
   ctx.lineWidth = Math.max(1, Math.round(ratio));
   for (let i = 0; i < table.cols.length; i++) {
-    const path = columns(u, table, i, i0, i1, ratio);
+    const path = columns(u, table, i, i0, i1, ratio, scales[i] || "y");
     if (path === null) continue;
     ctx.strokeStyle = strokes[i]();
     ctx.stroke(path);
@@ -64,12 +66,12 @@ export function drawBands(u, table, strokes, ratio = globalThis.devicePixelRatio
 }
 
 // The column strokes of series `index` over rows i0..i1, in canvas pixels, or
-// null for none.
-export function columns(u, table, index, i0, i1, ratio = globalThis.devicePixelRatio || 1) {
+// null for none; its values on scale `scale`.
+export function columns(u, table, index, i0, i1, ratio = globalThis.devicePixelRatio || 1, scale = "y") {
   const { lo, hi } = table.cols[index];
   const xs = table.xs;
   const box = u.bbox;
-  const sx = u.scales.x, sy = u.scales.y;
+  const sx = u.scales.x, sy = u.scales[scale];
   if (!(sx.max > sx.min) || !(sy.max > sy.min)) return null;
   const kx = box.width / (sx.max - sx.min);
   const ky = box.height / (sy.max - sy.min);

@@ -95,7 +95,7 @@ export class Board {
     for (const p of points) {
       const s = this.series.get(p.id);
       if (!s || !this.view.isSelected(p.id)) continue;
-      const chart = this.charts.get(chartKey(s.info, this.view.split));
+      const chart = this.charts.get(chartKey(s.info, this.view.split, this.view.group));
       if (!chart) continue;
       this.add(chart, chart.ids.indexOf(p.id), p.t, p.v, p.lo, p.hi);
       touched.add(chart);

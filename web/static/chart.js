@@ -9,7 +9,7 @@
 import { bandRange, drawBands } from "./bands.js";
 import { Buckets } from "./buckets.js";
 import { readingText, statsText, timeLabels } from "./format.js";
-import { chartTitle, legendName } from "./groups.js";
+import { chartTitle, chartUnits, legendName } from "./groups.js";
 import { setBreakable } from "./list.js";
 import { touchZoom } from "./touch.js";
 
@@ -145,7 +145,15 @@ export class Chart {
     const bands = [];  // per series, its band's colour
     const states = this.isStates();
     const n = this.ids.length;
-    const scales = { x: { time: true, range: () => [table.start, table.end] }, y: { range: bandRange(table, uPlot) } };
+    // A named group may mix units: the first on the left axis, the rest on the right.
+    const infos = this.ids.map((id) => this.series.get(id).info);
+    const units = chartUnits(infos);
+    const scaleOf = infos.map((info) => (units.length > 1 && chartUnits([info])[0] !== units[0] ? "y2" : "y"));
+    const scales = {
+      x: { time: true, range: () => [table.start, table.end] },
+      y: { range: bandRange(table, uPlot, (i) => scaleOf[i] === "y") },
+    };
+    if (scaleOf.includes("y2")) scales.y2 = { range: bandRange(table, uPlot, (i) => scaleOf[i] === "y2") };
     this.ids.forEach((id, i) => {
       const color = PALETTE[i % PALETTE.length];
       const stale = () => this.series.get(id).info.stale;
@@ -153,7 +161,7 @@ export class Chart {
       // to rasterise.
       const paint = () => (stale() ? grey : color);
       const opts = {
-        stroke: paint, width: 1, spanGaps: false,
+        stroke: paint, width: 1, spanGaps: false, scale: scaleOf[i],
         // No dots, but for a value with no line to draw to it.
         points: { show: false, size: 5, fill: paint, stroke: paint, filter: (u, si) => lonePoints(table, si - 1) },
       };
@@ -179,9 +187,10 @@ export class Chart {
       hooks: {
         setSelect: [(u) => this.select(u)],
         setCursor: [(u) => { this.cursorIdx = u.cursor.idx; this.showLegend(); }],
-        drawAxes: states ? [] : [(u) => drawBands(u, table, bands)],
+        drawAxes: states ? [] : [(u) => drawBands(u, table, bands, undefined, scaleOf)],
       },
     };
+    if (scales.y2) opts.axes.push({ ...axis, scale: "y2", side: 1, size: valueAxisSize, grid: { show: false } });
     if (this.plot) this.plot.destroy();
     this.plotEl.textContent = "";
     this.plot = new uPlot(opts, table.data, this.plotEl);

@@ -44,27 +44,48 @@ export function quantityName(word) {
   return WORDS.get(word) ?? word.charAt(0).toUpperCase() + word.slice(1);
 }
 
-export function chartKey(info, split) {
-  if (split) return "s:" + info.id;
+// A chart key by what the series measures (see the top of this file).
+function quantityKey(info) {
   if (info.kind === "state") return "st:" + quantity(info.sensor);
   if (!info.unit) return "n:" + quantity(info.sensor);
   return MEASURES.has(info.unit) ? "u:" + info.unit : "u:" + info.unit + ":" + quantity(info.sensor);
 }
 
-// chart key -> the ids it draws, for the series `isSelected` keeps: charts of a
-// unit first, then those grouped by name; series by id within each.
-export function groupSeries(infos, split, isSelected) {
-  const rank = (info) => (info.kind === "state" ? "2" : info.unit ? "0" : "1") + chartKey(info, split);
+// The chart of a series: its own with `split` (or grouping "none"); its
+// `[[series]] chart` group's ("g:<name>"); else by quantity, and with grouping
+// "device" by device too ("d:<device>|<quantity key>").
+export function chartKey(info, split, group = "quantity") {
+  if (split || group === "none") return "s:" + info.id;
+  if (info.chart) return "g:" + info.chart;
+  if (group === "device") return "d:" + info.device + "|" + quantityKey(info);
+  return quantityKey(info);
+}
+
+// chart key -> the ids it draws, for the series `isSelected` keeps: named
+// groups first, then charts of a unit, by name, and states; series by id
+// within each.
+export function groupSeries(infos, split, isSelected, group = "quantity") {
+  const rank = (info) => {
+    const key = chartKey(info, split, group);
+    const base = info.chart ? "0" : info.kind === "state" ? "3" : info.unit ? "1" : "2";
+    return (group === "device" && !info.chart ? info.device + "\n" : "") + base + key;
+  };
   const ordered = [...infos].sort((a, b) =>
     rank(a).localeCompare(rank(b)) || a.id.localeCompare(b.id));
   const groups = new Map();
   for (const info of ordered) {
     if (!isSelected(info.id)) continue;
-    const key = chartKey(info, split);
+    const key = chartKey(info, split, group);
     if (!groups.has(key)) groups.set(key, []);
     groups.get(key).push(info.id);
   }
   return groups;
+}
+
+// The units of a chart's series, in order of first appearance (a named group
+// may mix them: the first on the left axis, the others on the right).
+export function chartUnits(infos) {
+  return [...new Set(infos.map((i) => (i.kind === "state" ? "on/off" : i.unit || "")))];
 }
 
 // "Temperature (°C)", then how many series: what the chart shows, in words.
@@ -73,16 +94,24 @@ export function chartTitle(key, infos) {
   const unit = first.kind === "state" ? " (on/off)" : " (" + unitLabel(first.unit) + ")";
   const count = infos.length === 1 ? "" : "· " + infos.length + " series";
   if (key.startsWith("s:")) {
-    return { title: first.device + " / " + first.sensor + unit, detail: "" };
+    return { title: (first.name || first.device + " / " + first.sensor) + unit, detail: "" };
   }
+  if (key.startsWith("g:")) {
+    const units = chartUnits(infos).map(unitLabel).join(", ");
+    return { title: key.slice(2) + " (" + units + ")", detail: count };
+  }
+  const device = key.startsWith("d:") ? first.device + " · " : "";
   const measures = first.kind === "state" ? null : MEASURES.get(first.unit);
-  if (measures) return { title: measures + unit, detail: count };
+  if (measures) return { title: device + measures + unit, detail: count };
   // What the sensors measure, by name: "Humidity (%)" for AM2301.Humidity and sensor/humidity.
   const names = [...new Set(infos.map((i) => quantityName(quantity(i.sensor))))];
-  return { title: (names.length <= 3 ? names.join(", ") : names.length + " quantities") + unit, detail: count };
+  return { title: device + (names.length <= 3 ? names.join(", ") : names.length + " quantities") + unit, detail: count };
 }
 
-// A legend entry: the sensor alone on a chart of its own, else "device / sensor".
+// A legend entry: the series' display name if it has one; the sensor alone
+// on a chart of its own or its device's; else "device / sensor".
 export function legendName(key, info, count) {
-  return count === 1 && key.startsWith("s:") ? info.sensor : info.device + " / " + info.sensor;
+  if (info.name) return info.name;
+  if ((count === 1 && key.startsWith("s:")) || key.startsWith("d:")) return info.sensor;
+  return info.device + " / " + info.sensor;
 }

@@ -21,7 +21,7 @@ export function setBreakable(el, text) {
 }
 
 class Series {
-  constructor(info, checked, onToggle) {
+  constructor(info, checked, onToggle, onDelete) {
     this.id = info.id;
     this.info = info;
     this.value = null;
@@ -45,13 +45,23 @@ class Series {
     this.unitEl.className = "unit";
     this.ageEl = document.createElement("td");
     this.ageEl.className = "age";
-    tr.append(pick, this.sensorEl, this.valueEl, this.unitEl, this.ageEl);
+    // Shown in the list's edit mode only: delete the series and its history.
+    const del = document.createElement("td");
+    del.className = "delete";
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = "Delete";
+    button.setAttribute("aria-label", "delete " + info.id);
+    button.addEventListener("click", () => onDelete(this.id));
+    del.append(button);
+    tr.append(pick, this.sensorEl, this.valueEl, this.unitEl, this.ageEl, del);
     this.row = tr;
     this.checkbox.setAttribute("aria-label", "chart " + info.id);
   }
 
   showInfo() {
-    setBreakable(this.sensorEl, this.info.sensor);
+    setBreakable(this.sensorEl, this.info.name || this.info.sensor);
+    this.sensorEl.title = this.info.name ? this.info.id : "";
     this.unitEl.textContent = this.info.kind === "state" ? "" : this.info.unit || "";
     this.row.classList.toggle("stale", this.info.stale);
   }
@@ -68,10 +78,12 @@ class Series {
 }
 
 export class SensorList {
-  // `view` says which series are charted; `onToggle(id, on)` when a checkbox changes.
-  constructor(doc, view, onToggle) {
+  // `view` says which series are charted; `onToggle(id, on)` when a checkbox
+  // changes; `onDelete(id)` when a series' Delete is pressed.
+  constructor(doc, view, onToggle, onDelete) {
     this.view = view;
     this.onToggle = onToggle;
+    this.onDelete = onDelete;
     this.listEl = doc.getElementById("devices");
     this.template = doc.getElementById("device-template");
     this.countEl = doc.getElementById("count");
@@ -103,20 +115,21 @@ export class SensorList {
     return [...this.series.values()].map((s) => s.info);
   }
 
-  // A `catalog` (readCatalog): new series get a row, known ones their new info.
-  // Returns whether any was new, and the ids that have just gone stale.
+  // A `catalog` (readCatalog): new series get a row, known ones their new info,
+  // deleted ones lose theirs.  Returns whether the series changed (new or
+  // deleted), and the ids that have just gone stale.
   applyCatalog(catalog, now) {
     this.setAvailability(catalog.devices);
-    let added = false;
+    let changed = false;
     const staled = [];
     for (const info of catalog.series) {
       let s = this.series.get(info.id);
       const wasStale = s ? s.info.stale : info.stale;
       if (!s) {
-        s = new Series(info, this.view.isSelected(info.id), this.onToggle);
+        s = new Series(info, this.view.isSelected(info.id), this.onToggle, this.onDelete);
         this.series.set(info.id, s);
         this.deviceEntry(info.device).body.appendChild(s.row);
-        added = true;
+        changed = true;
       }
       s.info = info;
       s.showInfo();
@@ -127,8 +140,9 @@ export class SensorList {
         s.showAge(now);
       }
     }
+    for (const id of catalog.removed) if (this.remove(id)) changed = true;
     this.countEl.textContent = "(" + this.series.size + ")";
-    return { added, staled };
+    return { changed, staled };
   }
 
   // The points of a `readings` frame (readReadings), received at `now`.
@@ -198,6 +212,22 @@ export class SensorList {
       }
       entry.section.hidden = shown === 0;
     }
+  }
+
+  // Series `id` was deleted: its row goes, and its device's when it was the last.
+  remove(id) {
+    const s = this.series.get(id);
+    if (!s) return false;
+    this.series.delete(id);
+    this.textDirty.delete(s);
+    const device = s.info.device;
+    s.row.remove();
+    const entry = this.devices.get(device);
+    if (entry && entry.body.children.length === 0) {
+      entry.section.remove();
+      this.devices.delete(device);
+    }
+    return true;
   }
 
   // The checkboxes, after the view's selection changed.

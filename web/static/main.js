@@ -18,7 +18,7 @@ import { Board } from "./board.js";
 import { csvLine, exportName } from "./format.js";
 import { chartKey, groupSeries } from "./groups.js";
 import { SensorList } from "./list.js";
-import { Stream } from "./stream.js";
+import { Stream, readPage } from "./stream.js";
 import { Tiles } from "./tiles.js";
 import { Clock, View, localNow } from "./view.js";
 
@@ -31,23 +31,34 @@ import { Clock, View, localNow } from "./view.js";
 const TEXT_MS = 1000;
 const TEXT_MAX = 6000;
 const HELD_FRAMES = 3000;  // frames kept while paused (5 min at 10 Hz), then history is refetched
+const STORED_VIEW = "telemetry.view";  // localStorage: this browser's last view, when the address has none
+
+function storedView() {
+  try {
+    return localStorage.getItem(STORED_VIEW) || "";
+  } catch (error) {
+    return "";  // storage refused (a private window): the server's defaults
+  }
+}
 
 class Page {
   constructor(doc) {
     this.doc = doc;
-    this.view = View.fromQuery(location.search);
+    this.view = View.fromQuery(location.search || storedView());
     this.clock = new Clock();
     this.held = [];             // readings frames that arrived while paused
     this.heldOverflow = false;  // some were dropped: refetch on resume
     this.textAt = -Infinity;    // performance.now() of the last text refresh
     this.statusEl = doc.getElementById("status");
-    this.list = new SensorList(doc, this.view, (id, on) => this.choose(id, on));
+    this.list = new SensorList(doc, this.view, (id, on) => this.choose(id, on), (id) => this.deleteSeries(id));
     this.board = new Board(doc, this.list, this.view, () => this.view.span(this.clock.now()), {
       zoom: (start, end) => this.zoomTo(start, end),
       unzoom: () => { if (this.view.zoom) this.unzoom(); },
       fetchHistory: (query) => this.fetchHistory(query),
       drew: (now) => { if (now - this.textAt >= TEXT_MS) this.refreshText(now); },
     });
+    // Until the server's [page] defaults arrive: every series not hidden.
+    this.view.setDefaults({ range: null, series: [], group: "quantity" }, (id) => this.hidden(id));
     this.tiles = new Tiles(doc, this.list, (id) => this.chartOf(id));
     this.stream = new Stream({
       show: (kind, text) => this.showStatus(kind, text),
@@ -66,10 +77,10 @@ class Page {
   // -- the stream's events ----------------------------------------------------
 
   onCatalog(catalog) {
-    const { added, staled } = this.list.applyCatalog(catalog, localNow());
+    const { changed, staled } = this.list.applyCatalog(catalog, localNow());
     for (const id of staled) this.board.breakLine(id);
     this.board.showEmpty(this.list.size === 0);
-    if (added) {
+    if (changed) {
       this.list.filter();
       this.layout();
     }
@@ -102,7 +113,7 @@ class Page {
   // The chart series `id` is drawn on, and its index there; null if none.
   chartOf(id) {
     const s = this.list.get(id);
-    const chart = s && this.board.charts.get(chartKey(s.info, this.view.split));
+    const chart = s && this.board.charts.get(chartKey(s.info, this.view.split, this.view.group));
     const index = chart ? chart.ids.indexOf(id) : -1;
     return index < 0 ? null : { chart, index };
   }
@@ -141,13 +152,57 @@ class Page {
 
   layout() {
     this.list.showSelection();
-    this.board.layout(groupSeries(this.list.infos(), this.view.split, (id) => this.view.isSelected(id)));
-    this.tiles.layout();
+    const view = this.view;
+    this.board.layout(groupSeries(this.list.infos(), view.split, (id) => view.isSelected(id), view.group));
+    this.tiles.layout((id) => view.isSelected(id));
     this.tiles.refresh(localNow(), this.clock.now());  // new tiles show their values at once
   }
 
   writeUrl() {
-    history.replaceState(null, "", this.view.toQuery());
+    const query = this.view.toQuery();
+    history.replaceState(null, "", query);
+    try {
+      localStorage.setItem(STORED_VIEW, query);
+    } catch (error) {
+      // not kept: the next visit starts from the server's defaults
+    }
+  }
+
+  // The server's `[page]` defaults, under what the address (or this browser's
+  // last view) says.
+  async loadDefaults() {
+    let body = null;
+    try {
+      const response = await fetch("/api/page", { cache: "no-store" });
+      if (response.ok) body = await response.json();
+    } catch (error) {
+      return;  // the server's away: the page's own defaults
+    }
+    if (body === null) return;
+    const { range, group } = this.view;
+    this.view.setDefaults(readPage(body), (id) => this.hidden(id));
+    if (this.view.group !== group) this.board.clear();
+    this.layout();
+    if (this.view.range !== range) this.changedView();
+  }
+
+  hidden(id) {
+    const s = this.list.get(id);
+    return s !== undefined && s.info.hide;
+  }
+
+  // Delete series `id` and its history on the server, once confirmed; the
+  // stream's catalog then takes it off the page.
+  async deleteSeries(id) {
+    if (!window.confirm("Delete " + id + " and all its history?")) return;
+    try {
+      const response = await fetch("/api/series/" + id.split("/").map(encodeURIComponent).join("/"),
+        { method: "DELETE" });
+      if (response.status === 401) this.signIn();
+      else if (!response.ok && response.status !== 404) window.alert("The server refused: " + response.status);
+    } catch (error) {
+      window.alert("The server cannot be reached.");
+    }
   }
 
   showControls() {
@@ -263,6 +318,10 @@ class Page {
     this.$("export").addEventListener("click", () => this.exportCsv());
     this.$("split").addEventListener("change", () => this.setSplit(this.$("split").checked));
     this.$("search").addEventListener("input", () => this.list.filter());
+    this.$("edit").addEventListener("click", () => {
+      const on = this.$("devices").classList.toggle("editing");
+      this.$("edit").setAttribute("aria-pressed", String(on));
+    });
     this.doc.addEventListener("visibilitychange", () => {
       if (!this.doc.hidden) this.board.redrawSoon();
     });
@@ -277,6 +336,7 @@ class Page {
     }, TEXT_MS);
     this.writeUrl();
     this.stream.connect();
+    this.loadDefaults();
     window.telemetryPage = { snapshot: () => this.snapshot() };
   }
 }

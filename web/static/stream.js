@@ -2,7 +2,7 @@
 // place that reads each event the server sends (telemetry/hub.py builds them):
 //
 //   hello     {server, version, boot, tick, limits}       -> readHello
-//   catalog   {full, series: [info], sources, devices}     -> readCatalog
+//   catalog   {full, series: [info], removed?, sources, devices} -> readCatalog
 //   readings  {t, series: {id: [ts, v] | [ts, v, lo, hi]}} -> readReadings (carries the id)
 //   status    {sources?, devices?, server?: "shutdown"}    -> readStatus
 //   reset     {reason}                                     -> (no field is needed)
@@ -26,7 +26,9 @@ export function readHello(data) {
 }
 
 // A series as the page keeps it: {id, device, sensor, unit (null: none), kind
-// ("state": on/off readings, 1 and 0; else "number"), stale, lastValue (null:
+// ("state": on/off readings, 1 and 0; else "number"), name (a display name
+// from `[[series]]`, or null), hide (not charted unless chosen), chart (a
+// group's name: its series share a chart, or null), stale, lastValue (null:
 // none yet), age (seconds since its last reading, or null)}.
 function readInfo(s) {
   return {
@@ -35,6 +37,9 @@ function readInfo(s) {
     sensor: text(s.sensor),
     unit: typeof s.unit === "string" && s.unit ? s.unit : null,
     kind: s.kind === "state" ? "state" : "number",
+    name: typeof s.name === "string" && s.name ? s.name : null,
+    hide: s.hide === true,
+    chart: typeof s.chart === "string" && s.chart ? s.chart : null,
     stale: s.stale === true,
     lastValue: number(s.last_value),
     age: number(s.age),
@@ -52,7 +57,19 @@ export function readCatalog(data) {
   const body = isObject(data) ? data : {};
   return {
     series: listOf(body.series).filter((s) => isObject(s) && typeof s.id === "string").map(readInfo),
+    removed: listOf(body.removed).filter((id) => typeof id === "string"),
     devices: readDevices(body.devices),
+  };
+}
+
+// `/api/page`: the server's defaults for the page ([page] in its config):
+// {range (or null), series: [glob] (empty: every series not hidden), group}.
+export function readPage(data) {
+  const body = isObject(data) ? data : {};
+  return {
+    range: typeof body.range === "string" ? body.range : null,
+    series: listOf(body.series).filter((g) => typeof g === "string"),
+    group: ["quantity", "device", "none"].includes(body.group) ? body.group : "quantity",
   };
 }
 

@@ -87,11 +87,12 @@ export class Tiles {
     this.phone = matchMedia("(max-width: 820px)");
   }
 
-  // A tile per series, in the list's order (devices by name).
-  layout() {
-    const ids = this.list.orderedIds();
+  // A tile per charted series, in the list's order (devices by name).
+  layout(isSelected) {
+    const ids = this.list.orderedIds().filter(isSelected);
+    const keep = new Set(ids);
     for (const [id, tile] of this.tiles) {
-      if (!this.list.get(id)) {
+      if (!keep.has(id)) {
         tile.el.remove();
         this.tiles.delete(id);
       }
@@ -109,7 +110,7 @@ export class Tiles {
         this.tiles.set(id, tile);
       }
       const s = this.list.get(id);
-      tile.name.textContent = s.info.device + " · " + s.info.sensor;
+      tile.name.textContent = s.info.name || s.info.device + " · " + s.info.sensor;
       tile.el.href = "#charts";
       if (previous ? previous.nextElementSibling !== tile.el : this.el.firstElementChild !== tile.el) {
         if (previous) previous.after(tile.el); else this.el.prepend(tile.el);

@@ -27,13 +27,34 @@ export class Clock {
   }
 }
 
+// Whether series id `id` matches glob `glob` (`*` any run of characters, `?`
+// one), as the server's stream patterns do (fnmatch).
+export function globMatch(glob, id) {
+  const pattern = String(glob).replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  return new RegExp("^" + pattern + "$", "s").test(id);
+}
+
 export class View {
   constructor() {
     this.range = DEFAULT_RANGE;
     this.zoom = null;      // {start, end} while zoomed in, else null (follow live)
     this.paused = false;
     this.split = false;
-    this.selected = null;  // null: every series; else a Set of ids
+    this.selected = null;  // null: the default selection; else a Set of ids
+    this.group = "quantity";  // how series share charts ([page] group): quantity, device, none
+    this.ranged = false;   // the range came from the address (or the browser's last view)
+    // The default selection: every series, but for those `[[series]] hide`
+    // keeps off the charts, and, when `[page] series` lists globs, only those.
+    this.byDefault = () => true;
+  }
+
+  // The server's `[page]` defaults (readPage), under what the address says,
+  // `hidden(id)`: whether `[[series]] hide` is set for the series.
+  setDefaults(page, hidden) {
+    if (!this.ranged && page.range && Object.hasOwn(RANGES, page.range)) this.range = page.range;
+    this.group = page.group;
+    const globs = page.series;
+    this.byDefault = (id) => !hidden(id) && (globs.length === 0 || globs.some((g) => globMatch(g, id)));
   }
 
   // The view a query string (`location.search`) describes; the rest default.
@@ -41,7 +62,10 @@ export class View {
     const view = new View();
     const params = new URLSearchParams(search);
     const range = params.get("range");
-    if (range && Object.hasOwn(RANGES, range)) view.range = range;
+    if (range && Object.hasOwn(RANGES, range)) {
+      view.range = range;
+      view.ranged = true;
+    }
     const start = Number(params.get("start"));
     const end = Number(params.get("end"));
     if (params.has("start") && params.has("end") && Number.isFinite(start) && Number.isFinite(end) && end > start) {
@@ -73,14 +97,15 @@ export class View {
   }
 
   isSelected(id) {
-    return this.selected === null || this.selected.has(id);
+    return this.selected === null ? this.byDefault(id) : this.selected.has(id);
   }
 
-  // Chart series `id` or not; `all` is every series id (all chosen: no selection).
+  // Chart series `id` or not; `all` is every series id (back to the default
+  // selection: no selection of its own).
   choose(id, on, all) {
-    if (this.selected === null) this.selected = new Set(all);
+    if (this.selected === null) this.selected = new Set(all.filter((k) => this.byDefault(k)));
     if (on) this.selected.add(id); else this.selected.delete(id);
-    if (all.every((k) => this.selected.has(k))) this.selected = null;
+    if (all.every((k) => this.selected.has(k) === this.byDefault(k))) this.selected = null;
   }
 
   setRange(range) {

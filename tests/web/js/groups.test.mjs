@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { chartKey, chartTitle, groupSeries, legendName, quantity } from "../../../web/static/groups.js";
+import { chartKey, chartTitle, chartUnits, groupSeries, legendName, quantity } from "../../../web/static/groups.js";
 
 const info = (id, unit = null) => {
   const [device, ...rest] = id.split("/");
@@ -71,4 +71,19 @@ test("on/off states have charts of their own, after the rest, titled on/off", ()
   assert.deepEqual([...groups.keys()], ["u:°C", "n:contact", "st:contact"]);
   assert.deepEqual(chartTitle("st:contact", [state("door/contact"), state("window/contact")]),
     { title: "Contact (on/off)", detail: "· 2 series" });
+});
+
+test("a named group shares one chart whatever the units; grouping by device; display names", () => {
+  const plug = { ...info("plug/power", "W"), chart: "Plug" };
+  const energy = { ...info("plug/energy", "kWh"), chart: "Plug" };
+  assert.equal(chartKey(plug, false), "g:Plug");
+  const groups = groupSeries([info("a/t", "°C"), energy, plug], false, () => true);
+  assert.deepEqual([...groups], [["g:Plug", ["plug/energy", "plug/power"]], ["u:°C", ["a/t"]]]);
+  assert.deepEqual(chartUnits([energy, plug]), ["kWh", "W"]);
+  assert.deepEqual(chartTitle("g:Plug", [energy, plug]), { title: "Plug (kWh, W)", detail: "· 2 series" });
+  assert.equal(chartKey(info("a/t", "°C"), false, "device"), "d:a|u:°C");
+  assert.deepEqual(chartTitle("d:a|u:°C", [info("a/t", "°C")]).title, "a · Temperature (°C)");
+  assert.equal(chartKey(info("a/t", "°C"), false, "none"), "s:a/t");
+  assert.equal(legendName("u:°C", { ...info("a/t", "°C"), name: "Attic" }, 2), "Attic");
+  assert.equal(legendName("d:a|u:°C", info("a/t", "°C"), 2), "t");
 });

@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { Stream, backoff, readCatalog, readHello, readReadings, readStatus, streamUrl } from "../../../web/static/stream.js";
+import { Stream, backoff, readCatalog, readHello, readPage, readReadings, readStatus, streamUrl }
+  from "../../../web/static/stream.js";
 
 // As telemetry/hub.py sends them.
 const CATALOG = {
@@ -13,8 +14,10 @@ const CATALOG = {
     { id: "zb0/humidity", device: "zb0", sensor: "humidity", unit: null, source: "mqtt",
       last_value: null, last_ts: 0, count: 0, stale: true },
     { id: "zb0/contact", device: "zb0", sensor: "contact", unit: null, kind: "state", source: "mqtt",
-      last_value: 1, last_ts: 1700000000.5, count: 3, stale: false, age: 2 },
+      last_value: 1, last_ts: 1700000000.5, count: 3, stale: false, age: 2, name: "Front door", hide: false,
+      chart: "Doors" },
   ],
+  removed: ["old/one", 5],
   sources: [{ name: "sim", kind: "sim", state: "connected" }],
   devices: [{ device: "zb0", online: false, since: 1700000000 }, { device: "shed", online: true, since: 1 }],
 };
@@ -29,12 +32,13 @@ test("catalog: each series in the page's names, and which devices are online", (
   assert.deepEqual(readCatalog(CATALOG), {
     series: [
       { id: "shed/temperature", device: "shed", sensor: "temperature", unit: "°C", kind: "number",
-        stale: false, lastValue: 14.5, age: 0.25 },
-      { id: "zb0/humidity", device: "zb0", sensor: "humidity", unit: null, kind: "number", stale: true,
-        lastValue: null, age: null },
-      { id: "zb0/contact", device: "zb0", sensor: "contact", unit: null, kind: "state", stale: false,
-        lastValue: 1, age: 2 },
+        name: null, hide: false, chart: null, stale: false, lastValue: 14.5, age: 0.25 },
+      { id: "zb0/humidity", device: "zb0", sensor: "humidity", unit: null, kind: "number",
+        name: null, hide: false, chart: null, stale: true, lastValue: null, age: null },
+      { id: "zb0/contact", device: "zb0", sensor: "contact", unit: null, kind: "state",
+        name: "Front door", hide: false, chart: "Doors", stale: false, lastValue: 1, age: 2 },
     ],
+    removed: ["old/one"],
     devices: [{ device: "zb0", online: false }, { device: "shed", online: true }],
   });
 });
@@ -43,11 +47,19 @@ test("catalog: entries without an id, and fields of the wrong type, are not take
   const read = readCatalog({ series: [null, 3, { device: "x" }, { id: "a/b", unit: "", age: "5", stale: 1, kind: 7 }],
     devices: "none" });
   assert.deepEqual(read, {
-    series: [{ id: "a/b", device: "", sensor: "", unit: null, kind: "number", stale: false, lastValue: null,
-      age: null }],
+    series: [{ id: "a/b", device: "", sensor: "", unit: null, kind: "number", name: null, hide: false, chart: null,
+      stale: false, lastValue: null, age: null }],
+    removed: [],
     devices: [],
   });
-  assert.deepEqual(readCatalog(null), { series: [], devices: [] });
+  assert.deepEqual(readCatalog(null), { series: [], removed: [], devices: [] });
+});
+
+test("page defaults: range, selection globs and grouping; anything else the page's own", () => {
+  assert.deepEqual(readPage({ range: "24h", series: ["kitchen/*", 3], group: "device" }),
+    { range: "24h", series: ["kitchen/*"], group: "device" });
+  assert.deepEqual(readPage(null), { range: null, series: [], group: "quantity" });
+  assert.deepEqual(readPage({ group: "nonsense" }).group, "quantity");
 });
 
 test("status: device availability; readers' states and shutdown are not shown", () => {

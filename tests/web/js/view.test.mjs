@@ -2,11 +2,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { Clock, DEFAULT_RANGE, View } from "../../../web/static/view.js";
+import { Clock, DEFAULT_RANGE, View, globMatch } from "../../../web/static/view.js";
 
 test("an empty URL is the default view: live, last hour, every series", () => {
   const view = View.fromQuery("");
-  assert.deepEqual({ ...view }, { range: DEFAULT_RANGE, zoom: null, paused: false, split: false, selected: null });
+  const { range, zoom, paused, split, selected, group, ranged } = view;
+  assert.deepEqual({ range, zoom, paused, split, selected, group, ranged },
+    { range: DEFAULT_RANGE, zoom: null, paused: false, split: false, selected: null, group: "quantity", ranged: false });
   assert.equal(view.toQuery(), "?range=1h");
 });
 
@@ -18,7 +20,10 @@ test("the URL keeps range, zoom, split and selection, and gives the same view ba
   assert.deepEqual([...view.selected], ["b/t", "a/t"]);
   const query = view.toQuery();
   assert.equal(query, "?range=15m&start=100.000&end=160.500&split=1&series=a%2Ft&series=b%2Ft");
-  assert.deepEqual(View.fromQuery(query), view);
+  const again = View.fromQuery(query);
+  assert.equal(again.toQuery(), query);
+  assert.deepEqual([again.range, again.zoom, again.split, [...again.selected].sort()],
+    [view.range, view.zoom, view.split, [...view.selected].sort()]);
 });
 
 test("unknown ranges and backward or half zooms are ignored", () => {
@@ -57,4 +62,36 @@ test("the clock follows the server's time from each frame", () => {
   assert.ok(Math.abs(clock.now() - (Date.now() / 1000 + 3600)) < 1);
   clock.sync(null);  // a frame without a time changes nothing
   assert.ok(Math.abs(clock.skew - 3600) < 1);
+});
+
+test("the server's [page] defaults: its range unless the address has one, its selection, its grouping", () => {
+  const page = { range: "24h", series: ["kitchen/*"], group: "device" };
+  const hidden = (id) => id === "kitchen/debug";
+  const view = View.fromQuery("");
+  view.setDefaults(page, hidden);
+  assert.equal(view.range, "24h");
+  assert.equal(view.group, "device");
+  assert.equal(view.isSelected("kitchen/temperature"), true);
+  assert.equal(view.isSelected("kitchen/debug"), false);  // hidden: kept, not charted
+  assert.equal(view.isSelected("shed/temperature"), false);  // not in [page] series
+  const ranged = View.fromQuery("?range=15m");
+  ranged.setDefaults(page, hidden);
+  assert.equal(ranged.range, "15m");
+});
+
+test("choosing a hidden series charts it; unchoosing it again is the default selection", () => {
+  const view = View.fromQuery("");
+  view.setDefaults({ range: null, series: [], group: "quantity" }, (id) => id === "b");
+  const all = ["a", "b"];
+  view.choose("b", true, all);
+  assert.deepEqual([...view.selected].sort(), ["a", "b"]);
+  view.choose("b", false, all);
+  assert.equal(view.selected, null);
+});
+
+test("globs as the stream's: * any run, ? one character, the rest literal", () => {
+  assert.equal(globMatch("kitchen/*", "kitchen/a/b"), true);
+  assert.equal(globMatch("k?t/x", "kit/x"), true);
+  assert.equal(globMatch("a.b", "axb"), false);
+  assert.equal(globMatch("*", ""), true);
 });
