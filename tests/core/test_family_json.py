@@ -217,7 +217,7 @@ def test_zigbee2mqtt_voltage_is_mv_on_a_battery_device_and_v_on_a_meter() -> Non
     assert table(battery) == {
         "door/battery": (90.0, "%"),
         "door/voltage": (3005.0, "mV"),
-        "door/linkquality": (80.0, None),
+        "door/linkquality": (80.0, "lqi"),
     }
     plug = run("zigbee2mqtt/plug", {"power": 12.5, "voltage": 231, "state": "ON"})
     assert table(plug) == {

@@ -29,6 +29,7 @@ DEVICES = [
                 },
                 {"type": "numeric", "name": "power", "property": "power", "unit": "W"},
                 {"type": "numeric", "name": "voltage", "property": "voltage", "unit": "V"},
+                {"type": "numeric", "name": "flow", "property": "flow", "unit": "m³/h"},
                 {
                     "type": "numeric",
                     "name": "linkquality",
@@ -104,10 +105,10 @@ def test_zigbee2mqtt_device_list_is_read_whatever_the_format() -> None:
 
 def test_zigbee2mqtt_a_device_list_arriving_late_reaches_the_series_read_before() -> None:
     n = Normalizer()
-    [early] = feed(n, "zigbee2mqtt/hall/plug", {"linkquality": 90}).readings
-    assert early.unit is None  # Zigbee2MQTT's standard properties: no unit for linkquality
+    [early] = feed(n, "zigbee2mqtt/hall/plug", {"flow": 1.5}).readings
+    assert early.unit is None  # not among Zigbee2MQTT's standard properties
     out = feed(n, "zigbee2mqtt/bridge/devices", DEVICES)
-    assert out.units == [("hall_plug/linkquality", "lqi")]
+    assert out.units == [("hall_plug/flow", "m³/h")]
 
 
 def test_zigbee2mqtt_standard_units_without_a_device_list() -> None:
@@ -138,7 +139,7 @@ def test_zigbee2mqtt_standard_units_without_a_device_list() -> None:
         "x/illuminance_lux": (30.0, "lx", "number"),
         "x/energy": (1.5, "kWh", "number"),
         "x/current": (0.1, "A", "number"),
-        "x/linkquality": (120.0, None, "number"),
+        "x/linkquality": (120.0, "lqi", "number"),
         "x/power_l1": (3.0, "W", "number"),
         "x/contact": (0.0, None, "state"),
         "x/state_left": (0.0, None, "state"),

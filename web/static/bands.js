@@ -40,7 +40,14 @@ export function bandRange(table, uPlot, on = () => true) {
         if (h != null && h > max) max = h;
       }
     }
-    return min <= max ? uPlot.rangeNum(min, max, 0.1, true) : [null, null];
+    if (!(min <= max)) return [null, null];
+    // A flat line (a battery at 97 %) sits mid-chart within ±5 % of itself;
+    // uPlot's own range for one value reaches to 0 and a rounder top (0-150).
+    if (min === max) {
+      const d = Math.abs(min) * 0.05 || 1;
+      return [min - d, max + d];
+    }
+    return uPlot.rangeNum(min, max, 0.1, true);
   };
 }
 

@@ -34,7 +34,7 @@ Units, from what Zigbee2MQTT documents:
    subscription's format; `learns`/`learn`): each device's
    `definition.exposes`, as zigbee-herdsman-converters defines them
    (`src/lib/exposes.ts`): a `numeric` expose's `property` and `unit`
-   (`linkquality` is `lqi` there), a `binary` expose's `value_on`/`value_off`
+   (`linkquality` is `lqi` there too), a `binary` expose's `value_on`/`value_off`
    when they are words (a device's own: `LOCK`/`UNLOCK`, `OPEN`/`CLOSE`; a
    boolean is true = 1 with or without the list, so a series never flips
    meaning when the list arrives), features
@@ -50,7 +50,7 @@ Units, from what Zigbee2MQTT documents:
    in mV, on a battery device, and `e.voltage()`, in V, on a meter: it is V
    when the same message carries `power` or `current` (or, for an attribute
    topic, when the device has shown either), else mV.
-   `linkquality` (0-255) has no unit.  An `_l1`, `_left`... endpoint suffix
+   `linkquality` (0-255) is in `lqi`, as exposes.ts gives it.  An `_l1`, `_left`... endpoint suffix
    or a `_phase_b`/`_phase_c` phase suffix does not change the unit.
 """
 
@@ -114,7 +114,7 @@ UNITS: dict[str, str | None] = {
     "tilt": "%",
     "color_temp": "mired",
     "action_duration": "s",
-    "linkquality": None,  # 0-255; Zigbee2MQTT's device list calls its unit `lqi`
+    "linkquality": "lqi",  # 0-255; Zigbee2MQTT's own unit (exposes.ts: `withUnit("lqi")`)
 }
 _SUFFIX = re.compile(r"_(?:l\d+|ep\d+|\d+|left|right|center|top|bottom|phase_[abc])$")
 

@@ -88,3 +88,11 @@ test("the bands are stroked in their series' colours inside the plot's box", () 
   assert.deepEqual(calls[2], ["rect", 10, 0, 100, 100]);
   assert.deepEqual(calls[5], ["strokeStyle", "#aaa"]);
 });
+
+test("a flat line's range is within 5 % of it, not uPlot's 0 to a round top", () => {
+  const table = new Buckets(1, { start: 0, end: 100 }, 100);
+  for (let t = 10; t < 90; t += 10) table.add(0, t, 97, 97, 97);
+  const u = { scales: { x: { min: 0, max: 100 } } };
+  const range = bandRange(table, { rangeNum: () => [0, 150] })(u, 97, 97);
+  assert.deepEqual(range.map((x) => Math.round(x * 100) / 100), [92.15, 101.85]);
+});
