@@ -25,8 +25,8 @@ query: `start`, 4 points a pixel column, 64 series a query), the series' answers
 or nothing); and the project's redraw policy: a chart is redrawn at most every
 half pixel bucket (the range over the plot's width less its value axis, at most
 5 s apart), at the next animation frame, the window following the server's
-clock, the rows that left it dropped; a chart whose history has just arrived is
-drawn at the next frame.  It has no list, legend, bands or status.
+clock, the rows that left it dropped; a chart waiting for its history is not
+redrawn, and is drawn as soon as its history is in.  It has no list, legend, bands or status.
 """
 
 from __future__ import annotations
@@ -163,8 +163,9 @@ async function load(chart) {
   }
   chart.pending = null;
   chart.data = data;
-  chart.dirty = true;
-  chart.drawnAt = -Infinity;
+  chart.plot.setData(data);  // the history drawn as soon as it is in
+  chart.drawnAt = performance.now();
+  chart.dirty = false;
   schedule();
 }
 
