@@ -27,7 +27,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize
 from bench.browser_pages import PROBE_JS, first_line_ms, wait_first_line
 from telemetry.config import Config
 from telemetry.model import RawMessage, Route
-from tests.harness.browser import WatchedPage
+from tests.harness.browser import LINE_PIXELS, WatchedPage
 from tests.harness.server import RunningServer, StartServer
 
 ROUTE = Route("test", "mqtt", "number", template="{device}/{sensor...}")
@@ -40,21 +40,6 @@ BUTTONS = (("15 min", 900), ("1 min", 60), ("15 min", 900))
 OPEN_MS = 1000.0  # navigation start -> the first line
 BUTTON_MS = 500.0  # click -> the line of the new range
 
-# Pixels at least half covered by a line of the first palette colour (#2f6fde,
-# chart.js PALETTE[0]; anti-aliased over white) on the charts' canvases, not
-# its faint band, the grid or the labels: a line across a chart has hundreds,
-# a dot a handful.
-LINE_PIXELS = """() => {
-  let n = 0;
-  for (const canvas of document.querySelectorAll("figure.chart canvas")) {
-    if (!canvas.width || !canvas.height) continue;
-    const px = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
-    for (let i = 0; i < px.length; i += 4) {
-      if (px[i + 3] > 200 && px[i] < 160 && px[i + 2] > 200 && px[i + 2] - px[i] > 60) n += 1;
-    }
-  }
-  return n;
-}"""
 A_LINE = 100
 
 

@@ -13,13 +13,10 @@ from playwright.sync_api import Browser
 
 from telemetry.config import Config, SeriesRule
 from telemetry.model import RawMessage, Route
-from tests.harness.browser import WatchedPage
+from tests.harness.browser import WatchedPage, line_drawn_at
 from tests.harness.server import RunningServer, StartServer
 from tests.web.test_chart_marks import ingest
 from tests.web.test_charts import ARTIFACTS
-from tests.web.test_page_first_line import line_drawn_at, phone
-
-__all__ = ["phone"]  # the fixture
 
 SPARK_PIXELS = """(id) => {
   const canvas = document.querySelector(`.tile[data-series="${id}"] canvas`);
