@@ -256,6 +256,14 @@ class Series:
         limit = max(self._ring.capacity, CHANGES_MIN)
         self._tracked = Tracked(self.entry, whole, limit, len(self._held_ts))
 
+    @property
+    def changes_known(self) -> bool:
+        """Whether `take_changes` would give the changes now (not None: save it whole)."""
+        tracked = self._tracked
+        if tracked is None or tracked.whole:
+            return False
+        return tracked.points + len(self._held_ts) - tracked.held_taken <= tracked.limit
+
     def take_changes(self) -> Changes | None:
         """What the series stored since the last take (held points not taken yet as a
         last `HELD` run: copies), and forget it; None when that is not all known (more

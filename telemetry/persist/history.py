@@ -10,23 +10,35 @@ appends it to the log and syncs it.  Rollup buckets are not logged: replaying
 the points through the series' own methods at load rebuilds them, bit for bit.
 
 When the log outgrows `COMPACT_RATIO` times the snapshot (and `MIN_LOG`), the
-commit copies every series instead and `save` writes a new snapshot beside the
-old one and renames it over it, then starts the log again from its start: the
-history on disk stays within a few snapshots' size.  A series whose changes are
-not all known (more points since the last commit than its ring holds) goes into
-the record whole.
+commit is a new snapshot instead: `save` writes it beside the old one and
+renames it over it, then starts the log again from its start, so the history on
+disk stays within a few snapshots' size.  A series whose changes are not all
+known (more points since the last commit than its ring holds) goes into the
+record whole, or, when such series hold more than `WHOLE_MAX` bytes (the first
+commit after a burst or a fill), the commit is a new snapshot too.
+
+A new snapshot never holds a copy of every series at once: `save` copies them a
+few at a time (`Copies`, up to `COPY_BYTES` a step), each step run by the
+store's owner (`Owner`: the event loop, `telemetry.loopcall`), and writes each
+into the new file before it asks for the next.  A series' copy and the start of
+its changes for the next record are taken in the same step, so what the series
+stores while the others are being copied goes into the log after the snapshot,
+once.  A commit taken while the copying goes on leaves out the series not copied
+yet: their copy will hold what they stored.
 
 `load` reads the snapshot, then replays the log records that follow it.  A power
 cut in the middle of a commit leaves the log's last record cut short: it is
 dropped, with one warning, and the next record is written over it, so at most
-that commit is lost.  A snapshot that cannot be read never stops the server:
+that commit is lost; in the middle of a new snapshot it leaves the old snapshot
+and its log, whole.  A snapshot that cannot be read never stops the server:
 one warning, the file (and its log) moved aside to `<file>.unreadable`, and the
 history starts empty; a log that does not belong to the snapshot is moved aside
 alone.
 
-The event loop owns the keys that name series in the log (`_declared`); the
-worker owns the files; a commit passes from one to the other through `_queue`,
-so commits are written in the order they were taken.
+The event loop owns the keys that name series in the log (`_declared`) and
+which series a new snapshot has still to copy (`Copies.pending`); the worker
+owns the files; a commit passes from one to the other through `_queue`, so
+commits are written in the order they were taken.
 """
 
 from __future__ import annotations
@@ -37,10 +49,12 @@ import secrets
 import sqlite3
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol, TypeVar
 
+from telemetry.errors import NotRun
 from telemetry.history import Changes, Series, SeriesSnapshot, Store
 from telemetry.persist import records, snapshot
 from telemetry.persist.log import Header, Log, Scan, UnreadableLog
@@ -52,20 +66,73 @@ logger = logging.getLogger(__name__)
 
 COMPACT_RATIO = 2  # a new snapshot when the log is this many times the snapshot's size
 MIN_LOG = 1 << 20  # ... and at least this many bytes (a young history's snapshot is small)
+WHOLE_MAX = 4 << 20  # bytes of series a record takes whole; past this, a new snapshot
+COPY_BYTES = 1 << 19  # series copied in one step of the store's owner (one at least)
+
+T = TypeVar("T")
+
+
+class Owner(Protocol):
+    """Runs `task` where the store's owner runs and gives back what it returned: the
+    event loop in the server (`telemetry.loopcall.OnLoop`), `here` when the caller
+    owns the store."""
+
+    def __call__(self, task: Callable[[], T], /) -> T: ...
+
+
+def here(task: Callable[[], T], /) -> T:
+    """The caller owns the store (tests, tools with no event loop)."""
+    return task()
+
+
+class Copies:
+    """The series of a new snapshot, copied a few at a time by `take`, which the
+    store's owner runs; `pending` (the owner's): the ids not copied yet; `done`
+    (the worker's): the worker is through with it, written or not."""
+
+    __slots__ = ("_next", "done", "order", "pending", "store")
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.order = tuple(store.series)
+        self.pending = set(self.order)
+        self.done = False
+        self._next = 0
+
+    @property
+    def copying(self) -> bool:
+        return bool(self.pending) and not self.done
+
+    def take(self) -> list[SeriesSnapshot]:
+        """Copies of the next series, up to `COPY_BYTES` of them; each series' changes
+        start again from its copy.  Empty when all are taken."""
+        out: list[SeriesSnapshot] = []
+        size = 0
+        while self._next < len(self.order) and size < COPY_BYTES:
+            sid = self.order[self._next]
+            self._next += 1
+            self.pending.discard(sid)
+            series = self.store.get(sid)
+            if series is None:
+                continue
+            series.track_changes(whole=False)  # what it holds now is in the copy
+            out.append(series.snapshot())
+            size += series.nbytes
+        return out
 
 
 @dataclass(frozen=True, slots=True)
 class Commit:
-    """What `snapshot` took: every series whole (`series`: a new snapshot), or the
-    changes since the commit before (`record`, its sequence number still 0)."""
+    """What `snapshot` took: a new snapshot (`copies`, taken while it is written), or
+    the changes since the commit before (`record`, its sequence number still 0)."""
 
-    series: tuple[SeriesSnapshot, ...] | None
+    copies: Copies | None
     record: Record
 
     @property
     def empty(self) -> bool:
         r = self.record
-        return self.series is None and not (r.declared or r.whole or len(r.points.keys))
+        return self.copies is None and not (r.declared or r.whole or len(r.points.keys))
 
 
 class History:
@@ -84,6 +151,7 @@ class History:
         self._broken = False  # a write failed: no record until a new snapshot
         self._disabled = False  # the file could not be read nor moved aside
         self._declared: dict[str, tuple[int, Meta]] = {}  # id -> key and fields in the log
+        self._copies: Copies | None = None  # the last new snapshot's
         self.snapshot_bytes = 0
         self.log_bytes = 0
         self.compactions = 0
@@ -92,21 +160,33 @@ class History:
     # -- the event loop's part -------------------------------------------------
 
     def snapshot(self, store: Store) -> Commit:
-        """Take what changed since the last commit (every series whole when a new
-        snapshot is due).  Quick: run it on the event loop, where the store is
-        consistent; then `save` it from a worker thread."""
+        """Take what changed since the last commit, or mark the commit a new snapshot
+        (then `save` copies the series).  Quick: run it on the event loop, where the
+        store is consistent; then `save` it from a worker thread."""
         if not store.tracking:
             store.track_changes(whole=True)
-        taken = [(series, series.take_changes()) for series in store.series.values()]
-        due = self.log_bytes >= max(COMPACT_RATIO * self.snapshot_bytes, MIN_LOG)
-        if self._whole_next or due:
+        copies = self._copies
+        pending = copies.pending if copies is not None and copies.copying else None
+        if pending is None and self._snapshot_due(store):
             self._whole_next = False
             self._declared.clear()  # a new log declares its keys again
-            commit = Commit(tuple(series.snapshot() for series, _ in taken), Record(0))
+            self._copies = Copies(store)
+            commit = Commit(self._copies, Record(0))
         else:
+            taken = [
+                (series, series.take_changes())
+                for sid, series in store.series.items()
+                if pending is None or sid not in pending  # (the rest: in their copy)
+            ]
             commit = self._changes(taken)
         self._queue.append(commit)
         return commit
+
+    def _snapshot_due(self, store: Store) -> bool:
+        if self._whole_next or self.log_bytes >= max(COMPACT_RATIO * self.snapshot_bytes, MIN_LOG):
+            return True
+        whole = (s.nbytes for s in store.series.values() if not s.changes_known)
+        return sum(whole) > WHOLE_MAX
 
     def _changes(self, taken: Sequence[tuple[Series, Changes | None]]) -> Commit:
         """A record of the changes: each series named by its key in the log, declared
@@ -132,34 +212,50 @@ class History:
 
     # -- the worker thread's part ----------------------------------------------
 
-    def save(self, commit: Commit) -> bool:
+    def save(self, commit: Commit, owner: Owner = here) -> bool:
         """Write every commit taken up to `commit`, in order; False (logged) when one
-        failed (then the next commit writes a new snapshot)."""
+        failed (then the next commit writes a new snapshot).  `owner` runs the steps
+        that copy series for a new snapshot (never the calling thread's event loop)."""
         with self._lock:
             ok = True
             while self._queue:
                 taken = self._queue.popleft()
-                ok = self._write(taken) and ok
+                ok = self._write(taken, owner) and ok
                 if taken is commit:
                     break
             return ok
 
-    def _write(self, commit: Commit) -> bool:
+    def _write(self, commit: Commit, owner: Owner) -> bool:
+        try:
+            return self._write_one(commit, owner)
+        finally:
+            if commit.copies is not None:
+                commit.copies.done = True  # after _broken and _whole_next are set
+
+    def _write_one(self, commit: Commit, owner: Owner) -> bool:
         if self._disabled:
             return False
         try:
-            if commit.series is not None:
-                self._compact(commit.series)
+            if commit.copies is not None:
+                self._compact(self._copied(commit.copies, owner))
             elif self._broken:
                 return False  # its changes go into the new snapshot the next commit writes
             elif not commit.empty:
                 self._append(commit.record)
-        except (OSError, sqlite3.Error) as exc:
+        except (OSError, sqlite3.Error, NotRun) as exc:
             logger.warning("history not saved to %s: %s", self.path, exc)
             self._broken = True
             self._whole_next = True
             return False
         return True
+
+    @staticmethod
+    def _copied(copies: Copies, owner: Owner) -> Iterator[SeriesSnapshot]:
+        """The series' copies, a step's worth at a time, each let go once written."""
+        while batch := owner(copies.take):
+            batch.reverse()
+            while batch:
+                yield batch.pop()
 
     def _append(self, record: Record) -> None:
         if self._log is None:
@@ -168,7 +264,7 @@ class History:
         self.log_bytes += self._log.append(seq, records.encode(replace(record, seq=seq)))
         self._seq = seq
 
-    def _compact(self, series: Sequence[SeriesSnapshot]) -> None:
+    def _compact(self, series: Iterable[SeriesSnapshot]) -> None:
         """A new snapshot of `series` in place of the old one, then the log started
         again after it (in place: see `log`)."""
         self._broken = True  # until both files are whole
