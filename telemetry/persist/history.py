@@ -13,7 +13,7 @@ When the log outgrows `COMPACT_RATIO` times the snapshot (and `MIN_LOG`), the
 commit is a new snapshot instead: `save` writes it beside the old one and
 renames it over it, then starts the log again from its start, so the history on
 disk stays within a few snapshots' size.  A series whose changes are not all
-known (more points since the last commit than its ring holds) goes into the
+known (more points since the last commit than `CHANGES_MAX`) goes into the
 record whole, or, when such series hold more than `WHOLE_MAX` bytes (the first
 commit after a burst or a fill), the commit is a new snapshot too.
 

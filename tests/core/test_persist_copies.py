@@ -103,7 +103,7 @@ def test_series_copied_one_step_at_a_time_with_points_and_commits_between(
 def test_a_record_with_many_whole_series_becomes_a_new_snapshot(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """More points than a ring holds since the last commit (a fill, a burst): each
+    """More points than CHANGES_MAX since the last commit (a fill, a burst): each
     such series whole in the record, unless they are more than WHOLE_MAX bytes."""
     path = tmp_path / "h.db"
     store = Store(10, 100, 1e9, ROLLUPS)
