@@ -18,13 +18,12 @@ record whole, or, when such series hold more than `WHOLE_MAX` bytes (the first
 commit after a burst or a fill), the commit is a new snapshot too.
 
 A new snapshot never holds a copy of every series at once: `save` copies them a
-few at a time (`Copies`, up to `COPY_BYTES` a step), each step run by the
-store's owner (`Owner`: the event loop, `telemetry.loopcall`), and writes each
-into the new file before it asks for the next.  A series' copy and the start of
-its changes for the next record are taken in the same step, so what the series
-stores while the others are being copied goes into the log after the snapshot,
-once.  A commit taken while the copying goes on leaves out the series not copied
-yet: their copy will hold what they stored.
+few at a time, each step run by the store's owner (`copies`: the event loop in
+the server), and writes each into the new file before it asks for the next.  A
+series' copy and the start of its changes for the next record are taken in the
+same step, so what the series stores while the others are being copied goes
+into the log after the snapshot, once.  A commit taken while the copying goes
+on leaves out the series not copied yet: their copy will hold what they stored.
 
 `load` reads the snapshot, then replays the log records that follow it.  A power
 cut in the middle of a commit leaves the log's last record cut short: it is
@@ -49,14 +48,14 @@ import secrets
 import sqlite3
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Protocol, TypeVar
 
 from telemetry.errors import NotRun
 from telemetry.history import Changes, Series, SeriesSnapshot, Store
 from telemetry.persist import records, snapshot
+from telemetry.persist.copies import Copies, Owner, here
 from telemetry.persist.log import Header, Log, Scan, UnreadableLog
 from telemetry.persist.records import BadRecord, Declared, Points, Record
 from telemetry.persist.replay import Meta, Replay
@@ -67,58 +66,6 @@ logger = logging.getLogger(__name__)
 COMPACT_RATIO = 2  # a new snapshot when the log is this many times the snapshot's size
 MIN_LOG = 1 << 20  # ... and at least this many bytes (a young history's snapshot is small)
 WHOLE_MAX = 4 << 20  # bytes of series a record takes whole; past this, a new snapshot
-COPY_BYTES = 1 << 19  # series copied in one step of the store's owner (one at least)
-
-T = TypeVar("T")
-
-
-class Owner(Protocol):
-    """Runs `task` where the store's owner runs and gives back what it returned: the
-    event loop in the server (`telemetry.loopcall.OnLoop`), `here` when the caller
-    owns the store."""
-
-    def __call__(self, task: Callable[[], T], /) -> T: ...
-
-
-def here(task: Callable[[], T], /) -> T:
-    """The caller owns the store (tests, tools with no event loop)."""
-    return task()
-
-
-class Copies:
-    """The series of a new snapshot, copied a few at a time by `take`, which the
-    store's owner runs; `pending` (the owner's): the ids not copied yet; `done`
-    (the worker's): the worker is through with it, written or not."""
-
-    __slots__ = ("_next", "done", "order", "pending", "store")
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.order = tuple(store.series)
-        self.pending = set(self.order)
-        self.done = False
-        self._next = 0
-
-    @property
-    def copying(self) -> bool:
-        return bool(self.pending) and not self.done
-
-    def take(self) -> list[SeriesSnapshot]:
-        """Copies of the next series, up to `COPY_BYTES` of them; each series' changes
-        start again from its copy.  Empty when all are taken."""
-        out: list[SeriesSnapshot] = []
-        size = 0
-        while self._next < len(self.order) and size < COPY_BYTES:
-            sid = self.order[self._next]
-            self._next += 1
-            self.pending.discard(sid)
-            series = self.store.get(sid)
-            if series is None:
-                continue
-            series.track_changes(whole=False)  # what it holds now is in the copy
-            out.append(series.snapshot())
-            size += series.nbytes
-        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +184,7 @@ class History:
             return False
         try:
             if commit.copies is not None:
-                self._compact(self._copied(commit.copies, owner))
+                self._compact(commit.copies.each(owner))
             elif self._broken:
                 return False  # its changes go into the new snapshot the next commit writes
             elif not commit.empty:
@@ -248,14 +195,6 @@ class History:
             self._whole_next = True
             return False
         return True
-
-    @staticmethod
-    def _copied(copies: Copies, owner: Owner) -> Iterator[SeriesSnapshot]:
-        """The series' copies, a step's worth at a time, each let go once written."""
-        while batch := owner(copies.take):
-            batch.reverse()
-            while batch:
-                yield batch.pop()
 
     def _append(self, record: Record) -> None:
         if self._log is None:

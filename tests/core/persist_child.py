@@ -30,8 +30,8 @@ from typing import TypeVar
 import pytest
 
 from telemetry.history import SeriesSnapshot
-from telemetry.persist import History, history, log, snapshot
-from telemetry.persist.history import Owner, here
+from telemetry.persist import History, copies, log, snapshot
+from telemetry.persist.copies import Owner, here
 from tests.core.persist_helpers import add_commit, new_store
 
 T = TypeVar("T")
@@ -81,7 +81,7 @@ def main(folder: Path, mode: str, k: int) -> None:
 
             patch.setattr(snapshot, "_insert", insert_then_die)
         elif mode == "copying":
-            patch.setattr(history, "COPY_BYTES", 1)
+            patch.setattr(copies, "COPY_BYTES", 1)
             steps = iter(range(3))
 
             def busy_then_die(task: Callable[[], T]) -> T:

@@ -16,7 +16,7 @@ import pytest
 from telemetry.errors import NotRun
 from telemetry.history import Store
 from telemetry.loopcall import OnLoop
-from telemetry.persist import Commit, History, history, records, snapshot
+from telemetry.persist import Commit, History, copies, history, records, snapshot
 from telemetry.persist.log import Scan
 from tests.core.persist_helpers import (
     ROLLUPS,
@@ -64,7 +64,7 @@ def saved_once(path: Path, widths: list[float]) -> None:
 def test_series_copied_one_step_at_a_time_with_points_and_commits_between(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(history, "COPY_BYTES", 1)  # one series a step
+    monkeypatch.setattr(copies, "COPY_BYTES", 1)  # one series a step
     path = tmp_path / "h.db"
     store = new_store()
     h = History(path)
@@ -139,7 +139,7 @@ def test_snapshots_taken_on_a_running_loop_while_points_arrive(
     """As the runtime does it: the changes taken on the loop, the writing in a worker
     thread whose copies the loop runs between its other callbacks (a task storing
     points as fast as it can)."""
-    monkeypatch.setattr(history, "COPY_BYTES", 1)
+    monkeypatch.setattr(copies, "COPY_BYTES", 1)
     path = tmp_path / "h.db"
     store = new_store()
     h = History(path)
