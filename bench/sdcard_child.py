@@ -62,7 +62,7 @@ DAY = 86_400
 DAYS = 31  # the longest default tier keeps 30 days
 START = 1_750_000_000.0
 FILLED = 50  # series filled point by point; more are copies
-ROLLUP_WIDTHS = (10.0, 60.0, 900.0)  # the default tiers (checked against the config)
+ROLLUP_WIDTHS = (10.0, 60.0, 240.0, 7200.0)  # the default tiers (checked against the config)
 
 T = TypeVar("T")
 
