@@ -255,23 +255,27 @@ class History:
             self._whole_next = False
 
     def _load(self, store: Store) -> None:
-        saved = snapshot.read(self.path, [width for width, _ in store.rollups])
-        added = store.restore(saved.series)
-        if len(added) < len(saved.series):
+        widths = [width for width, _ in store.rollups]
+        with snapshot.opened(self.path) as saved:
+            refused = 0
+            for one in saved.series(widths):  # each built into the store, then let go
+                refused += not store.restore([one])
+            lineage = saved.lineage
+            self._seq, self._lineage = saved.seq, lineage
+        if refused:
             logger.warning(
                 "history: %d saved series not restored: the limit of %d series is reached",
-                len(saved.series) - len(added),
+                refused,
                 store.max_series,
             )
-        self._seq, self._lineage = saved.seq, saved.lineage
         self.snapshot_bytes = self.path.stat().st_size
-        self._whole_next = saved.lineage is None  # version 1: a version 2 file at once
-        if saved.lineage is None:
+        self._whole_next = lineage is None  # version 1: a version 2 file at once
+        if lineage is None:
             if self.log_path.exists():
                 self._set_log_aside("its snapshot has no log")
             return
         try:
-            self._load_log(store, saved.lineage, saved.seq)
+            self._load_log(store, lineage, self._seq)
         except OSError as exc:  # the snapshot is restored; the log cannot be read or written
             logger.warning("history log %s: %s; a new one at the next commit", self.log_path, exc)
             self._whole_next = True
