@@ -17,7 +17,7 @@ from typing import Protocol, TypeVar
 
 from telemetry.history import SeriesSnapshot, Store
 
-COPY_BYTES = 1 << 19  # series copied in one step of the store's owner (one at least)
+COPY_BYTES = 1 << 18  # series copied in one step of the store's owner (one at least)
 
 T = TypeVar("T")
 
