@@ -4,7 +4,8 @@
 - `snapshot`: the snapshot file (SQLite), written whole, renamed into place;
 - `log`: the log file: framed, checksummed records, appended and synced;
 - `records`: one commit's changes as a record's bytes, and back;
-- `replay`: records put back into a store at load.
+- `replay`: records put back into a store at load;
+- `copies`: a new snapshot's series, copied a few at a time by the store's owner.
 """
 
 from telemetry.persist.history import Commit, History
