@@ -9,11 +9,13 @@
 //   board.js   the charts section: which charts, history loads, live points, draws
 //   chart.js   one chart: uPlot, title and legend over a bucket table
 //   tiles.js   a phone's "Now": a tile per sensor, its sparkline from its chart
+//   alerts.js  the banner of firing alerts, the series marked, notifications
 //   buckets.js the per-pixel bucket table (pure)
 //   groups.js, format.js, history.js, view.js: pure helpers
 //
 // Nothing runs at import time except `new Page(document).start()` below.
 
+import { AlertBanner } from "./alerts.js";
 import { Board } from "./board.js";
 import { csvLine, exportName } from "./format.js";
 import { chartKey, groupSeries } from "./groups.js";
@@ -60,7 +62,9 @@ class Page {
     // Until the server's [page] defaults arrive: every series not hidden.
     this.view.setDefaults({ range: null, series: [], group: "quantity" }, (id) => this.hidden(id));
     this.tiles = new Tiles(doc, this.list, (id) => this.chartOf(id));
+    this.banner = new AlertBanner(doc, (ids) => this.markAlerting(ids), (id) => this.list.get(id)?.info.unit ?? null);
     this.stream = new Stream({
+      alert: (event) => this.banner.apply(event, this.clock.now()),
       show: (kind, text) => this.showStatus(kind, text),
       catalog: (catalog) => this.onCatalog(catalog),
       status: (status) => this.list.setAvailability(status.devices),
@@ -108,6 +112,15 @@ class Page {
     this.list.showAges(localNow());
     this.board.refreshLegends();
     this.tiles.refresh(localNow(), this.clock.now());
+    this.banner.show(this.clock.now());
+  }
+
+  // Series with a firing alert: their rows, legend entries and tiles (and so,
+  // through CSS, their charts) marked.
+  markAlerting(ids) {
+    for (const el of this.doc.querySelectorAll("tr[data-series], .legend li[data-series], .tile[data-series]")) {
+      el.classList.toggle("alerting", ids.has(el.dataset.series));
+    }
   }
 
   // The chart series `id` is drawn on, and its index there; null if none.
@@ -156,6 +169,7 @@ class Page {
     this.board.layout(groupSeries(this.list.infos(), view.split, (id) => view.isSelected(id), view.group));
     this.tiles.layout((id) => view.isSelected(id));
     this.tiles.refresh(localNow(), this.clock.now());  // new tiles show their values at once
+    this.markAlerting(this.banner.set.series());  // new rows, legends and tiles
   }
 
   writeUrl() {

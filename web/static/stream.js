@@ -6,6 +6,7 @@
 //   readings  {t, series: {id: [ts, v] | [ts, v, lo, hi]}} -> readReadings (carries the id)
 //   status    {sources?, devices?, server?: "shutdown"}    -> readStatus
 //   reset     {reason}                                     -> (no field is needed)
+//   alert     {full, alerts: [{rule, series, state, since, value}]} -> readAlert
 //
 // Each reader takes the parsed JSON and returns plain values in the page's own
 // names; nothing else in the page knows the wire's field names.  The page shows
@@ -73,6 +74,18 @@ export function readPage(data) {
   };
 }
 
+// Alert states that changed (`full`: every state not ok, replacing the set):
+// [{rule, series, state (ok, pending, firing, resolved), since (seconds), value}].
+export function readAlert(data) {
+  const body = isObject(data) ? data : {};
+  return {
+    full: body.full === true,
+    alerts: listOf(body.alerts)
+      .filter((a) => isObject(a) && typeof a.rule === "string" && typeof a.series === "string")
+      .map((a) => ({ rule: a.rule, series: a.series, state: text(a.state), since: number(a.since) ?? 0, value: number(a.value) })),
+  };
+}
+
 export function readStatus(data) {
   return { devices: readDevices(isObject(data) ? data.devices : null) };
 }
@@ -137,6 +150,7 @@ export class Stream {
     on("hello", (e) => this.hello(readHello(JSON.parse(e.data))));
     on("catalog", (e) => this.handlers.catalog(readCatalog(JSON.parse(e.data))));
     on("status", (e) => this.handlers.status(readStatus(JSON.parse(e.data))));
+    on("alert", (e) => this.handlers.alert(readAlert(JSON.parse(e.data))));
     on("readings", (e) => {
       this.lastId = e.lastEventId || this.lastId;
       this.handlers.readings(readReadings(JSON.parse(e.data)));
