@@ -1,0 +1,101 @@
+"""`GET /api/alerts` and the stream's `alert` event, on a real uvicorn, with readings
+through a real mosquitto."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from simulators.broker import Broker
+from telemetry.config import AuthConfig, Config, MqttConfig, Subscription, parse_config
+from tests.core.test_config_alerts import FREEZER as FREEZER_10M
+from tests.harness.broker import MosquittoFactory
+from tests.harness.credentials import TOKEN, credentials_file
+from tests.harness.http import fetch
+from tests.harness.mqtt_reader import send
+from tests.harness.server import StartServer
+from tests.harness.sse_client import SSEClient
+from tests.harness.waiting import wait_until
+
+FREEZER = FREEZER_10M.replace('"10m"', '"1s"')  # the same rule, at a test's pace
+
+
+def alerts(url: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    status, body, _ = fetch(url + "api/alerts", "GET", headers)
+    return status, json.loads(body)
+
+
+def with_broker(config: Config, broker: Broker) -> Config:
+    subscription = Subscription(topic="a1/#", template="a1/{device}/{sensor...}", format="number")
+    mqtt = MqttConfig(name="home", host=broker.host, port=broker.port, subscribe=(subscription,))
+    return dataclasses.replace(config, mqtt=(mqtt,))
+
+
+@pytest.mark.broker
+def test_alert_fires_after_for_and_clears_with_hysteresis_through_a_real_broker(
+    start_server: StartServer, mosquitto_factory: MosquittoFactory
+) -> None:
+    broker = mosquitto_factory()
+    server = start_server(with_broker(parse_config(FREEZER), broker), None)
+    topic = "a1/freezer/temperature"
+    wait_until(lambda: server.runtime.statuses()[0].state == "connected", what="connected")
+    with SSEClient(server.url + "events", timeout=20) as client:
+        opened = client.until("alert").json()
+        assert opened == {"full": True, "alerts": []}
+        send(broker, topic, b"-14")  # above -15: pending, firing a second later
+        assert client.until("alert").json()["alerts"][0]["state"] == "pending"
+        firing = client.until("alert", timeout=10).json()["alerts"][0]
+        assert (firing["state"], firing["value"]) == ("firing", -14.0)
+        send(broker, topic, b"-16")  # below -15 but not at -17: still firing
+        send(broker, topic, b"-17.5")
+        resolved = client.until("alert", timeout=10).json()["alerts"][0]
+        assert (resolved["rule"], resolved["series"]) == ("freezer-warm", "freezer/temperature")
+        assert (resolved["state"], resolved["value"]) == ("resolved", -17.5)
+    status, body = alerts(server.url)
+    assert status == 200
+    assert [(c["state"], c["value"]) for c in body["changes"]] == [
+        ("pending", -14.0),
+        ("firing", -14.0),
+        ("resolved", -17.5),
+    ]
+    (state,) = body["states"]
+    assert (state["rule"], state["series"], state["state"]) == (
+        "freezer-warm",
+        "freezer/temperature",
+        "resolved",
+    )
+    assert state["since"] <= time.time()
+
+
+def test_alert_stale_fires_on_the_timer_with_no_readings_and_a_resuming_stream_gets_it(
+    start_server: StartServer,
+) -> None:
+    config = parse_config('[[alert]]\nname = "quiet"\nmatch = "attic/temp"\nstale = "1s"\n')
+    server = start_server(config)
+    wait_until(
+        lambda: [s["state"] for s in alerts(server.url)[1]["states"]] == ["firing"],
+        timeout=10,
+        what="the stale alert firing",
+    )
+    headers = {"Last-Event-ID": f"{server.runtime.hub.boot_id}-0"}
+    with SSEClient(server.url + "events", headers) as client:
+        (raised,) = client.until("alert").json()["alerts"]
+    assert (raised["rule"], raised["series"], raised["state"]) == ("quiet", "attic/temp", "firing")
+
+
+def test_api_alerts_is_behind_auth_like_the_other_endpoints(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    config = dataclasses.replace(
+        parse_config(FREEZER), auth=AuthConfig(file=str(credentials_file(tmp_path)))
+    )
+    server = start_server(config)
+    status, _, _ = fetch(server.url + "api/alerts")
+    assert status == 401
+    status, body = alerts(server.url, {"Authorization": f"Bearer {TOKEN}"})
+    assert (status, body) == (200, {"states": [], "changes": [], "refused": 0})
