@@ -28,7 +28,9 @@ the stream (`take`), and, when it fires or resolves, queued for the sinks
 No alert storm after a restart: silences are counted from the engine's start,
 not from the last reading before it (a restored series goes stale only after
 its `stale` duration has passed since start), and the value conditions need a
-reading seen since start.  The watches are capped (`max_states`); a rule that
+reading seen since start.  With a history file, the runtime keeps what was
+firing (`firing`, `restore`): it comes back firing and is not noticed again.
+The watches are capped (`max_states`); a rule that
 would go past the cap does not watch that series, counted in `refused`.
 """
 
@@ -276,6 +278,38 @@ class Alerts:
         """Every watch's state now, readers' after series'."""
         every = [*self._watches.values(), *self._readers.values()]
         return [watch.record() for watches in every for watch in watches]
+
+    def firing(self) -> list[Change]:
+        """The watches firing now (what a restart keeps, with a history file)."""
+        return [s for s in self.states() if s.state == FIRING]
+
+    def restore(self, saved: Iterable[Change]) -> int:
+        """Put back the watches that were firing before a restart: firing since their
+        time, with their value, without a change recorded nor a notice (they were
+        told).  A saved state whose rule is gone, or no longer matches its series,
+        is left out.  How many came back."""
+        rules = {rule.name: rule for rule in self.rules}
+        now = self.clock()
+        restored = 0
+        for change in saved:
+            rule = rules.get(change.rule)
+            if rule is None:
+                continue
+            if rule.condition == "reader":
+                watches = self._readers.get(change.series)
+                if watches is None:
+                    watches = self._make(self._reader_rules, change.series)
+                    self._readers[change.series] = watches
+            else:
+                watches = self.watches(change.series)
+            for watch in watches:
+                if watch.rule is rule and watch.state == OK:
+                    watch.state, watch.since, watch.value = FIRING, change.since, change.value
+                    watch.held_since = watch.notified = now
+                    if rule.condition != "stale":
+                        self._timed.add(watch)
+                    restored += 1
+        return restored
 
     def raised(self) -> list[Change]:
         """The watches not ok (pending or firing) now."""

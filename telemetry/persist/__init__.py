@@ -4,7 +4,9 @@
 - `snapshot`: the snapshot file (SQLite), written whole, renamed into place;
 - `log`: the log file: framed, checksummed records, appended and synced;
 - `records`: one commit's changes as a record's bytes, and back;
-- `replay`: records put back into a store at load.
+- `replay`: records put back into a store at load;
+- `alertfile`: the firing alerts, a small JSON file beside the history (the
+  runtime imports it when it needs it).
 """
 
 from telemetry.persist.history import Commit, History

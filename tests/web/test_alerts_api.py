@@ -12,7 +12,14 @@ from typing import Any
 import pytest
 
 from simulators.broker import Broker
-from telemetry.config import AuthConfig, Config, MqttConfig, Subscription, parse_config
+from telemetry.config import (
+    AuthConfig,
+    Config,
+    HistoryConfig,
+    MqttConfig,
+    Subscription,
+    parse_config,
+)
 from tests.core.test_config_alerts import FREEZER as FREEZER_10M
 from tests.harness.broker import MosquittoFactory
 from tests.harness.credentials import TOKEN, credentials_file
@@ -21,6 +28,7 @@ from tests.harness.mqtt_reader import send
 from tests.harness.server import StartServer
 from tests.harness.sse_client import SSEClient
 from tests.harness.waiting import wait_until
+from tests.web.test_series_api import put
 
 FREEZER = FREEZER_10M.replace('"10m"', '"1s"')  # the same rule, at a test's pace
 
@@ -28,6 +36,12 @@ FREEZER = FREEZER_10M.replace('"10m"', '"1s"')  # the same rule, at a test's pac
 def alerts(url: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
     status, body, _ = fetch(url + "api/alerts", "GET", headers)
     return status, json.loads(body)
+
+
+def firing(url: str, series: str) -> dict[str, Any] | None:
+    """The state of the rule on `series` when it is firing."""
+    found = [s for s in alerts(url)[1]["states"] if s["series"] == series]
+    return found[0] if found and found[0]["state"] == "firing" else None
 
 
 def with_broker(config: Config, broker: Broker) -> Config:
@@ -99,3 +113,37 @@ def test_api_alerts_is_behind_auth_like_the_other_endpoints(
     assert status == 401
     status, body = alerts(server.url, {"Authorization": f"Bearer {TOKEN}"})
     assert (status, body) == (200, {"states": [], "changes": [], "refused": 0})
+
+
+def test_no_alert_storm_across_a_restart_with_persistence(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    history = HistoryConfig(file=str(tmp_path / "history.db"), commit_interval=3600.0)
+    text = FREEZER_10M.replace('"10m"', '"0s"') + (
+        '[[alert]]\nname = "quiet"\nmatch = "attic/temp"\nstale = "1h"\n'
+    )
+    config = dataclasses.replace(parse_config(text), history=history)
+    first = start_server(config)
+    put(first, ("freezer/temperature", "-10"), ("attic/temp", "12"))
+    fired = wait_until(lambda: firing(first.url, "freezer/temperature"), what="firing")
+    first.stop()  # the final save
+
+    second = start_server(config)
+    with SSEClient(second.url + "events") as client:
+        (still,) = client.until("alert").json()["alerts"]  # the opening: firing, as it was
+        assert (still["rule"], still["state"], still["since"]) == (
+            "freezer-warm",
+            "firing",
+            fired["since"],
+        )
+        put(second, ("freezer/temperature", "-12"))  # still holds: no change, no event
+        client.until("readings")
+        put(second, ("freezer/temperature", "-18"))
+        (resolved,) = client.until("alert").json()["alerts"]
+        assert resolved["state"] == "resolved"
+    _, body = alerts(second.url)
+    assert [c["state"] for c in body["changes"]] == ["resolved"]  # nothing fired again
+    assert {s["series"]: s["state"] for s in body["states"]} == {
+        "freezer/temperature": "resolved",
+        "attic/temp": "ok",  # its saved last reading is old: stale counts from the start
+    }
