@@ -279,6 +279,14 @@ class Alerts:
         every = [*self._watches.values(), *self._readers.values()]
         return [watch.record() for watches in every for watch in watches]
 
+    def tally(self) -> dict[str, int]:
+        """How many watches are in each state now (every state named, 0 included)."""
+        counts = dict.fromkeys((OK, PENDING, FIRING, RESOLVED), 0)
+        for watches in (*self._watches.values(), *self._readers.values()):
+            for watch in watches:
+                counts[watch.state] += 1
+        return counts
+
     def firing(self) -> list[Change]:
         """The watches firing now (what a restart keeps, with a history file)."""
         return [s for s in self.states() if s.state == FIRING]

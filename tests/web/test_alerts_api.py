@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from simulators.broker import Broker
 from telemetry.config import (
@@ -146,4 +147,26 @@ def test_no_alert_storm_across_a_restart_with_persistence(
     assert {s["series"]: s["state"] for s in body["states"]} == {
         "freezer/temperature": "resolved",
         "attic/temp": "ok",  # its saved last reading is old: stale counts from the start
+    }
+
+
+def test_metrics_count_alert_states_and_refusals(start_server: StartServer) -> None:
+    text = FREEZER_10M.replace('"10m"', '"0s"').replace('"freezer/temperature"', '"*"')
+    server = start_server(parse_config(text))
+    server.runtime.pipeline.alerts.max_states = 2  # the cap, small enough to reach here
+    put(server, ("freezer/temperature", "-10"), ("fridge/temperature", "4"), ("a/b", "-20"))
+    wait_until(lambda: firing(server.url, "freezer/temperature"), what="firing")
+    _, body, _ = fetch(server.url + "metrics")
+    samples = {
+        (s.name, s.labels.get("state")): s.value
+        for family in text_string_to_metric_families(body.decode())
+        for s in family.samples
+        if s.name.startswith("telemetry_alert")
+    }
+    assert samples == {
+        ("telemetry_alerts", "ok"): 0.0,
+        ("telemetry_alerts", "pending"): 0.0,
+        ("telemetry_alerts", "firing"): 2.0,
+        ("telemetry_alerts", "resolved"): 0.0,
+        ("telemetry_alert_states_refused_total", None): 1.0,
     }
