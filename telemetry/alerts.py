@@ -40,10 +40,11 @@ import fnmatch
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from telemetry.config import AlertRule
+from telemetry.logs import escape
 from telemetry.sources import SourceStatus
 
 logger = logging.getLogger(__name__)
@@ -167,9 +168,9 @@ class Alerts:
             if self.count >= self.max_states:
                 self.refused += 1
                 logger.warning(
-                    "alert %s does not watch %r: the limit of %d alert states is reached",
+                    "alert %s does not watch %s: the limit of %d alert states is reached",
                     rule.name,
-                    name,
+                    escape(name),
                     self.max_states,
                 )
                 continue
@@ -259,9 +260,9 @@ class Alerts:
             watch.notified = now
             self.notices.append(change)
         logger.info(
-            "alert %s on %r: %s -> %s (value %s)",
+            "alert %s on %s: %s -> %s (value %s)",
             watch.rule.name,
-            watch.series,
+            escape(watch.series),
             watch.previous,
             state,
             watch.value,
@@ -274,22 +275,25 @@ class Alerts:
         out, self._outbox = self._outbox, []
         return out
 
+    def _every(self) -> Iterator[Watch]:
+        """Every watch, readers' after series'."""
+        for watches in (*self._watches.values(), *self._readers.values()):
+            yield from watches
+
     def states(self) -> list[Change]:
-        """Every watch's state now, readers' after series'."""
-        every = [*self._watches.values(), *self._readers.values()]
-        return [watch.record() for watches in every for watch in watches]
+        """Every watch's state now."""
+        return [watch.record() for watch in self._every()]
 
     def tally(self) -> dict[str, int]:
         """How many watches are in each state now (every state named, 0 included)."""
         counts = dict.fromkeys((OK, PENDING, FIRING, RESOLVED), 0)
-        for watches in (*self._watches.values(), *self._readers.values()):
-            for watch in watches:
-                counts[watch.state] += 1
+        for watch in self._every():
+            counts[watch.state] += 1
         return counts
 
     def firing(self) -> list[Change]:
         """The watches firing now (what a restart keeps, with a history file)."""
-        return [s for s in self.states() if s.state == FIRING]
+        return [w.record() for w in self._every() if w.state == FIRING]
 
     def restore(self, saved: Iterable[Change]) -> int:
         """Put back the watches that were firing before a restart: firing since their
@@ -321,4 +325,5 @@ class Alerts:
 
     def raised(self) -> list[Change]:
         """The watches not ok (pending or firing) now."""
-        return [s for s in self.states() if s.state in (PENDING, FIRING)]
+        # Every stream that opens asks: records are made for the raised ones only.
+        return [w.record() for w in self._every() if w.active]

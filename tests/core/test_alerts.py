@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+
 from telemetry.alerts import MAX_CHANGES, Alerts
 from telemetry.config import Config, parse_config
 from telemetry.model import RawMessage, Reading, Route
@@ -215,3 +219,12 @@ def test_alert_rules_absent_cost_nothing() -> None:
     pipeline = Pipeline(Config())
     pipeline.ingest([RawMessage(ROUTE, "a/b", b"1", 0.0)])
     assert pipeline.alerts.count == 0
+
+
+def test_alert_log_lines_escape_the_series_id(caplog: pytest.LogCaptureFixture) -> None:
+    alerts = Alerts(parse_config('[[alert]]\nname = "hot"\nmatch = "*"\nabove = 1\n').alerts)
+    with caplog.at_level(logging.INFO, "telemetry.alerts"):
+        alerts.reading(alerts.watches("a/\x1b[2Jb\nfake line"), 5.0, 1.0)
+    (line,) = caplog.messages
+    assert "\x1b" not in line and "\n" not in line
+    assert "a/\\x1b[2Jb\\nfake line: ok -> firing" in line
