@@ -13,6 +13,12 @@ the points of recent frames (the replay window, `[server] replay`, and at most
 gets exactly the frames it missed, filtered by its own patterns.  A cursor from
 another run of the server (another boot id), from before the window, from the
 future, or malformed gets a `reset` event instead: the page refetches history.
+
+Alert changes (`telemetry.alerts`) go out with the tick's frame to every
+client, whatever series it asked for; a stream that opens, resumes or catches
+up gets every alert state not ok instead, since it may have missed changes.
+The readers' states, read every publish for the `status` event, feed the
+`reader` rules too.
 """
 
 from __future__ import annotations

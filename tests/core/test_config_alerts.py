@@ -148,6 +148,17 @@ above = 2
     ]
 
 
+def test_alert_match_is_a_glob_or_a_list_of_globs() -> None:
+    text = (
+        '[[alert]]\nname = "a"\nmatch = 3\nabove = 1\n'
+        '[[alert]]\nname = "b"\nmatch = []\nabove = 1\n'
+    )
+    assert problems(text) == [
+        "alert[0].match: 3 is not a glob or a list of globs on series ids",
+        "alert[1].match: is an empty list; expected a glob on series ids",
+    ]
+
+
 def test_alert_reader_rule_names_readers_not_series() -> None:
     text = '[[alert]]\nname = "r"\nreader = "home"\nmatch = "a/*"\n'
     assert problems(text) == [
