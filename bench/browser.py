@@ -30,8 +30,14 @@ Then the project page alone at 1 h, 1280 px, its post-GC heap
 (`HeapProfiler.collectGarbage`, `Runtime.getHeapUsage`) sampled at intervals,
 for the heap's slope (a least-squares line, bytes per minute).
 
+Last, the cold start (`bench.browser_cold`): a server restarted on a saved
+month of history (50 and 500 series x 30 days; `--quick`: 50), and the seconds
+from its process's start to the first line on a 360 px page opened as soon as
+it listens.
+
 Targets (issue 19): busy ≤ 1.5 × the bare page's at each range; the first line
-≤ 1 s after the page opens at 360 px; no task over 50 ms; the heap flat.
+≤ 1 s after the page opens at 360 px, ≤ 0.5 s after a range button; no task
+over 50 ms; the heap flat.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench import procs
+from bench.browser_cold import measure_cold
 from bench.browser_pages import (
     BARE_HTML,
     PROBE_JS,
@@ -77,17 +84,18 @@ class Plan:
     first_repeat: int
     heap_span: float
     heap_every: float
+    cold_series: tuple[int, ...]  # series in the month a cold start restores
 
     @classmethod
     def of(cls, options: Options) -> Plan:
         if options.quick:
             return cls(warm=3.0, window=10.0, repeat=1, first_repeat=2, heap_span=30.0,
-                       heap_every=10.0)  # fmt: skip
+                       heap_every=10.0, cold_series=(50,))  # fmt: skip
         if options.long:
             return cls(warm=5.0, window=60.0, repeat=min(options.repeat, 3), first_repeat=5,
-                       heap_span=300.0, heap_every=30.0)  # fmt: skip
+                       heap_span=300.0, heap_every=30.0, cold_series=(50, 500))  # fmt: skip
         return cls(warm=5.0, window=30.0, repeat=2, first_repeat=3, heap_span=120.0,
-                   heap_every=15.0)  # fmt: skip
+                   heap_every=15.0, cold_series=(50, 500))  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,11 +382,21 @@ def measure(plan: Plan, progress: Callable[[str], None] = lambda _: None) -> Rep
             progress(f"browser: project page heap over {plan.heap_span:g} s")
             heap = measure_heap(browser, origin, plan, progress)
             report.details.append({"test": "heap", **heap})
+            colds = measure_cold(
+                browser,
+                lambda page, at, kind: _goto(page, at, kind, RANGES["1h"], sizes[PHONE]),
+                plan.cold_series,
+                plan.first_repeat,
+                progress,
+            )
+            report.details.extend({"test": "cold_start", **c} for c in colds)
         finally:
             browser.close()
     report_rows_and_notes(
         report,
-        Measured(runs, firsts, buttons, heap, plan.warm, plan.window, plan.repeat, version, sizes),
+        Measured(
+            runs, firsts, buttons, heap, colds, plan.warm, plan.window, plan.repeat, version, sizes
+        ),
     )
     return report
 

@@ -39,6 +39,7 @@ class Measured:
     firsts: list[dict[str, Any]]  # a page's first line at 360 px
     buttons: list[dict[str, Any]]  # the project page's line back after a range button
     heap: dict[str, Any]
+    colds: list[dict[str, Any]]  # a cold start on a month of history to the first line
     warm: float
     window: float
     repeat: int
@@ -134,6 +135,30 @@ def report_rows_and_notes(report: Report, measured: Measured) -> None:
             f"redraw: the line back {_med(took):.0f} ms after the click ({min(took):.0f}–"
             f"{max(took):.0f}, {len(took)} runs); target ≤ {BUTTON_TARGET_MS:.0f} ms: "
             f"{_verdict(_med(took) <= BUTTON_TARGET_MS)}."
+        )
+    for series in sorted({c["series"] for c in measured.colds}):
+        project = _pick(measured.colds, page="project", series=series)
+        bare = _pick(measured.colds, page="bare", series=series)
+        report.rows.append(
+            Row.compare(
+                NAME,
+                f"cold start to the first line, {series} series x 30 d restored, 360 px",
+                "s after the server process starts, lower is better",
+                project=[c["to_line_s"] for c in project],
+                baseline_name=BASELINE,
+                baseline=[c["to_line_s"] for c in bare],
+            )
+        )
+        report.notes.append(
+            f"browser: cold start on {series} series x 30 d restored: the project page's "
+            f"first line {_med([c['to_line_s'] for c in project]):.2f} s after the server's "
+            f"process started ({min(c['to_line_s'] for c in project):.2f}–"
+            f"{max(c['to_line_s'] for c in project):.2f}, {len(project)} runs; the server "
+            f"listening at {_med([c['listen_s'] for c in project]):.2f} s, the line "
+            f"{_med([c['page_ms'] for c in project]):.0f} ms after the page opened, "
+            f"{project[0]['charts']} chart(s)); the bare page's "
+            f"{_med([c['to_line_s'] for c in bare]):.2f} s (its line "
+            f"{_med([c['page_ms'] for c in bare]):.0f} ms after it opened)."
         )
     report.notes.append(
         f"browser: heap, project page at 1 h, 1280 px, post-GC over "

@@ -145,12 +145,15 @@ def config_text(history_file: Path | None, series: int) -> str:
 
 
 @contextlib.contextmanager
-def _process(argv: list[str], ready: Callable[[], bool], timeout: float) -> Iterator[int]:
-    """`argv` in its own session on the measured cores; yields its pid once `ready()`;
-    SIGTERM (a clean stop, the final save included) and reaped afterwards."""
+def _process(
+    argv: list[str], ready: Callable[[], bool], timeout: float, *, measured: bool = True
+) -> Iterator[int]:
+    """`argv` in its own session, on the measured cores unless `measured` is false;
+    yields its pid once `ready()`; SIGTERM (a clean stop, the final save included) and
+    reaped afterwards."""
     with tempfile.TemporaryFile() as err:
         process = subprocess.Popen(
-            procs.measured(argv),
+            procs.measured(argv) if measured else argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=err,
@@ -201,16 +204,26 @@ def filled(folder: Path, series: int, days: float, persist: bool) -> dict[str, A
     return out
 
 
-def cold_start(folder: Path, series: int, history: Path | None) -> dict[str, Any]:
-    """`telemetry serve` on `history` (None: no file): seconds and CPU-seconds from its
-    start to its port accepting; then, with a file, its memory after the queries."""
+@contextlib.contextmanager
+def served(
+    folder: Path, series: int, history: Path | None, *, measured: bool = True
+) -> Iterator[tuple[int, int, float]]:
+    """`telemetry serve` on `history` (None: no file) while the block runs: its port,
+    its pid, and the seconds from its start to its port accepting."""
     config = folder / "cold.toml"
     config.write_text(config_text(history, series), encoding="utf-8")
     port = free_port()
     argv = [sys.executable, "-m", "telemetry", "serve", "--config", str(config), "--port"]
     t0 = time.perf_counter()
-    with _process([*argv, str(port)], lambda: accepting(port), 300) as pid:
-        out: dict[str, Any] = {"listen_s": time.perf_counter() - t0, "cpu_s": cpu_seconds(pid)}
+    with _process([*argv, str(port)], lambda: accepting(port), 300, measured=measured) as pid:
+        yield port, pid, time.perf_counter() - t0
+
+
+def cold_start(folder: Path, series: int, history: Path | None) -> dict[str, Any]:
+    """`telemetry serve` on `history` (None: no file): seconds and CPU-seconds from its
+    start to its port accepting; then, with a file, its memory after the queries."""
+    with served(folder, series, history) as (port, pid, listen_s):
+        out: dict[str, Any] = {"listen_s": listen_s, "cpu_s": cpu_seconds(pid)}
         if history is not None:
             out |= ask(port, series) | settled_status(pid)
     return out

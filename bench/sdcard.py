@@ -164,7 +164,7 @@ def summary(result: dict[str, Any], commits: int) -> dict[str, Any]:
         "snapshots_a_day": snapshots_a_day,
         "snapshots": [
             f"{r['write_bytes'] / MB:.1f} MB in {r['commit_s'] * 1e3:.0f} ms, "
-            f"{r['loop_s'] * 1e3:.0f} on the loop"
+            f"{r['loop_s'] * 1e3:.0f} on the loop in steps of up to {r['step_s'] * 1e3:.1f}"
             for r, c in zip(rows, compacted, strict=True)
             if c
         ],

@@ -10,8 +10,9 @@ the `History` the server would have) and prints one JSON object.
 `build` fills SERIES series with a month and a day at 1 Hz (every point, given
 with its time: `Series.extend` a day at a time), so the raw ring and every
 rollup tier are full; a series past the 50th is a copy of an earlier one under
-its own name (the same sizes, filled in seconds).  Two commits save it (the
-series whole in a record, then a new snapshot); then minutes of points are
+its own name (the same sizes, filled in seconds).  One commit saves it (a new
+snapshot: more than `WHOLE_MAX` bytes of series whose changes are not all
+known, each taken whole); then minutes of points are
 committed until the log is one commit short of a new snapshot: `worst/`, the
 largest log a load replays.  One more commit writes a new snapshot and
 restarts the log: `best/`, as a server is after each new snapshot (its log
@@ -23,8 +24,10 @@ the values: a day of sensor values fills less than a log) or `old`, and runs
 COMMITS commits, each after one minute
 of points for every series (`Series.append` point by point, as the pipeline
 does), measuring `/proc/self/io` around each commit: `version 2` through the
-runtime's `History` (the snapshot on the event loop, the save in a worker
-thread, as `Runtime.commit`), `old` through `HistoryV1` the same way.  DEVICE
+runtime's `History` (the changes taken on the event loop, the save in a worker
+thread that has the loop copy the series of a new snapshot a few at a time, as
+`Runtime.commit`; the time on the loop is both), `old` through `HistoryV1` the
+same way.  DEVICE
 is the `/sys/block/<dev>/stat` of the file system FOLDER is on (or `-`): the
 sectors it wrote over the measured commits are counted too.
 
@@ -39,9 +42,10 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -49,6 +53,7 @@ from bench.persist_v1 import HistoryV1
 from bench.procs import run_loop
 from telemetry.config import parse_config
 from telemetry.history import FloatArray, Series, Store
+from telemetry.loopcall import OnLoop
 from telemetry.model import Reading
 from telemetry.persist import History
 from telemetry.runtime import Runtime
@@ -57,7 +62,30 @@ DAY = 86_400
 DAYS = 31  # the longest default tier keeps 30 days
 START = 1_750_000_000.0
 FILLED = 50  # series filled point by point; more are copies
-ROLLUP_WIDTHS = (10.0, 60.0, 900.0)  # the default tiers (checked against the config)
+ROLLUP_WIDTHS = (10.0, 60.0, 240.0, 7200.0)  # the default tiers (checked against the config)
+
+T = TypeVar("T")
+
+
+class TimedOnLoop:
+    """`OnLoop`, adding up the time its tasks take on the loop (`spent`, `longest`)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._on_loop = OnLoop(loop)
+        self.spent = 0.0
+        self.longest = 0.0
+
+    def __call__(self, task: Callable[[], T], /) -> T:
+        def timed() -> T:
+            start = time.perf_counter()
+            try:
+                return task()
+            finally:
+                took = time.perf_counter() - start
+                self.spent += took
+                self.longest = max(self.longest, took)
+
+        return self._on_loop(timed)
 
 
 def proc_io() -> dict[str, int]:
@@ -124,7 +152,8 @@ def fill(store: Store, count: int) -> list[Series]:
 
 async def commit(history: History, store: Store) -> None:
     """What `Runtime.commit` does."""
-    assert await asyncio.to_thread(history.save, history.snapshot(store))
+    owner = OnLoop(asyncio.get_running_loop())
+    assert await asyncio.to_thread(history.save, history.snapshot(store), owner)
 
 
 def minute(series: list[Series], t0: float, rng: np.random.Generator, values: str) -> None:
@@ -140,8 +169,7 @@ async def build(folder: Path, count: int) -> dict[str, Any]:
     assert history is not None
     await asyncio.to_thread(history.load, store)
     made = fill(store, count)
-    await commit(history, store)  # every series whole, in a record
-    await commit(history, store)  # the log outgrew the empty snapshot: a new one
+    await commit(history, store)  # every series whole: a new snapshot
     rng, t0 = np.random.default_rng(1), START + DAYS * DAY
     while history.log_bytes < 2 * history.snapshot_bytes:  # the next commit compacts
         minute(made, t0, rng, "noisy")
@@ -194,12 +222,15 @@ async def day(folder: Path, layout: str, values: str, commits: int, device: str)
         io0, start, compactions = proc_io(), time.perf_counter(), history.compactions
         if old is not None:
             taken = old.snapshot(store)
-            loop = time.perf_counter() - start
+            loop = step = time.perf_counter() - start
             assert await asyncio.to_thread(old.save, taken)
         else:
             taken_new = history.snapshot(store)
             loop = time.perf_counter() - start
-            assert await asyncio.to_thread(history.save, taken_new)
+            owner = TimedOnLoop(asyncio.get_running_loop())
+            assert await asyncio.to_thread(history.save, taken_new, owner)
+            step = max(loop, owner.longest)
+            loop += owner.spent
         io1, took = proc_io(), time.perf_counter() - start
         written = None
         if device != "-":
@@ -210,6 +241,7 @@ async def day(folder: Path, layout: str, values: str, commits: int, device: str)
                 "write_bytes": io1["write_bytes"] - io0["write_bytes"],
                 "wchar": io1["wchar"] - io0["wchar"],
                 "loop_s": loop,
+                "step_s": step,
                 "commit_s": took,
                 "compacted": history.compactions > compactions,
                 "log_bytes": history.log_bytes,

@@ -5,6 +5,7 @@
      +-- PayloadError       one message could not become readings (counted, skipped)
      +-- SourceError        a reader could not open or keep its device or broker
      +-- PartMissing        a program the command needs (mosquitto, chromium) is absent
+     +-- NotRun             the event loop did not run a task a worker thread handed it
      +-- persist.UnreadableHistory, persist.log.UnreadableLog, persist.records.BadRecord:
                             a history file that cannot be read (moved aside or cut, logged)
 
@@ -42,3 +43,8 @@ class SourceError(TelemetryError):
 
 class PartMissing(TelemetryError):
     """An outside program is not installed; the message says how to install it."""
+
+
+class NotRun(TelemetryError):
+    """The event loop did not run a task a worker thread handed it (`telemetry.loopcall`):
+    it is closed, or did not get to it in time."""

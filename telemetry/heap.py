@@ -1,7 +1,8 @@
 """Handing back to the system the memory that a burst of allocations freed (glibc only).
 
-Loading the saved history at start, and each commit, copy every series'
-arrays (tens of MB for 500 series) and free the copies right after.  glibc's
+Loading the saved history at start, and each new snapshot, copy series'
+arrays a few at a time, and a burst between two commits leaves each series'
+tracked points to free at the commit: many small allocations, freed.  glibc's
 malloc keeps memory freed in the middle of its heaps, and in each worker
 thread's arena, for later use: without help the process's RSS would stay at
 that high-water mark for good (bench/README.md, memory).  `trim()` calls

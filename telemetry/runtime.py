@@ -23,6 +23,7 @@ from telemetry.counters import Counters
 from telemetry.handoff import Inbox
 from telemetry.hub import Hub
 from telemetry.logs import escape
+from telemetry.loopcall import OnLoop
 from telemetry.looplag import LoopLag
 from telemetry.model import RawMessage
 from telemetry.pipeline import Pipeline
@@ -114,12 +115,14 @@ class Runtime:
         return True
 
     async def commit(self) -> bool:
-        """Save the history now: a snapshot on the loop, the writing in a worker thread;
+        """Save the history now: its changes taken on the loop, the writing in a worker
+        thread (which has the loop copy the series a few at a time for a new snapshot);
         and the firing alerts, when they changed."""
         if self.history is None:
             return False
         snapshot = self.history.snapshot(self.pipeline.store)
-        saved = await asyncio.to_thread(self.history.save, snapshot)
+        owner = OnLoop(asyncio.get_running_loop())
+        saved = await asyncio.to_thread(self.history.save, snapshot, owner)
         del snapshot  # the copies, freed before the memory they took is given back
         await asyncio.to_thread(heap.trim)
         await self._save_alerts()

@@ -9,7 +9,7 @@ points being newer than everything stored.
 
 With persistence on, a series also keeps the runs of points it stored since the
 history was last saved (`track_changes`, `take_changes`, `replay`: see
-`changes`), up to what its ring holds; past that it is saved whole instead.
+`changes`), up to `CHANGES_MAX` points; past that it is saved whole instead.
 Taking them puts nothing in: it is quick, and a series holds the same points
 whether or not it is saved.
 """
@@ -36,8 +36,10 @@ HOLD = 512
 # Sources that reach back to within this of each other reach equally far, beyond the
 # step of the coarsest rollup's times within a bucket (1/OFFSET_STEPS of its width).
 REACH_SLACK = 1e-3
-# Points a series keeps for the next save at least, however small its ring.
-CHANGES_MIN = 8 * HOLD
+# Points a series keeps for the next save at most; past that it is saved whole.  Not
+# its ring's capacity: a burst or a fill between two commits would keep that many
+# points in every series (the default's 20,000: five times a month-full series).
+CHANGES_MAX = 8 * HOLD
 
 AnyArray = npt.NDArray[np.generic]
 # A rollup as saved: (bucket width, newest bucket, oldest bucket, columns as `Rollup.COLUMNS`).
@@ -203,9 +205,10 @@ class Series:
         """Store the runs another series took in (`take_changes`), as it stored them:
         held points held, flushed ones put in with what was held, late ones at their
         place; the flushes of consecutive runs at once (`Rollup.extend_runs`), to the
-        same bits.  Runs that do not rise from after what this series holds (a file
-        that does not fit) go in point by point.  For a series being restored: what
-        it replays is not tracked as changes."""
+        same bits.  A run that does not rise from after what this series holds (a
+        held point at the same time as the one before, a file that does not fit)
+        goes in point by point, and a flushed one is flushed after its points.  For a
+        series being restored: what it replays is not tracked as changes."""
         bounds = runs.bounds
         late = np.flatnonzero(runs.kinds == LATE).tolist()
         start = 0
@@ -228,7 +231,13 @@ class Series:
         if len(ts):  # (a flush with no new point puts in what was held before)
             last = float(ts[-1])
             if not (ts[0] > self._newest and math.isfinite(last) and np.all(ts[1:] > ts[:-1])):
-                self._append_each(runs, lo, hi)  # not after what is stored: one by one
+                if b - a > 1:  # run by run: those that rise still go in at once
+                    for run in range(a, b):
+                        self._replay_held(runs, bounds, run, run + 1)
+                    return
+                self._append_each(runs, lo, hi)  # not after what is stored: one by one,
+                if runs.kinds[a] == FLUSHED:  # and put in where the series put them in
+                    self.flush()
                 return
             self._held_ts.frombytes(np.ascontiguousarray(ts).data.cast("B"))
             self._held_values.frombytes(np.ascontiguousarray(values).data.cast("B"))
@@ -253,13 +262,20 @@ class Series:
     def track_changes(self, whole: bool) -> None:
         """Keep the runs of points stored from now on, until `take_changes`; `whole`: what
         the series holds now is not saved, so the first take asks for all of it."""
-        limit = max(self._ring.capacity, CHANGES_MIN)
-        self._tracked = Tracked(self.entry, whole, limit, len(self._held_ts))
+        self._tracked = Tracked(self.entry, whole, CHANGES_MAX, len(self._held_ts))
+
+    @property
+    def changes_known(self) -> bool:
+        """Whether `take_changes` would give the changes now (not None: save it whole)."""
+        tracked = self._tracked
+        if tracked is None or tracked.whole:
+            return False
+        return tracked.points + len(self._held_ts) - tracked.held_taken <= tracked.limit
 
     def take_changes(self) -> Changes | None:
         """What the series stored since the last take (held points not taken yet as a
         last `HELD` run: copies), and forget it; None when that is not all known (more
-        points than the ring holds, or not tracked until now): save it whole then.
+        than `CHANGES_MAX` points, or not tracked until now): save it whole then.
         Quick, and a write of the tracking only: nothing is put in."""
         tracked = self._tracked
         self.track_changes(whole=False)

@@ -10,23 +10,34 @@ appends it to the log and syncs it.  Rollup buckets are not logged: replaying
 the points through the series' own methods at load rebuilds them, bit for bit.
 
 When the log outgrows `COMPACT_RATIO` times the snapshot (and `MIN_LOG`), the
-commit copies every series instead and `save` writes a new snapshot beside the
-old one and renames it over it, then starts the log again from its start: the
-history on disk stays within a few snapshots' size.  A series whose changes are
-not all known (more points since the last commit than its ring holds) goes into
-the record whole.
+commit is a new snapshot instead: `save` writes it beside the old one and
+renames it over it, then starts the log again from its start, so the history on
+disk stays within a few snapshots' size.  A series whose changes are not all
+known (more points since the last commit than `CHANGES_MAX`) goes into the
+record whole, or, when such series hold more than `WHOLE_MAX` bytes (the first
+commit after a burst or a fill), the commit is a new snapshot too.
+
+A new snapshot never holds a copy of every series at once: `save` copies them a
+few at a time, each step run by the store's owner (`copies`: the event loop in
+the server), and writes each into the new file before it asks for the next.  A
+series' copy and the start of its changes for the next record are taken in the
+same step, so what the series stores while the others are being copied goes
+into the log after the snapshot, once.  A commit taken while the copying goes
+on leaves out the series not copied yet: their copy will hold what they stored.
 
 `load` reads the snapshot, then replays the log records that follow it.  A power
 cut in the middle of a commit leaves the log's last record cut short: it is
 dropped, with one warning, and the next record is written over it, so at most
-that commit is lost.  A snapshot that cannot be read never stops the server:
+that commit is lost; in the middle of a new snapshot it leaves the old snapshot
+and its log, whole.  A snapshot that cannot be read never stops the server:
 one warning, the file (and its log) moved aside to `<file>.unreadable`, and the
 history starts empty; a log that does not belong to the snapshot is moved aside
 alone.
 
-The event loop owns the keys that name series in the log (`_declared`); the
-worker owns the files; a commit passes from one to the other through `_queue`,
-so commits are written in the order they were taken.
+The event loop owns the keys that name series in the log (`_declared`) and
+which series a new snapshot has still to copy (`Copies.pending`); the worker
+owns the files; a commit passes from one to the other through `_queue`, so
+commits are written in the order they were taken.
 """
 
 from __future__ import annotations
@@ -37,12 +48,14 @@ import secrets
 import sqlite3
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from telemetry.errors import NotRun
 from telemetry.history import Changes, Series, SeriesSnapshot, Store
 from telemetry.persist import records, snapshot
+from telemetry.persist.copies import Copies, Owner, here
 from telemetry.persist.log import Header, Log, Scan, UnreadableLog
 from telemetry.persist.records import BadRecord, Declared, Points, Record
 from telemetry.persist.replay import Meta, Replay
@@ -52,20 +65,21 @@ logger = logging.getLogger(__name__)
 
 COMPACT_RATIO = 2  # a new snapshot when the log is this many times the snapshot's size
 MIN_LOG = 1 << 20  # ... and at least this many bytes (a young history's snapshot is small)
+WHOLE_MAX = 4 << 20  # bytes of series a record takes whole; past this, a new snapshot
 
 
 @dataclass(frozen=True, slots=True)
 class Commit:
-    """What `snapshot` took: every series whole (`series`: a new snapshot), or the
-    changes since the commit before (`record`, its sequence number still 0)."""
+    """What `snapshot` took: a new snapshot (`copies`, taken while it is written), or
+    the changes since the commit before (`record`, its sequence number still 0)."""
 
-    series: tuple[SeriesSnapshot, ...] | None
+    copies: Copies | None
     record: Record
 
     @property
     def empty(self) -> bool:
         r = self.record
-        return self.series is None and not (r.declared or r.whole or len(r.points.keys))
+        return self.copies is None and not (r.declared or r.whole or len(r.points.keys))
 
 
 class History:
@@ -84,6 +98,7 @@ class History:
         self._broken = False  # a write failed: no record until a new snapshot
         self._disabled = False  # the file could not be read nor moved aside
         self._declared: dict[str, tuple[int, Meta]] = {}  # id -> key and fields in the log
+        self._copies: Copies | None = None  # the last new snapshot's
         self.snapshot_bytes = 0
         self.log_bytes = 0
         self.compactions = 0
@@ -92,18 +107,24 @@ class History:
     # -- the event loop's part -------------------------------------------------
 
     def snapshot(self, store: Store) -> Commit:
-        """Take what changed since the last commit (every series whole when a new
-        snapshot is due).  Quick: run it on the event loop, where the store is
-        consistent; then `save` it from a worker thread."""
+        """Take what changed since the last commit, or mark the commit a new snapshot
+        (then `save` copies the series).  Quick: run it on the event loop, where the
+        store is consistent; then `save` it from a worker thread."""
         if not store.tracking:
             store.track_changes(whole=True)
-        taken = [(series, series.take_changes()) for series in store.series.values()]
-        due = self.log_bytes >= max(COMPACT_RATIO * self.snapshot_bytes, MIN_LOG)
-        if self._whole_next or due:
+        copies = self._copies
+        pending = copies.pending if copies is not None and copies.copying else None
+        if pending is None and self._snapshot_due(store):
             self._whole_next = False
             self._declared.clear()  # a new log declares its keys again
-            commit = Commit(tuple(series.snapshot() for series, _ in taken), Record(0))
+            self._copies = Copies(store)
+            commit = Commit(self._copies, Record(0))
         else:
+            taken = [
+                (series, series.take_changes())
+                for sid, series in store.series.items()
+                if pending is None or sid not in pending  # (the rest: in their copy)
+            ]
             commit = self._changes(taken)
         self._queue.append(commit)
         return commit
@@ -113,6 +134,12 @@ class History:
         without them.  Its sequence number is past every record in the log, and the
         log starts again after it, so no record of theirs is replayed at load."""
         self._whole_next = True
+
+    def _snapshot_due(self, store: Store) -> bool:
+        if self._whole_next or self.log_bytes >= max(COMPACT_RATIO * self.snapshot_bytes, MIN_LOG):
+            return True
+        whole = (s.nbytes for s in store.series.values() if not s.changes_known)
+        return sum(whole) > WHOLE_MAX
 
     def _changes(self, taken: Sequence[tuple[Series, Changes | None]]) -> Commit:
         """A record of the changes: each series named by its key in the log, declared
@@ -138,29 +165,37 @@ class History:
 
     # -- the worker thread's part ----------------------------------------------
 
-    def save(self, commit: Commit) -> bool:
+    def save(self, commit: Commit, owner: Owner = here) -> bool:
         """Write every commit taken up to `commit`, in order; False (logged) when one
-        failed (then the next commit writes a new snapshot)."""
+        failed (then the next commit writes a new snapshot).  `owner` runs the steps
+        that copy series for a new snapshot (never the calling thread's event loop)."""
         with self._lock:
             ok = True
             while self._queue:
                 taken = self._queue.popleft()
-                ok = self._write(taken) and ok
+                ok = self._write(taken, owner) and ok
                 if taken is commit:
                     break
             return ok
 
-    def _write(self, commit: Commit) -> bool:
+    def _write(self, commit: Commit, owner: Owner) -> bool:
+        try:
+            return self._write_one(commit, owner)
+        finally:
+            if commit.copies is not None:
+                commit.copies.done = True  # after _broken and _whole_next are set
+
+    def _write_one(self, commit: Commit, owner: Owner) -> bool:
         if self._disabled:
             return False
         try:
-            if commit.series is not None:
-                self._compact(commit.series)
+            if commit.copies is not None:
+                self._compact(commit.copies.each(owner))
             elif self._broken:
                 return False  # its changes go into the new snapshot the next commit writes
             elif not commit.empty:
                 self._append(commit.record)
-        except (OSError, sqlite3.Error) as exc:
+        except (OSError, sqlite3.Error, NotRun) as exc:
             logger.warning("history not saved to %s: %s", self.path, exc)
             self._broken = True
             self._whole_next = True
@@ -174,7 +209,7 @@ class History:
         self.log_bytes += self._log.append(seq, records.encode(replace(record, seq=seq)))
         self._seq = seq
 
-    def _compact(self, series: Sequence[SeriesSnapshot]) -> None:
+    def _compact(self, series: Iterable[SeriesSnapshot]) -> None:
         """A new snapshot of `series` in place of the old one, then the log started
         again after it (in place: see `log`)."""
         self._broken = True  # until both files are whole
@@ -226,23 +261,27 @@ class History:
             self._whole_next = False
 
     def _load(self, store: Store) -> None:
-        saved = snapshot.read(self.path, [width for width, _ in store.rollups])
-        added = store.restore(saved.series)
-        if len(added) < len(saved.series):
+        widths = [width for width, _ in store.rollups]
+        with snapshot.opened(self.path) as saved:
+            refused = 0
+            for one in saved.series(widths):  # each built into the store, then let go
+                refused += not store.restore([one])
+            lineage = saved.lineage
+            self._seq, self._lineage = saved.seq, lineage
+        if refused:
             logger.warning(
                 "history: %d saved series not restored: the limit of %d series is reached",
-                len(saved.series) - len(added),
+                refused,
                 store.max_series,
             )
-        self._seq, self._lineage = saved.seq, saved.lineage
         self.snapshot_bytes = self.path.stat().st_size
-        self._whole_next = saved.lineage is None  # version 1: a version 2 file at once
-        if saved.lineage is None:
+        self._whole_next = lineage is None  # version 1: a version 2 file at once
+        if lineage is None:
             if self.log_path.exists():
                 self._set_log_aside("its snapshot has no log")
             return
         try:
-            self._load_log(store, saved.lineage, saved.seq)
+            self._load_log(store, lineage, self._seq)
         except OSError as exc:  # the snapshot is restored; the log cannot be read or written
             logger.warning("history log %s: %s; a new one at the next commit", self.log_path, exc)
             self._whole_next = True

@@ -10,17 +10,21 @@ read, and replaced by a version 2 file at the first commit.
 A snapshot is never changed in place: `write` builds a new file beside it with
 no journal (each page written once), syncs it, renames it over the old one and
 syncs the directory, so a power cut leaves either the old file or the new one,
-whole.  `read` raises `UnreadableHistory` for a file it cannot take (not SQLite,
-another program's database, another schema version, arrays that do not fit).
+whole.  `opened` reads one a series at a time (`Reader.series`: a load never
+holds the whole file's arrays), `read` all at once; both raise
+`UnreadableHistory` for a file they cannot take (not SQLite, another program's
+database, another schema version, arrays that do not fit).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -83,7 +87,7 @@ _MARKS = ", ".join("?" for _ in BLOB_COLUMNS)
 INSERT_ARRAYS = (
     f"INSERT INTO arrays (series, kind, newest, oldest, {_BLOBS}) VALUES (?, ?, ?, ?, {_MARKS})"  # noqa: S608 (constant names)
 )
-SELECT_ARRAYS = f"SELECT series, kind, newest, oldest, {_BLOBS} FROM arrays"  # noqa: S608
+SELECT_ONE = f"SELECT series, kind, newest, oldest, {_BLOBS} FROM arrays WHERE series = ?"  # noqa: S608
 
 AnyArray = npt.NDArray[np.generic]
 
@@ -196,13 +200,22 @@ def _insert(conn: sqlite3.Connection, s: SeriesSnapshot) -> None:
 
 
 def read(path: Path, widths: Sequence[float]) -> Saved:
-    """The snapshot at `path` (which exists); the rollups of `widths` only."""
+    """The snapshot at `path` (which exists), every series at once; the rollups of
+    `widths` only."""
+    with opened(path) as reader:
+        return Saved(list(reader.series(widths)), reader.seq, reader.lineage)
+
+
+@contextlib.contextmanager
+def opened(path: Path) -> Iterator[Reader]:
+    """The snapshot at `path` (which exists), open for reading its series one at a
+    time (`Reader.series`), in one read transaction."""
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         version = _check_schema(conn)
         conn.execute("BEGIN")
         try:
-            return _read(conn, version, widths)
+            yield Reader(conn, version)
         finally:
             conn.execute("COMMIT")
     finally:
@@ -222,27 +235,40 @@ def _check_schema(conn: sqlite3.Connection) -> int:
     return int(version)
 
 
-def _read(conn: sqlite3.Connection, version: int, widths: Sequence[float]) -> Saved:
-    if version == 0:
-        return Saved([], 0, None)
-    seq, lineage = 0, None
-    if version >= 2:
-        rows = conn.execute("SELECT seq, lineage FROM snapshot").fetchall()
-        if len(rows) != 1:
-            raise UnreadableHistory(f"its snapshot table has {len(rows)} rows, not 1")
-        seq, lineage = int(rows[0][0]), int(rows[0][1])
-    arrays: dict[str, dict[str, tuple[int, int, tuple[object, ...]]]] = {}
-    for sid, kind, newest, oldest, *data in conn.execute(SELECT_ARRAYS):
-        arrays.setdefault(sid, {})[kind] = (int(newest), int(oldest), tuple(data))
-    rows = conn.execute(
-        "SELECT id, device, sensor, unit, source, first_seen, last_ts, last_value, "
-        "count FROM series ORDER BY first_seen"
-    ).fetchall()
-    out = []
-    for sid, device, sensor, unit, source, first_seen, last_ts, last_value, count in rows:
+class Reader:
+    """An open snapshot: the last commit it includes (`seq`), its lineage (None for a
+    version 1 file, which has no log), and its series one at a time, each read when
+    it is asked for: a load never holds the whole file's arrays."""
+
+    def __init__(self, conn: sqlite3.Connection, version: int) -> None:
+        self._conn = conn
+        self._version = version
+        self.seq, self.lineage = 0, None
+        if version >= 2:
+            rows = conn.execute("SELECT seq, lineage FROM snapshot").fetchall()
+            if len(rows) != 1:
+                raise UnreadableHistory(f"its snapshot table has {len(rows)} rows, not 1")
+            self.seq, self.lineage = int(rows[0][0]), int(rows[0][1])
+
+    def series(self, widths: Sequence[float]) -> Iterator[SeriesSnapshot]:
+        """Every series, oldest first, with the rollups of `widths` only."""
+        if self._version == 0:
+            return
+        rows = self._conn.execute(
+            "SELECT id, device, sensor, unit, source, first_seen, last_ts, last_value, "
+            "count FROM series ORDER BY first_seen"
+        ).fetchall()
+        for row in rows:
+            yield self._one(row, widths)
+
+    def _one(self, row: tuple[Any, ...], widths: Sequence[float]) -> SeriesSnapshot:
+        sid, device, sensor, unit, source, first_seen, last_ts, last_value, count = row
         if series_id(device, sensor) != sid:
             raise UnreadableHistory(f"series {sid!r} does not match its device and sensor")
-        saved = arrays.get(sid, {})
+        saved: dict[str, tuple[int, int, tuple[object, ...]]] = {
+            kind: (int(newest), int(oldest), tuple(data))
+            for _, kind, newest, oldest, *data in self._conn.execute(SELECT_ONE, (sid,))
+        }
         rollups = []
         for width in widths:
             if _kind(width) in saved:
@@ -252,20 +278,17 @@ def _read(conn: sqlite3.Connection, version: int, widths: Sequence[float]) -> Sa
                     for blob, (_, t) in zip(data[len(RAW_COLUMNS) :], ROLLUP_COLUMNS, strict=True)
                 )
                 rollups.append((width, newest, oldest, columns))
-        out.append(
-            SeriesSnapshot(
-                id=sid,
-                device=device,
-                sensor=sensor,
-                unit=unit,
-                source=source,
-                first_seen=float(first_seen),
-                last_ts=float(last_ts if last_ts is not None else first_seen),
-                last_value=float(last_value if last_value is not None else 0.0),
-                count=int(count),
-                raw=_raw(saved.get(RAW)),
-                rollups=tuple(rollups),
-                held=_raw(saved.get(HELD)),
-            )
+        return SeriesSnapshot(
+            id=sid,
+            device=device,
+            sensor=sensor,
+            unit=unit,
+            source=source,
+            first_seen=float(first_seen),
+            last_ts=float(last_ts if last_ts is not None else first_seen),
+            last_value=float(last_value if last_value is not None else 0.0),
+            count=int(count),
+            raw=_raw(saved.get(RAW)),
+            rollups=tuple(rollups),
+            held=_raw(saved.get(HELD)),
         )
-    return Saved(out, seq, lineage)

@@ -18,6 +18,7 @@ def row(written: int, log: int, compacted: bool = False) -> dict[str, object]:
         "wchar": written,
         "device": written + 1000,
         "loop_s": 0.001,
+        "step_s": 0.001,
         "commit_s": 0.01,
         "compacted": compacted,
         "log_bytes": log,

@@ -5,6 +5,8 @@
 Commits 0 .. K-1 of `persist_helpers.drive` go through; commit K is killed:
 - `record`: half of its log record written;
 - `build`: a new snapshot (commit K is made one) half built beside the old;
+- `copying`: the same, its series copied one a step, points arriving between the
+  steps, killed at the third;
 - `renamed`: the new snapshot renamed into place, the log not yet restarted;
 - `header`: the log's header half rewritten in place (restarting it);
 - `after`: commit K a new snapshot, done; commit K+1 killed half way through its
@@ -21,13 +23,18 @@ import os
 import signal
 import sqlite3
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from telemetry.history import SeriesSnapshot
-from telemetry.persist import History, log, snapshot
+from telemetry.persist import History, copies, log, snapshot
+from telemetry.persist.copies import Owner, here
 from tests.core.persist_helpers import add_commit, new_store
+
+T = TypeVar("T")
 
 
 def die() -> None:
@@ -51,6 +58,7 @@ def main(folder: Path, mode: str, k: int) -> None:
             i += 1
     add_commit(store, k)
     patch = pytest.MonkeyPatch()
+    owner: Owner = here
 
     def half(fd: int, data: bytes, offset: int) -> None:
         os.pwrite(fd, data[: len(data) // 2], offset)
@@ -72,6 +80,18 @@ def main(folder: Path, mode: str, k: int) -> None:
                     die()
 
             patch.setattr(snapshot, "_insert", insert_then_die)
+        elif mode == "copying":
+            patch.setattr(copies, "COPY_BYTES", 1)
+            steps = iter(range(3))
+
+            def busy_then_die(task: Callable[[], T]) -> T:
+                if next(steps) == 2:
+                    die()
+                for series in store.series.values():
+                    series.append(series.entry.last_ts + 0.5, 1.0)
+                return task()
+
+            owner = busy_then_die
         elif mode == "renamed":
             patch.setattr(log.Log, "restart", lambda *_: die())
         elif mode == "header":
@@ -80,7 +100,7 @@ def main(folder: Path, mode: str, k: int) -> None:
             assert h.save(h.snapshot(store))
             add_commit(store, k + 1)
             patch.setattr(log, "_write_all", half)
-    h.save(h.snapshot(store))
+    h.save(h.snapshot(store), owner)
     raise SystemExit(f"commit {k} was not killed in mode {mode}")
 
 

@@ -359,27 +359,53 @@ def test_series_changes_replayed_on_its_snapshot_give_the_same_series(
                 copy.replay(Runs.of(changes.runs))
                 assert exact_state(copy) == exact_state(s)
         changes = s.take_changes()
+        assert changes is not None
+        copy.replay(Runs.of(changes.runs))  # under the same HOLD: its appends flush alike
     finally:
         series.HOLD = held
+    assert exact_state(copy) == exact_state(s)
+
+
+def test_series_changes_with_a_repeated_time_then_a_run_replay_bit_for_bit() -> None:
+    """A held point at the newest held time with another value (kept), then a run
+    stored at once: the replay puts the held points in where the series did, and
+    the run in one batch, not point by point."""
+    widths = ((2.0, 20.0), (7.0, 60.0))
+    store = Store(max_series=1, raw_points=4000, raw_span=3000.0, rollups=widths)
+    s = made(store)
+    copy = Series.restore(s.snapshot(), 4000, 3000.0, widths)
+    store.track_changes(whole=False)
+    rng = np.random.default_rng(0)
+    for i in range(200):
+        s.append(1000 + i * 0.5, float(rng.normal()))
+    assert s.append(1000 + 199 * 0.5, 7.77) is None  # the same time, another value
+    ts = np.asarray(1200 + np.arange(1000) * 0.3, dtype=np.float64)
+    s.extend(ts, np.asarray(np.sin(ts) * 1e3 + rng.normal(size=1000), dtype=np.float64))
+    s.append(2000.0, 1.0)  # and one held
+    changes = s.take_changes()
     assert changes is not None
     copy.replay(Runs.of(changes.runs))
     assert exact_state(copy) == exact_state(s)
 
 
-def test_series_changes_are_kept_up_to_the_ring_then_the_whole_series_is_asked_for() -> None:
-    store = Store(max_series=2, raw_points=10_000, raw_span=1e9)
+def test_series_changes_are_kept_up_to_a_bound_then_the_whole_series_is_asked_for() -> None:
+    """CHANGES_MAX points, however large the ring: a burst (or a fill) between two
+    commits never keeps more than that in every series."""
+    store = Store(max_series=2, raw_points=100_000, raw_span=1e9)
     s = made(store)
     assert s.take_changes() is None  # not tracked until now: save it whole
-    s.extend(np.arange(1.0, 10_001.0), np.zeros(10_000))
+    n = series.CHANGES_MAX
+    s.extend(np.arange(1.0, n + 1.0), np.zeros(n))
     changes = s.take_changes()
-    assert changes is not None and sum(len(ts) for ts, _, _ in changes.runs) == 10_000
-    s.extend(np.arange(10_001.0, 20_002.0), np.zeros(10_001))  # one more than the ring
+    assert changes is not None and sum(len(ts) for ts, _, _ in changes.runs) == n
+    s.extend(np.arange(n + 1.0, 2 * n + 2.0), np.zeros(n + 1))  # one more than the bound
+    assert not s.changes_known
     assert s.take_changes() is None
-    assert s.nbytes < 2 * 10_000 * 16 + 4096  # the runs were let go
-    s.append(30_000.0, 1.0)
+    assert s.nbytes < 2 * (2 * n + 1) * 16 + 4096  # the runs were let go
+    s.append(1e9, 1.0)
     changes = s.take_changes()
-    assert changes is not None and changes.count == 20_001
-    assert [(ts.tolist(), kind) for ts, _, kind in changes.runs] == [([30_000.0], HELD)]
+    assert changes is not None and changes.count == 2 * n + 1
+    assert [(ts.tolist(), kind) for ts, _, kind in changes.runs] == [([1e9], HELD)]
 
 
 def test_store_tracking_keeps_a_new_series_from_its_creation() -> None:

@@ -104,7 +104,7 @@ def test_a_commit_writes_only_what_changed(tmp_path: Path) -> None:
     assert history.log_path.stat().st_size == size
     store.series["dev/a"].append(1e10, 1.5)
     commit = history.snapshot(store)
-    assert commit.series is None and not commit.record.declared
+    assert commit.copies is None and not commit.record.declared
     assert [
         (key, [ts.tolist() for ts, _, _ in runs]) for key, runs in commit.record.points.by_key()
     ] == [

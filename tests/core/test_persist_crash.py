@@ -37,6 +37,7 @@ def killed(folder: Path, mode: str) -> subprocess.CompletedProcess[str]:
     [
         ("record", K, True),  # half a record: commit K lost
         ("build", K, False),  # a new snapshot half built: the old one and its log stand
+        ("copying", K, False),  # ... copied a series a step, points arriving between
         ("renamed", K + 1, False),  # the new snapshot in place, the log not yet restarted
         ("header", K + 1, False),  # ... the log's header half rewritten
         ("after", K + 1, True),  # half a record over the restarted log's old records

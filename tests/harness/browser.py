@@ -53,6 +53,46 @@ class WatchedPage:
 
 
 @pytest.fixture
+def phone(browser: Browser) -> Iterator[WatchedPage]:
+    """A fresh page on a 360x740 phone screen, in its own browser context."""
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    try:
+        yield WatchedPage(context.new_page())
+    finally:
+        context.close()
+
+
+# Pixels at least half covered by a line of the first palette colour (#2f6fde,
+# chart.js PALETTE[0]; anti-aliased over white) on the charts' canvases, not
+# its faint band, the grid or the labels: a line across a chart has hundreds,
+# a dot a handful.
+LINE_PIXELS = """() => {
+  let n = 0;
+  for (const canvas of document.querySelectorAll("figure.chart canvas")) {
+    if (!canvas.width || !canvas.height) continue;
+    const px = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+    for (let i = 0; i < px.length; i += 4) {
+      if (px[i + 3] > 200 && px[i] < 160 && px[i + 2] > 200 && px[i + 2] - px[i] > 60) n += 1;
+    }
+  }
+  return n;
+}"""
+
+
+def line_drawn_at(page: Page, timeout: float = 15_000, pixels: int = 100) -> float:
+    """performance.now() (ms since the navigation started) when a line of the
+    first palette colour is on a chart (`pixels` of it)."""
+    handle = page.wait_for_function(
+        f"() => ({LINE_PIXELS})() >= {pixels} ? performance.now() : false",
+        polling=25,
+        timeout=timeout,
+    )
+    drawn = handle.json_value()
+    assert isinstance(drawn, float | int)
+    return float(drawn)
+
+
+@pytest.fixture
 def web_page(browser: Browser) -> Iterator[WatchedPage]:
     """A fresh page at phone width (390 px) in its own browser context."""
     context = browser.new_context(viewport={"width": 390, "height": 800})

@@ -14,12 +14,10 @@ import pytest
 
 from telemetry.config import Config, SeriesRule
 from telemetry.model import RawMessage, Route
-from tests.harness.browser import WatchedPage
+from tests.harness.browser import LINE_PIXELS, WatchedPage, line_drawn_at
 from tests.harness.server import RunningServer, StartServer
 from tests.web.test_charts import ARTIFACTS
-from tests.web.test_page_first_line import LINE_PIXELS, ROUTE, line_drawn_at, phone
-
-__all__ = ["phone"]  # the fixture
+from tests.web.test_page_first_line import ROUTE
 
 # Pixels drawn in the canvases' first two columns, where a value label starts
 # when it is cut off at the chart's left edge (nothing else is drawn there:

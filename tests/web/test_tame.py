@@ -15,9 +15,6 @@ from tests.harness.browser import WatchedPage
 from tests.harness.server import RunningServer, StartServer
 from tests.web.test_chart_marks import ingest
 from tests.web.test_charts import ARTIFACTS
-from tests.web.test_page_first_line import phone
-
-__all__ = ["phone"]  # the fixture
 
 RULES = (
     SeriesRule("shed/temperature", unit="°C", name="Shed"),

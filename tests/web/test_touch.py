@@ -14,9 +14,9 @@ import pytest
 from playwright.sync_api import Browser, CDPSession, FloatRect, Page
 
 from telemetry.config import Config
-from tests.harness.browser import WatchedPage
+from tests.harness.browser import WatchedPage, line_drawn_at
 from tests.harness.server import StartServer
-from tests.web.test_page_first_line import fill_history, line_drawn_at
+from tests.web.test_page_first_line import fill_history
 
 
 @pytest.fixture
@@ -46,7 +46,10 @@ def gesture(page: Page, steps: list[list[tuple[float, float]]]) -> None:
 
 
 def plot_box(page: Page) -> FloatRect:
-    box = page.locator("figure.chart .u-over").first.bounding_box()
+    """The first chart's plot, scrolled into view (a phone's tiles come first)."""
+    over = page.locator("figure.chart .u-over").first
+    over.scroll_into_view_if_needed()
+    box = over.bounding_box()
     assert box is not None
     return box
 

@@ -3,7 +3,8 @@
 //
 // Draws wait on a timer for the first chart that is due, then take the next
 // animation frame: no frame is asked for that would draw nothing, and nothing
-// is drawn while paused or while the tab is hidden.  Legends are rewritten at
+// is drawn while paused or while the tab is hidden.  A chart waiting for its
+// history is not drawn; its history is drawn as soon as it is in.  Legends are rewritten at
 // most as often as main.js calls `refreshLegends`.
 
 import { Chart } from "./chart.js";
@@ -104,16 +105,22 @@ export class Board {
     this.scheduleDraw();
   }
 
-  // The chart's span afresh from /api/history; a newer load supersedes it.
+  // The chart's span afresh from /api/history; a newer load supersedes it.  The
+  // queries go out together; until they are answered the chart is not redrawn
+  // (its table holds only the live points since), and once they are it is drawn
+  // at once: the first line on a phone waits for nothing else.
   async load(chart) {
     const token = ++chart.loadToken;
     const span = this.span();
     chart.reset(span);
+    chart.loading = true;
     const points = historyPoints(chart.plotWidth());
-    for (const query of historyQueries(chart.ids, span, points)) {
-      const body = await this.hooks.fetchHistory(query);
-      if (body === null) return;  // the server is away: the stream's reconnect will reload
-      if (token !== chart.loadToken) return;
+    const queries = historyQueries(chart.ids, span, points);
+    const bodies = await Promise.all(queries.map((query) => this.hooks.fetchHistory(query)));
+    if (token !== chart.loadToken) return;
+    chart.loading = false;
+    for (const body of bodies) {
+      if (body === null) continue;  // the server is away: the stream's reconnect will reload
       for (const { id, t, v } of readHistory(body)) {
         const index = chart.ids.indexOf(id);
         if (index < 0) continue;
@@ -121,6 +128,11 @@ export class Board {
       }
     }
     chart.drawSoon();
+    if (!this.view.paused && !this.doc.hidden) {
+      const now = performance.now();
+      chart.draw(now, this.span());
+      this.hooks.drew(now);
+    }
     this.scheduleDraw();
   }
 
@@ -150,7 +162,7 @@ export class Board {
     if (this.drawScheduled || this.view.paused || this.doc.hidden) return;  // drawAll reschedules
     let due = Infinity;
     for (const chart of this.charts.values()) {
-      if (chart.dirty || !this.view.zoom) due = Math.min(due, chart.nextDue());
+      if (!chart.loading && (chart.dirty || !this.view.zoom)) due = Math.min(due, chart.nextDue());
     }
     if (due === Infinity || due >= this.timerDue) return;
     clearTimeout(this.drawTimer);
@@ -170,7 +182,7 @@ export class Board {
     const span = this.span();
     let drew = false;
     for (const chart of this.charts.values()) {
-      if ((chart.dirty || !this.view.zoom) && chart.due(now)) {
+      if (!chart.loading && (chart.dirty || !this.view.zoom) && chart.due(now)) {
         chart.draw(now, span);
         drew = true;
       }

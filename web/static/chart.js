@@ -65,6 +65,7 @@ export class Chart {
     this.series = series;
     this.hooks = hooks;
     this.loadToken = 0;     // the history load in flight; an older answer is dropped
+    this.loading = false;   // a history load is in flight: no redraw until it is in
     this.dirty = true;      // points arrived since the last draw
     this.drawnAt = -Infinity;  // performance.now() of the last draw; -Infinity: due now
     this.cursorIdx = null;  // the row under the pointer, shown in the legend
