@@ -53,6 +53,8 @@ class Counters:
     streams: Streams
     loop_lag: float
     loop_lag_max: float
+    alerts: dict[str, int]  # alert watches by state (ok, pending, firing, resolved)
+    alerts_refused: int  # alert watches not made: the cap was reached
 
 
 def take(
@@ -102,4 +104,6 @@ def take(
         streams=streams,
         loop_lag=looplag.last,
         loop_lag_max=looplag.worst,
+        alerts=pipeline.alerts.tally(),
+        alerts_refused=pipeline.alerts.refused,
     )

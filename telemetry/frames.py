@@ -8,13 +8,17 @@ The stream's events, in the order a stream meets them:
     event: catalog (changes)            `catalog_changes`: series new, changed or removed
     id: <boot>-<seq> / event: readings  `readings`: one point per series per tick
     event: status                       `status`: readers and devices that changed
+    event: alert                        `alert`: alert states that changed, or (`full`)
+                                        every one not ok, as a stream opens or catches up
     event: reset                        `reset`: a cursor that cannot be resumed
     : ping                              `ping`: keeps an idle stream open
 
 and the JSON of one series (`series`), one source (`source`), one device
 (`device`) and one point (`point`), which the events and `GET /api/series`
-share; and `page`, the answer of `GET /api/page`.  The page reads each event
-in one place (`web/static/stream.js`).  Encoding is `telemetry.sse`'s; nothing here does I/O.
+share; one alert state (`alert_state`), which the `alert` event and
+`GET /api/alerts` (`alerts_answer`) share; and `page`, the answer of
+`GET /api/page`.  The page reads each event in one place (`web/static/stream.js`).
+Encoding is `telemetry.sse`'s; nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from telemetry import __version__, sse
+from telemetry.alerts import Alerts, Change
 from telemetry.config import PageConfig
 from telemetry.history import CatalogEntry
 from telemetry.model import Availability
@@ -74,6 +79,29 @@ def source(status: SourceStatus) -> dict[str, object]:
         "received": status.received,
         "reconnects": status.reconnects,
         "rejected": dict(status.rejected),
+    }
+
+
+def alert_state(change: Change) -> dict[str, object]:
+    """One rule on one series (a reader rule: on one reader): its state since when."""
+    return {
+        "rule": change.rule,
+        "series": change.series,
+        "condition": change.condition,
+        "state": change.state,
+        "previous": change.previous,
+        "since": change.since,
+        "value": change.value,
+    }
+
+
+def alerts_answer(alerts: Alerts) -> dict[str, object]:
+    """`GET /api/alerts`: every rule's state on every series it watches, and the last
+    changes, oldest first."""
+    return {
+        "states": [alert_state(s) for s in alerts.states()],
+        "changes": [alert_state(c) for c in alerts.changes],
+        "refused": alerts.refused,
     }
 
 
@@ -148,6 +176,15 @@ def status(sources: Iterable[SourceStatus] = (), devices: Iterable[Availability]
     if online:
         data["devices"] = online
     return sse.event("status", data) if data else b""
+
+
+def alert(changes: Iterable[Change], *, full: bool = False) -> bytes:
+    """Alert states that changed since the last frame (empty bytes when none did); with
+    `full`, every state not ok now: the client's whole set, replaced."""
+    listed = [alert_state(c) for c in changes]
+    if not listed and not full:
+        return b""
+    return sse.event("alert", {"full": full, "alerts": listed})
 
 
 def shutdown() -> bytes:

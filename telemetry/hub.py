@@ -13,6 +13,12 @@ the points of recent frames (the replay window, `[server] replay`, and at most
 gets exactly the frames it missed, filtered by its own patterns.  A cursor from
 another run of the server (another boot id), from before the window, from the
 future, or malformed gets a `reset` event instead: the page refetches history.
+
+Alert changes (`telemetry.alerts`) go out with the tick's frame to every
+client, whatever series it asked for; a stream that opens, resumes or catches
+up gets every alert state not ok instead, since it may have missed changes.
+The readers' states, read every publish for the `status` event, feed the
+`reader` rules too.
 """
 
 from __future__ import annotations
@@ -264,6 +270,7 @@ class Hub:
                 self.boot_id, self.server.tick, self.limits.max_series, self.limits.client_backlog
             ),
             self._catalog(client, time.time()),
+            self._alerts(),
         ]
         if last_event_id is not None:
             chunks.extend(self._resume(client, last_event_id))
@@ -276,6 +283,12 @@ class Hub:
             self.pipeline.devices.values(),
             now,
         )
+
+    def _alerts(self) -> bytes:
+        """Every alert state not ok, for a stream that opens, resumes or catches up (it
+        may have missed changes); nothing when no rule is configured."""
+        alerts = self.pipeline.alerts
+        return frames.alert(alerts.raised(), full=True) if alerts.rules else b""
 
     def _resume(self, client: Client, last_event_id: str) -> list[bytes]:
         """The frames after `last_event_id` for this client, or one `reset`."""
@@ -307,7 +320,7 @@ class Hub:
         merged into one (or a `reset` when they are no longer kept)."""
         since = client.behind_from or 0
         kept = [f for f in self._replay if f.seq >= since]
-        catalog = self._catalog(client, time.time())
+        catalog = self._catalog(client, time.time()) + self._alerts()
         if since <= self.seq and (not kept or kept[0].seq != since):
             self.resets["expired"] += 1
             catalog += frames.reset("expired")
@@ -343,9 +356,9 @@ class Hub:
 
     # -- ticks -----------------------------------------------------------------
 
-    def _status_changes(self) -> list[SourceStatus]:
+    def _status_changes(self, statuses: Sequence[SourceStatus]) -> list[SourceStatus]:
         changed = []
-        for status in self.statuses():
+        for status in statuses:
             if self._states.get(status.name) != status.state:
                 self._states[status.name] = status.state
                 changed.append(status)
@@ -353,8 +366,12 @@ class Hub:
 
     def publish(self, tick: Tick, now: float | None = None) -> None:
         """Encode `tick` once per distinct subscription and give it to every client."""
-        status_chunk = frames.status(self._status_changes(), tick.availability.values())
-        if not tick.points and not tick.new_series and not tick.removed and not status_chunk:
+        statuses = self.statuses()
+        alerts = self.pipeline.alerts
+        alerts.readers(statuses)
+        shared = frames.status(self._status_changes(statuses), tick.availability.values())
+        shared += frames.alert(alerts.take())
+        if not tick.points and not tick.new_series and not tick.removed and not shared:
             return
         now = time.time() if now is None else now
         cursor = ""
@@ -373,7 +390,7 @@ class Hub:
                 new = [e for e in tick.new_series if self.wants(patterns, e.id)]
                 points = {sid: p for sid, p in every.items() if self.wants(patterns, sid)}
                 removed = [sid for sid in tick.removed if self.wants(patterns, sid)]
-            chunk = status_chunk
+            chunk = shared
             if new or removed:
                 chunk += frames.catalog_changes(new, removed)
             if points:

@@ -13,6 +13,10 @@ Every series gets stale detection: a `stale` filter sets the limit; otherwise it
 is derived from the series' own rhythm, max(30 s, 5 x the median of its last 8
 intervals between readings), once 3 intervals have been seen.  A series that
 flips stale or back is announced again in the tick's `new_series`.
+
+The `[[alert]]` rules (`telemetry.alerts`) see every value stored, in order; the
+rules a series falls under are found when the series is first seen, so a series
+under none pays one truth test.  The stale check runs their clock too.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from telemetry import filters
+from telemetry.alerts import Alerts, Watch
 from telemetry.config import Config, SeriesRule, make_normalizer
 from telemetry.history import CatalogEntry, Series, Store
 from telemetry.logs import RateLimitedLog
@@ -82,10 +87,24 @@ STALE_CHECK_EVERY = 1.0  # seconds between stale checks over all series
 
 
 class _SeriesState:
-    __slots__ = ("chain", "entry", "intervals", "seen", "series", "stale_after", "unit_fixed")
+    __slots__ = (
+        "chain",
+        "entry",
+        "intervals",
+        "seen",
+        "series",
+        "stale_after",
+        "unit_fixed",
+        "watches",
+    )
 
     def __init__(
-        self, series: Series, rule: SeriesRule | None, unit_fixed: bool, now: float
+        self,
+        series: Series,
+        rule: SeriesRule | None,
+        unit_fixed: bool,
+        now: float,
+        watches: tuple[Watch, ...] = (),
     ) -> None:
         self.series = series
         self.entry = series.entry
@@ -94,6 +113,7 @@ class _SeriesState:
         self.stale_after = filters.stale_after(rule.filters) if rule is not None else None
         self.seen = now  # monotonic arrival of the last reading (heartbeats are not readings)
         self.intervals: deque[float] = deque(maxlen=STALE_INTERVALS)
+        self.watches = watches  # the [[alert]] rules on this series, found once
 
     def arrived(self, now: float) -> None:
         self.intervals.append(now - self.seen)
@@ -130,6 +150,7 @@ class Pipeline:
         self.devices: dict[str, Availability] = {}
         self._tick = Tick()
         self._log = RateLimitedLog(logger, interval=30.0)
+        self.alerts = Alerts(config.alerts, clock)
 
     @property
     def ticking(self) -> bool:
@@ -152,8 +173,11 @@ class Pipeline:
             if rule is not None and rule.drop:
                 self.store.remove(sid)
                 removed.append(sid)
-            elif rule is not None:
-                series.entry.show_as(rule.name, rule.hide, rule.chart)
+            else:
+                if rule is not None:
+                    series.entry.show_as(rule.name, rule.hide, rule.chart)
+                # Watched from start: a restored series that says nothing goes stale.
+                self.alerts.watches(sid)
         return removed
 
     def delete(self, sid: str) -> bool:
@@ -164,6 +188,7 @@ class Pipeline:
             return False
         self._state.pop(sid, None)
         self._windowed.pop(sid, None)
+        self.alerts.forget(sid)
         tick = self._tick
         tick.points.pop(sid, None)
         if series.entry in tick.new_series:
@@ -197,7 +222,8 @@ class Pipeline:
             return None
         if rule is not None:
             series.entry.show_as(rule.name, rule.hide, rule.chart)
-        state = _SeriesState(series, rule, bool(rule is not None and rule.unit), now)
+        unit_fixed = bool(rule is not None and rule.unit)
+        state = _SeriesState(series, rule, unit_fixed, now, self.alerts.watches(series.id))
         self._state[series.id] = state
         if state.chain is not None and state.chain.windowed:
             self._windowed[series.id] = state
@@ -285,22 +311,24 @@ class Pipeline:
         if state.entry.stale and state.entry.mark_live():
             self._announce(state.entry)
         if state.chain is None:
-            if self._emit(state, reading.ts, reading.value):
+            if self._emit(state, now, reading.ts, reading.value):
                 self.accepted += 1
             return
         points = state.chain.push(reading.ts, reading.value, now)
         if points is None:
             self.rejected["filtered"] += 1
             return
-        stored = [self._emit(state, p.ts, p.value, p.low, p.high) for p in points]
+        stored = [self._emit(state, now, p.ts, p.value, low=p.low, high=p.high) for p in points]
         if not points or any(stored):  # held in a throttle window counts as accepted
             self.accepted += 1
 
     def _emit(
         self,
         state: _SeriesState,
+        now: float,
         ts: float,
         value: float,
+        *,
         low: float | None = None,
         high: float | None = None,
     ) -> bool:
@@ -310,8 +338,10 @@ class Pipeline:
         if refused is not None:
             self.rejected[refused] += 1
             return False
-        if late:  # in history at its place; the live frames only move forward
+        if late:  # in history at its place; the live frames and alerts only move forward
             return True
+        if state.watches:
+            self.alerts.reading(state.watches, value, now)
         points = self._tick.points
         pending = points.get(entry.id)
         if pending is None:
@@ -336,9 +366,10 @@ class Pipeline:
         for state in self._windowed.values():
             assert state.chain is not None
             for p in state.chain.tick(now):
-                self._emit(state, p.ts, p.value, p.low, p.high)
+                self._emit(state, now, p.ts, p.value, low=p.low, high=p.high)
         if now - self._stale_checked >= STALE_CHECK_EVERY:
             self._stale_checked = now
             self._check_stale(now)
+            self.alerts.check(now)
         tick, self._tick = self._tick, Tick()
         return tick

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from telemetry import counters, heap
@@ -50,11 +51,15 @@ class Runtime:
         self._ticker: asyncio.Task[None] | None = None
         file = config.history.file
         self.history: History | None = None
+        self._alert_file: Path | None = None
+        # Which alerts the alert file holds as firing, as last written or read.
+        self._alerts_saved: set[tuple[str, str, float]] | None = None
         if file is not None:
             # Only then: sqlite3 is memory that a server without a file does not need.
             from telemetry.persist import History  # noqa: PLC0415
 
             self.history = History(file)
+            self._alert_file = Path(file).with_name(Path(file).name + "-alerts")
         self._committer: asyncio.Task[None] | None = None
         self.looplag = LoopLag()
 
@@ -81,6 +86,7 @@ class Runtime:
                     ", ".join(escape(sid) for sid in dropped[:5])
                     + (", ..." if len(dropped) > 5 else ""),
                 )
+            await self._restore_alerts()
             await asyncio.to_thread(heap.trim)  # what reading the file took and freed
         loop = asyncio.get_running_loop()
         self.looplag.start(loop)
@@ -110,7 +116,8 @@ class Runtime:
 
     async def commit(self) -> bool:
         """Save the history now: its changes taken on the loop, the writing in a worker
-        thread (which has the loop copy the series a few at a time for a new snapshot)."""
+        thread (which has the loop copy the series a few at a time for a new snapshot);
+        and the firing alerts, when they changed."""
         if self.history is None:
             return False
         snapshot = self.history.snapshot(self.pipeline.store)
@@ -118,7 +125,36 @@ class Runtime:
         saved = await asyncio.to_thread(self.history.save, snapshot, owner)
         del snapshot  # the copies, freed before the memory they took is given back
         await asyncio.to_thread(heap.trim)
+        await self._save_alerts()
         return saved
+
+    async def _restore_alerts(self) -> None:
+        from telemetry.persist import alertfile  # noqa: PLC0415 (only with a history file)
+
+        assert self._alert_file is not None
+        saved = await asyncio.to_thread(alertfile.load, self._alert_file)
+        restored = self.pipeline.alerts.restore(saved)
+        if restored:
+            logger.info("alerts: %d firing before the restart, firing still", restored)
+        self._alerts_saved = {(c.rule, c.series, c.since) for c in saved} if saved else None
+
+    async def _save_alerts(self) -> None:
+        """Write the firing alerts beside the history when which fire changed since the
+        last write: an SD card is not rewritten every commit for nothing."""
+        from telemetry.persist import alertfile  # noqa: PLC0415 (only with a history file)
+
+        firing = self.pipeline.alerts.firing()
+        which = {(c.rule, c.series, c.since) for c in firing}
+        # Values change with every reading; the file is written when which alerts
+        # fire does (None: no file yet, and none is needed while nothing fires).
+        if self._alert_file is None or which == (self._alerts_saved or set()):
+            return
+        try:
+            await asyncio.to_thread(alertfile.save, self._alert_file, alertfile.encode(firing))
+        except OSError as exc:
+            logger.warning("alerts: %s cannot be written: %s", self._alert_file, exc)
+        else:
+            self._alerts_saved = which
 
     async def _commit_every(self, interval: float) -> None:
         while True:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from telemetry.config import Config
+from telemetry.config import AlertRule, Config
 from telemetry.normalize.timestamps import LOCAL
 from telemetry.quantities import format_duration, format_size
 
@@ -23,6 +23,29 @@ def _zone(name: str) -> str:
     now = dt.datetime.now().astimezone()
     offset = now.strftime("%z")
     return f"local, now {now.tzname()} {offset[:3]}:{offset[3:]}"
+
+
+def _alert(rule: AlertRule) -> str:
+    """`alert freezer-warm: freezer/temperature above -15 (clears at -17) for 10m`."""
+    what = ", ".join(rule.match)
+    if rule.condition in ("above", "below"):
+        cond = f"{rule.condition} {rule.threshold:g}"
+        cond += f" (clears at {rule.clear:g})" if rule.clear != rule.threshold else ""
+    elif rule.condition == "outside":
+        cond = f"outside {rule.low:g} to {rule.high:g}"
+    elif rule.condition == "stale":
+        cond = f"no reading for {format_duration(rule.stale or 0.0)}"
+    elif rule.condition == "state":
+        cond = f"state {'on' if rule.state else 'off'}"
+    else:
+        cond = "not connected"
+        what = "reader " + what
+    text = f"alert {rule.name}: {what} {cond}"
+    text += f" for {format_duration(rule.hold)}" if rule.hold else ""
+    text += f", repeated every {format_duration(rule.repeat)}" if rule.repeat else ""
+    if rule.notify:
+        text += f", notify {', '.join(rule.notify)} (sinks not built yet: not sent)"
+    return text
 
 
 def summarize(config: Config, source: str) -> str:
@@ -60,6 +83,7 @@ def summarize(config: Config, source: str) -> str:
         parts += ["hidden until chosen"] if rule.hide else []
         parts += [f"chart {rule.chart!r}"] if rule.chart else []
         lines.append(f"series {rule.match}: {', '.join(parts) or 'no changes'}")
+    lines.extend(_alert(rule) for rule in config.alerts)
     page = config.page
     lines.append(
         f"page: range {page.range}, "

@@ -84,6 +84,9 @@ def test_check_config_accepts_the_documented_example() -> None:
     assert result.stdout.splitlines()[0].endswith(": OK")
     assert "mqtt home: mqtt://127.0.0.1:1883 as pi" in result.stdout
     assert "prefix home- timezone Europe/Berlin" in result.stdout
+    assert "alert freezer-warm: freezer/temperature above -15 (clears at -17) for 10m" in (
+        result.stdout
+    )
     assert "device times: zone-less ones in local, now UTC +00:00; used when at most 10m" in (
         result.stdout
     )

@@ -137,6 +137,9 @@ def create_app(runtime: Runtime) -> Starlette:
             return JSONResponse({"error": "no such series"}, status_code=404)
         return Response(status_code=204)
 
+    async def alerts(request: Request) -> Response:
+        return JSONResponse(frames.alerts_answer(runtime.pipeline.alerts))
+
     async def page_defaults(request: Request) -> Response:
         return JSONResponse(frames.page(config.page), headers={"Cache-Control": "no-cache"})
 
@@ -165,6 +168,7 @@ def create_app(runtime: Runtime) -> Starlette:
             Route("/api/series", series, methods=["GET"]),
             Route("/api/series/{sid:path}", delete_series, methods=["DELETE"]),
             Route("/api/page", page_defaults, methods=["GET"]),
+            Route("/api/alerts", alerts, methods=["GET"]),
             Route("/api/history", history.history, methods=["GET"]),
             Route("/api/export", history.export, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET", "HEAD"]),

@@ -13,7 +13,8 @@ a newline from a device would be theirs to shape.  Labels hold only
   - `source`: a reader's name from the configuration (empty for a rejection
     made after normalization, which is not attributed to a reader: a filter, a
     limit, a duplicate point),
-  - `kind` (`mqtt`, `serial`, `sim`), `state` (the fixed `State` set),
+  - `kind` (`mqtt`, `serial`, `sim`), `state` (the fixed `State` set; for
+    `telemetry_alerts`, the alert states `ok`, `pending`, `firing`, `resolved`),
   - `reason`: a literal from the code (`not_a_number`, `too_many_clients`, ...).
 
 Metric                                  type     labels
@@ -41,6 +42,8 @@ telemetry_event_loop_lag_max_seconds    gauge    -
 telemetry_event_loop_tasks              gauge    -
 telemetry_history_bytes                 gauge    -
 telemetry_history_points                gauge    -
+telemetry_alerts                        gauge    state
+telemetry_alert_states_refused_total    counter  -
 """
 
 from __future__ import annotations
@@ -95,6 +98,7 @@ class RuntimeCollector:
         yield from _readers(c)
         yield from _series(c)
         yield from _streams(c.streams)
+        yield from _alerts(c)
         yield _counter(
             "telemetry_http_errors",
             "Requests whose handler failed, answered 400 (see the log, one line a minute)",
@@ -192,6 +196,22 @@ def _series(c: Counters) -> Iterator[Metric]:
         "telemetry_history_points",
         "Raw points held in the history's rings (rollup buckets not counted)",
         c.history_points,
+    )
+
+
+def _alerts(c: Counters) -> Iterator[Metric]:
+    states = GaugeMetricFamily(
+        "telemetry_alerts",
+        "[[alert]] rules' states, one per rule and series (or reader), by state",
+        labels=["state"],
+    )
+    for state, count in c.alerts.items():
+        states.add_metric([state], count)
+    yield states
+    yield _counter(
+        "telemetry_alert_states_refused",
+        "Series (or readers) an [[alert]] rule does not watch: the limit of states was reached",
+        c.alerts_refused,
     )
 
 

@@ -7,8 +7,10 @@ problems too: a typo must not be silently ignored.
 """
 
 from telemetry.config.model import (
+    ALERT_CONDITIONS,
     PAGE_GROUPS,
     PAGE_RANGES,
+    AlertRule,
     AuthConfig,
     Config,
     FilterSpec,
@@ -31,10 +33,12 @@ from telemetry.config.sections import (
 )
 
 __all__ = [
+    "ALERT_CONDITIONS",
     "MAX_ROLLUPS",
     "PAGE_GROUPS",
     "PAGE_RANGES",
     "PRECISIONS",
+    "AlertRule",
     "AuthConfig",
     "Config",
     "FilterSpec",

@@ -126,6 +126,33 @@ class SeriesRule:
     chart: str | None = None  # a group name: the series of one group share a chart
 
 
+# An `[[alert]]` rule's condition: exactly one of these keys in each rule.
+ALERT_CONDITIONS = ("above", "below", "outside", "stale", "reader", "state")
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRule:
+    """One `[[alert]]` rule.  `match` holds globs on series ids, or, for a `reader`
+    rule, globs on reader names.  `threshold` is `above`'s or `below`'s level and
+    `clear` the level the value must get back to (hysteresis; the threshold when
+    not set); `low` and `high` are `outside`'s; `stale` the silence in seconds;
+    `state` 1.0 for "on", 0.0 for "off"."""
+
+    name: str
+    match: tuple[str, ...]
+    condition: str  # one of ALERT_CONDITIONS
+    threshold: float | None = None
+    clear: float | None = None
+    low: float | None = None
+    high: float | None = None
+    stale: float | None = None
+    state: float | None = None
+    hold: float = 0.0  # `for`: seconds the condition must hold before it fires
+    repeat: float | None = None  # seconds between notices while firing; None: never
+    # Sink names; sinks are not built yet: the names are checked for shape only.
+    notify: tuple[str, ...] = ()
+
+
 # The ranges the page offers (web/static/view.js, RANGES), and its grouping modes.
 PAGE_RANGES = ("1m", "15m", "1h", "6h", "24h")
 PAGE_GROUPS = ("quantity", "device", "none")
@@ -186,3 +213,4 @@ class Config:
     limits: LimitsConfig = LimitsConfig()
     auth: AuthConfig = AuthConfig()
     page: PageConfig = PageConfig()
+    alerts: tuple[AlertRule, ...] = ()

@@ -14,6 +14,7 @@ from urllib.parse import unquote, urlsplit
 
 from telemetry import filters as filters_mod
 from telemetry import normalize
+from telemetry.config.alerts import alert_rule
 from telemetry.config.model import (
     PAGE_GROUPS,
     PAGE_RANGES,
@@ -29,7 +30,7 @@ from telemetry.config.model import (
     ServerConfig,
     Subscription,
 )
-from telemetry.config.table import NAME, PATH, Problems, Table, show
+from telemetry.config.table import MAX_GLOBS, NAME, PATH, Problems, Table, check_globs, show
 from telemetry.errors import ConfigError
 from telemetry.normalize.timestamps import LOCAL, ClockPolicy, zone
 from telemetry.topics import TopicTemplate, check_filter
@@ -289,8 +290,7 @@ def _series(t: Table) -> SeriesRule | None:
 
 
 # The default selection goes to `/events?series=...`: what a stream takes (web/events.py).
-MAX_PAGE_SERIES = 64
-MAX_PATTERN = 256
+MAX_PAGE_SERIES = MAX_GLOBS
 
 
 def _page(t: Table) -> PageConfig:
@@ -301,13 +301,7 @@ def _page(t: Table) -> PageConfig:
             t.key("series"), f"{len(patterns)} patterns; expected at most {MAX_PAGE_SERIES}"
         )
         patterns = ()
-    for i, pattern in enumerate(patterns):
-        if not pattern or len(pattern) > MAX_PATTERN:
-            t.problems.add(
-                f"{t.key('series')}[{i}]",
-                f"{show(pattern[:40])} is not a glob on series ids of 1 to {MAX_PATTERN} "
-                'characters; expected like "kitchen/*"',
-            )
+    check_globs(t, "series", patterns)
     cfg = PageConfig(
         range=t.choice("range", d.range, PAGE_RANGES),
         series=patterns,
@@ -401,6 +395,7 @@ def build_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
     problems = Problems(os.environ if env is None else env)
     root = Table(data, "", problems)
     mqtt_tables, serial_tables = root.tables("mqtt"), root.tables("serial")
+    alert_tables = root.tables("alert")
     mqtt = [_mqtt(t, i) for i, t in enumerate(mqtt_tables)]
     serial = [_serial(t, i) for i, t in enumerate(serial_tables)]
     _unique(problems, mqtt_tables, "mqtt")
@@ -414,7 +409,9 @@ def build_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
         limits=_limits(root.table("limits")),
         auth=_auth(root.table("auth")),
         page=_page(root.table("page")),
+        alerts=tuple(a for a in (alert_rule(t, i) for i, t in enumerate(alert_tables)) if a),
     )
+    _unique(problems, alert_tables, "alert")
     if config.auth.file is not None and "*" in config.server.cors_origins:
         problems.add(
             "server.cors_origins",

@@ -24,6 +24,10 @@ ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 PATH = re.compile(r"[^\x00]+")
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 SECRET_KEYS = frozenset({"password"})
+# Globs on series ids (`[page] series`, `[[alert]] match`): as many, and as long, as
+# a stream takes (web/events.py).
+MAX_GLOBS = 64
+MAX_PATTERN = 256
 
 
 class Problems:
@@ -238,3 +242,19 @@ class Table:
                 else f"known {what}s: " + ", ".join(sorted(self.used))
             )
             self.problems.add(self.key(name), f"unknown {what}; {known}")
+
+
+def check_globs(
+    t: Table, name: str, patterns: tuple[str, ...], *, what: str = "series ids", like: str = ""
+) -> bool:
+    """Whether every glob of `name` is 1 to MAX_PATTERN characters (each bad one named)."""
+    ok = True
+    for i, pattern in enumerate(patterns):
+        if not pattern or len(pattern) > MAX_PATTERN:
+            t.problems.add(
+                f"{t.key(name)}[{i}]",
+                f"{show(pattern[:40])} is not a glob on {what} of 1 to {MAX_PATTERN} "
+                f"characters; expected like {like or show('kitchen/*')}",
+            )
+            ok = False
+    return ok

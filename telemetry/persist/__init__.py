@@ -5,7 +5,9 @@
 - `log`: the log file: framed, checksummed records, appended and synced;
 - `records`: one commit's changes as a record's bytes, and back;
 - `replay`: records put back into a store at load;
-- `copies`: a new snapshot's series, copied a few at a time by the store's owner.
+- `copies`: a new snapshot's series, copied a few at a time by the store's owner;
+- `alertfile`: the firing alerts, a small JSON file beside the history (the
+  runtime imports it when it needs it).
 """
 
 from telemetry.persist.history import Commit, History
