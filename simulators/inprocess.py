@@ -63,7 +63,7 @@ def demo_sensors(seed: int = 0) -> list[SimSensor]:
             "power",
             "W",
             0.2,
-            signals.square(60.0, 1150.0, 30.0, noise=8.0, seed=seed + 2),
+            signals.square(60.0, 1150.0, 80.0, noise=8.0, seed=seed + 2),
             decimals=1,
         ),
         SimSensor(

@@ -34,7 +34,14 @@ from simulators.broker import Broker, find_mosquitto, free_port
 from simulators.inprocess import SimulatedSource, demo_sensors
 from simulators.mqtt import MqttSimulator
 from simulators.serial import PtyDevice, SerialSimulator
-from telemetry.config import Config, MqttConfig, SerialConfig, SeriesRule, Subscription
+from telemetry.config import (
+    AlertRule,
+    Config,
+    MqttConfig,
+    SerialConfig,
+    SeriesRule,
+    Subscription,
+)
 from telemetry.errors import SourceError
 from telemetry.server import serve
 
@@ -89,6 +96,21 @@ MQTT_DEVICES = (
 SERIES_RULES = (
     SeriesRule(match="influx*/temperature", unit="°C"),
     SeriesRule(match="influx*/humidity", unit="%"),
+)
+
+
+# One rule that fires now and then, so a newcomer sees an alert within a minute:
+# the workshop's power meter (simulators.inprocess) is under load for 40 s in
+# every 80; after 15 s of it the alert fires, and it clears when the load stops.
+ALERT_RULES = (
+    AlertRule(
+        name="workshop-load",
+        match=("workshop/power",),
+        condition="above",
+        threshold=1000.0,
+        clear=200.0,
+        hold=15.0,
+    ),
 )
 
 
@@ -148,6 +170,7 @@ def demo_config(config: Config, stack: contextlib.ExitStack, folder: Path) -> Co
         serial=(*config.serial, _serial(stack, folder)),
         mqtt=(*config.mqtt, *((mqtt,) if mqtt is not None else ())),
         series=(*config.series, *(SERIES_RULES if mqtt is not None else ())),
+        alerts=(*config.alerts, *ALERT_RULES),
     )
 
 

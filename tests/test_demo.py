@@ -71,3 +71,30 @@ def test_demo_devices_give_no_series_without_a_unit() -> None:
     # availability named each device (plain numbers have none), and no other
     assert set(pipeline.devices) == {d for d in seen_devices if not d.startswith("dev")}
     assert not pipeline.rejected
+
+
+def test_demo_alert_fires_within_a_minute_whenever_the_page_opens() -> None:
+    """The demo's rule on the demo's own workshop meter, the server running: from
+    any moment a page opens, the alert is firing within 60 s, and it clears."""
+    from simulators.inprocess import demo_sensors  # noqa: PLC0415
+    from telemetry.demo import ALERT_RULES  # noqa: PLC0415
+
+    (rule,) = ALERT_RULES
+    (meter,) = [s for s in demo_sensors() if f"{s.device}/{s.sensor}" in rule.match]
+    assert rule.threshold is not None and rule.clear is not None
+    firing: list[float] = []  # the readings' times at which the rule fires
+    above_since, fired, clears = None, False, 0
+    for i in range(int(400 / meter.interval)):
+        t = i * meter.interval
+        value = meter.signal(t)
+        if value > rule.threshold:
+            above_since = t if above_since is None else above_since
+            fired = fired or t - above_since >= rule.hold
+        elif value < rule.clear:
+            clears += fired
+            above_since, fired = None, False
+        if fired:
+            firing.append(t)
+    assert clears >= 3
+    for opened in range(100, 300, 5):  # the server long running
+        assert any(opened <= t <= opened + 60 for t in firing), opened
