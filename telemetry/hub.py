@@ -32,6 +32,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Sequence
 
 from telemetry import frames
+from telemetry.alerts import Change
 from telemetry.config import LimitsConfig, ServerConfig
 from telemetry.pipeline import Pipeline, Tick
 from telemetry.sources import SourceStatus
@@ -204,6 +205,8 @@ class Hub:
         self.coalesced = 0  # frames merged for slow clients, over clients gone
         self.resets: Counter[str] = Counter()
         self.ticker = Ticker(server.tick, self._publish_tick, lambda: self.pipeline.ticking)
+        # Set by the runtime when [[notify]] sinks exist: takes the alerts' notices.
+        self.on_notices: Callable[[list[Change]], None] | None = None
 
     # -- clients ---------------------------------------------------------------
 
@@ -371,6 +374,8 @@ class Hub:
         alerts.readers(statuses)
         shared = frames.status(self._status_changes(statuses), tick.availability.values())
         shared += frames.alert(alerts.take())
+        if alerts.notices and self.on_notices is not None:
+            self.on_notices(alerts.take_notices())
         if not tick.points and not tick.new_series and not tick.removed and not shared:
             return
         now = time.time() if now is None else now
