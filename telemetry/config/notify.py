@@ -42,6 +42,7 @@ def notify_sink(t: Table, index: int) -> NotifyConfig | None:
         url = _url(t)
         for key in ("mqtt", "topic"):
             if key in t.data:
+                t.used.add(key)
                 t.problems.add(t.key(key), f"is not used by a {kind} sink; expected it with mqtt")
     elif kind == "mqtt":
         t.required("mqtt")
@@ -53,6 +54,7 @@ def notify_sink(t: Table, index: int) -> NotifyConfig | None:
             )
         for key in ("url", "token"):
             if key in t.data:
+                t.used.add(key)
                 t.problems.add(
                     t.key(key), "is not used by an mqtt sink; the [[mqtt]] broker's settings are"
                 )
