@@ -69,11 +69,13 @@ class Sink:
         self.dropped = 0
         self.failing = False
         self.last_error: str | None = None
+        # Started with the first notice: a server whose alerts never fire runs no thread.
         self._thread = threading.Thread(target=self._run, name=f"notify-{cfg.name}", daemon=True)
-        self._thread.start()
 
     def submit(self, notices: Sequence[Notice]) -> None:
         """Queue notices; never waits (called on the event loop)."""
+        if not self._thread.is_alive() and not self._stopping and self._thread.ident is None:
+            self._thread.start()
         with self._lock:
             for notice in notices:
                 if len(self._queue) >= self.cfg.queue:
@@ -107,7 +109,8 @@ class Sink:
             self._lock.notify()
 
     def join(self, timeout: float) -> None:
-        self._thread.join(max(0.0, timeout))
+        if self._thread.ident is not None:
+            self._thread.join(max(0.0, timeout))
 
     def _next(self) -> Notice | None:
         with self._lock:
@@ -147,7 +150,7 @@ class Sink:
             return
         with self._lock:
             self.dropped += 1
-        self._backoff.reset()
+        # The backoff is not reset: the sink is still failing, the next retry waits as long.
         logger.warning("notify %s: a notice given up after %d attempts", self.cfg.name, ATTEMPTS)
 
 
