@@ -18,7 +18,9 @@ Alert changes (`telemetry.alerts`) go out with the tick's frame to every
 client, whatever series it asked for; a stream that opens, resumes or catches
 up gets every alert state not ok instead, since it may have missed changes.
 The readers' states, read every publish for the `status` event, feed the
-`reader` rules too.
+`reader` rules too.  The alerts' notices (fired, resolved, repeated) are taken
+at the same publish and handed to `on_notices` (the runtime's: the `[[notify]]`
+sinks' queues, which never wait).
 """
 
 from __future__ import annotations
