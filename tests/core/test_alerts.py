@@ -200,7 +200,7 @@ def test_alert_repeat_notices_again_while_firing() -> None:
 
 
 def test_alert_take_notices_hands_each_notice_to_the_sinks_once() -> None:
-    pipeline, clock = make('[[alert]]\nname = "hot"\nmatch = "plug/power"\nabove = 100\n')
+    pipeline, _ = make('[[alert]]\nname = "hot"\nmatch = "plug/power"\nabove = 100\n')
     send(pipeline, "plug/power", 300)
     send(pipeline, "plug/power", 350)  # still firing: nothing new to tell
     send(pipeline, "plug/power", 50)
