@@ -170,11 +170,12 @@ def stored(server: RunningServer) -> int:
 def test_dead_webhooks_hanging_or_answering_500_never_slow_ingest(
     start_server: StartServer, hooks: Hooks
 ) -> None:
-    hanging, failing = hooks("hang"), hooks("fail")
+    hanging, failing, slow = hooks("hang"), hooks("fail"), hooks("hang")
     config = plug_config(
         {
             "hanging": sink("hanging", "webhook", hanging.url, 'timeout = "30s"\n'),
             "failing": sink("failing", "webhook", failing.url),
+            "slow": sink("slow", "webhook", slow.url, 'timeout = "1s"\n'),
         }
     )
     server = start_server(config)
@@ -192,6 +193,9 @@ def test_dead_webhooks_hanging_or_answering_500_never_slow_ingest(
     failing_status = sink_status(server, "failing")
     assert failing_status["failing"] and "500" in failing_status["last_error"]
     assert failing_status["sent"] == 0
+    # A webhook that never answers fails at its timeout, counted like any failure.
+    wait_until(lambda: sink_status(server, "slow")["failed"] >= 1, what="a timeout")
+    assert "timed out" in sink_status(server, "slow")["last_error"]
     hanging_status = sink_status(server, "hanging")
     assert hanging_status["dropped"] + hanging_status["queued"] >= rounds * per_round - 2
     assert hanging_status["queued"] <= 100
@@ -201,7 +205,7 @@ def test_dead_webhooks_hanging_or_answering_500_never_slow_ingest(
     wait_until(lambda: stored(server) == before + 1, timeout=1, what="a reading after the failures")
     status, health = get_json(server, "healthz")
     assert status == 503 and health["status"] == "degraded"
-    assert "failing" in [s["sink"] for s in health["sinks"]]
+    assert {"failing", "slow"} <= {s["sink"] for s in health["sinks"]}
     _, body, _ = fetch(server.url + "metrics")
     samples = {
         (s.name, s.labels.get("sink")): s.value
