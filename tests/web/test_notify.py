@@ -235,3 +235,25 @@ def test_api_series_shows_the_sinks_counters(start_server: StartServer, hooks: H
 def test_a_server_without_sinks_reports_none(start_server: StartServer) -> None:
     server = start_server()
     assert get_json(server, "api/alerts")[1]["sinks"] == []
+
+
+@pytest.mark.broker
+def test_mqtt_sink_sends_once_a_broker_that_was_down_comes_up(
+    start_server: StartServer, mosquitto_factory: MosquittoFactory
+) -> None:
+    broker = mosquitto_factory(start=False)
+    config = parse_config(
+        PLUG.format(sinks='"home-mqtt"')
+        + '[[notify]]\nname = "home-mqtt"\ntype = "mqtt"\nmqtt = "home"\ntimeout = "1s"\n'
+        + f'[[mqtt]]\nname = "home"\nurl = "mqtt://{broker.host}:{broker.port}"\n'
+        + '[[mqtt.subscribe]]\ntopic = "nothing/#"\n'
+    )
+    server = start_server(config)
+    put(server, ("plug/power", "2400"))
+    wait_until(lambda: sink_status(server, "home-mqtt")["failed"] >= 1, what="a failure")
+    assert get_json(server, "healthz")[0] == 503
+    broker.start()
+    wait_until(lambda: sink_status(server, "home-mqtt")["sent"] == 1, timeout=30, what="sent")
+    topic = "telemetry/alerts/plug-overload/plug/power"
+    assert json.loads(retained(broker, "telemetry/alerts/#")[topic])["state"] == "firing"
+    assert not sink_status(server, "home-mqtt")["failing"]
