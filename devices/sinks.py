@@ -81,9 +81,12 @@ class Sink:
                 if len(self._queue) >= self.cfg.queue:
                     self._queue.popleft()
                     self.dropped += 1
-                    logger.warning(
-                        "notify %s: queue full, the oldest notice dropped", self.cfg.name
-                    )
+                    if self.dropped in (1, 10) or self.dropped % 100 == 0:  # rate-limited
+                        logger.warning(
+                            "notify %s: queue full, the oldest notice dropped (%d so far)",
+                            self.cfg.name,
+                            self.dropped,
+                        )
                 self._queue.append(notice)
             self._lock.notify()
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from devices.backoff import Backoff
 from devices.sinks import ATTEMPTS, Sink
 from telemetry.alerts import Change
@@ -21,7 +23,9 @@ def notice(i: int) -> Notice:
     return Notice(Change("r", f"s/{i}", "above", "firing", "ok", 1e9 + i, float(i)))
 
 
-def test_sink_queue_is_bounded_and_drops_the_oldest_counted() -> None:
+def test_sink_queue_is_bounded_and_drops_the_oldest_counted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     gate = threading.Event()
     sent: list[str] = []
 
@@ -35,9 +39,13 @@ def test_sink_queue_is_bounded_and_drops_the_oldest_counted() -> None:
     sink.submit([notice(i) for i in range(1, 9)])  # 8 more behind a blocked send
     status = sink.status()
     assert (status.queued, status.dropped) == (5, 3)
+    sink.submit([notice(i) for i in range(9, 30)])
+    assert sink.status().dropped == 24
+    # Logged at the first drop and the tenth, not at each one.
+    assert len([r for r in caplog.records if "queue full" in r.getMessage()]) == 2
     gate.set()
     wait_until(lambda: sink.status().sent == 6, what="the rest sent")
-    assert sent == ["s/0", "s/4", "s/5", "s/6", "s/7", "s/8"]
+    assert sent == ["s/0", *(f"s/{i}" for i in range(25, 30))]
     sink.stop()
     sink.join(2)
 
