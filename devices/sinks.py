@@ -171,6 +171,9 @@ def _post(cfg: NotifyConfig, body: bytes, headers: dict[str, str]) -> None:
     except urllib.error.HTTPError as exc:
         # Its text names the status only; the URL (which may hold a secret) stays out.
         raise OSError(f"answered {exc.code} {exc.reason}") from None
+    except ValueError:
+        # http.client's text would quote the URL or the header (the token) it refused.
+        raise OSError("the URL or a header was refused by http.client") from None
 
 
 def webhook(cfg: NotifyConfig) -> Send:

@@ -4,6 +4,7 @@ sink names, must exist)."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from telemetry.config.model import NOTIFY_TYPES, MqttConfig, NotifyConfig
@@ -11,11 +12,19 @@ from telemetry.config.table import NAME, Problems, Table, show
 from telemetry.topics import check_filter
 
 NTFY_PRIORITIES = ("min", "low", "default", "high", "urgent", "max")
+_TOKEN = re.compile(r"[!-~]{1,1024}")
 
 
 def _url(t: Table) -> str | None:
     url = t.string("url", None)
     if url is None:
+        return None
+    if not url.isascii() or not url.isprintable() or " " in url:
+        t.problems.add(
+            t.key("url"),
+            "holds spaces, control or non-ASCII characters; expected a URL with them "
+            "percent-encoded (value not shown)",
+        )
         return None
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -61,11 +70,15 @@ def notify_sink(t: Table, index: int) -> NotifyConfig | None:
     priority = t.choice("priority", None, NTFY_PRIORITIES) if "priority" in t.data else None
     if priority is not None and kind != "ntfy":
         t.problems.add(t.key("priority"), 'is ntfy\'s; expected it with type = "ntfy"')
+    token = t.string("token", None)
+    if token is not None and not _TOKEN.fullmatch(token):
+        # It would break the Authorization header (and http.client's error would show it).
+        t.problems.add(t.key("token"), "is not a token of printable ASCII (value not shown)")
     cfg = NotifyConfig(
         name=name,
         type=kind,
         url=url,
-        token=t.string("token", None),
+        token=token,
         priority=priority,
         mqtt=mqtt,
         topic=topic,

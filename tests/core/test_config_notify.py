@@ -70,6 +70,15 @@ def test_notify_refuses_keys_of_another_type_and_a_missing_url() -> None:
     ]
 
 
+def test_notify_refuses_a_url_or_token_that_would_break_a_request_without_showing_it() -> None:
+    text = '[[notify]]\nname = "hook"\ntype = "ntfy"\nurl = "https://h.lan/a b"\ntoken = "${T}"\n'
+    assert problems(text, {"T": "tk_1\nX-Evil: 1"}) == [
+        "notify[0].url: holds spaces, control or non-ASCII characters; expected a URL with "
+        "them percent-encoded (value not shown)",
+        "notify[0].token: is not a token of printable ASCII (value not shown)",
+    ]
+
+
 def test_notify_check_config_lists_the_sinks_without_secrets() -> None:
     text = (
         RULE.format(names='"hook", "bus"')
