@@ -28,7 +28,7 @@ import select
 import socket
 import ssl
 import time
-from typing import Any
+from typing import Any, TypeVar
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
@@ -44,6 +44,8 @@ from telemetry.errors import SourceError
 from telemetry.handoff import Inbox
 from telemetry.model import RawMessage
 from telemetry.routing import Routed, RoutingTable
+
+_Context = TypeVar("_Context", bound=ssl.SSLContext)
 
 logger = logging.getLogger(__name__)
 
@@ -264,23 +266,8 @@ class MqttSource(ReconnectingSource):
         return client
 
     def _tls_context(self) -> TrackingContext:
-        cfg = self.cfg
         # Like ssl.create_default_context: verifies the certificate and the host name.
-        context = TrackingContext(ssl.PROTOCOL_TLS_CLIENT)
-        try:
-            if cfg.ca_file:
-                context.load_verify_locations(cafile=cfg.ca_file)
-            else:
-                context.load_default_certs()
-            if cfg.cert_file:
-                context.load_cert_chain(cfg.cert_file, cfg.key_file)
-        except (OSError, ssl.SSLError) as exc:
-            raise SourceError(
-                f"mqtt {cfg.name!r}: cannot load the TLS files (ca_file {cfg.ca_file!r}, "
-                f"cert_file {cfg.cert_file!r}, key_file {cfg.key_file!r}): {exc}; "
-                "expected readable PEM files"
-            ) from None
-        return context
+        return load_tls(self.cfg, TrackingContext(ssl.PROTOCOL_TLS_CLIENT))
 
     # -- paho callbacks: they run in the thread, inside client.loop() ---------
 
@@ -424,3 +411,22 @@ class MqttSource(ReconnectingSource):
             topic,
             self.limits.max_payload,
         )
+
+
+def load_tls(cfg: MqttConfig, context: _Context) -> _Context:
+    """`context` with the broker's CA (or the system's) and the client certificate
+    loaded: the reader's and the MQTT alert sink's (`devices.sinks`)."""
+    try:
+        if cfg.ca_file:
+            context.load_verify_locations(cafile=cfg.ca_file)
+        else:
+            context.load_default_certs()
+        if cfg.cert_file:
+            context.load_cert_chain(cfg.cert_file, cfg.key_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise SourceError(
+            f"mqtt {cfg.name!r}: cannot load the TLS files (ca_file {cfg.ca_file!r}, "
+            f"cert_file {cfg.cert_file!r}, key_file {cfg.key_file!r}): {exc}; "
+            "expected readable PEM files"
+        ) from None
+    return context

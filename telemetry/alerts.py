@@ -22,8 +22,9 @@ A condition that holds makes a watch `pending` (or `firing` at once when `for`
 is 0); one that ends makes it `ok` from `pending`, `resolved` from `firing`.
 `resolved` counts as `ok` for what follows.  Each change is recorded with the
 value and the wall-clock time (`changes`, the last `MAX_CHANGES`), queued for
-the stream (`take`), and, when it fires or resolves, queued for the sinks
-(`notices`; sinks are not built yet).
+the stream (`take`), and, when it fires or resolves or repeats, queued for the
+sinks (`notices`, taken by `take_notices` on the loop and handed to
+`devices.sinks`).
 
 No alert storm after a restart: silences are counted from the engine's start,
 not from the last reading before it (a restored series goes stale only after
@@ -149,7 +150,7 @@ class Alerts:
         self.count = 0  # watches in all
         self.refused = 0  # watches not made: the cap was reached
         self.changes: deque[Change] = deque(maxlen=MAX_CHANGES)
-        self.notices: deque[Change] = deque(maxlen=MAX_CHANGES)  # for the sinks, when built
+        self.notices: deque[Change] = deque(maxlen=MAX_CHANGES)  # for the sinks
         self._outbox: list[Change] = []
         # A stale rule naming a series outright watches it from the start: a series
         # that never says a word after a restart still goes stale.
@@ -273,6 +274,12 @@ class Alerts:
     def take(self) -> list[Change]:
         """The changes since the last `take` (for the stream)."""
         out, self._outbox = self._outbox, []
+        return out
+
+    def take_notices(self) -> list[Change]:
+        """The notices (fired, resolved, repeated) since the last call (for the sinks)."""
+        out = list(self.notices)
+        self.notices.clear()
         return out
 
     def _every(self) -> Iterator[Watch]:

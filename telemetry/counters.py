@@ -17,6 +17,7 @@ from telemetry.handoff import Inbox
 from telemetry.history import CatalogEntry
 from telemetry.hub import Hub
 from telemetry.looplag import LoopLag
+from telemetry.notices import SinkStatus
 from telemetry.pipeline import Pipeline
 from telemetry.sources import SourceStatus
 
@@ -55,6 +56,7 @@ class Counters:
     loop_lag_max: float
     alerts: dict[str, int]  # alert watches by state (ok, pending, firing, resolved)
     alerts_refused: int  # alert watches not made: the cap was reached
+    sinks: tuple[SinkStatus, ...] = ()  # the [[notify]] sinks' counters
 
 
 def take(
@@ -63,6 +65,8 @@ def take(
     hub: Hub,
     sources: Sequence[SourceStatus],
     looplag: LoopLag,
+    *,
+    sinks: Sequence[SinkStatus] = (),
 ) -> Counters:
     store = pipeline.store
     by_source: dict[str, dict[str, int]] = {}
@@ -106,4 +110,5 @@ def take(
         loop_lag_max=looplag.worst,
         alerts=pipeline.alerts.tally(),
         alerts_refused=pipeline.alerts.refused,
+        sinks=tuple(sinks),
     )

@@ -23,6 +23,7 @@ Encoding is `telemetry.sse`'s; nothing here does I/O.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 
 from telemetry import __version__, sse
@@ -30,6 +31,7 @@ from telemetry.alerts import Alerts, Change
 from telemetry.config import PageConfig
 from telemetry.history import CatalogEntry
 from telemetry.model import Availability
+from telemetry.notices import SinkStatus
 from telemetry.pipeline import TickPoint
 from telemetry.sources import SourceStatus
 
@@ -95,13 +97,20 @@ def alert_state(change: Change) -> dict[str, object]:
     }
 
 
-def alerts_answer(alerts: Alerts) -> dict[str, object]:
-    """`GET /api/alerts`: every rule's state on every series it watches, and the last
-    changes, oldest first."""
+def sink(status: SinkStatus) -> dict[str, object]:
+    """One `[[notify]]` sink's counters (`GET /api/alerts`, `GET /api/series`): name,
+    type, sent, failed, dropped, queued, failing, last_error."""
+    return dataclasses.asdict(status)
+
+
+def alerts_answer(alerts: Alerts, sinks: Sequence[SinkStatus] = ()) -> dict[str, object]:
+    """`GET /api/alerts`: every rule's state on every series it watches, the last
+    changes, oldest first, and the sinks' counters."""
     return {
         "states": [alert_state(s) for s in alerts.states()],
         "changes": [alert_state(c) for c in alerts.changes],
         "refused": alerts.refused,
+        "sinks": [sink(s) for s in sinks],
     }
 
 

@@ -18,7 +18,9 @@ Alert changes (`telemetry.alerts`) go out with the tick's frame to every
 client, whatever series it asked for; a stream that opens, resumes or catches
 up gets every alert state not ok instead, since it may have missed changes.
 The readers' states, read every publish for the `status` event, feed the
-`reader` rules too.
+`reader` rules too.  The alerts' notices (fired, resolved, repeated) are taken
+at the same publish and handed to `on_notices` (the runtime's: the `[[notify]]`
+sinks' queues, which never wait).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Sequence
 
 from telemetry import frames
+from telemetry.alerts import Change
 from telemetry.config import LimitsConfig, ServerConfig
 from telemetry.pipeline import Pipeline, Tick
 from telemetry.sources import SourceStatus
@@ -204,6 +207,8 @@ class Hub:
         self.coalesced = 0  # frames merged for slow clients, over clients gone
         self.resets: Counter[str] = Counter()
         self.ticker = Ticker(server.tick, self._publish_tick, lambda: self.pipeline.ticking)
+        # Set by the runtime when [[notify]] sinks exist: takes the alerts' notices.
+        self.on_notices: Callable[[list[Change]], None] | None = None
 
     # -- clients ---------------------------------------------------------------
 
@@ -371,6 +376,8 @@ class Hub:
         alerts.readers(statuses)
         shared = frames.status(self._status_changes(statuses), tick.availability.values())
         shared += frames.alert(alerts.take())
+        if alerts.notices and self.on_notices is not None:
+            self.on_notices(alerts.take_notices())
         if not tick.points and not tick.new_series and not tick.removed and not shared:
             return
         now = time.time() if now is None else now

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from telemetry import counters, heap
+from telemetry.alerts import Change
 from telemetry.config import Config
 from telemetry.counters import Counters
 from telemetry.handoff import Inbox
@@ -26,6 +27,7 @@ from telemetry.logs import escape
 from telemetry.loopcall import OnLoop
 from telemetry.looplag import LoopLag
 from telemetry.model import RawMessage
+from telemetry.notices import Notice, Notifier, SinkStatus
 from telemetry.pipeline import Pipeline
 from telemetry.sources import Source, SourceStatus
 
@@ -39,11 +41,16 @@ FINAL_SAVE_TIMEOUT = 10.0  # the last save at stop; a slow SD card must not hang
 
 
 class Runtime:
-    def __init__(self, config: Config, sources: Iterable[Source] = ()) -> None:
+    def __init__(
+        self, config: Config, sources: Iterable[Source] = (), sinks: Notifier | None = None
+    ) -> None:
         self.config = config
         self.pipeline = Pipeline(config)
         self.sources = list(sources)
+        self.sinks = sinks
         self.hub = Hub(self.pipeline, config.server, config.limits, self.statuses)
+        if sinks is not None:
+            self.hub.on_notices = self._notify
         # The hub's ticker hears of the first message after a quiet spell and drains
         # the inbox at its ticks (`telemetry.ticker`).
         self.inbox = Inbox(config.limits.inbox, self._ingest, self.hub.nudge)
@@ -67,12 +74,33 @@ class Runtime:
         self.pipeline.ingest(batch)
         self.hub.nudge()
 
+    def _notify(self, changes: list[Change]) -> None:
+        """Hand the alerts' notices to the sinks (on the loop; queueing never waits),
+        each with its series' unit for the message text."""
+        assert self.sinks is not None
+        store = self.pipeline.store
+        notices = []
+        for change in changes:
+            series = store.get(change.series)
+            notices.append(Notice(change, series.entry.unit if series is not None else None))
+        self.sinks.submit(notices)
+
+    def sink_statuses(self) -> list[SinkStatus]:
+        return [] if self.sinks is None else self.sinks.statuses()
+
     def statuses(self) -> list[SourceStatus]:
         return [source.status() for source in self.sources]
 
     def counters(self) -> Counters:
         """One read-only snapshot of every counter (see `telemetry.counters`)."""
-        return counters.take(self.inbox, self.pipeline, self.hub, self.statuses(), self.looplag)
+        return counters.take(
+            self.inbox,
+            self.pipeline,
+            self.hub,
+            self.statuses(),
+            self.looplag,
+            sinks=self.sink_statuses(),
+        )
 
     async def start(self) -> None:
         if self.history is not None:
@@ -171,6 +199,8 @@ class Runtime:
             *(asyncio.to_thread(source.stop, STOP_TIMEOUT) for source in self.sources)
         )
         self.inbox.bind(None)
+        if self.sinks is not None:
+            await asyncio.to_thread(self.sinks.stop, STOP_TIMEOUT)
         self.looplag.stop()
         if self._ticker is not None:
             self._ticker.cancel()

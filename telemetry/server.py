@@ -24,6 +24,7 @@ import uvicorn
 
 from devices.mqtt import MqttSource
 from devices.serial import SerialSource
+from devices.sinks import Sinks
 from telemetry.config import Config
 from telemetry.looplag import until_quiet_wake
 from telemetry.runtime import Runtime
@@ -181,7 +182,8 @@ def make_server(
     on_ready: Callable[[str], None] | None = None,
 ) -> Server:
     """A ready-to-run server; `sources` defaults to the readers the config names."""
-    runtime = Runtime(config, build_sources(config) if sources is None else sources)
+    sinks = Sinks(config) if config.notify else None
+    runtime = Runtime(config, build_sources(config) if sources is None else sources, sinks)
     app = create_app(runtime)
     host = config.server.host
     if not is_loopback(host) and config.auth.file is None:

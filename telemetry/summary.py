@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlsplit
 
-from telemetry.config import AlertRule, Config
+from telemetry.config import AlertRule, Config, NotifyConfig
 from telemetry.normalize.timestamps import LOCAL
 from telemetry.quantities import format_duration, format_size
 
@@ -44,8 +45,21 @@ def _alert(rule: AlertRule) -> str:
     text += f" for {format_duration(rule.hold)}" if rule.hold else ""
     text += f", repeated every {format_duration(rule.repeat)}" if rule.repeat else ""
     if rule.notify:
-        text += f", notify {', '.join(rule.notify)} (sinks not built yet: not sent)"
+        text += f", notify {', '.join(rule.notify)}"
     return text
+
+
+def _sink(sink: NotifyConfig) -> str:
+    """`notify phone: ntfy to https://ntfy.sh (with a token), priority high`: the URL's
+    host only, since a webhook's path or query may be its secret."""
+    if sink.type == "mqtt":
+        where = f"mqtt broker {sink.mqtt}, retained at {sink.topic}/<rule>/<series>"
+    else:
+        parts = urlsplit(sink.url or "")
+        where = f"{sink.type} to {parts.scheme}://{parts.netloc.rpartition('@')[2]}/..."
+        where += " (with a token)" if sink.token else ""
+        where += f", priority {sink.priority}" if sink.priority else ""
+    return f"notify {sink.name}: {where}; queue {sink.queue}, timeout {sink.timeout:g} s"
 
 
 def summarize(config: Config, source: str) -> str:
@@ -84,6 +98,7 @@ def summarize(config: Config, source: str) -> str:
         parts += [f"chart {rule.chart!r}"] if rule.chart else []
         lines.append(f"series {rule.match}: {', '.join(parts) or 'no changes'}")
     lines.extend(_alert(rule) for rule in config.alerts)
+    lines.extend(_sink(sink) for sink in config.notify)
     page = config.page
     lines.append(
         f"page: range {page.range}, "

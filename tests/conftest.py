@@ -5,6 +5,7 @@ import pytest
 
 pytest_plugins = [
     "tests.harness.broker",
+    "tests.harness.hook",
     "tests.harness.serialdev",
     "tests.harness.server",
     "tests.harness.browser",

@@ -114,6 +114,7 @@ def create_app(runtime: Runtime) -> Starlette:
                 "rejected": c.rejected,
                 "rejected_by_source": c.rejected_by_source,
                 "inbox": {"dropped": c.inbox_dropped, "received": c.received},
+                "sinks": [frames.sink(s) for s in c.sinks],
                 "streams": {
                     "clients": streams.clients,
                     "frames": streams.frames,
@@ -138,7 +139,7 @@ def create_app(runtime: Runtime) -> Starlette:
         return Response(status_code=204)
 
     async def alerts(request: Request) -> Response:
-        return JSONResponse(frames.alerts_answer(runtime.pipeline.alerts))
+        return JSONResponse(frames.alerts_answer(runtime.pipeline.alerts, runtime.sink_statuses()))
 
     async def page_defaults(request: Request) -> Response:
         return JSONResponse(frames.page(config.page), headers={"Cache-Control": "no-cache"})

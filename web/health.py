@@ -1,11 +1,12 @@
 """`GET /healthz`: 200 when all is well, 503 with what is not.
 
-Healthy means every configured reader is connected and no series has gone
-stale (no reading for longer than its limit: the `stale` filter's, or the one
-derived from its own rhythm).  The body names each problem:
+Healthy means every configured reader is connected, no `[[notify]]` sink's last
+attempt failed, and no series has gone stale (no reading for longer than its
+limit: the `stale` filter's, or the one derived from its own rhythm).  The body names each problem:
 
     {"status": "ok" | "degraded",
      "problems": [{"source", "state", "since", "last_error"}, ...],  # readers
+     "sinks": [{"sink", "type", "last_error", "queued"}, ...],  # failing [[notify]] sinks
      "stale_series": {"count": N, "series": [{"id", "last_ts", "age"}, ...]}}
 
 `problems` lists the readers, as it always has.  Stale series are listed the
@@ -38,9 +39,15 @@ def health(runtime: Runtime, now: float | None = None) -> dict[str, object]:
     ]
     stale = counters.stale
     shown = heapq.nsmallest(STALE_SHOWN, stale, key=lambda info: info.last_ts)
+    sinks = [
+        {"sink": s.name, "type": s.type, "last_error": s.last_error, "queued": s.queued}
+        for s in counters.sinks
+        if s.failing
+    ]
     return {
-        "status": "degraded" if readers or stale else "ok",
+        "status": "degraded" if readers or stale or sinks else "ok",
         "problems": readers,
+        "sinks": sinks,
         "stale_series": {
             "count": len(stale),
             "series": [

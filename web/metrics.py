@@ -213,6 +213,40 @@ def _alerts(c: Counters) -> Iterator[Metric]:
         "Series (or readers) an [[alert]] rule does not watch: the limit of states was reached",
         c.alerts_refused,
     )
+    yield from _sinks(c)
+
+
+def _sinks(c: Counters) -> Iterator[Metric]:
+    families = {
+        "sent": CounterMetricFamily(
+            "telemetry_notify_sent", "Alert notices a [[notify]] sink delivered", labels=["sink"]
+        ),
+        "failed": CounterMetricFamily(
+            "telemetry_notify_failed",
+            "Attempts to deliver an alert notice that failed (each retry counts), by sink",
+            labels=["sink"],
+        ),
+        "dropped": CounterMetricFamily(
+            "telemetry_notify_dropped",
+            "Alert notices dropped: the sink's queue was full, or they were given up",
+            labels=["sink"],
+        ),
+    }
+    queued = GaugeMetricFamily(
+        "telemetry_notify_queued", "Alert notices waiting in a sink's queue", labels=["sink"]
+    )
+    failing = GaugeMetricFamily(
+        "telemetry_notify_failing", "1 while a sink's last attempt failed", labels=["sink"]
+    )
+    for s in c.sinks:
+        families["sent"].add_metric([s.name], s.sent)
+        families["failed"].add_metric([s.name], s.failed)
+        families["dropped"].add_metric([s.name], s.dropped)
+        queued.add_metric([s.name], s.queued)
+        failing.add_metric([s.name], int(s.failing))
+    yield from families.values()
+    yield queued
+    yield failing
 
 
 def _streams(s: Streams) -> Iterator[Metric]:

@@ -149,8 +149,27 @@ class AlertRule:
     state: float | None = None
     hold: float = 0.0  # `for`: seconds the condition must hold before it fires
     repeat: float | None = None  # seconds between notices while firing; None: never
-    # Sink names; sinks are not built yet: the names are checked for shape only.
-    notify: tuple[str, ...] = ()
+    notify: tuple[str, ...] = ()  # `[[notify]]` sink names
+
+
+NOTIFY_TYPES = ("webhook", "ntfy", "mqtt")
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyConfig:
+    """One `[[notify]]` sink: where an alert's notices go.  `url` is a webhook's or an
+    ntfy topic's (http or https); an mqtt sink names a `[[mqtt]]` broker (`mqtt`) and
+    the topic its messages go under.  `token` is sent as a Bearer token, never shown."""
+
+    name: str
+    type: str  # one of NOTIFY_TYPES
+    url: str | None = field(default=None, repr=False)  # a webhook URL may be a secret
+    token: str | None = field(default=None, repr=False)
+    priority: str | None = None  # ntfy's
+    mqtt: str | None = None
+    topic: str = "telemetry/alerts"
+    queue: int = 100
+    timeout: float = 10.0
 
 
 # The ranges the page offers (web/static/view.js, RANGES), and its grouping modes.
@@ -214,3 +233,4 @@ class Config:
     auth: AuthConfig = AuthConfig()
     page: PageConfig = PageConfig()
     alerts: tuple[AlertRule, ...] = ()
+    notify: tuple[NotifyConfig, ...] = ()

@@ -30,6 +30,7 @@ from telemetry.config.model import (
     ServerConfig,
     Subscription,
 )
+from telemetry.config.notify import check_names, notify_sink
 from telemetry.config.table import MAX_GLOBS, NAME, PATH, Problems, Table, check_globs, show
 from telemetry.errors import ConfigError
 from telemetry.normalize.timestamps import LOCAL, ClockPolicy, zone
@@ -395,7 +396,7 @@ def build_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
     problems = Problems(os.environ if env is None else env)
     root = Table(data, "", problems)
     mqtt_tables, serial_tables = root.tables("mqtt"), root.tables("serial")
-    alert_tables = root.tables("alert")
+    alert_tables, notify_tables = root.tables("alert"), root.tables("notify")
     mqtt = [_mqtt(t, i) for i, t in enumerate(mqtt_tables)]
     serial = [_serial(t, i) for i, t in enumerate(serial_tables)]
     _unique(problems, mqtt_tables, "mqtt")
@@ -410,8 +411,11 @@ def build_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
         auth=_auth(root.table("auth")),
         page=_page(root.table("page")),
         alerts=tuple(a for a in (alert_rule(t, i) for i, t in enumerate(alert_tables)) if a),
+        notify=tuple(n for n in (notify_sink(t, i) for i, t in enumerate(notify_tables)) if n),
     )
     _unique(problems, alert_tables, "alert")
+    _unique(problems, notify_tables, "notify")
+    check_names(problems, alert_tables, notify_tables, config.mqtt)
     if config.auth.file is not None and "*" in config.server.cors_origins:
         problems.add(
             "server.cors_origins",

@@ -23,7 +23,7 @@ T = TypeVar("T")
 ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 PATH = re.compile(r"[^\x00]+")
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-SECRET_KEYS = frozenset({"password"})
+SECRET_KEYS = frozenset({"password", "token"})
 # Globs on series ids (`[page] series`, `[[alert]] match`): as many, and as long, as
 # a stream takes (web/events.py).
 MAX_GLOBS = 64

@@ -199,6 +199,16 @@ def test_alert_repeat_notices_again_while_firing() -> None:
     assert len(pipeline.alerts.changes) == 1  # a repeat is not a change
 
 
+def test_alert_take_notices_hands_each_notice_to_the_sinks_once() -> None:
+    pipeline, _ = make('[[alert]]\nname = "hot"\nmatch = "plug/power"\nabove = 100\n')
+    send(pipeline, "plug/power", 300)
+    send(pipeline, "plug/power", 350)  # still firing: nothing new to tell
+    send(pipeline, "plug/power", 50)
+    taken = pipeline.alerts.take_notices()
+    assert [(n.state, n.value) for n in taken] == [("firing", 300.0), ("resolved", 50.0)]
+    assert pipeline.alerts.take_notices() == []
+
+
 def test_alert_deleted_series_forgets_its_watches() -> None:
     pipeline, _ = make(FREEZER)
     send(pipeline, "freezer/temperature", -10)

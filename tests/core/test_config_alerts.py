@@ -55,6 +55,14 @@ for = "1m"
 name = "washer"
 match = "washer/running"
 state = "off"
+[[notify]]
+name = "phone"
+type = "ntfy"
+url = "https://ntfy.sh/my-alerts"
+[[notify]]
+name = "page"
+type = "webhook"
+url = "http://127.0.0.1:9/hook"
 """
     fridge, silent, broker, washer = parse_config(text).alerts
     assert (fridge.condition, fridge.low, fridge.high) == ("outside", 2.0, 8.0)
@@ -125,6 +133,7 @@ state = "open"
         "alert[3].state: is a second condition beside stale; expected exactly one of above, "
         "below, outside, stale, reader, state",
         "alert[3].clear: does not apply to stale; expected it with above or below",
+        'alert[2].notify[0]: "ok" is not a [[notify]] sink; expected one of: none',
     ]
 
 
@@ -179,11 +188,15 @@ def test_alert_check_config_lists_the_rules() -> None:
         FREEZER
         + '[[alert]]\nname = "broker"\nreader = "home"\nfor = "1m"\n'
         + '[[alert]]\nname = "quiet"\nmatch = "*/temp"\nstale = "15m"\nnotify = ["phone"]\n'
+        + '[[notify]]\nname = "phone"\ntype = "ntfy"\nurl = "https://ntfy.sh/x?auth=s3cret"\n'
+        + 'token = "tk_secret"\npriority = "high"\n'
     )
     summary = summarize(parse_config(text), "x.toml").splitlines()
     assert "alert freezer-warm: freezer/temperature above -15 (clears at -17) for 10m" in summary
     assert "alert broker: reader home not connected for 1m" in summary
+    assert "alert quiet: */temp no reading for 15m, notify phone" in summary
     assert (
-        "alert quiet: */temp no reading for 15m, notify phone (sinks not built yet: not sent)"
-        in summary
+        "notify phone: ntfy to https://ntfy.sh/... (with a token), priority high; "
+        "queue 100, timeout 10 s" in summary
     )
+    assert not [line for line in summary if "s3cret" in line or "tk_secret" in line]

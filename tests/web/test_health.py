@@ -47,7 +47,12 @@ def _put(server: RunningServer, topic: str) -> None:
 def test_healthz_is_ok_with_no_reader_and_no_series(start_server: StartServer) -> None:
     status, body = _health(start_server())
     assert status == 200
-    assert body == {"status": "ok", "problems": [], "stale_series": {"count": 0, "series": []}}
+    assert body == {
+        "status": "ok",
+        "problems": [],
+        "sinks": [],
+        "stale_series": {"count": 0, "series": []},
+    }
 
 
 def test_healthz_names_a_stale_series_until_it_reports_again(start_server: StartServer) -> None:

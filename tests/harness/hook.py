@@ -1,0 +1,74 @@
+"""A webhook receiver on a free loopback port: records what it was sent, and can
+answer 500 or hang (a dead webhook) to inject those faults."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class Hook:
+    def __init__(self, answer: str = "ok") -> None:
+        self.answer = answer  # "ok" (200), "fail" (500) or "hang" (no answer until closed)
+        self.received: list[Received] = []
+        self.attempts = 0
+        self.release = threading.Event()
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                hook.attempts += 1
+                if hook.answer == "hang":
+                    hook.release.wait(30)
+                    return
+                if hook.answer == "fail":
+                    self.send_response(500)
+                    self.end_headers()
+                    return
+                hook.received.append(Received(self.path, dict(self.headers), body))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, name="hook", daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def hooks() -> Iterator[Callable[[str], Hook]]:
+    """Make webhook receivers with `hooks("ok" | "fail" | "hang")`; all closed after."""
+    made: list[Hook] = []
+
+    def make(answer: str = "ok") -> Hook:
+        hook = Hook(answer)
+        made.append(hook)
+        return hook
+
+    try:
+        yield make
+    finally:
+        for hook in made:
+            hook.close()
