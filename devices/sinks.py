@@ -160,13 +160,24 @@ class Sink:
 # -- the senders ---------------------------------------------------------------------
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is a failed send: urllib would follow a POST's 301/302 as a GET
+    (nothing delivered, counted as sent) and carry the token to wherever it points."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 def _post(cfg: NotifyConfig, body: bytes, headers: dict[str, str]) -> None:
     assert cfg.url is not None
     if cfg.token:
         headers["Authorization"] = f"Bearer {cfg.token}"
     request = urllib.request.Request(cfg.url, data=body, headers=headers, method="POST")  # noqa: S310 (http/https checked by the config)
     try:
-        with urllib.request.urlopen(request, timeout=cfg.timeout) as answer:  # noqa: S310
+        with _OPENER.open(request, timeout=cfg.timeout) as answer:
             answer.read(MAX_ANSWER)
     except urllib.error.HTTPError as exc:
         # Its text names the status only; the URL (which may hold a secret) stays out.

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
 from devices.backoff import Backoff
-from devices.sinks import ATTEMPTS, Sink
+from devices.sinks import ATTEMPTS, Sink, webhook
 from telemetry.alerts import Change
 from telemetry.config import NotifyConfig
 from telemetry.notices import Notice
+from tests.harness.hook import Hook
 from tests.harness.waiting import wait_until
 
 CFG = NotifyConfig(name="hook", type="webhook", url="http://127.0.0.1:9/", queue=5)
@@ -85,3 +87,15 @@ def test_sink_gives_a_notice_up_after_its_attempts_and_stops_from_a_backoff() ->
     assert time.monotonic() - started < 1
     sink.stop()
     sink.join(2)
+
+
+def test_a_webhook_that_redirects_is_a_failed_send_and_the_token_goes_nowhere(
+    hooks: Callable[[str], Hook],
+) -> None:
+    elsewhere = hooks("ok")
+    moved = hooks(elsewhere.url)
+    cfg = NotifyConfig(name="hook", type="webhook", url=moved.url, token="s3cret-token")
+    with pytest.raises(OSError, match="302"):
+        webhook(cfg)(notice(1))
+    assert moved.attempts == 1
+    assert elsewhere.attempts == 0 and elsewhere.received == []  # not followed, no token sent

@@ -20,7 +20,9 @@ class Received:
 
 class Hook:
     def __init__(self, answer: str = "ok") -> None:
-        self.answer = answer  # "ok" (200), "fail" (500) or "hang" (no answer until closed)
+        # "ok" (200), "fail" (500), "hang" (no answer until closed), or a URL:
+        # a 302 redirect there.
+        self.answer = answer
         self.received: list[Received] = []
         self.attempts = 0
         self.release = threading.Event()
@@ -37,7 +39,20 @@ class Hook:
                     self.send_response(500)
                     self.end_headers()
                     return
+                if hook.answer.startswith("http"):
+                    self.send_response(302)
+                    self.send_header("Location", hook.answer)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 hook.received.append(Received(self.path, dict(self.headers), body))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def do_GET(self) -> None:  # a redirected POST, followed as a GET
+                hook.attempts += 1
+                hook.received.append(Received(self.path, dict(self.headers), b""))
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
