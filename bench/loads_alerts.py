@@ -1,13 +1,15 @@
 """The alerts load of `bench.loads`: 100 `[[alert]]` rules over 200 sensors' series.
 
-    python -m bench.loads_alerts [--seconds 60] [--repeat 3] [--json FILE]
+    python -m bench.loads_alerts [--seconds 60] [--repeat 3] [--json FILE] [--same]
 
 Two project servers side by side on the same publisher (200 sensors at 1 Hz,
 own phases, `bench.loads_publisher`) and one client each: one with the usual
 config, one with the same config and `alert_rules()` (issue 22: 100 rules over
 200 sensors at 1 Hz add at most 5% to the server's CPU).  The ratio is CPU with
 the rules / CPU without, window by window.  `python -m bench --only loads` runs
-this load with the others; this command runs it alone.
+this load with the others; this command runs it alone, each repeat a pair of
+windows in both start orders (`bench.loads.orders`); `--same` runs the second
+server without rules too, for the noise between two identical servers.
 
 The rules are what an owner of these sensors would write: too warm, too cold
 (with `clear` and `for`), outside a range, silent; most name one series, some
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import tempfile
 from collections.abc import Sequence
@@ -95,23 +98,30 @@ def alert_rules(sensors: int = 200) -> str:
     return "".join(out)
 
 
-def run(seconds: float, repeat: int) -> list[dict[str, Any]]:
-    from bench.loads import LOADS, _order, measure  # noqa: PLC0415 (it imports this module)
+def run(seconds: float, repeat: int, *, same: bool = False) -> list[dict[str, Any]]:
+    """`repeat` pairs of windows, each pair in both start orders.  `same`: the
+    second server runs without rules too (the project from this directory again,
+    as "project@."), to see what two identical servers differ by."""
+    from bench.loads import LOADS, measure, orders  # noqa: PLC0415 (it imports this module)
 
     (load,) = [load for load in LOADS if load.alerts]
+    other = f"project@{Path.cwd()}" if same else "alerts"
     runs = []
     with private_broker() as broker, tempfile.TemporaryDirectory(prefix="bench-alerts-") as name:
         for i in range(repeat):
-            order = _order(load.servers, i)
-            r = measure(load, broker, Path(name), window=seconds, settle=5.0, order=order)
-            runs.append(r)
-            with_, without = r["alerts"]["percent"], r["project"]["percent"]
-            print(
-                f"{i + 1}/{repeat}: with rules {with_:.3f}%, without {without:.3f}%, "
-                f"ratio {with_ / without:.3f}, {r['alerts'].get('alert_changes', 0)} changes "
-                f"in the window, {r['alerts'].get('alert_states', 0)} states",
-                flush=True,
-            )
+            for kinds in orders(load, i):
+                order = tuple(other if kind == "alerts" else kind for kind in kinds)
+                r = measure(load, broker, Path(name), window=seconds, settle=5.0, order=order)
+                r["alerts"], r["first"] = r.pop(other), "alerts" if order[0] == other else "project"
+                runs.append(r)
+                with_, without = r["alerts"]["percent"], r["project"]["percent"]
+                print(
+                    f"{i + 1}/{repeat}, {r['first']} first: with rules {with_:.3f}%, without "
+                    f"{without:.3f}%, ratio {with_ / without:.3f}, "
+                    f"{r['alerts'].get('alert_changes', 0)} changes in the window, "
+                    f"{r['alerts'].get('alert_states', 0)} states",
+                    flush=True,
+                )
     return runs
 
 
@@ -120,14 +130,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="the measured window")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", help="also write the windows to this file")
+    parser.add_argument(
+        "--same", action="store_true", help="both servers without rules: the noise floor"
+    )
     args = parser.parse_args(argv)
-    runs = run(args.seconds, args.repeat)
+    runs = run(args.seconds, args.repeat, same=args.same)
     ratios = [r["alerts"]["percent"] / r["project"]["percent"] for r in runs]
+    pairs = [math.sqrt(a * b) for a, b in zip(ratios[::2], ratios[1::2], strict=True)]
     with_ = statistics.median(r["alerts"]["percent"] for r in runs)
     without = statistics.median(r["project"]["percent"] for r in runs)
     print(
         f"median: with rules {with_:.3f}%, without {without:.3f}%, ratio "
-        f"{statistics.median(ratios):.3f} ({min(ratios):.3f}-{max(ratios):.3f})"
+        f"{statistics.median(ratios):.3f} ({min(ratios):.3f}-{max(ratios):.3f}); "
+        f"by pair (both orders, geometric mean): {', '.join(f'{p:.3f}' for p in pairs)}"
     )
     if args.json:
         Path(args.json).write_text(json.dumps(runs, indent=2) + "\n", encoding="utf-8")
