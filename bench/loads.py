@@ -19,6 +19,9 @@ Zigbee2MQTT and Tasmota payloads, one message a packet):
 - 20 sensors at 1 Hz, each at its own phase, with 1 client and with 5;
 - 20 sensors at 1 Hz all at once, once a second, with 5 clients;
 - 200 sensors at 1 Hz, own phases, 5 clients;
+- the same 200 sensors, 1 client, and two project servers: one with 100
+  `[[alert]]` rules (`bench.loads_alerts`), one without (issue 22's target: the
+  rules add at most 5%);
 - a live publisher at 1,000 messages a second (100 sensors at 10 Hz, evenly
   spaced, one message a packet), 1 client; here the project also runs without
   its MQTT fast path (`bench.plain_paho`), as a third server;
@@ -41,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import fanout, procs
+from bench import fanout, loads_alerts, procs
 from bench.ingest import private_broker
 from bench.model import BenchError, Options, Report
 from simulators.broker import Broker
@@ -49,6 +52,7 @@ from simulators.broker import Broker
 NAME = "loads"
 BASELINE = "paho + sse-starlette app"
 PLAIN = "the project without its MQTT fast path"
+NO_ALERTS = "the project without alert rules"
 BURST_SERVERS = ("project", "baseline", "plain")
 TOPICS = ("zigbee2mqtt/+", "tele/+/SENSOR")
 
@@ -68,9 +72,12 @@ class Load:
     clients: int = 0  # per server
     rate: float = 0.0  # messages a second, mode "rate"
     plain: bool = False  # the project without its fast path runs too
+    alerts: bool = False  # the project with alert rules runs instead of the baseline
 
     @property
     def servers(self) -> tuple[str, ...]:
+        if self.alerts:
+            return ("project", "alerts")
         return ("project", "baseline", "plain") if self.plain else ("project", "baseline")
 
 
@@ -89,12 +96,22 @@ LOADS = (
         1000.0,
         plain=True,
     ),
+    Load(
+        "200-alerts-1",
+        f"200 sensors at 1 Hz, own phases, {loads_alerts.RULES} alert rules, 1 client",
+        200,
+        "spread",
+        1,
+        alerts=True,
+    ),
 )
 
 
-def project_config(broker: Broker, *, client_id: str | None = None, qos: int = 0) -> str:
+def project_config(
+    broker: Broker, *, client_id: str | None = None, qos: int = 0, alerts: bool = False
+) -> str:
     """What a user would write for these sensors; a `client_id` makes the session
-    persistent (clean_session false)."""
+    persistent (clean_session false); `alerts` adds `bench.loads_alerts`' rules."""
     reader = f'client_id = "{client_id}"\n' if client_id else ""
     subscriptions = "".join(
         f'[[mqtt.subscribe]]\ntopic = "{topic}"\nqos = {qos}\n\n' for topic in TOPICS
@@ -104,12 +121,14 @@ def project_config(broker: Broker, *, client_id: str | None = None, qos: int = 0
         f'[[mqtt]]\nname = "home"\nurl = "mqtt://{broker.host}:{broker.port}"\n{reader}\n'
         f"{subscriptions}"
         "[limits]\nmax_clients_per_host = 16\n"
+        + ("\n" + loads_alerts.alert_rules() if alerts else "")
     )
 
 
 @contextlib.contextmanager
 def server(kind: str, broker: Broker, folder: Path, **session: Any) -> Iterator[tuple[int, int]]:
-    """One server of `kind` ("project", "plain", "baseline", or "project@DIR": the
+    """One server of `kind` ("project", "plain", "baseline", "alerts": the project
+    with alert rules, or "project@DIR": the
     project from another copy of the code, for before/after runs) on the measured
     cores; yields (pid, port) once it listens.  `session`: `client_id` and `qos`."""
     if kind == "baseline":
@@ -121,8 +140,9 @@ def server(kind: str, broker: Broker, folder: Path, **session: Any) -> Iterator[
         return
     kind, _, elsewhere = kind.partition("@")
     config = folder / f"{kind}-{abs(hash(elsewhere))}.toml"
-    config.write_text(project_config(broker, **session), encoding="utf-8")
-    module = "telemetry" if kind == "project" else "bench.plain_paho"
+    rules = kind == "alerts"
+    config.write_text(project_config(broker, alerts=rules, **session), encoding="utf-8")
+    module = "telemetry" if kind in ("project", "alerts") else "bench.plain_paho"
     argv = ["-m", module, "serve", "--config", str(config), "--port"]
     with fanout.server_process(kind, argv, [], cwd=elsewhere or None) as running:
         yield running
@@ -177,6 +197,16 @@ def _order(kinds: Sequence[str], i: int) -> tuple[str, ...]:
     return (*kinds[shift:], *kinds[:shift])
 
 
+def orders(load: Load, i: int) -> list[tuple[str, ...]]:
+    """The windows of repeat `i`, by the servers' start order.  The alerts load
+    runs both orders every repeat: the server started first (whose subscription
+    the broker serves first) cost more in most windows, by as much as the
+    difference this load measures."""
+    if load.alerts:
+        return [_order(load.servers, i), _order(load.servers, i + 1)]
+    return [_order(load.servers, i)]
+
+
 def run(options: Options, progress: Callable[[str], None] = lambda _: None) -> Report:
     from bench import loads_burst, loads_report  # noqa: PLC0415 (they import this module)
 
@@ -191,17 +221,11 @@ def run(options: Options, progress: Callable[[str], None] = lambda _: None) -> R
         with private_broker() as broker:
             for i in range(repeat):
                 for load in LOADS:
-                    progress(f"{NAME}: {load.title}, {window:g} s ({i + 1}/{repeat})")
-                    r = measure(
-                        load,
-                        broker,
-                        folder,
-                        window=window,
-                        settle=settle,
-                        order=_order(load.servers, i),
-                    )
-                    runs[load.key].append(r)
-                    progress(f"{NAME}: " + loads_report.summary(load, r))
+                    for order in orders(load, i):
+                        progress(f"{NAME}: {load.title}, {window:g} s ({i + 1}/{repeat})")
+                        r = measure(load, broker, folder, window=window, settle=settle, order=order)
+                        runs[load.key].append(r)
+                        progress(f"{NAME}: " + loads_report.summary(load, r))
         (folder / "burst").mkdir()
         broker = loads_burst.PersistentBroker(folder / "burst", 2 * messages)
         broker.start()

@@ -14,11 +14,12 @@ minus the publish time the value carries.
 Window mode: after `--settle` seconds, over `--window` seconds, each server's
 CPU (`bench.cpu.Sample`) and its own count of messages taken in (the project:
 `GET /metrics`; the baseline: `GET /stats`), read just outside the CPU window so
-the reads cost nothing inside it.  Finals mode (the reconnect burst): once the
-streams are open and have settled, it samples each server, prints `ready` (the
-harness then starts the broker), and waits until every server's first stream
-has seen `--finals` final stamps; then it samples that server again.  Either
-way it ends by printing one JSON object, by server name.
+the reads cost nothing inside it; and, after the window, a project's alert
+states and their changes in the window (`GET /api/alerts`).  Finals mode (the
+reconnect burst): once the streams are open and have settled, it samples each
+server, prints `ready` (the harness then starts the broker), and waits until
+every server's first stream has seen `--finals` final stamps; then it samples
+that server again.  Either way it ends by printing one JSON object, by server name.
 """
 
 from __future__ import annotations
@@ -167,6 +168,25 @@ class Server:
             return float(json.loads(body)["messages"])
         return (await metrics(self.port))["telemetry_messages_received_total"]
 
+    async def alerts(self, since: float) -> dict[str, int]:
+        """The project's alert states (`GET /api/alerts`): how many, how many
+        firing, and the changes since `since` (wall clock); {} without rules."""
+        if self.kind == "baseline":
+            return {}
+        status, _, body = await request(self.port, "/api/alerts")
+        answer = json.loads(body) if status == 200 else {}
+        states = answer.get("states", [])
+        if not states:
+            return {}
+        return {
+            "alert_states": len(states),
+            "alert_firing": sum(s["state"] == "firing" for s in states),
+            "alert_changes": sum(c["since"] >= since for c in answer["changes"]),
+            "alert_fired": sum(
+                c["since"] >= since and c["state"] == "firing" for c in answer["changes"]
+            ),
+        }
+
     async def open(self, finals: int = 0) -> None:
         loop = asyncio.get_running_loop()
         for _ in range(self.clients):
@@ -201,6 +221,7 @@ async def window(servers: list[Server], settle: float, seconds: float) -> dict[s
         for s in server.streams:
             s.frames = s.points = s.bytes = 0
             s.recording = True
+    began = time.time()
     t0, before = time.monotonic(), [Sample.of(server.pid) for server in servers]
     await asyncio.sleep(seconds)
     after, t1 = [Sample.of(server.pid) for server in servers], time.monotonic()
@@ -208,6 +229,7 @@ async def window(servers: list[Server], settle: float, seconds: float) -> dict[s
         for s in server.streams:
             s.recording = False
     taken1 = [await server.taken_in() for server in servers]
+    alerts = [await server.alerts(began) for server in servers]
     wall = t1 - t0
     return {
         server.name: {
@@ -215,6 +237,7 @@ async def window(servers: list[Server], settle: float, seconds: float) -> dict[s
             "messages": taken1[i] - taken0[i],
             **after[i].since(before[i]),
             **_received(server, wall),
+            **alerts[i],
         }
         for i, server in enumerate(servers)
     }

@@ -6,7 +6,7 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from bench.loads import BASELINE, LOADS, NAME, PLAIN, Load
+from bench.loads import BASELINE, LOADS, NAME, NO_ALERTS, PLAIN, Load
 from bench.model import Report, Row
 
 CPU = "server CPU: % of a core, lower is better"
@@ -45,14 +45,18 @@ def report(
         def values(kind: str, key: str, rs: list[dict[str, Any]] = rs) -> list[float]:
             return [float(r[kind][key]) for r in rs]
 
+        if load.alerts:  # the ratio: with the rules / without
+            ours, theirs, name = "alerts", "project", NO_ALERTS
+        else:
+            ours, theirs, name = "project", "baseline", BASELINE
         out.rows.append(
             Row.compare(
                 NAME,
                 load.title,
                 CPU,
-                project=values("project", "percent"),
-                baseline_name=BASELINE,
-                baseline=values("baseline", "percent"),
+                project=values(ours, "percent"),
+                baseline_name=name,
+                baseline=values(theirs, "percent"),
             )
         )
         if load.plain:
@@ -129,6 +133,12 @@ def _note(load: Load, rs: list[dict[str, Any]]) -> str:
                 f", {m('messages') / m('wall'):.0f} msg/s in, {m('frames_per_s'):.1f} frames/s "
                 f"and {m('points_per_s'):.0f} points/s to the slowest client, latency p50 "
                 f"{m('p50'):.1f} ms, p99 {m('p99'):.1f} ms"
+            )
+        if "alert_states" in got[0]:
+            part += (
+                f", {m('alert_states'):.0f} alert states, {m('alert_changes'):.0f} changes in "
+                f"the window of which {m('alert_fired'):.0f} to firing, {m('alert_firing'):.0f} "
+                f"firing at its end"
             )
         parts.append(part + ")")
     return f"{NAME}, {load.title}: " + "; ".join(parts) + "."

@@ -51,6 +51,7 @@ from telemetry.sources import SourceStatus
 logger = logging.getLogger(__name__)
 
 OK, PENDING, FIRING, RESOLVED = "ok", "pending", "firing", "resolved"
+_ACTIVE = (PENDING, FIRING)
 MAX_STATES = 10_000  # (rule, series) pairs watched at once
 MAX_CHANGES = 1000  # changes kept for `GET /api/alerts`
 _GLOB = frozenset("*?[")
@@ -98,7 +99,7 @@ class Watch:
 
     @property
     def active(self) -> bool:
-        return self.state in (PENDING, FIRING)
+        return self.state in _ACTIVE
 
     def record(self) -> Change:
         return Change(
@@ -204,7 +205,12 @@ class Alerts:
         for watch in watches:
             watch.value = value
             watch.seen = now
-            self._step(watch, _holds(watch.rule, watch.active, value), now)
+            active = watch.state in _ACTIVE
+            holds = _holds(watch.rule, active, value)
+            # Most readings leave an idle watch idle, which `_step` would not change:
+            # every watched reading passes here, so that case costs no further call.
+            if holds or active:
+                self._step(watch, holds, now)
 
     def check(self, now: float) -> None:
         """What the clock drives: silences, `for` and `repeat`."""

@@ -6,13 +6,15 @@ benchmark's business, never the test suite's."""
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import orjson
 import pytest
 
-from bench import loads, loads_burst
+from bench import loads, loads_alerts, loads_burst
 from bench.baseline_app import numbers
 from bench.ingest import private_broker
 from bench.loads_publisher import burst, payload, readings_per_message, topic
@@ -88,3 +90,40 @@ def test_loads_burst_drains_every_queued_message_through_the_project(tmp_path: P
     assert r["messages"] == 200
     assert r["wall"] > 0
     assert r["cpu_drain"] > 0
+
+
+def test_loads_alerts_config_with_100_rules_passes_check_config(tmp_path: Path) -> None:
+    class Somewhere:  # what project_config reads of a broker
+        host, port = "127.0.0.1", 1883
+
+    config = tmp_path / "alerts.toml"
+    config.write_text(loads.project_config(Somewhere(), alerts=True), encoding="utf-8")  # type: ignore[arg-type]
+    done = subprocess.run(
+        [sys.executable, "-m", "telemetry", "check-config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    listed = [line for line in done.stdout.splitlines() if line.startswith("alert ")]
+    assert len(listed) == loads_alerts.RULES == 100
+    conditions = {rule.condition for rule in parse_config(config.read_text()).alerts}
+    assert conditions == {"above", "below", "outside", "stale"}
+
+
+@pytest.mark.broker
+def test_loads_alerts_rules_watch_the_series_and_some_fire_in_a_short_run(tmp_path: Path) -> None:
+    find_program("mosquitto", "/usr/sbin", hint=HINT)
+    (load,) = [load for load in loads.LOADS if load.alerts]
+    with private_broker() as broker:
+        result = loads.measure(load, broker, tmp_path, window=4.0, settle=2.0)
+    rules, plain = result["alerts"], result["project"]
+    assert "alert_states" not in plain  # the server without rules has none
+    assert abs(rules["messages"] - plain["messages"]) <= 4  # the same publisher
+    assert rules["messages"] > 400
+    # Most series are watched, by one rule or several; every reading of them is evaluated.
+    assert rules["alert_states"] > 500
+    assert rules["alert_firing"] >= 1  # gone-silent at least
+    assert rules["alert_changes"] >= 1  # link quality crossing thresholds in the window
+    assert rules["alert_firing"] < rules["alert_states"] / 10  # most never fire

@@ -47,6 +47,20 @@ def at(pipeline: Pipeline, clock: Clock, t: float) -> None:
     pipeline.take_tick()
 
 
+def test_alert_readings_that_leave_a_watch_idle_keep_its_value_and_record_nothing() -> None:
+    pipeline, _ = make(FREEZER.replace('for = "10m"', 'for = "0s"'))
+    send(pipeline, "freezer/temperature", -18)
+    send(pipeline, "freezer/temperature", -14)  # fires
+    send(pipeline, "freezer/temperature", -17)  # at clear: resolved
+    send(pipeline, "freezer/temperature", -16)  # idle, below the threshold: nothing
+    send(pipeline, "freezer/temperature", -20)
+    assert [c.state for c in pipeline.alerts.changes] == ["firing", "resolved"]
+    (state,) = pipeline.alerts.states()
+    assert (state.state, state.value) == ("resolved", -20)
+    send(pipeline, "freezer/temperature", -14.5)  # from resolved, as from ok: fires again
+    assert [c.state for c in pipeline.alerts.changes][-1] == "firing"
+
+
 def test_alert_fires_after_for_and_resolves_at_clear_only() -> None:
     pipeline, clock = make(FREEZER)
     send(pipeline, "freezer/temperature", -18)
