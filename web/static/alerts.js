@@ -70,16 +70,24 @@ export class AlertBanner {
     for (const a of started) this.notify(a, now);
   }
 
+  // Every second with the page's text: the list is rebuilt only when which
+  // alerts fire changed; otherwise only the texts (their ages) that changed.
   show(now) {
     const firing = this.set.firing();
     this.el.hidden = firing.length === 0;
-    const items = firing.map((a) => {
-      const li = document.createElement("li");
-      li.dataset.series = a.series;
-      li.textContent = alertText(a, now, this.unitOf);
-      return li;
+    const items = this.listEl.children;
+    if (items.length !== firing.length || firing.some((a, i) => items[i].dataset.key !== a.rule + "\n" + a.series)) {
+      this.listEl.replaceChildren(...firing.map((a) => {
+        const li = document.createElement("li");
+        li.dataset.key = a.rule + "\n" + a.series;
+        li.dataset.series = a.series;
+        return li;
+      }));
+    }
+    firing.forEach((a, i) => {
+      const text = alertText(a, now, this.unitOf);
+      if (items[i].textContent !== text) items[i].textContent = text;
     });
-    this.listEl.replaceChildren(...items);
     const can = "Notification" in globalThis && Notification.permission === "default";
     this.notifyEl.hidden = !can;
   }

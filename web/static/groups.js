@@ -44,11 +44,20 @@ export function quantityName(word) {
   return WORDS.get(word) ?? word.charAt(0).toUpperCase() + word.slice(1);
 }
 
-// A chart key by what the series measures (see the top of this file).
+// A chart key by what the series measures (see the top of this file).  Made
+// once per info record (the list replaces a series' record when its info
+// changes): every live point asks for its chart's key.
+const QUANTITY_KEYS = new WeakMap();
+
 function quantityKey(info) {
-  if (info.kind === "state") return "st:" + quantity(info.sensor);
-  if (!info.unit) return "n:" + quantity(info.sensor);
-  return MEASURES.has(info.unit) ? "u:" + info.unit : "u:" + info.unit + ":" + quantity(info.sensor);
+  let key = QUANTITY_KEYS.get(info);
+  if (key === undefined) {
+    if (info.kind === "state") key = "st:" + quantity(info.sensor);
+    else if (!info.unit) key = "n:" + quantity(info.sensor);
+    else key = MEASURES.has(info.unit) ? "u:" + info.unit : "u:" + info.unit + ":" + quantity(info.sensor);
+    QUANTITY_KEYS.set(info, key);
+  }
+  return key;
 }
 
 // The chart of a series: its own with `split` (or grouping "none"); its

@@ -5,8 +5,9 @@
 //
 // The sparkline is drawn from the bucket table of the chart the series is on
 // (chart.js), so it costs no request and shows what the chart shows; a series
-// not charted has none.  Text and sparklines are redrawn with the rest of the
-// page's text (main.js, at most once a second), only for series that changed.
+// not charted has none.  A tile's text is rewritten with the rest of the page's
+// text (main.js, at most once a second) where it changed; its sparkline only
+// when its chart was drawn since.
 
 import { formatAge, formatHeld, readingText } from "./format.js";
 
@@ -73,6 +74,8 @@ class Tile {
     this.spark.height = SPARK_H;
     a.append(this.name, this.value, this.age, this.spark);
     this.el = a;
+    this.drawnAt = null;  // its chart's drawnAt when the sparkline was drawn
+    this.stale = false;
   }
 }
 
@@ -123,7 +126,7 @@ export class Tiles {
   // list's ages), `serverNow` on the server's (the charts' times).
   refresh(now, serverNow) {
     if (!this.phone.matches) return;
-    const muted = getComputedStyle(this.el).getPropertyValue("--accent").trim() || "#2f6fde";
+    let colors = null;  // read once a refresh, and only when a sparkline is redrawn
     for (const [id, tile] of this.tiles) {
       const s = this.list.get(id);
       if (!s) continue;
@@ -137,9 +140,17 @@ export class Tiles {
       }
       if (tile.age.textContent !== age) tile.age.textContent = age;
       tile.el.classList.toggle("stale", s.info.stale);
-      if (found) {
-        const color = s.info.stale ? "#9a9aa0" : muted;
-        this.drawSpark(tile, found.chart.table, found.index, color, s.info.kind === "state");
+      // A sparkline shows what its chart shows: redrawn when the chart was
+      // drawn since (or the series went stale or came back), not every refresh.
+      if (found && (tile.drawnAt !== found.chart.drawnAt || tile.stale !== s.info.stale)) {
+        tile.drawnAt = found.chart.drawnAt;
+        tile.stale = s.info.stale;
+        if (colors === null) {
+          const style = getComputedStyle(this.el);
+          colors = { live: style.getPropertyValue("--accent").trim(), stale: style.getPropertyValue("--stale").trim() };
+        }
+        this.drawSpark(tile, found.chart.table, found.index, s.info.stale ? colors.stale : colors.live,
+          s.info.kind === "state");
       }
     }
   }
