@@ -212,11 +212,17 @@ def _received(server: Server, wall: float) -> dict[str, Any]:
     }
 
 
+async def _taken_in(servers: list[Server]) -> list[float]:
+    """Every server's count, asked at once: asked in turn, a slow /metrics put
+    the second count tens of milliseconds (several messages) later."""
+    return list(await asyncio.gather(*(server.taken_in() for server in servers)))
+
+
 async def window(servers: list[Server], settle: float, seconds: float) -> dict[str, Any]:
     for server in servers:
         await server.open()
     await asyncio.sleep(settle)
-    taken0 = [await server.taken_in() for server in servers]
+    taken0 = await _taken_in(servers)
     for server in servers:
         for s in server.streams:
             s.frames = s.points = s.bytes = 0
@@ -228,7 +234,7 @@ async def window(servers: list[Server], settle: float, seconds: float) -> dict[s
     for server in servers:
         for s in server.streams:
             s.recording = False
-    taken1 = [await server.taken_in() for server in servers]
+    taken1 = await _taken_in(servers)
     alerts = [await server.alerts(began) for server in servers]
     wall = t1 - t0
     return {

@@ -120,7 +120,9 @@ def test_loads_alerts_rules_watch_the_series_and_some_fire_in_a_short_run(tmp_pa
         result = loads.measure(load, broker, tmp_path, window=4.0, settle=2.0)
     rules, plain = result["alerts"], result["project"]
     assert "alert_states" not in plain  # the server without rules has none
-    assert abs(rules["messages"] - plain["messages"]) <= 4  # the same publisher
+    # The same publisher: both counts are asked at once, but a busy /metrics still answers
+    # some milliseconds apart (a CI run saw 800 against 808 when they were asked in turn).
+    assert abs(rules["messages"] - plain["messages"]) <= max(4, plain["messages"] / 50)
     assert rules["messages"] > 400
     # Most series are watched, by one rule or several; every reading of them is evaluated.
     assert rules["alert_states"] > 500
