@@ -22,9 +22,11 @@ from types import FrameType
 
 import uvicorn
 
+from devices.command import CommandSource
 from devices.mqtt import MqttSource
 from devices.serial import SerialSource
 from devices.sinks import Sinks
+from devices.system import SystemSource
 from telemetry.config import Config
 from telemetry.looplag import until_quiet_wake
 from telemetry.runtime import Runtime
@@ -50,6 +52,8 @@ GC_THRESHOLDS = (50_000, 20, 100)
 def build_sources(config: Config) -> list[Source]:
     sources: list[Source] = [MqttSource(m, config.limits) for m in config.mqtt]
     sources.extend(SerialSource(s, config.limits) for s in config.serial)
+    sources.extend(SystemSource(s) for s in config.system)
+    sources.extend(CommandSource(c) for c in config.command)
     return sources
 
 

@@ -12,6 +12,7 @@ from telemetry.config.model import (
     PAGE_RANGES,
     AlertRule,
     AuthConfig,
+    CommandConfig,
     Config,
     FilterSpec,
     HistoryConfig,
@@ -23,6 +24,7 @@ from telemetry.config.model import (
     SeriesRule,
     ServerConfig,
     Subscription,
+    SystemConfig,
 )
 from telemetry.config.sections import (
     MAX_ROLLUPS,
@@ -41,6 +43,7 @@ __all__ = [
     "PRECISIONS",
     "AlertRule",
     "AuthConfig",
+    "CommandConfig",
     "Config",
     "FilterSpec",
     "HistoryConfig",
@@ -52,6 +55,7 @@ __all__ = [
     "SeriesRule",
     "ServerConfig",
     "Subscription",
+    "SystemConfig",
     "build_config",
     "load_config",
     "make_normalizer",

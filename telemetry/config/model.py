@@ -109,6 +109,51 @@ class SerialConfig:
         )
 
 
+# The kinds of kernel sensors `[[system]]` reads, each `true` (all), `false` (none)
+# or a list of globs on the names it goes by (zone type, chip, 1-Wire id, IIO name).
+SYSTEM_KINDS = ("thermal", "hwmon", "w1", "iio")
+
+
+@dataclass(frozen=True, slots=True)
+class SystemConfig:
+    """One `[[system]]` reader: the kernel's sensors under `root` (sysfs), polled."""
+
+    name: str  # the device name of its readings, and the reader's name
+    root: str = "/"
+    interval: float = 10.0
+    rescan: float = 60.0  # how often sensors are looked for again (hot-plugged 1-Wire)
+    # Per kind of SYSTEM_KINDS: the globs of what is read (("*",): all; (): none).
+    thermal: tuple[str, ...] = ("*",)
+    hwmon: tuple[str, ...] = ("*",)
+    w1: tuple[str, ...] = ("*",)
+    iio: tuple[str, ...] = ("*",)
+    throttled: bool = True  # the Raspberry Pi's undervoltage and throttling flags
+
+    @property
+    def route(self) -> Route:
+        return Route(self.name, "system", "system", device=self.name, time="receive")
+
+
+@dataclass(frozen=True, slots=True)
+class CommandConfig:
+    """One `[[command]]`: a program run every `interval`, its stdout read as lines of
+    `format` (the serial formats), each line a message of device `name`."""
+
+    name: str
+    argv: tuple[str, ...] = ()  # run as is, no shell; empty when `shell` is given
+    shell: str | None = None  # run by /bin/sh -c, only when given
+    interval: float = 60.0
+    timeout: float = 10.0
+    format: str = "auto"
+    env: tuple[tuple[str, str], ...] = ()  # added to the server's own environment
+    max_output: int = 64 * 1024  # bytes of stdout kept per run; the rest is discarded
+    split: str = "lines"  # or "none": the whole output is one message (a JSON document)
+
+    @property
+    def route(self) -> Route:
+        return Route(self.name, "serial", self.format, device=self.name)
+
+
 @dataclass(frozen=True, slots=True)
 class FilterSpec:
     name: str
@@ -234,3 +279,5 @@ class Config:
     page: PageConfig = PageConfig()
     alerts: tuple[AlertRule, ...] = ()
     notify: tuple[NotifyConfig, ...] = ()
+    system: tuple[SystemConfig, ...] = ()
+    command: tuple[CommandConfig, ...] = ()

@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlsplit
 from telemetry import filters as filters_mod
 from telemetry import normalize
 from telemetry.config.alerts import alert_rule
+from telemetry.config.inputs import command_section, system_section
 from telemetry.config.model import (
     PAGE_GROUPS,
     PAGE_RANGES,
@@ -401,6 +402,11 @@ def build_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
     serial = [_serial(t, i) for i, t in enumerate(serial_tables)]
     _unique(problems, mqtt_tables, "mqtt")
     _unique(problems, serial_tables, "serial")
+    system_tables, command_tables = root.tables("system"), root.tables("command")
+    system = [system_section(t, i) for i, t in enumerate(system_tables)]
+    command = [command_section(t, i) for i, t in enumerate(command_tables)]
+    _unique(problems, system_tables, "system")
+    _unique(problems, command_tables, "command")
     config = Config(
         server=_server(root.table("server")),
         mqtt=tuple(m for m in mqtt if m is not None),
@@ -412,6 +418,8 @@ def build_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
         page=_page(root.table("page")),
         alerts=tuple(a for a in (alert_rule(t, i) for i, t in enumerate(alert_tables)) if a),
         notify=tuple(n for n in (notify_sink(t, i) for i, t in enumerate(notify_tables)) if n),
+        system=tuple(s for s in system if s is not None),
+        command=tuple(c for c in command if c is not None),
     )
     _unique(problems, alert_tables, "alert")
     _unique(problems, notify_tables, "notify")
