@@ -118,12 +118,13 @@ class CommandSource(ThreadedSource):
             )
         except OSError as exc:
             return self._failed("start_failed", f"cannot start {self.argv[0]!r}: {exc.strerror}")
-        self._process = process
-        try:
-            run, timed_out = self._collect(process, time.monotonic() + cfg.timeout)
-        finally:
-            self._process = None
-            self._kill(process)  # what it left behind in its group goes too
+        with process:  # its pipes closed and its status collected, whatever happens
+            self._process = process
+            try:
+                run, timed_out = self._collect(process, time.monotonic() + cfg.timeout)
+            finally:
+                self._process = None
+                self._kill(process)  # what it left behind in its group goes too
             status = process.wait()
         self._hand_over(inbox, run)
         if run.capped:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import shlex
 from urllib.parse import urlsplit
 
-from telemetry.config import AlertRule, Config, NotifyConfig
+from telemetry.config import AlertRule, CommandConfig, Config, NotifyConfig, SystemConfig
+from telemetry.config.model import SYSTEM_KINDS
 from telemetry.normalize.timestamps import LOCAL
 from telemetry.quantities import format_duration, format_size
 
@@ -49,6 +51,26 @@ def _alert(rule: AlertRule) -> str:
     return text
 
 
+def _system(s: SystemConfig) -> str:
+    kinds = ", ".join(f"{kind} {' '.join(getattr(s, kind)) or 'none'}" for kind in SYSTEM_KINDS)
+    return (
+        f"system {s.name}: {s.root} every {format_duration(s.interval)} "
+        f"(rescan {format_duration(s.rescan)}): {kinds}"
+        + (", throttled flags" if s.throttled else "")
+    )
+
+
+def _command(c: CommandConfig) -> str:
+    run = f"/bin/sh -c {shlex.quote(c.shell)}" if c.shell is not None else shlex.join(c.argv)
+    env = f", env {', '.join(name for name, _ in c.env)}" if c.env else ""
+    whole = ", the whole output one message" if c.split == "none" else ""
+    return (
+        f"command {c.name}: {run} every {format_duration(c.interval)}, "
+        f"timeout {format_duration(c.timeout)}, format {c.format}, "
+        f"output cap {format_size(c.max_output)}{env}{whole}"
+    )
+
+
 def _sink(sink: NotifyConfig) -> str:
     """`notify phone: ntfy to https://ntfy.sh (with a token), priority high`: the URL's
     host only, since a webhook's path or query may be its secret."""
@@ -89,6 +111,8 @@ def summarize(config: Config, source: str) -> str:
             f"{p.terminator} {p.encoding}, format {p.format}"
             + _reading(p.prefix, p.time, p.timezone)
         )
+    lines.extend(_system(s) for s in config.system)
+    lines.extend(_command(c) for c in config.command)
     for rule in config.series:
         parts = ["dropped: not stored nor streamed"] if rule.drop else []
         parts += [f"name {rule.name!r}"] if rule.name else []
@@ -105,7 +129,7 @@ def summarize(config: Config, source: str) -> str:
         + (f"series {', '.join(page.series)}" if page.series else "every series")
         + f", charts grouped by {page.group}"
     )
-    if not config.mqtt and not config.serial:
+    if not (config.mqtt or config.serial or config.system or config.command):
         lines.append("no readers configured: the server will run with no devices")
     h, lim = config.history, config.limits
     lines.append(

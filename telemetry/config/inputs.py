@@ -106,13 +106,6 @@ def command_section(t: Table, index: int) -> CommandConfig | None:
         ok = False
     interval = t.duration("interval", 60.0, 0.1, 86400.0)
     timeout = t.duration("timeout", min(10.0, interval), 0.1, 86400.0)
-    if timeout > interval:
-        t.problems.add(
-            t.key("timeout"),
-            f"{show(t.data['timeout'])} is longer than the interval; expected at most "
-            f"{show(t.data.get('interval', '1m'))}",
-        )
-        ok = False
     cfg = CommandConfig(
         name=t.string("name", f"command{index}", pattern=NAME, form=NAME_FORM),
         argv=argv if "argv" in t.data else (),
