@@ -120,8 +120,15 @@ class CommandSource(ThreadedSource):
             return self._failed("start_failed", f"cannot start {self.argv[0]!r}: {exc.strerror}")
         with process:  # its pipes closed and its status collected, whatever happens
             self._process = process
+            deadline = time.monotonic() + cfg.timeout
             try:
-                run, timed_out = self._collect(process, time.monotonic() + cfg.timeout)
+                run, timed_out = self._collect(process, deadline)
+                # Its output ended; it may still be exiting (coreutils close stdout first).
+                if not timed_out:
+                    try:
+                        process.wait(max(0.0, deadline - time.monotonic()))
+                    except subprocess.TimeoutExpired:
+                        timed_out = True
             finally:
                 self._process = None
                 self._kill(process)  # what it left behind in its group goes too

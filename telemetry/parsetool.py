@@ -9,7 +9,8 @@ without it, now.  Routes come from the config exactly as in the
 server: a topic is read by the first subscription that receives it, from the
 broker's own `RoutingTable` (the first `[[mqtt]]` whose subscriptions take the
 topic: a line does not say which broker it came from); a serial line is read
-as the port of that name says.  State carries across lines, as it does in a running server.
+as the port of that name says, or the `[[command]]` of that name (its output is
+read as a port's lines).  State carries across lines, as it does in a running server.
 """
 
 from __future__ import annotations
@@ -72,6 +73,9 @@ class ParseTool:
         for serial in self.config.serial:
             if port in (serial.name, serial.port):
                 return serial.route
+        for command in self.config.command:  # its output is read as a port's lines
+            if port == command.name:
+                return command.route
         return Route(port, "serial", device=port)
 
     def messages(self, item: dict[str, Any]) -> list[RawMessage]:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
 import pytest
 
 from devices.command import CommandSource
-from telemetry.config import parse_config
+from telemetry.config import LimitsConfig, make_normalizer, parse_config
 from telemetry.handoff import Inbox
 from telemetry.model import RawMessage
+from telemetry.parsetool import ParseTool
 from tests.harness.http import fetch
 from tests.harness.server import StartServer
 from tests.harness.waiting import wait_for_state, wait_until
@@ -197,4 +197,52 @@ def test_command_failure_shows_in_healthz(tmp_path: Path, start_server: StartSer
     status, body, _ = fetch(server.url + "healthz")
     assert status == 503
     assert "exit status 1: gone" in body.decode()
-    assert os.path.exists("/bin/sh")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "output", "expected"),
+    [
+        ("number", "21.5 °C\n", [("probe/value", 21.5, "°C")]),
+        (
+            "json",
+            '{"temp": 21.5, "rh": 40}\n',
+            [("probe/temp", 21.5, None), ("probe/rh", 40.0, None)],
+        ),
+        (
+            "kv",
+            "temp=21.5C rh=40\ntemp=21.75C rh=41\n",
+            [("probe/temp", 21.75, "°C"), ("probe/rh", 41.0, None)],
+        ),
+        (
+            "csv",
+            "temp_C,rh_%\n21.5,40\n",
+            [("probe/temp", 21.5, "°C"), ("probe/rh", 40.0, "%")],
+        ),
+        (
+            "influx",
+            "ups battery=87.5,load=12\n",
+            [("probe/ups.battery", 87.5, None), ("probe/ups.load", 12.0, None)],
+        ),
+    ],
+)
+def test_command_output_in_each_format_reads_as_telemetry_parse_reads_it(
+    fmt: str, output: str, expected: list[tuple[str, float, str | None]]
+) -> None:
+    src = command(f'argv = ["/usr/bin/printf", "%s", {json.dumps(output)}]\nformat = "{fmt}"')
+    out = Collected()
+    assert src.run_once(out.inbox)
+    out.payloads()
+    normalizer = make_normalizer(LimitsConfig())
+    got = [
+        (r.series, r.value, r.unit)
+        for msg in out.messages
+        for r in normalizer.normalize(msg).readings
+    ]
+    assert got[-len(expected) :] == expected
+    # `telemetry parse` reads the command's output as the server does, by its name.
+    tool = ParseTool(parse_config(f'[[command]]\nname = "probe"\nargv = ["x"]\nformat = "{fmt}"\n'))
+    line = json.dumps({"transport": "serial", "port": "probe", "payload": output})
+    (parsed,) = [json.loads(text) for text in tool.run([line])]
+    assert [(f"{r['device']}/{r['sensor']}", r["value"], r["unit"]) for r in parsed["readings"]][
+        -len(expected) :
+    ] == expected
