@@ -4,7 +4,7 @@
 layouts of the kernel's documentation (see `devices/sysfs.py`) and contents
 as seen on a Raspberry Pi 4 (`cpu-thermal` zone and its `cpu_thermal` hwmon
 twin, `rpi_volt` with no input), a PC's hwmon chips, DS18B20s on 1-Wire and
-IIO sensors; `sensors(root, n)` writes `n` plain ones, for the benchmark.
+IIO sensors; `twenty_sensors(root)` the benchmark's 20 of every kind.
 The tests change the files as the kernel would (a new value, an unplug).
 """
 
@@ -92,10 +92,27 @@ def build_tree(root: Path) -> Path:
     return root
 
 
-def sensors(root: Path, count: int) -> Path:
-    """`count` thermal zones and nothing else: the benchmark's plain sensors."""
-    for i in range(count):
-        zone = root / "sys/class/thermal" / f"thermal_zone{i}"
-        write(zone / "type", f"zone{i}\n")
+def twenty_sensors(root: Path) -> Path:
+    """A Pi with 20 sensors of every kind: 8 thermal zones, a hwmon chip with 6
+    inputs, 4 DS18B20s and an IIO device with 2 raw channels (scale and offset)."""
+    sys = root / "sys"
+    for i in range(8):
+        zone = sys / "class/thermal" / f"thermal_zone{i}"
+        write(zone / "type", f"zone{i}-thermal\n")
         write(zone / "temp", f"{40000 + i * 100}\n")
+    chip = sys / "class/hwmon/hwmon0"
+    write(chip / "name", "nct6775\n")
+    for i in range(3):
+        write(chip / f"temp{i + 1}_input", f"{30000 + i}\n")
+        write(chip / f"temp{i + 1}_label", f"SYSTIN{i}\n")
+        write(chip / f"in{i}_input", f"{1000 + i}\n")
+    for i in range(4):
+        write(sys / "bus/w1/devices" / f"28-00000000000{i}" / "w1_slave", w1_slave(21000 + i))
+    iio = sys / "bus/iio/devices/iio:device0"
+    write(iio / "name", "hdc100x\n")
+    write(iio / "in_humidityrelative_raw", "32768\n")
+    write(iio / "in_humidityrelative_scale", "1.525878\n")
+    write(iio / "in_temp_raw", "26000\n")
+    write(iio / "in_temp_scale", "2.517700\n")
+    write(iio / "in_temp_offset", "-15887.515151\n")
     return root

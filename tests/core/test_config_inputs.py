@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from telemetry.config import CommandConfig, SystemConfig, parse_config
+from telemetry.config import CommandConfig, SystemConfig, load_config, parse_config
 from telemetry.config.inputs import default_system_name
 from telemetry.normalize import SERIAL_FORMATS
 from telemetry.summary import summarize
-from tests.core.test_config import problems
+from tests.core.test_config import EXAMPLE, problems
 
 FORMATS = [f'"{f}"' for f in SERIAL_FORMATS]
 
@@ -173,3 +173,16 @@ def test_check_config_lists_system_and_command_readers() -> None:
         "command ups: /usr/bin/upsc ups every 1m, timeout 10s, format kv, output cap 64KiB" in text
     )
     assert "no readers configured" not in text
+
+
+def test_config_example_has_a_system_and_a_command_reader() -> None:
+    config = load_config(EXAMPLE, env={"MQTT_PASSWORD": "x"})
+    (system,) = config.system
+    (cmd,) = config.command
+    assert (system.name, system.w1) == ("pi", ("28-*",))
+    assert (cmd.name, cmd.argv[0], cmd.format, cmd.env) == (
+        "core",
+        "/usr/bin/vcgencmd",
+        "kv",
+        (("LC_ALL", "C"),),
+    )
