@@ -226,6 +226,7 @@ IIO = {
     "power": (0.001, "W"),
     "illuminance": (1.0, "lx"),
 }
+SUMMARIES = ("_peak", "_trough", "_mean")
 _IIO_CHANNEL = re.compile(r"in_([a-z]+?)(\d*)((?:-[a-z]+\d*)?(?:_[a-z]+)?)_(input|raw)")
 
 
@@ -260,6 +261,8 @@ def iio(root: str, globs: tuple[str, ...]) -> list[Probe]:
             if match is None or match.group(1) not in IIO:
                 continue
             kind, number, extra, which = match.groups()
+            if extra.endswith(SUMMARIES):
+                continue  # the highest, lowest or mean since a reset: not the reading
             channel = f"{kind}{number}{extra}"
             if which == "raw" and f"in_{channel}_input" in files:
                 continue  # the driver scaled it already
@@ -317,7 +320,7 @@ def throttled_values(text: str) -> list[Value]:
     ]
 
 
-def _vcgencmd(program: str) -> list[Value]:
+def vcgencmd(program: str) -> list[Value]:
     try:
         done = subprocess.run(
             [program, "get_throttled"],
@@ -336,7 +339,7 @@ def throttled(root: str) -> list[Probe]:
         return [Probe("throttled", path, lambda: throttled_values(read_text(path)))]
     program = shutil.which("vcgencmd") if os.path.realpath(root) == "/" else None
     if program is not None:
-        return [Probe("throttled", program, lambda: _vcgencmd(program))]
+        return [Probe("throttled", program, lambda: vcgencmd(program))]
     return []
 
 

@@ -83,6 +83,7 @@ def build_tree(root: Path) -> Path:
     write(iio / "iio:device1/in_temp_raw", "26000\n")
     write(iio / "iio:device1/in_temp_scale", "2.517700\n")
     write(iio / "iio:device1/in_temp_offset", "-15887.515151\n")
+    write(iio / "iio:device1/in_temp_peak_raw", "27000\n")  # the highest since a reset
     # An ADS1115 (ti-ads1015): raw counts and a per-channel scale in mV.
     write(iio / "iio:device2/name", "ads1115\n")
     write(iio / "iio:device2/in_voltage0_raw", "13290\n")

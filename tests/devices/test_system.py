@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from devices import sysfs
 from devices.sysfs import Refused, read_w1_slave, throttled_values
 from devices.system import SystemSource
 from simulators.sysfs import (
@@ -262,3 +263,18 @@ def test_system_stop_wakes_the_sleeping_reader_at_once(tmp_path: Path) -> None:
     src.stop(timeout=5)
     assert time.monotonic() - started < 1.0
     assert src.status().state == "stopped"
+
+
+def test_system_reads_vcgencmd_get_throttled_where_the_firmware_file_is_missing(
+    tmp_path: Path,
+) -> None:
+    program = tmp_path / "vcgencmd"
+    program.write_text('#!/bin/sh\n[ "$1" = get_throttled ] && echo throttled=0x20002\n')
+    program.chmod(0o755)
+    flags = {sensor: v for sensor, v, _ in sysfs.vcgencmd(str(program))}
+    assert [s for s, v in flags.items() if v] == [
+        "throttled/freq_capped",
+        "throttled/freq_capped_occurred",
+    ]
+    # Under a fake root, never the machine's own vcgencmd: no flags without the file.
+    assert sysfs.throttled(str(tmp_path)) == []
