@@ -24,6 +24,7 @@ from simulators.sysfs import (
 from telemetry.config import Config, make_normalizer, parse_config
 from telemetry.handoff import Inbox
 from telemetry.model import Reading
+from telemetry.pipeline import Pipeline
 from tests.harness.http import fetch
 from tests.harness.server import StartServer
 from tests.harness.waiting import wait_for_state, wait_until
@@ -278,3 +279,32 @@ def test_system_reads_vcgencmd_get_throttled_where_the_firmware_file_is_missing(
     ]
     # Under a fake root, never the machine's own vcgencmd: no flags without the file.
     assert sysfs.throttled(str(tmp_path)) == []
+
+
+def test_system_unplugged_sensor_goes_stale_by_its_own_rhythm(tmp_path: Path) -> None:
+    """No `stale` filter: the pipeline's derived limit (five usual intervals, 30 s at
+    least) marks the unplugged DS18B20 stale while the CPU temperature stays live."""
+    src = source(build_tree(tmp_path), 'interval = "10s"')
+    clock = [1000.0]
+    pipeline = Pipeline(config(tmp_path), clock=lambda: clock[0])
+    src.rescan()
+
+    def poll() -> None:
+        msg = src.poll()
+        assert msg is not None
+        pipeline.ingest([msg])
+        pipeline.take_tick(clock[0])
+        clock[0] += 10.0
+
+    for _ in range(5):
+        poll()
+    shutil.rmtree(tmp_path / W1 / DS18B20_GOOD)
+    for _ in range(4):  # 40 s without it: under five intervals (50 s)
+        poll()
+    entries = {e.id: e for e in pipeline.store.entries()}
+    assert not entries[f"pi/{DS18B20_GOOD}"].stale
+    for _ in range(3):
+        poll()
+    assert entries[f"pi/{DS18B20_GOOD}"].stale
+    assert not entries["pi/cpu-thermal"].stale
+    assert src.rejected["sensor_unreadable"] == 7
