@@ -120,6 +120,8 @@ class CommandSource(ThreadedSource):
             return self._failed("start_failed", f"cannot start {self.argv[0]!r}: {exc.strerror}")
         with process:  # its pipes closed and its status collected, whatever happens
             self._process = process
+            if self._stopping:  # asked to stop before `_wake` could see the process
+                self._kill(process)
             deadline = time.monotonic() + cfg.timeout
             try:
                 run, timed_out = self._collect(process, deadline)
