@@ -4,6 +4,9 @@
 on top of `ReconnectingSource`, which adds to `ThreadedSource` (the thread and
 the state it reports) what readers share: the jittered wait between attempts
 (`backoff.Backoff`).
+`system.SystemSource` (the kernel's sensors, polled) and `command.CommandSource`
+(a program run every interval) are plain `ThreadedSource`s: nothing to
+reconnect to.
 `count_rejection` is their one way to count and log what they skip, so a flood
 of bad input cannot flood the log; `_wait_for_room` their backpressure.
 """

@@ -1,4 +1,4 @@
-"""The contract every input adapter implements (MQTT, serial, simulators).
+"""The contract every input adapter implements (MQTT, serial, system, command, simulators).
 
 A source owns its threads: `start` returns at once, `stop` returns within its
 timeout.  It hands `RawMessage`s to an `Inbox`, never to anything else, and
