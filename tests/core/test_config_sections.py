@@ -172,8 +172,8 @@ max_series = 0
             'history.raw_span: "1y" is not a duration such as "250ms", "10s", "10m", '
             '"1h30m" or "30d"',
             "limits.max_series: 0 is not a whole number from 1 to 1000000",
-            "bogus: unknown section; known sections: "
-            "alert, auth, history, limits, mqtt, notify, page, serial, series, server",
+            "bogus: unknown section; known sections: alert, auth, command, history, "
+            "limits, mqtt, notify, page, serial, series, server, system",
             "mqtt[0].subscribe[0].qos: 3 is not one of 0, 1, 2",
         ]
     )
