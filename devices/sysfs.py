@@ -96,9 +96,15 @@ def _sys(root: str, *parts: str) -> str:
     return os.path.join(root, "sys", *parts)
 
 
+def _glob(root: str, *parts: str) -> list[str]:
+    """The paths under `root` that `parts` (the last a pattern) match, in natural order."""
+    return sorted(glob.glob(os.path.join(glob.escape(root), "sys", *parts)), key=_natural)
+
+
 def _name_of(path: str) -> str | None:
+    """The name a file holds (a zone's type, a chip's name, a label); None if none."""
     try:
-        return _clean(read_text(path))
+        return _clean(read_text(path)) or None
     except OSError:
         return None
 
@@ -109,7 +115,7 @@ def _name_of(path: str) -> str | None:
 def thermal(root: str, globs: tuple[str, ...]) -> list[Probe]:
     probes = []
     seen: set[str] = set()
-    for zone in sorted(glob.glob(_sys(root, "class", "thermal", "thermal_zone*")), key=_natural):
+    for zone in _glob(root, "class", "thermal", "thermal_zone*"):
         kind = _name_of(os.path.join(zone, "type"))
         if kind is None or not _wanted(kind, globs):
             continue
@@ -138,7 +144,7 @@ def hwmon(root: str, globs: tuple[str, ...], skip: set[str]) -> list[Probe]:
     `cpu_thermal` beside the zone `cpu-thermal`) are left out."""
     probes = []
     seen: set[str] = set()
-    for chip in sorted(glob.glob(_sys(root, "class", "hwmon", "hwmon*")), key=_natural):
+    for chip in _glob(root, "class", "hwmon", "hwmon*"):
         base = chip
         name = _name_of(os.path.join(chip, "name"))
         if name is None:  # older drivers: the attributes are the device's
@@ -193,7 +199,7 @@ def read_w1_slave(sensor: str, text: str) -> list[Value]:
 
 def w1(root: str, globs: tuple[str, ...]) -> list[Probe]:
     probes = []
-    for device in sorted(glob.glob(_sys(root, "bus", "w1", "devices", "*-*"))):
+    for device in _glob(root, "bus", "w1", "devices", "*-*"):
         ident = os.path.basename(device)
         if not _wanted(ident, W1_FAMILIES) or not _wanted(ident, globs):
             continue
@@ -246,9 +252,7 @@ def _iio_reader(
 
 def iio(root: str, globs: tuple[str, ...]) -> list[Probe]:
     probes = []
-    for device in sorted(
-        glob.glob(_sys(root, "bus", "iio", "devices", "iio:device*")), key=_natural
-    ):
+    for device in _glob(root, "bus", "iio", "devices", "iio:device*"):
         name = _name_of(os.path.join(device, "name")) or os.path.basename(device)
         if not _wanted(name, globs):
             continue

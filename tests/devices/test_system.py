@@ -308,3 +308,12 @@ def test_system_unplugged_sensor_goes_stale_by_its_own_rhythm(tmp_path: Path) ->
     assert entries[f"pi/{DS18B20_GOOD}"].stale
     assert not entries["pi/cpu-thermal"].stale
     assert src.rejected["sensor_unreadable"] == 7
+
+
+def test_system_root_with_glob_characters_and_nameless_zones(tmp_path: Path) -> None:
+    root = tmp_path / "root[1]*"
+    write(root / "sys/class/thermal/thermal_zone0/type", "cpu-thermal\n")
+    write(root / "sys/class/thermal/thermal_zone0/temp", "50000\n")
+    write(root / "sys/class/thermal/thermal_zone1/type", "\n")  # no name: not a series
+    write(root / "sys/class/thermal/thermal_zone1/temp", "51000\n")
+    assert values(source(root)) == {"pi/cpu-thermal": (50.0, "°C")}
