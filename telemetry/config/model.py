@@ -145,7 +145,8 @@ class CommandConfig:
     interval: float = 60.0
     timeout: float = 10.0
     format: str = "auto"
-    env: tuple[tuple[str, str], ...] = ()  # added to the server's own environment
+    # Added to the server's own environment; values may be secrets: never shown.
+    env: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     max_output: int = 64 * 1024  # bytes of stdout kept per run; the rest is discarded
     split: str = "lines"  # or "none": the whole output is one message (a JSON document)
 

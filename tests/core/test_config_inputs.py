@@ -186,3 +186,13 @@ def test_config_example_has_a_system_and_a_command_reader() -> None:
         "kv",
         (("LC_ALL", "C"),),
     )
+
+
+def test_config_command_env_values_are_never_shown() -> None:
+    config = parse_config(
+        '[[command]]\nname = "a"\nargv = ["x"]\nenv = { TOKEN = "${T}" }\n', env={"T": "s3cret"}
+    )
+    (cmd,) = config.command
+    assert cmd.env == (("TOKEN", "s3cret"),)
+    assert "s3cret" not in repr(cmd)
+    assert "s3cret" not in summarize(config, "c.toml")
