@@ -48,7 +48,9 @@ GC_THRESHOLDS = (50_000, 20, 100)
 
 
 def build_sources(config: Config) -> list[Source]:
-    sources: list[Source] = [MqttSource(m, config.limits) for m in config.mqtt]
+    # A broker with no subscription is publish only (a [[notify]] sink's or an
+    # [[output.mqtt]]'s): no reader of its own.
+    sources: list[Source] = [MqttSource(m, config.limits) for m in config.mqtt if m.subscribe]
     sources.extend(SerialSource(s, config.limits) for s in config.serial)
     return sources
 

@@ -144,10 +144,11 @@ def test_mqtt_sink_leaves_the_current_state_retained_for_a_fresh_subscriber(
         PLUG.format(sinks='"home-mqtt"')
         + '[[notify]]\nname = "home-mqtt"\ntype = "mqtt"\nmqtt = "home"\n'
         + 'topic = "telemetry/alerts"\n'
+        # Publish only: no [[mqtt.subscribe]], so no reader on this broker.
         + f'[[mqtt]]\nname = "home"\nurl = "mqtt://{broker.host}:{broker.port}"\n'
-        + '[[mqtt.subscribe]]\ntopic = "nothing/#"\n'
     )
     server = start_server(config)
+    assert get_json(server, "api/series")[1]["sources"] == []
     put(server, ("plug/power", "2400"))
     topic = "telemetry/alerts/plug-overload/plug/power"
     wait_until(lambda: sink_status(server, "home-mqtt")["sent"] == 1, timeout=10, what="sent")
