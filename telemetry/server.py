@@ -27,6 +27,7 @@ from devices.serial import SerialSource
 from devices.sinks import Sinks
 from telemetry.config import Config
 from telemetry.looplag import until_quiet_wake
+from telemetry.outputs import Output, Outputs
 from telemetry.runtime import Runtime
 from telemetry.sources import Source
 from web.app import create_app
@@ -177,6 +178,12 @@ def serve(
     return 0
 
 
+def build_outputs(config: Config) -> Outputs | None:
+    """The `[output.*]` outputs that take points, or None when there are none."""
+    made: list[Output] = []
+    return Outputs(made) if made else None
+
+
 def make_server(
     config: Config,
     sources: Iterable[Source] | None = None,
@@ -185,7 +192,8 @@ def make_server(
 ) -> Server:
     """A ready-to-run server; `sources` defaults to the readers the config names."""
     sinks = Sinks(config) if config.notify else None
-    runtime = Runtime(config, build_sources(config) if sources is None else sources, sinks)
+    readers = build_sources(config) if sources is None else sources
+    runtime = Runtime(config, readers, sinks, build_outputs(config))
     app = create_app(runtime)
     host = config.server.host
     if not is_loopback(host) and config.auth.file is None:

@@ -223,6 +223,40 @@ class LimitsConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class MqttOutputConfig:
+    """One `[[output.mqtt]]`: readings republished to a broker (`devices.republish`)."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class InfluxOutputConfig:
+    """One `[[output.influx]]`: readings written as line protocol over HTTP."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class PrometheusOutputConfig:
+    """`[output.prometheus]`: the last values of matching series in `/metrics`."""
+
+    match: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OutputConfig:
+    """`[output]`: where readings leave the server (`telemetry.outputs`)."""
+
+    mqtt: tuple[MqttOutputConfig, ...] = ()
+    influx: tuple[InfluxOutputConfig, ...] = ()
+    prometheus: PrometheusOutputConfig | None = None
+
+    def __bool__(self) -> bool:
+        """Whether any output that takes points is configured."""
+        return bool(self.mqtt or self.influx)
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     server: ServerConfig = ServerConfig()
     mqtt: tuple[MqttConfig, ...] = ()
@@ -234,3 +268,4 @@ class Config:
     page: PageConfig = PageConfig()
     alerts: tuple[AlertRule, ...] = ()
     notify: tuple[NotifyConfig, ...] = ()
+    output: OutputConfig = OutputConfig()

@@ -32,6 +32,7 @@ from telemetry.config.model import (
     Subscription,
 )
 from telemetry.config.notify import check_names, notify_sink
+from telemetry.config.outputs import output_section
 from telemetry.config.table import MAX_GLOBS, NAME, PATH, Problems, Table, check_globs, show
 from telemetry.errors import ConfigError
 from telemetry.normalize.timestamps import LOCAL, ClockPolicy, zone
@@ -431,6 +432,7 @@ def build_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
         page=_page(root.table("page")),
         alerts=tuple(a for a in (alert_rule(t, i) for i, t in enumerate(alert_tables)) if a),
         notify=tuple(n for n in (notify_sink(t, i) for i, t in enumerate(notify_tables)) if n),
+        output=output_section(root.table("output")),
     )
     _unique(problems, alert_tables, "alert")
     _unique(problems, notify_tables, "notify")
