@@ -155,6 +155,20 @@ def test_telemetry_custom_prefix_needs_its_template() -> None:
     assert [(a.device, a.online) for a in out.availability] == [("greenhouse", False)]
 
 
+def test_telemetry_view_reads_what_ingest_instances_republished_under_their_prefixes() -> None:
+    """deploy/README.md's second topology: ingest-N republishes the sites' series under
+    views/ingest-N; a view's template skips that level, the series stay the sites'."""
+    route = Subscription(
+        "views/+/#", format="telemetry", template="views/{ignore}/{device}/{sensor...}"
+    ).route("v")
+    topics = ["views/ingest-1/greenhouse/bme280/temperature", "views/ingest-2/garage/door/open"]
+    out = [normalize({"v": 1, "ts": NOW}, topic, route=route) for topic in topics]
+    assert [r.series for o in out for r in o.readings] == [
+        "greenhouse/bme280/temperature",
+        "garage/door/open",
+    ]
+
+
 def test_telemetry_topic_without_a_sensor_level_is_refused() -> None:
     out = normalize({"v": 1}, "telemetry/greenhouse")
     assert reasons(out) == ["topic_mismatch"]
