@@ -6,13 +6,12 @@ broker, and a real server on the central broker reading them with
 `format = "telemetry"`; the central broker stopped for 10 s; two servers
 splitting one `$share/` group.
 
-The sites here are `ContractSite`s (paho publishing the contract).  To run real
-site instances instead, give each a `[[output.mqtt]]` on the site broker and
-`[server] name`, and wrap it in a class with `name`, `announce()` and
-`publish(count) -> list[Expected]` (`tests.harness.federation.Site`): publish
-through its inbox or a device of its own, return what its own `/api/export`
-then holds (`stored(site_server, since)` with the series ids prefixed by the
-site's name).
+The sites here are `ContractSite`s (paho publishing the contract).  Real site
+instances take their place with `tests.harness.federation.ServerSite(name,
+start_server(config))`, the config holding `[server] name = "<name>"` and an
+`[[output.mqtt]]` with `url` the site broker's, `qos = 1`, `retain = false`:
+`announce()` and `publish(count)` are the same, and the series ids, units,
+kinds and device times compared are what each site itself stored.
 """
 
 from __future__ import annotations

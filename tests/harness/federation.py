@@ -5,8 +5,8 @@ so the central instance's session outlives a restart) and a site mosquitto whose
 bridge is `deploy/mosquitto-bridge.conf` with the central broker's address put
 in.  A site is anything with `name`, `announce()` (its retained `online`) and
 `publish(count)` (readings in the wire contract of `[[output.mqtt]]`, returning
-what it sent as `Expected`): `ContractSite` here publishes them with paho; a
-real site instance republishing through `[[output.mqtt]]` can take its place.
+what it sent as `Expected`): `ContractSite` publishes them with paho;
+`ServerSite` is a real site instance republishing through `[[output.mqtt]]`.
 `stored(server)` is what a central instance stored, as the same `Expected`.
 """
 
@@ -26,6 +26,7 @@ from devices.backoff import Backoff
 from devices.mqtt import MqttSource
 from simulators.broker import Broker
 from telemetry.config import LimitsConfig, MqttConfig, Subscription
+from telemetry.model import RawMessage, Route
 from tests.harness.broker import MosquittoFactory
 from tests.harness.http import fetch
 from tests.harness.server import RunningServer
@@ -150,6 +151,49 @@ class ContractSite:
 
     def close(self) -> None:
         self.publisher.close()
+
+
+class ServerSite:
+    """A real site instance: `server` runs with `[server] name` and an `[[output.mqtt]]`
+    to the site broker at QoS 1 (and `retain = false`, so none of its points is held
+    back), fed through its inbox as its readers feed it; the readings the central
+    instance must hold are the ones the site stored, under the site's name.  Each
+    message's receive time, the time of its readings, is on the millisecond, as the
+    wire contract carries it."""
+
+    def __init__(self, name: str, server: RunningServer) -> None:
+        self.name = name
+        self.server = server
+        self.route = Route("feed", "mqtt")  # `auto`; the topic's first level is the device
+        self.since = time.time() - 60
+        self.t0 = round(time.time() - 30, 3)
+        self.sent = 0
+        self.seen: set[Expected] = set()
+
+    def announce(self) -> None:
+        """Nothing: the republisher says `online` itself once it connects."""
+
+    def publish(self, count: int) -> list[Expected]:
+        messages = []
+        for _ in range(count):
+            i = self.sent
+            self.sent += 1
+            when = round(self.t0 + i * 0.01, 3)
+            if i % 2:
+                state = b"true" if i % 4 // 2 else b"false"
+                message = RawMessage(self.route, "door/state", b'{"open": %s}' % state, when)
+            else:
+                message = RawMessage(self.route, "bme280/temperature", b"%.2f C" % i, when)
+            messages.append(message)
+        self.server.runtime.inbox.put_many(messages)
+
+        def stored_now() -> list[Expected] | None:
+            new = [e for e in stored(self.server, self.since) if e not in self.seen]
+            return new if len(new) >= count else None
+
+        new = wait_until(stored_now, timeout=10, what=f"{count} readings on site {self.name}")
+        self.seen.update(new)
+        return [e._replace(series=f"{self.name}/{e.series}") for e in new]
 
 
 def catalog(server: RunningServer) -> dict[str, Any]:
