@@ -108,6 +108,8 @@ def test_telemetry_unknown_keys_are_ignored() -> None:
         (b'{"v": 1e999}', "not_finite"),
         ({"v": 1, "kind": "text"}, "bad_kind"),
         ({"v": 1, "kind": None}, "bad_kind"),
+        ({"v": 1, "kind": ["state"]}, "bad_kind"),
+        ({"v": 1, "kind": {"a": 1}}, "bad_kind"),
         ({"v": 0.5, "kind": "state"}, "not_a_state"),
         ({"v": True, "kind": "state"}, "not_a_state"),
         ({"v": 1, "u": 5}, "bad_unit"),
@@ -193,6 +195,29 @@ def test_telemetry_reads_back_what_the_contract_writes(
     ts = round(NOW - age, 3)
     out = normalize({"v": value, "u": unit, "ts": ts, "kind": "number"})
     assert readings(out) == [("greenhouse", "bme280/temperature", value, unit, ts, True, "number")]
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
+    max_leaves=8,
+)
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["v", "u", "ts", "kind", "x"]) | st.text(max_size=4), JSON, max_size=6
+    )
+)
+def test_telemetry_any_object_is_a_reading_or_a_counted_reason_never_a_bug(
+    document: dict[str, Any],
+) -> None:
+    out = normalize(json.dumps(document).encode())
+    assert "parser_error" not in reasons(out)
+    assert len(out.readings) + len(out.errors) >= 1
+    for reading in out.readings:
+        assert reading.kind in ("number", "state")
+        assert reading.series.startswith("greenhouse/bme280/temperature")
 
 
 def test_telemetry_skew_limit_still_bounds_times_ahead() -> None:

@@ -65,7 +65,7 @@ class Republished:
         if "v" not in document:
             raise PayloadError("no_value", f'{sensor}: no "v" in the payload')
         kind = document.get("kind", "number")
-        if kind not in KINDS:
+        if not isinstance(kind, str) or kind not in KINDS:
             raise PayloadError(
                 "bad_kind", f"{sensor}: kind {str(kind)[:20]!r}; expected number or state"
             )
