@@ -27,6 +27,12 @@ class AuthConfig:
     session: float = 30 * 86400.0  # how long a login lasts
 
 
+# `format = "telemetry"`'s template when a subscription gives none: another
+# instance's name is the device, its series id the sensor
+# (telemetry/normalize/families/republished.py).
+REPUBLISHED_TEMPLATE = "{ignore}/{device}/{sensor...}"
+
+
 @dataclass(frozen=True, slots=True)
 class Subscription:
     topic: str
@@ -41,12 +47,17 @@ class Subscription:
     time: str = "device"  # or "receive": device times are not used
 
     def route(self, source: str) -> Route:
-        """How messages this subscription brings in are read."""
+        """How messages this subscription brings in are read.  `format = "telemetry"`
+        without a template names its parts as the default republish prefix
+        `telemetry/<instance>` lays them out (`REPUBLISHED_TEMPLATE`)."""
+        template = self.template
+        if template is None and self.format == "telemetry":
+            template = REPUBLISHED_TEMPLATE
         return Route(
             source,
             "mqtt",
             self.format,
-            self.template,
+            template,
             self.device,
             self.timezone,
             self.precision,
