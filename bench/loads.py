@@ -164,17 +164,23 @@ def measure(
     window: float,
     settle: float,
     order: Sequence[str] | None = None,
+    twins: Sequence[Broker] = (),
 ) -> dict[str, Any]:
     """One window of `load` with its servers (in `order`) side by side: by server,
-    its CPU, what its clients received and their latencies."""
+    its CPU, what its clients received and their latencies.  `twins`: a broker per
+    server instead of `broker`, each with a publisher of its own (the same sensors,
+    the same phases): no server's subscription is served before the other's."""
+    kinds = order or load.servers
+    brokers = list(twins) or [broker] * len(kinds)
     with contextlib.ExitStack() as stack:
         running = {
-            kind: stack.enter_context(server(kind, broker, folder))
-            for kind in order or load.servers
+            kind: stack.enter_context(server(kind, at, folder))
+            for kind, at in zip(kinds, brokers, strict=True)
         }
         said: dict[str, Any] = {}
         if load.sensors:
-            said = stack.enter_context(publisher(broker, load))
+            for at in dict.fromkeys(brokers):  # one publisher a broker
+                said = stack.enter_context(publisher(at, load))
         argv = [sys.executable, "-m", "bench.loads_clients"]
         for kind, (pid, port) in running.items():
             counts = "baseline" if kind == "baseline" else "project"
@@ -218,12 +224,24 @@ def run(options: Options, progress: Callable[[str], None] = lambda _: None) -> R
     bursts: dict[str, list[dict[str, Any]]] = {kind: [] for kind in BURST_SERVERS}
     with tempfile.TemporaryDirectory(prefix="bench-loads-") as name:
         folder = Path(name)
-        with private_broker() as broker:
+        # The alerts load compares two project servers: each on a broker and a
+        # publisher of its own (`measure`'s `twins`), or the one started first pays
+        # for being served first (bench/README.md, Alerts).
+        with private_broker() as broker, private_broker() as second:
             for i in range(repeat):
                 for load in LOADS:
+                    twins = (broker, second) if load.alerts else ()
                     for order in orders(load, i):
                         progress(f"{NAME}: {load.title}, {window:g} s ({i + 1}/{repeat})")
-                        r = measure(load, broker, folder, window=window, settle=settle, order=order)
+                        r = measure(
+                            load,
+                            broker,
+                            folder,
+                            window=window,
+                            settle=settle,
+                            order=order,
+                            twins=twins,
+                        )
                         runs[load.key].append(r)
                         progress(f"{NAME}: " + loads_report.summary(load, r))
         (folder / "burst").mkdir()

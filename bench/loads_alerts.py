@@ -1,6 +1,7 @@
 """The alerts load of `bench.loads`: 100 `[[alert]]` rules over 200 sensors' series.
 
     python -m bench.loads_alerts [--seconds 60] [--repeat 3] [--json FILE] [--same]
+                                 [--alone | --twin]
 
 Two project servers side by side on the same publisher (200 sensors at 1 Hz,
 own phases, `bench.loads_publisher`) and one client each: one with the usual
@@ -10,6 +11,12 @@ the rules / CPU without, window by window.  `python -m bench --only loads` runs
 this load with the others; this command runs it alone, each repeat a pair of
 windows in both start orders (`bench.loads.orders`); `--same` runs the second
 server without rules too, for the noise between two identical servers.
+`--alone` runs one server at a time instead (with the rules, then without, then
+without, then with, ...): no start order to skew a window, at the price of the
+machine's drift between two windows; each repeat is again a pair, its figure the
+ratio of its two windows.  `--twin` keeps the servers side by side but gives each
+a broker and a publisher of its own (`bench.loads.measure`'s `twins`): no broker
+serves one server's subscription before the other's.
 
 The rules are what an owner of these sensors would write: too warm, too cold
 (with `clear` and `for`), outside a range, silent; most name one series, some
@@ -25,6 +32,7 @@ every reading of a watched series, and changes state during every window.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import statistics
@@ -98,30 +106,69 @@ def alert_rules(sensors: int = 200) -> str:
     return "".join(out)
 
 
-def run(seconds: float, repeat: int, *, same: bool = False) -> list[dict[str, Any]]:
+def run(
+    seconds: float, repeat: int, *, same: bool = False, alone: bool = False, twin: bool = False
+) -> list[dict[str, Any]]:
     """`repeat` pairs of windows, each pair in both start orders.  `same`: the
     second server runs without rules too (the project from this directory again,
-    as "project@."), to see what two identical servers differ by."""
+    as "project@."), to see what two identical servers differ by.  `alone`: each
+    pair is two windows of one server each (`run_alone`)."""
     from bench.loads import LOADS, measure, orders  # noqa: PLC0415 (it imports this module)
 
     (load,) = [load for load in LOADS if load.alerts]
     other = f"project@{Path.cwd()}" if same else "alerts"
     runs = []
-    with private_broker() as broker, tempfile.TemporaryDirectory(prefix="bench-alerts-") as name:
+    with (
+        private_broker() as broker,
+        private_broker() if twin else contextlib.nullcontext(broker) as second,
+        tempfile.TemporaryDirectory(prefix="bench-alerts-") as name,
+    ):
+        twins = (broker, second) if twin else ()
+        if alone:
+            return run_alone(load, broker, Path(name), seconds, repeat, other=other)
         for i in range(repeat):
             for kinds in orders(load, i):
                 order = tuple(other if kind == "alerts" else kind for kind in kinds)
-                r = measure(load, broker, Path(name), window=seconds, settle=5.0, order=order)
+                r = measure(
+                    load, broker, Path(name), window=seconds, settle=5.0, order=order, twins=twins
+                )
                 r["alerts"], r["first"] = r.pop(other), "alerts" if order[0] == other else "project"
                 runs.append(r)
                 with_, without = r["alerts"]["percent"], r["project"]["percent"]
                 print(
-                    f"{i + 1}/{repeat}, {r['first']} first: with rules {with_:.3f}%, without "
+                    f"{i + 1}/{repeat}, {'twin brokers, ' if twin else ''}{r['first']} first: "
+                    f"with rules {with_:.3f}%, without "
                     f"{without:.3f}%, ratio {with_ / without:.3f}, "
                     f"{r['alerts'].get('alert_changes', 0)} changes in the window, "
                     f"{r['alerts'].get('alert_states', 0)} states",
                     flush=True,
                 )
+    return runs
+
+
+def run_alone(
+    load: Any, broker: Any, folder: Path, seconds: float, repeat: int, *, other: str
+) -> list[dict[str, Any]]:
+    """`repeat` pairs of windows, one server alone on the publisher in each: the
+    one with the rules first in even pairs, second in odd ones (ABBA), so that a
+    drift of the machine's load over the run cancels out over two pairs."""
+    from bench.loads import measure  # noqa: PLC0415 (it imports this module)
+
+    runs = []
+    for i in range(repeat):
+        r: dict[str, Any] = {"first": "alerts" if i % 2 == 0 else "project", "alone": True}
+        for kind in (other, "project") if i % 2 == 0 else ("project", other):
+            one = measure(load, broker, folder, window=seconds, settle=5.0, order=(kind,))
+            r["alerts" if kind == other else "project"] = one[kind]
+        runs.append(r)
+        with_, without = r["alerts"]["percent"], r["project"]["percent"]
+        print(
+            f"{i + 1}/{repeat}, alone, {r['first']} first: with rules {with_:.3f}%, without "
+            f"{without:.3f}%, ratio {with_ / without:.3f}, "
+            f"{r['alerts'].get('alert_changes', 0)} changes in the window, "
+            f"{r['alerts'].get('alert_states', 0)} states",
+            flush=True,
+        )
     return runs
 
 
@@ -133,16 +180,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--same", action="store_true", help="both servers without rules: the noise floor"
     )
+    parser.add_argument("--alone", action="store_true", help="one server at a time: no start order")
+    parser.add_argument(
+        "--twin", action="store_true", help="a broker and a publisher for each server"
+    )
     args = parser.parse_args(argv)
-    runs = run(args.seconds, args.repeat, same=args.same)
+    runs = run(args.seconds, args.repeat, same=args.same, alone=args.alone, twin=args.twin)
     ratios = [r["alerts"]["percent"] / r["project"]["percent"] for r in runs]
-    pairs = [math.sqrt(a * b) for a, b in zip(ratios[::2], ratios[1::2], strict=True)]
+    if args.alone:  # a run is a pair already
+        pairs = ratios
+    else:
+        pairs = [math.sqrt(a * b) for a, b in zip(ratios[::2], ratios[1::2], strict=True)]
     with_ = statistics.median(r["alerts"]["percent"] for r in runs)
     without = statistics.median(r["project"]["percent"] for r in runs)
     print(
         f"median: with rules {with_:.3f}%, without {without:.3f}%, ratio "
         f"{statistics.median(ratios):.3f} ({min(ratios):.3f}-{max(ratios):.3f}); "
-        f"by pair (both orders, geometric mean): {', '.join(f'{p:.3f}' for p in pairs)}"
+        f"by pair ({'alone' if args.alone else 'both orders, geometric mean'}): "
+        + ", ".join(f"{p:.3f}" for p in pairs)
     )
     if args.json:
         Path(args.json).write_text(json.dumps(runs, indent=2) + "\n", encoding="utf-8")

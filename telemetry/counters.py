@@ -18,6 +18,7 @@ from telemetry.history import CatalogEntry
 from telemetry.hub import Hub
 from telemetry.looplag import LoopLag
 from telemetry.notices import SinkStatus
+from telemetry.outputs import OutputStatus
 from telemetry.pipeline import Pipeline
 from telemetry.sources import SourceStatus
 
@@ -57,6 +58,7 @@ class Counters:
     alerts: dict[str, int]  # alert watches by state (ok, pending, firing, resolved)
     alerts_refused: int  # alert watches not made: the cap was reached
     sinks: tuple[SinkStatus, ...] = ()  # the [[notify]] sinks' counters
+    outputs: tuple[OutputStatus, ...] = ()  # the [output.*] outputs' states and counters
 
 
 def take(
@@ -67,6 +69,7 @@ def take(
     looplag: LoopLag,
     *,
     sinks: Sequence[SinkStatus] = (),
+    outputs: Sequence[OutputStatus] = (),
 ) -> Counters:
     store = pipeline.store
     by_source: dict[str, dict[str, int]] = {}
@@ -111,4 +114,5 @@ def take(
         alerts=pipeline.alerts.tally(),
         alerts_refused=pipeline.alerts.refused,
         sinks=tuple(sinks),
+        outputs=tuple(outputs),
     )

@@ -32,6 +32,7 @@ from telemetry.config import PageConfig
 from telemetry.history import CatalogEntry
 from telemetry.model import Availability
 from telemetry.notices import SinkStatus
+from telemetry.outputs import OutputStatus
 from telemetry.pipeline import TickPoint
 from telemetry.sources import SourceStatus
 
@@ -100,6 +101,12 @@ def alert_state(change: Change) -> dict[str, object]:
 def sink(status: SinkStatus) -> dict[str, object]:
     """One `[[notify]]` sink's counters (`GET /api/alerts`, `GET /api/series`): name,
     type, sent, failed, dropped, queued, failing, last_error."""
+    return dataclasses.asdict(status)
+
+
+def output(status: OutputStatus) -> dict[str, object]:
+    """One `[output.*]` output's state and counters (`GET /api/series`): name, type,
+    state, sent, failed, dropped, queued, last_error."""
     return dataclasses.asdict(status)
 
 

@@ -20,7 +20,8 @@ up gets every alert state not ok instead, since it may have missed changes.
 The readers' states, read every publish for the `status` event, feed the
 `reader` rules too.  The alerts' notices (fired, resolved, repeated) are taken
 at the same publish and handed to `on_notices` (the runtime's: the `[[notify]]`
-sinks' queues, which never wait).
+sinks' queues, which never wait).  The tick's stored points and deleted series
+go to `on_points` (the runtime's: the `[output.*]` outputs, which never wait).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from collections.abc import Callable, Sequence
 from telemetry import frames
 from telemetry.alerts import Change
 from telemetry.config import LimitsConfig, ServerConfig
+from telemetry.outputs import OutPoint
 from telemetry.pipeline import Pipeline, Tick
 from telemetry.sources import SourceStatus
 from telemetry.ticker import Ticker
@@ -209,6 +211,9 @@ class Hub:
         self.ticker = Ticker(server.tick, self._publish_tick, lambda: self.pipeline.ticking)
         # Set by the runtime when [[notify]] sinks exist: takes the alerts' notices.
         self.on_notices: Callable[[list[Change]], None] | None = None
+        # Set by the runtime when outputs exist: takes a tick's stored points and the
+        # series deleted in it (`telemetry.outputs`).
+        self.on_points: Callable[[list[OutPoint], list[str]], None] | None = None
 
     # -- clients ---------------------------------------------------------------
 
@@ -378,6 +383,8 @@ class Hub:
         shared += frames.alert(alerts.take())
         if alerts.notices and self.on_notices is not None:
             self.on_notices(alerts.take_notices())
+        if (tick.out or tick.removed) and self.on_points is not None:
+            self.on_points(tick.out, tick.removed)
         if not tick.points and not tick.new_series and not tick.removed and not shared:
             return
         now = time.time() if now is None else now

@@ -17,6 +17,9 @@ flips stale or back is announced again in the tick's `new_series`.
 The `[[alert]]` rules (`telemetry.alerts`) see every value stored, in order; the
 rules a series falls under are found when the series is first seen, so a series
 under none pays one truth test.  The stale check runs their clock too.
+
+With `outputs` set (the runtime, when `[output.*]` exist), every stored point
+also goes to the tick's `out` list (`telemetry.outputs`).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from telemetry.config import Config, SeriesRule, make_normalizer
 from telemetry.history import CatalogEntry, Series, Store
 from telemetry.logs import RateLimitedLog
 from telemetry.model import Availability, RawMessage, Reading
+from telemetry.outputs import OutPoint
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +81,7 @@ class Tick:
     new_series: list[CatalogEntry] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)  # series deleted in this tick
     availability: dict[str, Availability] = field(default_factory=dict)
+    out: list[OutPoint] = field(default_factory=list)  # stored points, when outputs exist
 
 
 STALE_FLOOR = 30.0  # seconds: the derived stale limit is never shorter
@@ -151,6 +156,8 @@ class Pipeline:
         self._tick = Tick()
         self._log = RateLimitedLog(logger, interval=30.0)
         self.alerts = Alerts(config.alerts, clock)
+        # Set by the runtime when outputs exist: every stored point goes to `Tick.out`.
+        self.outputs = False
 
     @property
     def ticking(self) -> bool:
@@ -338,6 +345,10 @@ class Pipeline:
         if refused is not None:
             self.rejected[refused] += 1
             return False
+        if self.outputs:
+            self._tick.out.append(
+                OutPoint(entry.id, entry.device, entry.sensor, ts, value, entry.unit, entry.kind)
+            )
         if late:  # in history at its place; the live frames and alerts only move forward
             return True
         if state.watches:

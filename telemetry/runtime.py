@@ -28,6 +28,7 @@ from telemetry.loopcall import OnLoop
 from telemetry.looplag import LoopLag
 from telemetry.model import RawMessage
 from telemetry.notices import Notice, Notifier, SinkStatus
+from telemetry.outputs import Outputs, OutputStatus
 from telemetry.pipeline import Pipeline
 from telemetry.sources import Source, SourceStatus
 
@@ -42,7 +43,11 @@ FINAL_SAVE_TIMEOUT = 10.0  # the last save at stop; a slow SD card must not hang
 
 class Runtime:
     def __init__(
-        self, config: Config, sources: Iterable[Source] = (), sinks: Notifier | None = None
+        self,
+        config: Config,
+        sources: Iterable[Source] = (),
+        sinks: Notifier | None = None,
+        outputs: Outputs | None = None,
     ) -> None:
         self.config = config
         self.pipeline = Pipeline(config)
@@ -51,6 +56,10 @@ class Runtime:
         self.hub = Hub(self.pipeline, config.server, config.limits, self.statuses)
         if sinks is not None:
             self.hub.on_notices = self._notify
+        self.outputs = outputs
+        if outputs is not None:
+            self.pipeline.outputs = True
+            self.hub.on_points = outputs.submit
         # The hub's ticker hears of the first message after a quiet spell and drains
         # the inbox at its ticks (`telemetry.ticker`).
         self.inbox = Inbox(config.limits.inbox, self._ingest, self.hub.nudge)
@@ -88,6 +97,9 @@ class Runtime:
     def sink_statuses(self) -> list[SinkStatus]:
         return [] if self.sinks is None else self.sinks.statuses()
 
+    def output_statuses(self) -> list[OutputStatus]:
+        return [] if self.outputs is None else self.outputs.statuses()
+
     def statuses(self) -> list[SourceStatus]:
         return [source.status() for source in self.sources]
 
@@ -100,6 +112,7 @@ class Runtime:
             self.statuses(),
             self.looplag,
             sinks=self.sink_statuses(),
+            outputs=self.output_statuses(),
         )
 
     async def start(self) -> None:
@@ -201,6 +214,10 @@ class Runtime:
         self.inbox.bind(None)
         if self.sinks is not None:
             await asyncio.to_thread(self.sinks.stop, STOP_TIMEOUT)
+        if self.outputs is not None:
+            # After the sources: the last readings' points had their tick.  Each
+            # output flushes what it can within the timeout (`Output.stop`).
+            await asyncio.to_thread(self.outputs.stop, STOP_TIMEOUT)
         self.looplag.stop()
         if self._ticker is not None:
             self._ticker.cancel()

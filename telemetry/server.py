@@ -29,6 +29,7 @@ from devices.sinks import Sinks
 from devices.system import SystemSource
 from telemetry.config import Config
 from telemetry.looplag import until_quiet_wake
+from telemetry.outputs import Output, Outputs
 from telemetry.runtime import Runtime
 from telemetry.sources import Source
 from web.app import create_app
@@ -50,7 +51,9 @@ GC_THRESHOLDS = (50_000, 20, 100)
 
 
 def build_sources(config: Config) -> list[Source]:
-    sources: list[Source] = [MqttSource(m, config.limits) for m in config.mqtt]
+    # A broker with no subscription is publish only (a [[notify]] sink's or an
+    # [[output.mqtt]]'s): no reader of its own.
+    sources: list[Source] = [MqttSource(m, config.limits) for m in config.mqtt if m.subscribe]
     sources.extend(SerialSource(s, config.limits) for s in config.serial)
     sources.extend(SystemSource(s) for s in config.system)
     sources.extend(CommandSource(c) for c in config.command)
@@ -179,6 +182,12 @@ def serve(
     return 0
 
 
+def build_outputs(config: Config) -> Outputs | None:
+    """The `[output.*]` outputs that take points, or None when there are none."""
+    made: list[Output] = []
+    return Outputs(made) if made else None
+
+
 def make_server(
     config: Config,
     sources: Iterable[Source] | None = None,
@@ -187,7 +196,8 @@ def make_server(
 ) -> Server:
     """A ready-to-run server; `sources` defaults to the readers the config names."""
     sinks = Sinks(config) if config.notify else None
-    runtime = Runtime(config, build_sources(config) if sources is None else sources, sinks)
+    readers = build_sources(config) if sources is None else sources
+    runtime = Runtime(config, readers, sinks, build_outputs(config))
     app = create_app(runtime)
     host = config.server.host
     if not is_loopback(host) and config.auth.file is None:

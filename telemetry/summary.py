@@ -99,7 +99,11 @@ def summarize(config: Config, source: str) -> str:
             f"keepalive {format_duration(m.keepalive)}"
         )
         for sub in m.subscribe:
-            extra = f" template {sub.template}" if sub.template else ""
+            template = sub.route(m.name).template
+            extra = f" template {template}" if template else ""
+            extra += (
+                " (the default: the site's name is the device)" if template != sub.template else ""
+            )
             extra += f" device {sub.device}" if sub.device else ""
             extra += " with radio metadata" if sub.radio else ""
             extra += _reading(sub.prefix, sub.time, sub.timezone)

@@ -115,6 +115,7 @@ def create_app(runtime: Runtime) -> Starlette:
                 "rejected_by_source": c.rejected_by_source,
                 "inbox": {"dropped": c.inbox_dropped, "received": c.received},
                 "sinks": [frames.sink(s) for s in c.sinks],
+                "outputs": [frames.output(o) for o in c.outputs],
                 "streams": {
                     "clients": streams.clients,
                     "frames": streams.frames,

@@ -1,12 +1,14 @@
 """`GET /healthz`: 200 when all is well, 503 with what is not.
 
 Healthy means every configured reader is connected, no `[[notify]]` sink's last
-attempt failed, and no series has gone stale (no reading for longer than its
-limit: the `stale` filter's, or the one derived from its own rhythm).  The body names each problem:
+attempt failed, no `[output.*]` output is failing, and no series has gone stale
+(no reading for longer than its limit: the `stale` filter's, or the one derived
+from its own rhythm).  The body names each problem:
 
     {"status": "ok" | "degraded",
      "problems": [{"source", "state", "since", "last_error"}, ...],  # readers
      "sinks": [{"sink", "type", "last_error", "queued"}, ...],  # failing [[notify]] sinks
+     "outputs": [{"output", "type", "state", "last_error", "queued", "dropped"}, ...],
      "stale_series": {"count": N, "series": [{"id", "last_ts", "age"}, ...]}}
 
 `problems` lists the readers, as it always has.  Stale series are listed the
@@ -44,10 +46,23 @@ def health(runtime: Runtime, now: float | None = None) -> dict[str, object]:
         for s in counters.sinks
         if s.failing
     ]
+    outputs = [
+        {
+            "output": o.name,
+            "type": o.type,
+            "state": o.state,
+            "last_error": o.last_error,
+            "queued": o.queued,
+            "dropped": o.dropped,
+        }
+        for o in counters.outputs
+        if o.state == "failing"
+    ]
     return {
-        "status": "degraded" if readers or stale or sinks else "ok",
+        "status": "degraded" if readers or stale or sinks or outputs else "ok",
         "problems": readers,
         "sinks": sinks,
+        "outputs": outputs,
         "stale_series": {
             "count": len(stale),
             "series": [

@@ -214,6 +214,7 @@ def _alerts(c: Counters) -> Iterator[Metric]:
         c.alerts_refused,
     )
     yield from _sinks(c)
+    yield from _outputs(c)
 
 
 def _sinks(c: Counters) -> Iterator[Metric]:
@@ -300,3 +301,37 @@ def metrics_endpoint(
         )
 
     return metrics
+
+
+def _outputs(c: Counters) -> Iterator[Metric]:
+    label = ["output", "type"]
+    families = {
+        "sent": CounterMetricFamily(
+            "telemetry_output_sent", "Points an [output.*] output delivered", labels=label
+        ),
+        "failed": CounterMetricFamily(
+            "telemetry_output_failed",
+            "Attempts to deliver that failed (each retry counts), by output",
+            labels=label,
+        ),
+        "dropped": CounterMetricFamily(
+            "telemetry_output_dropped",
+            "Points an output dropped: its buffer was full, or the server stopped",
+            labels=label,
+        ),
+    }
+    queued = GaugeMetricFamily(
+        "telemetry_output_queued", "Points waiting in an output's buffer", labels=label
+    )
+    failing = GaugeMetricFamily(
+        "telemetry_output_failing", "1 while an output is failing", labels=label
+    )
+    for o in c.outputs:
+        families["sent"].add_metric([o.name, o.type], o.sent)
+        families["failed"].add_metric([o.name, o.type], o.failed)
+        families["dropped"].add_metric([o.name, o.type], o.dropped)
+        queued.add_metric([o.name, o.type], o.queued)
+        failing.add_metric([o.name, o.type], int(o.state == "failing"))
+    yield from families.values()
+    yield queued
+    yield failing

@@ -27,6 +27,12 @@ class AuthConfig:
     session: float = 30 * 86400.0  # how long a login lasts
 
 
+# `format = "telemetry"`'s template when a subscription gives none: another
+# instance's name is the device, its series id the sensor
+# (telemetry/normalize/families/republished.py).
+REPUBLISHED_TEMPLATE = "{ignore}/{device}/{sensor...}"
+
+
 @dataclass(frozen=True, slots=True)
 class Subscription:
     topic: str
@@ -41,12 +47,17 @@ class Subscription:
     time: str = "device"  # or "receive": device times are not used
 
     def route(self, source: str) -> Route:
-        """How messages this subscription brings in are read."""
+        """How messages this subscription brings in are read.  `format = "telemetry"`
+        without a template names its parts as the default republish prefix
+        `telemetry/<instance>` lays them out (`REPUBLISHED_TEMPLATE`)."""
+        template = self.template
+        if template is None and self.format == "telemetry":
+            template = REPUBLISHED_TEMPLATE
         return Route(
             source,
             "mqtt",
             self.format,
-            self.template,
+            template,
             self.device,
             self.timezone,
             self.precision,
@@ -269,6 +280,40 @@ class LimitsConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class MqttOutputConfig:
+    """One `[[output.mqtt]]`: readings republished to a broker (`devices.republish`)."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class InfluxOutputConfig:
+    """One `[[output.influx]]`: readings written as line protocol over HTTP."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class PrometheusOutputConfig:
+    """`[output.prometheus]`: the last values of matching series in `/metrics`."""
+
+    match: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OutputConfig:
+    """`[output]`: where readings leave the server (`telemetry.outputs`)."""
+
+    mqtt: tuple[MqttOutputConfig, ...] = ()
+    influx: tuple[InfluxOutputConfig, ...] = ()
+    prometheus: PrometheusOutputConfig | None = None
+
+    def __bool__(self) -> bool:
+        """Whether any output that takes points is configured."""
+        return bool(self.mqtt or self.influx)
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     server: ServerConfig = ServerConfig()
     mqtt: tuple[MqttConfig, ...] = ()
@@ -280,5 +325,6 @@ class Config:
     page: PageConfig = PageConfig()
     alerts: tuple[AlertRule, ...] = ()
     notify: tuple[NotifyConfig, ...] = ()
+    output: OutputConfig = OutputConfig()
     system: tuple[SystemConfig, ...] = ()
     command: tuple[CommandConfig, ...] = ()

@@ -8,6 +8,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -32,6 +33,7 @@ from telemetry.config.model import (
     Subscription,
 )
 from telemetry.config.notify import check_names, notify_sink
+from telemetry.config.outputs import output_section
 from telemetry.config.table import MAX_GLOBS, NAME, PATH, Problems, Table, check_globs, show
 from telemetry.errors import ConfigError
 from telemetry.normalize.timestamps import LOCAL, ClockPolicy, zone
@@ -156,7 +158,19 @@ def _subscription(t: Table) -> Subscription | None:
     return sub if ok else None
 
 
-def _mqtt(t: Table, index: int) -> MqttConfig | None:
+def _publishers(data: Mapping[str, Any]) -> set[str]:
+    """The `[[mqtt]]` names a `[[notify]]` sink or an `[[output.mqtt]]` publishes to:
+    such a broker may have no subscription of its own (publish only)."""
+    output = data.get("output")
+    names = set()
+    for value in (data.get("notify"), output.get("mqtt") if isinstance(output, dict) else None):
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, dict) and isinstance(item.get("mqtt"), str):
+                names.add(item["mqtt"])
+    return names
+
+
+def _mqtt(t: Table, index: int, publishers: AbstractSet[str] = frozenset()) -> MqttConfig | None:
     name = t.string("name", f"mqtt{index}", pattern=NAME, form="a name of letters, digits, _.-")
     ok = t.required("url")
     url = t.string("url", None)
@@ -204,8 +218,13 @@ def _mqtt(t: Table, index: int) -> MqttConfig | None:
             ok = False
         elif isinstance(topic, str):
             seen_topics.add(topic)
-    if not subs:
-        t.problems.add(t.key("subscribe"), "is missing; expected at least one [[mqtt.subscribe]]")
+    publish_only = not sub_tables and name in publishers
+    if not subs and not publish_only:
+        t.problems.add(
+            t.key("subscribe"),
+            "is missing; expected at least one [[mqtt.subscribe]], unless a [[notify]] sink "
+            "or an [[output.mqtt]] publishes to this broker",
+        )
     cfg = MqttConfig(
         name=name,
         host=host,
@@ -222,7 +241,7 @@ def _mqtt(t: Table, index: int) -> MqttConfig | None:
         subscribe=tuple(s for s in subs if s is not None),
     )
     t.finish()
-    return cfg if ok and len(cfg.subscribe) == len(subs) and subs else None
+    return cfg if ok and len(cfg.subscribe) == len(subs) and (subs or publish_only) else None
 
 
 def _serial(t: Table, index: int) -> SerialConfig | None:
@@ -398,7 +417,8 @@ def build_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
     root = Table(data, "", problems)
     mqtt_tables, serial_tables = root.tables("mqtt"), root.tables("serial")
     alert_tables, notify_tables = root.tables("alert"), root.tables("notify")
-    mqtt = [_mqtt(t, i) for i, t in enumerate(mqtt_tables)]
+    publishers = _publishers(data)
+    mqtt = [_mqtt(t, i, publishers) for i, t in enumerate(mqtt_tables)]
     serial = [_serial(t, i) for i, t in enumerate(serial_tables)]
     _unique(problems, mqtt_tables, "mqtt")
     _unique(problems, serial_tables, "serial")
@@ -418,6 +438,7 @@ def build_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
         page=_page(root.table("page")),
         alerts=tuple(a for a in (alert_rule(t, i) for i, t in enumerate(alert_tables)) if a),
         notify=tuple(n for n in (notify_sink(t, i) for i, t in enumerate(notify_tables)) if n),
+        output=output_section(root.table("output")),
         system=tuple(s for s in system if s is not None),
         command=tuple(c for c in command if c is not None),
     )

@@ -434,17 +434,24 @@ class Emit:
             return None
         return stored
 
-    def device_time(self, value: Any, timezone: str | None = None) -> float | None:
+    def device_time(
+        self, value: Any, timezone: str | None = None, *, any_age: bool = False
+    ) -> float | None:
         """A device time in epoch seconds, or None (and the reason counted).
 
-        Zone-less times are in `timezone`, else the route's, else the server's.
+        Zone-less times are in `timezone`, else the route's, else the server's;
+        `any_age`: one behind the receive time is used however old.
         Families whose readings share one time check it once with this and pass
         the result on, so a bad clock is counted once per message.
         """
         if value is None or self.msg.route.time == "receive":
             return None
         when, problem = device_time(
-            value, self.msg.recv_ts, self.limits.clock, timezone or self.msg.route.timezone
+            value,
+            self.msg.recv_ts,
+            self.limits.clock,
+            timezone or self.msg.route.timezone,
+            any_age=any_age,
         )
         if problem:
             self.error(problem, f"device time {str(value)[:40]!r} not used")

@@ -42,9 +42,12 @@ def auto(transport: str, json: bool = True) -> tuple[Family, ...]:
 
     `json=False`: without those marked `json_only` (whose sniff says no to anything
     that does not start with `{` or `[`), for a payload that does not: eight
-    fewer sniffs for a plain number, a fifth of its normalizing."""
+    fewer sniffs for a plain number, a fifth of its normalizing.  A family marked
+    `auto = False` is read only where a subscription names it."""
     return tuple(
         f
         for f in FAMILIES
-        if transport in f.transports and (json or not getattr(f, "json_only", False))
+        if transport in f.transports
+        and getattr(f, "auto", True)
+        and (json or not getattr(f, "json_only", False))
     )

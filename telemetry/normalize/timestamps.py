@@ -89,9 +89,18 @@ def parse_iso(text: str, timezone: str) -> float | None:
 
 
 def device_time(
-    value: Any, recv_ts: float, policy: ClockPolicy, timezone: str | None = None
+    value: Any,
+    recv_ts: float,
+    policy: ClockPolicy,
+    timezone: str | None = None,
+    *,
+    any_age: bool = False,
 ) -> tuple[float | None, str | None]:
-    """(epoch seconds or None, the reason it was not used or None)."""
+    """(epoch seconds or None, the reason it was not used or None).
+
+    `any_age`: a time behind the receive time is used however old (a reading
+    another instance stamped and a bridge delivered late: see the `telemetry`
+    family); ahead, absurd and before-2000 times are refused as ever."""
     seconds: float | None
     kind = type(value)
     if kind is str:  # the usual case first (a Tasmota message's)
@@ -114,7 +123,7 @@ def device_time(
         except OverflowError:
             return None, "bad_time"
     elif isinstance(value, str):  # a subclass of str
-        return device_time(str.__str__(value), recv_ts, policy, timezone)  # an exact str
+        return device_time(str.__str__(value), recv_ts, policy, timezone, any_age=any_age)
     else:  # a bool, a list, anything else
         return None, "bad_time"
     if not math.isfinite(seconds):
@@ -123,6 +132,6 @@ def device_time(
         return None, "clock_unsynced"
     if seconds > recv_ts + policy.max_skew:
         return None, "clock_ahead"
-    if seconds < recv_ts - policy.max_skew:
+    if seconds < recv_ts - policy.max_skew and not any_age:
         return None, "clock_behind"
     return seconds, None

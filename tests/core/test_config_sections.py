@@ -9,6 +9,7 @@ import pytest
 from telemetry.config import load_config, parse_config
 from telemetry.errors import ConfigError
 from telemetry.normalize import MQTT_FORMATS
+from telemetry.server import build_sources
 from tests.core.test_config import BROKER, broker, problems
 
 
@@ -57,7 +58,25 @@ def test_config_empty_broker_url_is_refused() -> None:
 def test_config_missing_broker_url_and_subscriptions_are_reported() -> None:
     assert problems('[[mqtt]]\nname = "home"\n') == [
         "mqtt[0].url: is missing; it is required",
-        "mqtt[0].subscribe: is missing; expected at least one [[mqtt.subscribe]]",
+        "mqtt[0].subscribe: is missing; expected at least one [[mqtt.subscribe]], unless a "
+        "[[notify]] sink or an [[output.mqtt]] publishes to this broker",
+    ]
+
+
+def test_config_broker_a_notify_sink_publishes_to_needs_no_subscription() -> None:
+    text = (
+        '[[mqtt]]\nname = "home"\nurl = "mqtt://broker"\n'
+        '[[notify]]\nname = "phone"\ntype = "mqtt"\nmqtt = "home"\n'
+    )
+    config = parse_config(text)
+    assert [(m.name, m.subscribe) for m in config.mqtt] == [("home", ())]
+    assert build_sources(config) == []  # publish only: no reader
+    other = text.replace('mqtt = "home"', 'mqtt = "other"') + (
+        '[[mqtt]]\nname = "other"\nurl = "mqtt://broker2"\n[[mqtt.subscribe]]\ntopic = "a/#"\n'
+    )
+    assert problems(other) == [
+        "mqtt[0].subscribe: is missing; expected at least one [[mqtt.subscribe]], unless a "
+        "[[notify]] sink or an [[output.mqtt]] publishes to this broker",
     ]
 
 
@@ -173,7 +192,7 @@ max_series = 0
             '"1h30m" or "30d"',
             "limits.max_series: 0 is not a whole number from 1 to 1000000",
             "bogus: unknown section; known sections: alert, auth, command, history, "
-            "limits, mqtt, notify, page, serial, series, server, system",
+            "limits, mqtt, notify, output, page, serial, series, server, system",
             "mqtt[0].subscribe[0].qos: 3 is not one of 0, 1, 2",
         ]
     )

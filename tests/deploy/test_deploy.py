@@ -242,6 +242,17 @@ def test_example_config_loads() -> None:
     assert config.server.trusted_proxies == ("127.0.0.1",)
 
 
+def test_central_example_config_reads_every_site_with_a_persistent_session() -> None:
+    """deploy/telemetry-central.toml: the federation's central instance (deploy/README.md);
+    the bridge itself runs in tests/e2e/test_federation.py."""
+    config = load_config(DEPLOY / "telemetry-central.toml")
+    (broker,) = config.mqtt
+    assert broker.client_id  # the broker keeps its QoS 1 session across restarts
+    sites = broker.subscribe[0]
+    assert (sites.topic, sites.format, sites.qos) == ("telemetry/+/#", "telemetry", 1)
+    assert sites.route(broker.name).template == "{ignore}/{device}/{sensor...}"
+
+
 # --- wheels for the Pi -------------------------------------------------------------
 
 UNREACHABLE = (

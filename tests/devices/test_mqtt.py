@@ -89,15 +89,20 @@ def test_mqtt_reader_reads_a_message_by_the_first_matching_subscription_in_confi
     ]
 
 
+@pytest.mark.parametrize(("protocol", "qos"), [("3.1.1", 0), ("5", 0), ("5", 1)])
 def test_mqtt_reader_reads_a_shared_subscription_by_its_filter(
-    mosquitto: Broker, readers: list[Reader]
+    mosquitto: Broker, readers: list[Reader], protocol: str, qos: int
 ) -> None:
+    """On both paths (QoS 0: the fast path; QoS 1: paho's) and both protocols."""
     shared = Subscription(
-        topic="$share/pis/sh/+/temp", template="sh/{device}/temp", format="number"
+        topic=f"$share/pis/sh{protocol}{qos}/+/temp",
+        template=f"sh{protocol}{qos}/{{device}}/temp",
+        format="number",
+        qos=qos,
     )
-    reader = start_reader(readers, mosquitto, [shared])
+    reader = start_reader(readers, mosquitto, [shared], protocol=protocol)
 
-    message = receive(mosquitto, reader, "sh/boiler/temp", b"63")
+    message = receive(mosquitto, reader, f"sh{protocol}{qos}/boiler/temp", b"63", qos=qos)
 
     assert message.route == shared.route("home")
     assert reader.source.rejected["unrouted"] == 0

@@ -144,10 +144,11 @@ def test_mqtt_sink_leaves_the_current_state_retained_for_a_fresh_subscriber(
         PLUG.format(sinks='"home-mqtt"')
         + '[[notify]]\nname = "home-mqtt"\ntype = "mqtt"\nmqtt = "home"\n'
         + 'topic = "telemetry/alerts"\n'
+        # Publish only: no [[mqtt.subscribe]], so no reader on this broker.
         + f'[[mqtt]]\nname = "home"\nurl = "mqtt://{broker.host}:{broker.port}"\n'
-        + '[[mqtt.subscribe]]\ntopic = "nothing/#"\n'
     )
     server = start_server(config)
+    assert get_json(server, "api/series")[1]["sources"] == []
     put(server, ("plug/power", "2400"))
     topic = "telemetry/alerts/plug-overload/plug/power"
     wait_until(lambda: sink_status(server, "home-mqtt")["sent"] == 1, timeout=10, what="sent")
@@ -257,3 +258,29 @@ def test_mqtt_sink_sends_once_a_broker_that_was_down_comes_up(
     topic = "telemetry/alerts/plug-overload/plug/power"
     assert json.loads(retained(broker, "telemetry/alerts/#")[topic])["state"] == "firing"
     assert not sink_status(server, "home-mqtt")["failing"]
+
+
+def test_repeat_sends_the_firing_notice_again_while_it_fires_then_stops_at_resolved(
+    start_server: StartServer, hooks: Hooks
+) -> None:
+    hook = hooks("ok")
+    config = parse_config(
+        PLUG.format(sinks='"hook"').replace("above = 2000", 'above = 2000\nrepeat = "10s"')
+        + sink("hook", "webhook", hook.url)
+    )
+    server = start_server(config)
+    put(server, ("plug/power", "2400"))
+    wait_until(lambda: hook.received, what="the first POST")
+    first_at = time.monotonic()
+    put(server, ("plug/power", "2500"))  # still firing: a reading is no new notice
+    wait_until(lambda: len(hook.received) >= 2, timeout=20.0, what="the repeated POST")
+    gap = time.monotonic() - first_at
+    put(server, ("plug/power", "150"))
+    wait_until(lambda: len(hook.received) >= 3, what="the resolved POST")
+    fired, again, resolved = (json.loads(r.body) for r in hook.received[:3])
+    # Repeated by the clock (checked once a second), 10 s after the first notice.
+    assert 9.0 <= gap <= 13.0
+    assert (fired["state"], again["state"], resolved["state"]) == ("firing", "firing", "resolved")
+    assert again["since"] == fired["since"]  # the same firing, told again
+    assert again["value"] == 2500.0  # with the value it has now
+    wait_until(lambda: sink_status(server, "hook")["sent"] == 3, what="three sent")
