@@ -173,7 +173,8 @@ max_series = 0
             '"1h30m" or "30d"',
             "limits.max_series: 0 is not a whole number from 1 to 1000000",
             "bogus: unknown section; known sections: "
-            "alert, auth, history, ingest, limits, mqtt, notify, page, record, serial, series, server",
+            "alert, auth, history, ingest, limits, mqtt, notify, page, record, serial, series, "
+            "server",
             "mqtt[0].subscribe[0].qos: 3 is not one of 0, 1, 2",
         ]
     )
