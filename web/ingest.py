@@ -8,9 +8,9 @@ it; `/api/ingest` takes the JSON lines `telemetry parse` reads.  `GET /ping`
 answers 204, as InfluxDB does, for clients that check the server first.
 
 Each request, in this order:
-1. at most `[ingest] rate` requests a minute per client address, else 429
-   with `Retry-After` (counted before the token check, so guessing costs
-   requests too);
+1. at most `[ingest] rate` requests a minute per client address (a token
+   bucket: a burst of that many, then the rate), else 429 with `Retry-After`
+   (counted before the token check, so guessing costs requests too);
 2. with `[auth] file`, a token from that file, sent as `Authorization: Token`
    or `Bearer`, as Basic auth's password, or as v1's `p` parameter (`u` is
    not looked at), else 401.  A session cookie is not enough: a page on
@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import math
 import time
 from collections.abc import Callable
 
@@ -60,22 +61,22 @@ from telemetry.ingest import (
 from telemetry.model import Route as MessageRoute
 from telemetry.parsetool import MessageReader
 from web.credentials import Credentials
-from web.limiter import LoginLimiter
+from web.limiter import RateLimiter
 
 WRITE_PATHS = ("/api/write", "/write", "/api/v2/write")
 INGEST_PATHS = (*WRITE_PATHS, "/api/ingest", "/ping")
 PARSING = 2  # bodies parsed at once, each in a worker thread
 MAX_WAITING = 16  # requests reading or waiting to be parsed; more get 503
 BODY_TIMEOUT = 30.0  # seconds for a body to arrive, then 408
-WINDOW = 60.0  # the rate's window, seconds
-HOSTS = 1024  # client addresses whose requests are counted
 
 
-def answer(status: int, code: str, message: str, **extra: object) -> Response:
+def answer(
+    status: int, code: str, message: str, retry: int | None = None, **extra: object
+) -> Response:
     """Every refusal: InfluxDB's error shape (`code`, `message`), and v1's `error`."""
-    headers = {"WWW-Authenticate": 'Token realm="telemetry"'} if status == 401 else None
-    if status in (429, 503):
-        headers = {"Retry-After": str(int(WINDOW) if status == 429 else 1)}
+    headers = {"WWW-Authenticate": 'Token realm="telemetry"'} if status == 401 else {}
+    if retry is not None:
+        headers["Retry-After"] = str(retry)
     body = {"code": code, "message": message, "error": message, **extra}
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -103,7 +104,7 @@ class Ingest:
         self.source = source
         self.credentials = credentials
         self.reader = MessageReader(config, source.name)
-        self.limiter = LoginLimiter(self.settings.rate, WINDOW, HOSTS)
+        self.limiter = RateLimiter(self.settings.rate)
         self._parsing = asyncio.Semaphore(PARSING)
         self.waiting = 0
         self._routes: dict[str, MessageRoute] = {}
@@ -158,9 +159,10 @@ class Ingest:
     def _gate(self, request: Request) -> Response | None:
         """The rate and the token: the answer when the request is refused."""
         host = request.client.host if request.client else "?"
-        if not self.limiter.begin(host, time.monotonic()):
+        if not self.limiter.allow(host, time.monotonic()):
             self.source.refuse("rate_limited")
-            return answer(429, "too many requests", f"at most {self.settings.rate} a minute")
+            retry = math.ceil(60 / self.settings.rate)  # seconds until the next request is let in
+            return answer(429, "too many requests", f"at most {self.settings.rate} a minute", retry)
         if self.credentials is not None:
             sent = token(request)
             if sent is None or self.credentials.token_user(sent) is None:
@@ -193,7 +195,7 @@ class Ingest:
             return answer(415, "unsupported", f"Content-Encoding {encoding[:20]!r}: gzip or none")
         if self.waiting >= MAX_WAITING:
             self.source.refuse("busy")
-            return answer(503, "busy", "too many writes at once; retry in a second")
+            return answer(503, "busy", "too many writes at once; retry in a second", 1)
         self.waiting += 1
         try:
             body = await self._body(request)

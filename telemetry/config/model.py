@@ -233,7 +233,7 @@ class IngestConfig:
     source: str = "http"  # the source name of what arrives (catalog, counters)
     max_body: int = 1024**2  # bytes of a request body as sent (413)
     max_inflated: int = 8 * 1024**2  # bytes of a gzip body once inflated (413)
-    max_lines: int = 10_000  # lines of one request (413)
+    max_lines: int = 5000  # lines of one request (413); half the default inbox
     rate: int = 600  # requests a minute per client address (429)
 
 

@@ -178,6 +178,15 @@ def test_ingest_rate_is_capped_per_client(start_server: StartServer) -> None:
     server = served(start_server, dataclasses.replace(ON, rate=3))
     statuses = [post(server, "/api/write", b"m,device=r v=1\n")[0] for _ in range(5)]
     assert statuses == [204, 204, 204, 429, 429]
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    conn.request("POST", "/api/write", body=b"m,device=r v=1\n")
+    response = conn.getresponse()
+    assert response.status == 429 and response.getheader("Retry-After") == "20"
+    assert json.loads(response.read())["code"] == "too many requests"
+    conn.close()
+    catalog = get_json(server, "/api/series")
+    http_source = next(s for s in catalog["sources"] if s["name"] == "http")
+    assert http_source["rejected"]["rate_limited"] == 3
 
 
 def test_ingest_needs_a_token_when_auth_is_on(start_server: StartServer, tmp_path: Path) -> None:
