@@ -24,6 +24,7 @@ file (a new gzip member; readers see one stream).
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import gzip
 import json
@@ -44,6 +45,7 @@ logger = logging.getLogger(__name__)
 FLUSH_EVERY = 1.0  # seconds between writes
 QUEUE = 50_000  # messages waiting for the writer; past that the oldest are dropped
 SUFFIX = ".jsonl.gz"
+MAX_ERRORS = 100  # problems of a recording noted while reading it
 _DEFAULT_ROUTE = Route("", "")
 _ROUTE_FIELDS = tuple(
     f.name for f in dataclasses.fields(Route) if f.name not in ("source", "transport")
@@ -101,7 +103,8 @@ def rotated(path: Path, index: int) -> Path:
 
 def read_session(path: str | Path, errors: list[str] | None = None) -> Iterator[RawMessage]:
     """The raw messages of a recording, in order.  A line that is no message, or a
-    file cut short by a crash, is noted in `errors` (when given) and skipped."""
+    file cut short by a crash, is noted in `errors` (when given; the first
+    MAX_ERRORS) and skipped."""
     with gzip.open(path, "rt", encoding="utf-8", errors="surrogateescape") as f:
         number = 0
         try:
@@ -114,7 +117,7 @@ def read_session(path: str | Path, errors: list[str] | None = None) -> Iterator[
                         raise ValueError("not a JSON object")
                     yield decode(item)
                 except ValueError as exc:
-                    if errors is not None:
+                    if errors is not None and len(errors) < MAX_ERRORS:
                         errors.append(f"{path}:{number}: {exc}")
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
             if errors is not None:
@@ -180,16 +183,19 @@ class Recorder:
             return
         try:
             self._write(batch)
-        except OSError as exc:  # a full disk: stop recording, keep serving
+        except Exception as exc:  # a full disk: stop recording, keep serving
             self.failed = str(exc)
             logger.error("recorder: writing %s failed; recording stopped: %s", self.path, exc)
-            self._close()
+            with contextlib.suppress(Exception):
+                self._close()
 
     def _write(self, batch: Iterable[RawMessage]) -> None:
         assert self._gzip is not None and self._raw is not None
         for msg in batch:
-            line = json.dumps(encode(msg), ensure_ascii=False, separators=(",", ":")) + "\n"
-            self._gzip.write(line.encode("utf-8", "surrogateescape"))
+            # ASCII, with \u escapes: a lone surrogate in a topic (JSON ingest takes
+            # one) is written and read back like any other character.
+            line = json.dumps(encode(msg), separators=(",", ":")) + "\n"
+            self._gzip.write(line.encode("ascii"))
             self.written += 1
             # The compressed size grows in steps as zlib's buffer fills; checked per
             # message, a file ends within one buffer (tens of kB) of `max_size`.

@@ -32,7 +32,7 @@ def test_record_line_is_what_parse_reads_with_the_route_added() -> None:
 @settings(max_examples=200)
 @given(
     payload=st.binary(max_size=64),
-    topic=st.text(min_size=1, max_size=20),
+    topic=st.text(min_size=1, max_size=20),  # lone surrogates included
     when=st.floats(0, 4e9),
     route=st.sampled_from([MQTT, SERIAL, Route("http", "http", "influx", precision="s")]),
 )
@@ -50,6 +50,7 @@ def test_recorder_writes_and_reads_back_in_order(tmp_path: Path) -> None:
     recorder.start()
     sent = [RawMessage(MQTT, f"tele/d{i}/SENSOR", b'{"T":%d}' % i, 1000.0 + i) for i in range(300)]
     sent.append(RawMessage(SERIAL, "bench", b"\xff\xfe not utf-8", 2000.0))
+    sent.append(RawMessage(MQTT, "lone \ud800 surrogate, °C", "ünïcode".encode(), 2001.0))
     recorder.submit(sent[:100])
     recorder.submit(sent[100:])
     recorder.stop()
