@@ -131,7 +131,11 @@ class Runtime:
             await self._restore_alerts()
             await asyncio.to_thread(heap.trim)  # what reading the file took and freed
         if self.recorder is not None:
-            await asyncio.to_thread(self.recorder.start)
+            try:
+                await asyncio.to_thread(self.recorder.start)
+            except OSError as exc:  # a recording is no reason not to serve
+                logger.error("record: %s cannot be written; not recording: %s", exc.filename, exc)
+                self.recorder = None
         loop = asyncio.get_running_loop()
         self.looplag.start(loop)
         self.inbox.bind(loop)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import gzip
 import json
 import os
@@ -10,8 +12,10 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from telemetry.config import Config, RecordConfig
 from telemetry.model import RawMessage, Route
 from telemetry.record import Recorder, decode, encode, read_session, rotated
+from telemetry.runtime import Runtime
 
 MQTT = Route("home", "mqtt", "auto", "tele/{device}/SENSOR", precision="ms", prefix="x.")
 SERIAL = Route("bench", "serial", "csv", device="bench", time="receive")
@@ -118,3 +122,17 @@ def test_read_session_survives_a_file_cut_short(tmp_path: Path) -> None:
     errors = []
     assert len(list(read_session(whole, errors))) == 200
     assert errors == [f"{whole}:201: Expecting value: line 1 column 1 (char 0)"]
+
+
+def test_recorder_that_cannot_write_does_not_stop_the_server(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    config = dataclasses.replace(Config(), record=RecordConfig(file=str(blocker / "s.jsonl.gz")))
+    runtime = Runtime(config)
+
+    async def run() -> None:
+        await runtime.start()
+        await runtime.stop()
+
+    asyncio.run(run())
+    assert runtime.recorder is None
