@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from telemetry.config.model import IngestConfig, RecordConfig
-from telemetry.config.table import NAME, PATH, Table
+from telemetry.config.model import Config, IngestConfig, RecordConfig
+from telemetry.config.table import NAME, PATH, Problems, Table, show
 
 
 def ingest_section(t: Table) -> IngestConfig:
@@ -31,3 +31,14 @@ def record_section(t: Table) -> RecordConfig:
     )
     t.finish()
     return cfg
+
+
+def check_ingest_name(problems: Problems, config: Config) -> None:
+    """HTTP ingest's source name must not be a reader's: their counters would mix."""
+    ingest = config.ingest
+    readers = {m.name for m in config.mqtt} | {s.name for s in config.serial}
+    if ingest.http and ingest.source in readers:
+        problems.add(
+            "ingest.source",
+            f"{show(ingest.source)} is a reader's name too; give HTTP ingest a name of its own",
+        )

@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 from telemetry import filters as filters_mod
 from telemetry import normalize
 from telemetry.config.alerts import alert_rule
-from telemetry.config.inputs import ingest_section, record_section
+from telemetry.config.inputs import check_ingest_name, ingest_section, record_section
 from telemetry.config.model import (
     PAGE_GROUPS,
     PAGE_RANGES,
@@ -419,6 +419,7 @@ def build_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
     _unique(problems, alert_tables, "alert")
     _unique(problems, notify_tables, "notify")
     check_names(problems, alert_tables, notify_tables, config.mqtt)
+    check_ingest_name(problems, config)
     if config.auth.file is not None and "*" in config.server.cors_origins:
         problems.add(
             "server.cors_origins",

@@ -13,8 +13,10 @@ from urllib.parse import quote
 
 import pytest
 
-from telemetry.config import AuthConfig, Config, IngestConfig, ServerConfig
+from telemetry.config import AuthConfig, Config, IngestConfig, RecordConfig, ServerConfig
 from telemetry.errors import ConfigError
+from telemetry.record import read_session
+from telemetry.sessions import replay_print
 from telemetry.server import make_server
 from tests.harness.credentials import TOKEN, credentials_file
 from tests.harness.server import RunningServer, StartServer
@@ -251,3 +253,22 @@ def test_ingest_refuses_to_start_reachable_without_auth() -> None:
     behind = ServerConfig(host="127.0.0.1", trusted_proxies=("127.0.0.1",))
     with pytest.raises(ConfigError, match="behind a proxy"):
         make_server(dataclasses.replace(config, server=behind), [])
+
+
+def test_ingest_is_recorded_and_replays_to_the_same_readings(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    record = tmp_path / "s.jsonl.gz"
+    server = served(start_server, record=RecordConfig(file=str(record)))
+    body = f"env,device=porch temperature=8.5 {NOW}\nenv,device=porch temperature=9 {NOW + 1}\n"
+    assert post(server, "/api/write?precision=s&db=home", body.encode())[0] == 204
+    stored = exported(server, "porch/temperature")["porch/temperature"]
+    assert stored == [[float(NOW), 8.5], [NOW + 1.0, 9.0]]
+    server.stop()
+    messages = list(read_session(record))
+    assert [
+        (m.route.source, m.route.transport, m.route.format, m.route.precision) for m in messages
+    ] == [("http", "http", "influx", "s")] * 2
+    assert {m.topic for m in messages} == {"home"}
+    printed = [json.loads(line) for line in replay_print(Config(), record)]
+    assert [[r["timestamp"], r["value"]] for p in printed for r in p["readings"]] == stored
