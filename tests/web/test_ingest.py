@@ -16,8 +16,8 @@ import pytest
 from telemetry.config import AuthConfig, Config, IngestConfig, RecordConfig, ServerConfig
 from telemetry.errors import ConfigError
 from telemetry.record import read_session
-from telemetry.sessions import replay_print
 from telemetry.server import make_server
+from telemetry.sessions import replay_print
 from tests.harness.credentials import TOKEN, credentials_file
 from tests.harness.server import RunningServer, StartServer
 from tests.harness.sse_client import SSEClient
