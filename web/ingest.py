@@ -64,7 +64,6 @@ from web.credentials import Credentials
 from web.limiter import RateLimiter
 
 WRITE_PATHS = ("/api/write", "/write", "/api/v2/write")
-INGEST_PATHS = (*WRITE_PATHS, "/api/ingest", "/ping")
 PARSING = 2  # bodies parsed at once, each in a worker thread
 MAX_WAITING = 16  # requests reading or waiting to be parsed; more get 503
 BODY_TIMEOUT = 30.0  # seconds for a body to arrive, then 408
@@ -128,6 +127,9 @@ class Ingest:
         return route
 
     async def write(self, request: Request) -> Response:
+        refused = self._gate(request)
+        if refused is not None:
+            return refused
         given = request.query_params.get("precision") or "ns"
         precision = PRECISIONS.get(given)
         if precision is None:
@@ -136,7 +138,7 @@ class Ingest:
             )
         route = self._route(precision)
         params = request.query_params
-        topic = params.get("bucket") or params.get("db") or request.url.path
+        topic = (params.get("bucket") or params.get("db") or request.url.path)[:100]
         settings = self.settings
 
         def parse(body: bytes, now: float) -> Parsed:
@@ -147,6 +149,9 @@ class Ingest:
         return await self._handle(request, parse)
 
     async def ingest(self, request: Request) -> Response:
+        refused = self._gate(request)
+        if refused is not None:
+            return refused
         reader, max_lines = self.reader, self.settings.max_lines
         return await self._handle(
             request, lambda body, now: json_lines(body, reader, now, max_lines=max_lines)
@@ -186,9 +191,7 @@ class Ingest:
         return b"".join(chunks)
 
     async def _handle(self, request: Request, parse: Callable[[bytes, float], Parsed]) -> Response:
-        refused = self._gate(request)
-        if refused is not None:
-            return refused
+        """Read, inflate and parse the body of a request `_gate` let through; answer."""
         encoding = request.headers.get("content-encoding", "identity").strip().lower()
         if encoding not in ("identity", "gzip"):
             self.source.refuse("unsupported_encoding")

@@ -197,6 +197,7 @@ def test_ingest_needs_a_token_when_auth_is_on(start_server: StartServer, tmp_pat
     line = b"m,device=t v=1\n"
     status, answer = post(server, "/api/v2/write?bucket=b", line)
     assert status == 401 and answer["code"] == "unauthorized"
+    assert post(server, "/write?precision=h", line)[0] == 401  # the token before anything
     status, _ = post(server, "/api/v2/write?bucket=b", line, {"Authorization": "Token wrong"})
     assert status == 401
     cookie = {"Cookie": "telemetry_session=alice:9999999999:" + "A" * 43}
