@@ -193,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     from simulators.cli import add_sim_parser
 
     parser = argparse.ArgumentParser(
-        prog="telemetry", description="Live sensor telemetry from MQTT and serial devices."
+        prog="telemetry", description="Live sensor telemetry from MQTT, serial and HTTP devices."
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
