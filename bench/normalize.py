@@ -34,7 +34,7 @@ def _load(path: Path) -> tuple[Config, list[RawMessage]]:
     messages: list[RawMessage] = []
     for case in document["cases"]:
         try:
-            messages.extend(tool.messages(case["input"]))
+            messages.extend(tool.reader.messages(case["input"]))
         except ValueError:
             continue  # a case about a malformed input line, not a payload
     return config, messages

@@ -1,4 +1,4 @@
-"""The `telemetry` command: serve, demo, parse, check-config, sim.
+"""The `telemetry` command: serve, demo, parse, record, replay, check-config, sim.
 
 The only place that sets up logging.  Exit codes: 0 success, 1 failure at run
 time, 2 a usage or configuration error.
@@ -51,11 +51,62 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(config, on_ready=_print_url)
 
 
+def _recording(config: Config, args: argparse.Namespace) -> Config:
+    """`config` with `[record]` as the arguments say (`--out`/`--record`, `--max-size`,
+    `--keep`)."""
+    from telemetry.quantities import parse_size
+
+    record = config.record
+    out = getattr(args, "out", None) or getattr(args, "record", None)
+    if out:
+        record = dataclasses.replace(record, file=out)
+    if getattr(args, "max_size", None):
+        try:
+            record = dataclasses.replace(record, max_size=parse_size(args.max_size))
+        except ValueError:
+            raise TelemetryError(f"--max-size {args.max_size!r} is not a size like 10MB") from None
+    if getattr(args, "keep", None) is not None:
+        record = dataclasses.replace(record, keep=args.keep)
+    return dataclasses.replace(config, record=record)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from telemetry.demo import run_demo
 
-    config = _with_address(Config(), args.host, args.port)
+    config = _recording(_with_address(Config(), args.host, args.port), args)
     return run_demo(config, on_ready=_print_url)
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    from telemetry.sessions import record
+
+    config = _recording(load_config(args.config), args)
+    if config.record.file is None:
+        raise TelemetryError("nowhere to record: give --out FILE, or [record] file in the config")
+    print(f"recording to {config.record.file}; Ctrl-C to stop", file=sys.stderr, flush=True)
+    return record(config, args.duration)
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from telemetry.sessions import ReplaySource, replay_print
+
+    if not Path(args.file).is_file():
+        raise TelemetryError(f"{args.file}: no such recording")
+    if args.speed is not None and args.speed < 0:
+        raise TelemetryError("--speed must be 0 (as fast as it goes) or more")
+    config = _load(args.config)
+    if not args.serve:
+        for line in replay_print(config, args.file, args.speed or 0.0):
+            print(line)
+        return 0
+    from telemetry.server import serve
+
+    config = _with_address(config, args.host, args.port)
+    speed = 1.0 if args.speed is None else args.speed
+    source = ReplaySource(args.file, speed, args.times)
+    return serve(config, [source], on_ready=_print_url)
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
@@ -142,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     from simulators.cli import add_sim_parser
 
     parser = argparse.ArgumentParser(
-        prog="telemetry", description="Live sensor telemetry from MQTT and serial devices."
+        prog="telemetry", description="Live sensor telemetry from MQTT, serial and HTTP devices."
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
@@ -165,7 +216,39 @@ def build_parser() -> argparse.ArgumentParser:
         "--host", default="127.0.0.1", help="address to listen on (0.0.0.0 to open it to the LAN)"
     )
     p.add_argument("--port", type=int, default=8000, help="default: 8000; 0 for any free port")
+    p.add_argument("--record", metavar="FILE", help="record every raw message (.jsonl.gz)")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser(
+        "record", help="record every raw message the config's readers receive (gzip JSON lines)"
+    )
+    p.add_argument("--config", metavar="FILE", required=True, help="TOML configuration")
+    p.add_argument("--out", metavar="FILE", help="e.g. session.jsonl.gz (default: [record] file)")
+    p.add_argument("--max-size", metavar="SIZE", help="per file, then rotated (default: 16MiB)")
+    p.add_argument("--keep", type=int, metavar="N", help="rotated files kept (default: 3)")
+    p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after (default: Ctrl-C)")
+    p.set_defaults(func=cmd_record)
+
+    p = sub.add_parser(
+        "replay", help="play a recording: print its readings, or --serve it to the page"
+    )
+    p.add_argument("file", metavar="FILE", help="a recording (.jsonl.gz)")
+    p.add_argument(
+        "--speed",
+        type=float,
+        help="times the recorded pace; 0 as fast as it goes (default: 1 with --serve, else 0)",
+    )
+    p.add_argument("--serve", action="store_true", help="run a server fed by the recording")
+    p.add_argument(
+        "--times",
+        choices=["shift", "keep"],
+        default="shift",
+        help="--serve: stamp messages as played (shift, default) or keep the recorded times",
+    )
+    p.add_argument("--config", metavar="FILE", help="TOML configuration (limits, series, server)")
+    p.add_argument("--host", help="--serve: address to listen on")
+    p.add_argument("--port", type=int, help="--serve: port to listen on")
+    p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("parse", help="show the readings the server would take from messages")
     p.add_argument("--config", metavar="FILE", help="TOML configuration for topics and ports")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -26,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from telemetry.config import Config, make_normalizer
-from telemetry.model import RawMessage, Route
+from telemetry.model import Outcome, RawMessage, Route
 from telemetry.routing import RoutingTable
 from telemetry.sse import encode_json
 
@@ -55,31 +56,43 @@ def _received(value: object) -> float:
     return seconds
 
 
-class ParseTool:
-    def __init__(self, config: Config) -> None:
+class MessageReader:
+    """Input lines of the `parse` shape into raw messages, routed as the server would.
+
+    `telemetry parse` reads with it, and so does HTTP ingest (`POST /api/ingest`),
+    whose messages carry its own `source` name instead of the broker's or port's.
+    """
+
+    def __init__(self, config: Config, source: str | None = None) -> None:
         self.config = config
-        self.normalizer = make_normalizer(config.limits)
+        self.source = source
         self.tables = [RoutingTable(broker.name, broker.subscribe) for broker in config.mqtt]
+
+    def _named(self, route: Route) -> Route:
+        if self.source is None or route.source == self.source:
+            return route
+        return dataclasses.replace(route, source=self.source)
 
     def _mqtt_route(self, topic: str) -> Route:
         for table in self.tables:
             if (route := table.route(topic)) is not None:
-                return route
+                return self._named(route)
         # No subscription takes it (or there is no config): read it with `auto` and
         # no template, to show what the payload holds (a server counts it unrouted).
-        return Route("parse", "mqtt")
+        return Route(self.source or "parse", "mqtt")
 
     def _serial_route(self, port: str) -> Route:
         for serial in self.config.serial:
             if port in (serial.name, serial.port):
-                return serial.route
+                return self._named(serial.route)
         for command in self.config.command:  # its output is read as a port's lines
             if port == command.name:
-                return command.route
-        return Route(port, "serial", device=port)
+                return self._named(command.route)
+        return Route(self.source or port, "serial", device=port)
 
-    def messages(self, item: dict[str, Any]) -> list[RawMessage]:
-        """The raw messages one input line stands for, routed as the server would."""
+    def messages(self, item: dict[str, Any], now: float | None = None) -> list[RawMessage]:
+        """The raw messages one input line stands for, routed as the server would;
+        received at `now` when given (else at the line's `received`, or now)."""
         if "payload_b64" in item:
             if not isinstance(item["payload_b64"], str):
                 raise ValueError("payload_b64 must be a base64 string")
@@ -91,7 +104,8 @@ class ParseTool:
             payload = item["payload"].encode("utf-8", "surrogatepass")
         else:
             raise ValueError('expected "payload" (a string) or "payload_b64"')
-        now = _received(item.get("received"))
+        if now is None:
+            now = _received(item.get("received"))
         transport = item.get("transport")
         if transport == "mqtt":
             topic = item.get("topic")
@@ -106,40 +120,64 @@ class ParseTool:
             return [RawMessage(route, port, line, now) for line in _LINES.split(payload) if line]
         raise ValueError('expected "transport": "mqtt" or "serial"')
 
+    def line(self, line: str | bytes, now: float | None = None) -> list[RawMessage]:
+        """The messages of one JSON input line; ValueError saying what is wrong."""
+        try:
+            item = json.loads(line)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+        if not isinstance(item, dict):
+            raise ValueError("expected a JSON object")
+        return self.messages(item, now)
+
+
+def outcome_json(outcome: Outcome) -> dict[str, Any]:
+    """One message's readings and errors as `telemetry parse` prints them."""
+    return {
+        "readings": [
+            {
+                "device": r.device,
+                "sensor": r.sensor,
+                "value": r.value,
+                "unit": r.unit,
+                "timestamp": r.ts if r.device_ts else None,
+            }
+            for r in outcome.readings
+        ],
+        "errors": [str(e) for e in outcome.errors],
+    }
+
+
+def json_line(out: dict[str, Any]) -> str:
+    """`out` as one line of JSON, also when a string holds a lone surrogate."""
+    text = encode_json(out)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate from a \ud800 escape
+            text = json.dumps(json.loads(text), separators=(",", ":"))
+    return text
+
+
+class ParseTool:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.normalizer = make_normalizer(config.limits)
+        self.reader = MessageReader(config)
+
     def run_line(self, line: str, number: int) -> dict[str, Any]:
         out: dict[str, Any] = {"readings": [], "errors": []}
         try:
-            item = json.loads(line)
-            if not isinstance(item, dict):
-                raise ValueError("expected a JSON object")
-            messages = self.messages(item)
+            messages = self.reader.line(line)
         except ValueError as exc:  # json.JSONDecodeError is a ValueError
             out["errors"].append(f"input line {number}: {exc}")
             return out
-        except RecursionError:
-            out["errors"].append(f"input line {number}: JSON nested too deeply")
-            return out
         for msg in messages:
-            outcome = self.normalizer.normalize(msg)
-            out["readings"].extend(
-                {
-                    "device": r.device,
-                    "sensor": r.sensor,
-                    "value": r.value,
-                    "unit": r.unit,
-                    "timestamp": r.ts if r.device_ts else None,
-                }
-                for r in outcome.readings
-            )
-            out["errors"].extend(str(e) for e in outcome.errors)
+            part = outcome_json(self.normalizer.normalize(msg))
+            out["readings"].extend(part["readings"])
+            out["errors"].extend(part["errors"])
         return out
 
     def run(self, lines: Iterable[str]) -> Iterator[str]:
         for number, line in enumerate(lines, start=1):
-            text = encode_json(self.run_line(line, number))
-            if not text.isascii():
-                try:
-                    text.encode("utf-8")
-                except UnicodeEncodeError:  # a lone surrogate from a \ud800 escape
-                    text = json.dumps(json.loads(text), separators=(",", ":"))
-            yield text
+            yield json_line(self.run_line(line, number))

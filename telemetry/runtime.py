@@ -23,6 +23,7 @@ from telemetry.config import Config
 from telemetry.counters import Counters
 from telemetry.handoff import Inbox
 from telemetry.hub import Hub
+from telemetry.ingest import HttpSource
 from telemetry.logs import escape
 from telemetry.loopcall import OnLoop
 from telemetry.looplag import LoopLag
@@ -30,6 +31,7 @@ from telemetry.model import RawMessage
 from telemetry.notices import Notice, Notifier, SinkStatus
 from telemetry.outputs import Outputs, OutputStatus
 from telemetry.pipeline import Pipeline
+from telemetry.record import Recorder
 from telemetry.sources import Source, SourceStatus
 
 if TYPE_CHECKING:
@@ -52,6 +54,16 @@ class Runtime:
         self.config = config
         self.pipeline = Pipeline(config)
         self.sources = list(sources)
+        # HTTP ingest is a source like the readers (`[ingest] http`); requests feed it.
+        self.http: HttpSource | None = None
+        if config.ingest.http:
+            self.http = HttpSource(config.ingest.source)
+            self.sources.append(self.http)
+        # `[record] file`: every raw message is written there too, by its own thread.
+        self.recorder: Recorder | None = None
+        record = config.record
+        if record.file is not None:
+            self.recorder = Recorder(record.file, record.max_size, record.keep)
         self.sinks = sinks
         self.hub = Hub(self.pipeline, config.server, config.limits, self.statuses)
         if sinks is not None:
@@ -80,6 +92,8 @@ class Runtime:
         self.looplag = LoopLag()
 
     def _ingest(self, batch: list[RawMessage]) -> None:
+        if self.recorder is not None:
+            self.recorder.submit(batch)
         self.pipeline.ingest(batch)
         self.hub.nudge()
 
@@ -129,6 +143,12 @@ class Runtime:
                 )
             await self._restore_alerts()
             await asyncio.to_thread(heap.trim)  # what reading the file took and freed
+        if self.recorder is not None:
+            try:
+                await asyncio.to_thread(self.recorder.start)
+            except OSError as exc:  # a recording is no reason not to serve
+                logger.error("record: %s cannot be written; not recording: %s", exc.filename, exc)
+                self.recorder = None
         loop = asyncio.get_running_loop()
         self.looplag.start(loop)
         self.inbox.bind(loop)
@@ -212,6 +232,8 @@ class Runtime:
             *(asyncio.to_thread(source.stop, STOP_TIMEOUT) for source in self.sources)
         )
         self.inbox.bind(None)
+        if self.recorder is not None:
+            await asyncio.to_thread(self.recorder.stop, STOP_TIMEOUT)
         if self.sinks is not None:
             await asyncio.to_thread(self.sinks.stop, STOP_TIMEOUT)
         if self.outputs is not None:

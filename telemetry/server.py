@@ -28,6 +28,7 @@ from devices.serial import SerialSource
 from devices.sinks import Sinks
 from devices.system import SystemSource
 from telemetry.config import Config
+from telemetry.errors import ConfigError
 from telemetry.looplag import until_quiet_wake
 from telemetry.outputs import Output, Outputs
 from telemetry.runtime import Runtime
@@ -200,6 +201,15 @@ def make_server(
     runtime = Runtime(config, readers, sinks, build_outputs(config))
     app = create_app(runtime)
     host = config.server.host
+    reachable = not is_loopback(host) or bool(config.server.trusted_proxies)
+    if config.ingest.http and reachable and config.auth.file is None:
+        raise ConfigError(
+            [
+                f"ingest.http: the server is reachable beyond loopback ({host}"
+                f"{', behind a proxy' if config.server.trusted_proxies else ''}); HTTP ingest "
+                "needs [auth] file with a token (`telemetry token NAME --config FILE`)"
+            ]
+        )
     if not is_loopback(host) and config.auth.file is None:
         logger.warning(
             "listening on %s without authentication: anyone who can reach this address "

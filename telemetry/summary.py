@@ -133,7 +133,21 @@ def summarize(config: Config, source: str) -> str:
         + (f"series {', '.join(page.series)}" if page.series else "every series")
         + f", charts grouped by {page.group}"
     )
-    if not (config.mqtt or config.serial or config.system or config.command):
+    ingest, record = config.ingest, config.record
+    if ingest.http:
+        lines.append(
+            f"http ingest {ingest.source!r}: POST /api/write, /write, /api/v2/write, /api/ingest; "
+            f"bodies up to {format_size(ingest.max_body)} "
+            f"({format_size(ingest.max_inflated)} inflated), {ingest.max_lines} lines, "
+            f"{ingest.rate} requests a minute per address; "
+            + ("a token from [auth] file" if config.auth.file else "no token (loopback only)")
+        )
+    if record.file:
+        lines.append(
+            f"record: every raw message to {record.file}, rotated at "
+            f"{format_size(record.max_size)}, {record.keep} older files kept"
+        )
+    if not (config.mqtt or config.serial or config.system or config.command or ingest.http):
         lines.append("no readers configured: the server will run with no devices")
     h, lim = config.history, config.limits
     lines.append(

@@ -92,6 +92,13 @@ def create_app(runtime: Runtime) -> Starlette:
     if config.auth.file is not None:
         auth = Auth(Credentials.load(config.auth.file), config.auth.session)
 
+    ingest: list[Route] = []
+    if runtime.http is not None:
+        from web.ingest import Ingest  # noqa: PLC0415 (only with `[ingest] http`)
+
+        credentials = auth.credentials if auth is not None else None
+        ingest = Ingest(config, runtime.http, credentials).routes()
+
     page = (STATIC / "index.html").read_text(encoding="utf-8") if auth is not None else ""
 
     async def index(request: Request) -> Response:
@@ -177,6 +184,7 @@ def create_app(runtime: Runtime) -> Starlette:
             Route("/metrics", lazy_metrics(runtime, lambda: edge.errors), methods=["GET"]),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
             *login,
+            *ingest,
         ],
         lifespan=lifespan,
         exception_handlers={Exception: bad_request_handler},
@@ -185,7 +193,8 @@ def create_app(runtime: Runtime) -> Starlette:
     # (`edge`, the outermost, is what /metrics reads the error count from).
     front: ASGIApp = app.dispatch
     if auth is not None:
-        front = auth.guard(front)
+        # HTTP ingest checks its own tokens (devices send them as InfluxDB clients do).
+        front = auth.guard(front, own=frozenset(r.path for r in ingest))
     origins = list(config.server.cors_origins)
     if origins:
         front = CORSMiddleware(

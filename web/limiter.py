@@ -1,4 +1,6 @@
-"""Login attempts per client address: a few a minute, then the address waits.
+"""Limits per client address: `LoginLimiter` for logins, `RateLimiter` for HTTP ingest.
+
+Login attempts per client address: a few a minute, then the address waits.
 
 An attempt counts from the moment it starts, not once its password check has
 failed: checks run in worker threads, so attempts sent all at once would
@@ -44,3 +46,26 @@ class LoginLimiter:
         attempts = self._attempts.get(host)
         if attempts is not None and began in attempts:
             attempts.remove(began)
+
+
+class RateLimiter:
+    """Requests per client address: a token bucket of `per_minute` each, refilled
+    evenly, so a client may burst to `per_minute` and then keeps to the rate.  One
+    pair of numbers per address (at most `hosts`, the one least recently seen
+    forgotten first): memory does not grow with the rate."""
+
+    def __init__(self, per_minute: int, hosts: int = HOSTS) -> None:
+        self.capacity = float(per_minute)
+        self.per_second = per_minute / 60.0
+        self.hosts = hosts
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # tokens, when
+
+    def allow(self, host: str, now: float) -> bool:
+        """Take one request from `host`'s bucket at `now` (monotonic seconds)."""
+        tokens, then = self._buckets.pop(host, (self.capacity, now))
+        tokens = min(self.capacity, tokens + (now - then) * self.per_second)
+        allowed = tokens >= 1.0
+        self._buckets[host] = (tokens - 1.0 if allowed else tokens, now)
+        while len(self._buckets) > self.hosts:
+            self._buckets.popitem(last=False)
+        return allowed

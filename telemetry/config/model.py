@@ -279,6 +279,30 @@ class LimitsConfig:
     timezone: str = "local"  # of zone-less device times: the machine's own
 
 
+# -- inputs: HTTP ingest and recording (issue 24) ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IngestConfig:
+    """`[ingest]`: `POST /api/write` (and `/write`, `/api/v2/write`) and `/api/ingest`."""
+
+    http: bool = False  # off unless asked for
+    source: str = "http"  # the source name of what arrives (catalog, counters)
+    max_body: int = 1024**2  # bytes of a request body as sent (413)
+    max_inflated: int = 8 * 1024**2  # bytes of a gzip body once inflated (413)
+    max_lines: int = 5000  # lines of one request (413); half the default inbox
+    rate: int = 600  # requests a minute per client address (429)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordConfig:
+    """`[record]`: every raw message kept as gzip JSON lines while serving."""
+
+    file: str | None = None  # None: nothing recorded
+    max_size: int = 16 * 1024**2  # compressed bytes per file, then it is rotated
+    keep: int = 3  # rotated files kept beside the current one
+
+
 @dataclass(frozen=True, slots=True)
 class MqttOutputConfig:
     """One `[[output.mqtt]]`: readings republished to a broker (`devices.republish`)."""
@@ -326,5 +350,7 @@ class Config:
     alerts: tuple[AlertRule, ...] = ()
     notify: tuple[NotifyConfig, ...] = ()
     output: OutputConfig = OutputConfig()
+    ingest: IngestConfig = IngestConfig()
+    record: RecordConfig = RecordConfig()
     system: tuple[SystemConfig, ...] = ()
     command: tuple[CommandConfig, ...] = ()

@@ -16,7 +16,8 @@ from urllib.parse import unquote, urlsplit
 from telemetry import filters as filters_mod
 from telemetry import normalize
 from telemetry.config.alerts import alert_rule
-from telemetry.config.inputs import command_section, system_section
+from telemetry.config.inputs import check_ingest_name, ingest_section, record_section
+from telemetry.config.local_inputs import command_section, system_section
 from telemetry.config.model import (
     PAGE_GROUPS,
     PAGE_RANGES,
@@ -439,12 +440,15 @@ def build_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
         alerts=tuple(a for a in (alert_rule(t, i) for i, t in enumerate(alert_tables)) if a),
         notify=tuple(n for n in (notify_sink(t, i) for i, t in enumerate(notify_tables)) if n),
         output=output_section(root.table("output")),
+        ingest=ingest_section(root.table("ingest")),
+        record=record_section(root.table("record")),
         system=tuple(s for s in system if s is not None),
         command=tuple(c for c in command if c is not None),
     )
     _unique(problems, alert_tables, "alert")
     _unique(problems, notify_tables, "notify")
     check_names(problems, alert_tables, notify_tables, config.mqtt)
+    check_ingest_name(problems, config)
     if config.auth.file is not None and "*" in config.server.cors_origins:
         problems.add(
             "server.cors_origins",

@@ -117,8 +117,8 @@ def test_config_typo_in_a_section_suggests_the_known_section() -> None:
 def test_config_unknown_section_lists_the_known_sections() -> None:
     assert problems("[frobnicate]\nx = 1\n") == [
         "frobnicate: unknown section; known sections: "
-        "alert, auth, command, history, limits, mqtt, notify, output, page, serial, series, "
-        "server, system"
+        "alert, auth, command, history, ingest, limits, mqtt, notify, output, page, record, "
+        "serial, series, server, system"
     ]
 
 

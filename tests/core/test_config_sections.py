@@ -191,8 +191,8 @@ max_series = 0
             'history.raw_span: "1y" is not a duration such as "250ms", "10s", "10m", '
             '"1h30m" or "30d"',
             "limits.max_series: 0 is not a whole number from 1 to 1000000",
-            "bogus: unknown section; known sections: alert, auth, command, history, "
-            "limits, mqtt, notify, output, page, serial, series, server, system",
+            "bogus: unknown section; known sections: alert, auth, command, history, ingest, "
+            "limits, mqtt, notify, output, page, record, serial, series, server, system",
             "mqtt[0].subscribe[0].qos: 3 is not one of 0, 1, 2",
         ]
     )
@@ -316,3 +316,43 @@ def test_config_radio_keeps_gateways_radio_metadata_and_is_a_boolean() -> None:
     with pytest.raises(ConfigError) as info:
         parse_config(text.replace("radio = true", 'radio = "yes"'), env={})
     assert info.value.problems == ['mqtt[0].subscribe[0].radio: "yes" is not true or false']
+
+
+def test_config_ingest_and_record_sections() -> None:
+    config = parse_config(
+        '[ingest]\nhttp = true\nsource = "push"\nmax_body = "2MiB"\nmax_inflated = "16MiB"\n'
+        "max_lines = 100\nrate = 60\n"
+        '[record]\nfile = "/var/lib/telemetry/s.jsonl.gz"\nmax_size = "1MiB"\nkeep = 5\n'
+    )
+    assert (config.ingest.http, config.ingest.source, config.ingest.max_body) == (
+        True,
+        "push",
+        2 * 1024**2,
+    )
+    assert (config.ingest.max_inflated, config.ingest.max_lines, config.ingest.rate) == (
+        16 * 1024**2,
+        100,
+        60,
+    )
+    assert (config.record.file, config.record.max_size, config.record.keep) == (
+        "/var/lib/telemetry/s.jsonl.gz",
+        1024**2,
+        5,
+    )
+    assert not parse_config("").ingest.http and parse_config("").record.file is None
+
+
+def test_config_ingest_and_record_problems_are_named() -> None:
+    assert problems(
+        '[ingest]\nhttp = "yes"\nmax_body = "1MiB"\nmax_inflated = "100kB"\nrate = 0\n'
+        '[record]\nkeep = -1\nmax_size = "1B"\n'
+    ) == [
+        'ingest.http: "yes" is not true or false',
+        "ingest.rate: 0 is not a whole number from 1 to 100000",
+        "ingest.max_inflated: is smaller than max_body; expected at least it",
+        'record.max_size: "1B" is out of range; expected from 4KiB to 64GiB',
+        "record.keep: -1 is not a whole number from 0 to 1000",
+    ]
+    assert problems(f'{BROKER}\n[ingest]\nhttp = true\nsource = "mqtt0"\n') == [
+        'ingest.source: "mqtt0" is a reader\'s name too; give HTTP ingest a name of its own'
+    ]

@@ -21,6 +21,7 @@ from simulators.sysfs import (
     w1_slave,
     write,
 )
+from telemetry import record
 from telemetry.config import Config, make_normalizer, parse_config
 from telemetry.handoff import Inbox
 from telemetry.model import Reading
@@ -317,3 +318,17 @@ def test_system_root_with_glob_characters_and_nameless_zones(tmp_path: Path) -> 
     write(root / "sys/class/thermal/thermal_zone1/type", "\n")  # no name: not a series
     write(root / "sys/class/thermal/thermal_zone1/temp", "51000\n")
     assert values(source(root)) == {"pi/cpu-thermal": (50.0, "°C")}
+
+
+def test_system_messages_record_and_replay_to_the_same_readings(tmp_path: Path) -> None:
+    src = source(build_tree(tmp_path))
+    src.rescan()
+    msg = src.poll()
+    assert msg is not None
+    replayed = record.decode(json.loads(json.dumps(record.encode(msg))))
+    assert replayed == msg
+    live = make_normalizer(Config().limits).normalize(msg).readings
+    again = make_normalizer(Config().limits).normalize(replayed).readings
+    assert [(r.series, r.value, r.unit, r.kind) for r in again] == [
+        (r.series, r.value, r.unit, r.kind) for r in live
+    ]

@@ -156,7 +156,7 @@ def parse_line(
     return measurement, tags, fields, stamp
 
 
-def _data_lines(text: str) -> list[tuple[int, str]]:
+def data_lines(text: str) -> list[tuple[int, str]]:
     lines = []
     for number, raw in enumerate(text.split("\n"), start=1):
         line = raw.rstrip("\r")
@@ -185,7 +185,7 @@ class Influx:
         if not text.strip():
             raise PayloadError("empty", "the payload is empty")
         per_second = PER_SECOND.get(ctx.msg.route.precision or "ns", PER_SECOND["ns"])
-        for number, line in _data_lines(text):
+        for number, line in data_lines(text):
             try:
                 measurement, tags, fields, stamp = parse_line(line)
             except BadLine as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from telemetry.config import CommandConfig, SystemConfig, load_config, parse_config
-from telemetry.config.inputs import default_system_name
+from telemetry.config.local_inputs import default_system_name
 from telemetry.normalize import SERIAL_FORMATS
 from telemetry.summary import summarize
 from tests.core.test_config import EXAMPLE, problems
@@ -196,3 +196,9 @@ def test_config_command_env_values_are_never_shown() -> None:
     assert cmd.env == (("TOKEN", "s3cret"),)
     assert "s3cret" not in repr(cmd)
     assert "s3cret" not in summarize(config, "c.toml")
+
+
+def test_config_http_ingest_name_must_not_be_a_system_or_command_readers() -> None:
+    assert problems('[ingest]\nhttp = true\nsource = "pi"\n[[system]]\nname = "pi"\n') == [
+        'ingest.source: "pi" is a reader\'s name too; give HTTP ingest a name of its own'
+    ]
