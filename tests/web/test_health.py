@@ -51,6 +51,7 @@ def test_healthz_is_ok_with_no_reader_and_no_series(start_server: StartServer) -
         "status": "ok",
         "problems": [],
         "sinks": [],
+        "outputs": [],
         "stale_series": {"count": 0, "series": []},
     }
 
