@@ -10,6 +10,7 @@ pytest_plugins = [
     "tests.harness.server",
     "tests.harness.browser",
     "tests.harness.mqtt_reader",
+    "tests.harness.victoria",
 ]
 
 # Zone-less device times are read in the machine's own zone (the `TZ` variable,

@@ -32,7 +32,16 @@ from telemetry.config.model import (
 )
 from telemetry.config.notify import check_names, notify_sink
 from telemetry.config.outputs import output_section
-from telemetry.config.table import MAX_GLOBS, NAME, PATH, Problems, Table, check_globs, show
+from telemetry.config.table import (
+    MAX_GLOBS,
+    NAME,
+    PATH,
+    Problems,
+    Table,
+    check_globs,
+    show,
+    unique_names,
+)
 from telemetry.errors import ConfigError
 from telemetry.normalize.timestamps import LOCAL, ClockPolicy, zone
 from telemetry.topics import TopicTemplate, check_filter
@@ -370,18 +379,6 @@ def _limits(t: Table) -> LimitsConfig:
     return cfg
 
 
-def _unique(problems: Problems, tables: list[Table], section: str) -> None:
-    """Reader names must differ; check the entries as written, valid or not."""
-    seen: set[str] = set()
-    for i, table in enumerate(tables):
-        name = table.data.get("name", f"{section}{i}")
-        if not isinstance(name, str):
-            continue
-        if name in seen:
-            problems.add(f"{table.path}.name", f"{show(name)} is used twice; names must differ")
-        seen.add(name)
-
-
 def make_normalizer(limits: LimitsConfig) -> normalize.Normalizer:
     """The normalizer the server (and `telemetry parse`) use with these limits."""
     return normalize.Normalizer(
@@ -400,8 +397,8 @@ def build_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
     alert_tables, notify_tables = root.tables("alert"), root.tables("notify")
     mqtt = [_mqtt(t, i) for i, t in enumerate(mqtt_tables)]
     serial = [_serial(t, i) for i, t in enumerate(serial_tables)]
-    _unique(problems, mqtt_tables, "mqtt")
-    _unique(problems, serial_tables, "serial")
+    unique_names(problems, mqtt_tables, "mqtt")
+    unique_names(problems, serial_tables, "serial")
     config = Config(
         server=_server(root.table("server")),
         mqtt=tuple(m for m in mqtt if m is not None),
@@ -415,8 +412,8 @@ def build_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
         notify=tuple(n for n in (notify_sink(t, i) for i, t in enumerate(notify_tables)) if n),
         output=output_section(root.table("output")),
     )
-    _unique(problems, alert_tables, "alert")
-    _unique(problems, notify_tables, "notify")
+    unique_names(problems, alert_tables, "alert")
+    unique_names(problems, notify_tables, "notify")
     check_names(problems, alert_tables, notify_tables, config.mqtt)
     if config.auth.file is not None and "*" in config.server.cors_origins:
         problems.add(
