@@ -44,7 +44,7 @@ from urllib.parse import urlencode, urlsplit
 
 from devices.backoff import Backoff
 from telemetry.config.model import InfluxOutputConfig
-from telemetry.logs import escape
+from telemetry.logs import RateLimitedLog, escape
 from telemetry.outputs import OutPoint, OutputStatus
 
 logger = logging.getLogger(__name__)
@@ -183,8 +183,7 @@ class InfluxOutput:
         self.rejected = 0  # batches
         self.state = "connecting"
         self.last_error: str | None = None
-        self._logged_at = -math.inf
-        self._unlogged = 0
+        self._log = RateLimitedLog(logger, LOG_EVERY)
         # Started with the first point: an output nothing matches runs no thread.
         self._thread = threading.Thread(target=self._run, name=f"influx-{cfg.name}", daemon=True)
 
@@ -235,7 +234,12 @@ class InfluxOutput:
         for _ in range(over):
             self._buffer.popleft()
         self.dropped += over
-        self._log("buffer full, the oldest points dropped (%d so far)", self.dropped)
+        self._log.warning(
+            "dropped",
+            "influx %s: buffer full, the oldest points dropped (%d so far)",
+            self.cfg.name,
+            self.dropped,
+        )
 
     def status(self) -> OutputStatus:
         with self._cond:
@@ -268,16 +272,6 @@ class InfluxOutput:
 
     # -- the worker --------------------------------------------------------------------
 
-    def _log(self, message: str, *args: object) -> None:
-        """A warning at most once a `LOG_EVERY`, with how many were not logged."""
-        now = time.monotonic()
-        if now - self._logged_at < LOG_EVERY:
-            self._unlogged += 1
-            return
-        more = f" ({self._unlogged} more since the last line)" if self._unlogged else ""
-        self._logged_at, self._unlogged = now, 0
-        logger.warning("influx %s: " + message + "%s", self.cfg.name, *args, more)
-
     def _take(self, at_once: bool) -> list[OutPoint] | None:
         """The next batch once one is due (at once after a failed one, when a whole
         batch waits, when the flush interval passed, or when the server is
@@ -309,6 +303,9 @@ class InfluxOutput:
                 self._inflight = 0
                 if not retry:
                     continue
+                if self.state == "stopped":  # `stop` gave up waiting: nothing more is sent
+                    self.dropped += len(batch)
+                    return
                 self._buffer.extendleft(reversed(batch))
                 self._trim()
                 delay = max(0.0, min(self._backoff.next_delay(), self._deadline - time.monotonic()))
@@ -317,37 +314,47 @@ class InfluxOutput:
                 else:
                     self._cond.wait_for(lambda: self._stopping, delay)
 
+    def _failed(self, error: str, dropped: int) -> None:
+        with self._cond:
+            self.failed += 1
+            self.dropped += dropped
+            self.last_error = error
+            if self.state != "stopped":
+                self.state = "failing"
+
     def _deliver(self, batch: list[OutPoint]) -> bool:
         """Write one batch; True when it should be retried."""
         try:
-            self._write(batch)
+            written = self._write(batch)
         except Rejected as exc:
-            error = str(exc)
-            with self._cond:
-                self.failed += 1
-                self.rejected += 1
-                self.dropped += len(batch)
-                self.state = "failing"
-                self.last_error = error
-            self._log(
-                "a batch of %d points rejected (%d so far): %s",
+            self.rejected += 1
+            self._failed(str(exc), len(batch))
+            self._log.warning(
+                "rejected",
+                "influx %s: a batch of %d points rejected, not retried (%d so far): %s",
+                self.cfg.name,
                 len(batch),
                 self.rejected,
-                escape(error),
+                escape(str(exc)),
             )
             return False
         except (OSError, http.client.HTTPException) as exc:
             self._close()
             error = str(exc) if isinstance(exc, Retry) else f"{type(exc).__name__}: {exc}"
-            with self._cond:
-                self.failed += 1
-                self.state = "failing"
-                self.last_error = error
-            self._log("writing failed, retrying with backoff: %s", escape(error))
+            self._failed(error, 0)
+            self._log.warning(
+                "failed",
+                "influx %s: writing failed, retried with backoff: %s",
+                self.cfg.name,
+                escape(error),
+            )
             return True
         with self._cond:
-            self.sent += len(batch)
-            self.state = "ok"
+            self.sent += written
+            if self.state == "failing":
+                logger.info("influx %s: writing again (%d points sent)", self.cfg.name, self.sent)
+            if self.state != "stopped":
+                self.state = "ok"
         self._backoff.reset()
         return False
 
@@ -372,13 +379,14 @@ class InfluxOutput:
         if conn is not None:
             conn.close()
 
-    def _write(self, batch: list[OutPoint]) -> None:
+    def _write(self, batch: list[OutPoint]) -> int:
+        """POST one batch; how many points it held (NaN and infinities have no line)."""
         body, count = self._encoder.body(batch)
         if count < len(batch):
             with self._cond:
-                self.dropped += len(batch) - count  # NaN or infinite: no line for them
+                self.dropped += len(batch) - count
             if not count:
-                return
+                return 0
         if self.cfg.gzip:
             body = gzip.compress(body, compresslevel=6, mtime=0)
         timeout = max(0.1, min(self.cfg.timeout, self._deadline - time.monotonic()))
@@ -393,7 +401,7 @@ class InfluxOutput:
         if answer.will_close:
             self._close()
         if 200 <= answer.status < 300:
-            return
+            return count
         shown = text[:SHOWN_ANSWER].decode("utf-8", "replace").strip()
         error = f"answered {answer.status} {answer.reason}" + (f": {shown}" if shown else "")
         if answer.status in (408, 429) or answer.status >= 500:

@@ -9,7 +9,7 @@ import gzip
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -18,6 +18,7 @@ from devices.backoff import Backoff
 from devices.influx import InfluxOutput, LineEncoder, escape_tag
 from telemetry.config.model import InfluxOutputConfig
 from telemetry.outputs import OutPoint
+from tests.harness.hook import Hook
 from tests.harness.victoria import VictoriaFactory
 from tests.harness.waiting import wait_until
 
@@ -194,7 +195,7 @@ def test_a_rejected_batch_is_counted_and_never_retried_and_credentials_never_log
     ]
     logged = [r.getMessage() for r in caplog.records if r.name == "devices.influx"]
     assert len(logged) == 1  # the second rejection within the minute is not logged
-    assert "a batch of 3 points rejected (1 so far): answered 400" in logged[0]
+    assert "a batch of 3 points rejected, not retried (1 so far): answered 400" in logged[0]
     text = caplog.text + str(status) + repr(cfg)
     assert "s3cret" not in text and "d3JpdGVyOnMzY3JldC1wdw" not in text
 
@@ -266,3 +267,23 @@ def test_match_filters_series(fake_db: list[FakeDatabase], outputs: list[InfluxO
         "telemetry,device=kitchen,sensor=temp,unit=°C",
         "telemetry,device=kitchen,sensor=hum,unit=%",
     ]
+
+
+def test_a_hanging_database_never_slows_submit(
+    hooks: Callable[[str], Hook], outputs: list[InfluxOutput]
+) -> None:
+    hook = hooks("hang")
+    out = InfluxOutput(config(hook.url, queue=5000, batch=500, timeout=1.0), backoff=fast())
+    outputs.append(out)
+    points = [point(i) for i in range(100)]
+    slowest = 0.0
+    for _ in range(200):  # 20 000 points while the database holds every request
+        started = time.perf_counter()
+        out.submit(points, [])
+        slowest = max(slowest, time.perf_counter() - started)
+        time.sleep(0.001)
+    assert slowest < 0.05
+    assert (out.status().queued, out.status().dropped) == (5000, 15_000)
+    status = wait_until(lambda: (s := out.status()).state == "failing" and s, 5)
+    assert status.last_error == "TimeoutError: timed out"
+    assert status.sent == 0
