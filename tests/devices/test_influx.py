@@ -284,6 +284,7 @@ def test_a_hanging_database_never_slows_submit(
         time.sleep(0.001)
     assert slowest < 0.05
     assert (out.status().queued, out.status().dropped) == (5000, 15_000)
-    status = wait_until(lambda: (s := out.status()).state == "failing" and s, 5)
+    wait_until(lambda: out.status().state == "failing", 5, what="failing")
+    status = out.status()
     assert status.last_error == "TimeoutError: timed out"
     assert status.sent == 0
