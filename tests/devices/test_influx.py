@@ -15,7 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from devices.backoff import Backoff
-from devices.influx import InfluxOutput, LineEncoder, escape_tag
+from devices.influx import InfluxOutput
+from devices.lineprotocol import LineEncoder, escape_tag
 from telemetry.config.model import InfluxOutputConfig
 from telemetry.outputs import OutPoint
 from tests.harness.hook import Hook
