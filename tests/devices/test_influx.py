@@ -109,18 +109,18 @@ def test_a_10_s_outage_is_held_in_the_buffer_and_drops_count_only_past_its_bound
         out.submit([point(i)], [])
         if i == 64:  # 60 points since the outage began: the bound, nothing dropped yet
             status = out.status()
-            assert (status.queued, status.dropped, status.state) == (60, 0, "failing")
+            assert (status.queued, status.dropped, status.state) == (60, 0, "failing"), status
         time.sleep(max(0.0, outage + (i - 4) * 0.1 - time.monotonic()))
     status = out.status()
-    assert (status.queued, status.dropped, status.sent) == (60, 40, 5)
+    assert (status.queued, status.dropped, status.sent) == (60, 40, 5), status
     assert status.failed > 10  # retried all along, with backoff
     db.start()
     wait_until(lambda: out.status().queued == 0, 15, what="the buffer drained")
     status = out.status()
-    assert (status.sent, status.dropped, status.state) == (65, 40, "ok")
+    assert (status.sent, status.dropped, status.state) == (65, 40, "ok"), status
     kept = list(range(5)) + list(range(45, 105))  # the oldest 40 of the outage dropped
     (series,) = db.samples().values()
-    assert series == [(ms(T0 + i), 20.0 + i / 4) for i in kept]
+    assert series == [(ms(T0 + i), 20.0 + i / 4) for i in kept], db.log.read_text()[-2000:]
 
 
 class FakeDatabase:

@@ -65,9 +65,11 @@ class Victoria:
             self.process.terminate()
             try:
                 self.process.wait(15)
-            except subprocess.TimeoutExpired:
+            except subprocess.TimeoutExpired:  # what it had not flushed is lost: say so
                 self.process.kill()
                 self.process.wait(5)
+                with self.log.open("a") as log:
+                    log.write("killed: it did not stop within 15 s\n")
         self.process = None
 
     def _get(self, path: str, params: dict[str, str], headers: dict[str, str]) -> bytes:
