@@ -46,11 +46,11 @@ from devices.lineprotocol import LineEncoder
 from telemetry.config.model import InfluxOutputConfig
 from telemetry.logs import RateLimitedLog, escape
 from telemetry.outputs import OutPoint, OutputStatus
+from telemetry.remember import Remembered
 
 logger = logging.getLogger(__name__)
 
 BACKOFF_BASE, BACKOFF_CAP = 1.0, 30.0
-MAX_MEMO = 10_000  # series whose match is remembered (cleared when full)
 MAX_ANSWER = 64 * 1024  # what is read of the database's answer
 SHOWN_ANSWER = 200  # what of it reaches a log line and `last_error`
 LOG_EVERY = 60.0
@@ -103,7 +103,7 @@ class InfluxOutput:
         self._port = parts.port
         self._conn: http.client.HTTPConnection | None = None
         self._backoff = backoff or Backoff(BACKOFF_BASE, BACKOFF_CAP)
-        self._wanted: dict[str, bool] = {}
+        self._wanted: Remembered[str, bool] = Remembered()  # series id: matched
         self._buffer: deque[OutPoint] = deque()
         self._inflight = 0
         self._cond = threading.Condition()
@@ -130,8 +130,6 @@ class InfluxOutput:
         for point in points:
             hit = wanted.get(point.series)
             if hit is None:
-                if len(wanted) >= MAX_MEMO:
-                    wanted.clear()
                 hit = wanted[point.series] = any(
                     fnmatch.fnmatchcase(point.series, p) for p in patterns
                 )

@@ -11,8 +11,7 @@ from collections.abc import Sequence
 
 from telemetry.config.model import InfluxOutputConfig
 from telemetry.outputs import OutPoint
-
-MAX_MEMO = 10_000  # series whose escaped measurement and tags are remembered
+from telemetry.remember import Remembered
 
 # Line protocol escaping (as InfluxDB's own clients do): in a measurement, comma
 # and space; in a tag key or value, also `=`; a backslash is doubled so that one
@@ -49,7 +48,8 @@ class LineEncoder:
         # A time in microseconds is divided by `_divide` (s, ms) or multiplied by `_times`.
         self._divide = {"s": 1_000_000, "ms": 1000}.get(cfg.precision, 0)
         self._times = 1000 if cfg.precision == "ns" else 1
-        self._prefixes: dict[str, tuple[str | None, str]] = {}  # series id: (unit, prefix)
+        # series id: (unit, measurement and tags escaped)
+        self._prefixes: Remembered[str, tuple[str | None, str]] = Remembered()
 
     def prefix(self, point: OutPoint) -> str:
         """The point's measurement and tags, escaped (remembered by series)."""
@@ -63,8 +63,6 @@ class LineEncoder:
         prefix = self.measurement + "".join(
             f",{escape_tag(k)}={escape_tag(v)}" for k, v in tags if v
         )
-        if len(self._prefixes) >= MAX_MEMO:
-            self._prefixes.clear()
         self._prefixes[point.series] = (point.unit, prefix)
         return prefix
 

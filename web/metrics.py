@@ -68,6 +68,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from telemetry.counters import Counters, Streams
+from telemetry.remember import Remembered
 from telemetry.runtime import Runtime
 from telemetry.sources import State
 
@@ -100,7 +101,8 @@ class RuntimeCollector:
     def __init__(self, runtime: Runtime, http_errors: Callable[[], int]) -> None:
         self.runtime = runtime
         self.http_errors = http_errors
-        self._matches: dict[str, bool] = {}  # series id: matched by [output.prometheus]
+        # series id: matched by [output.prometheus]
+        self._matches: Remembered[str, bool] = Remembered()
 
     def _readings(self) -> Iterator[Metric]:
         """`[output.prometheus]`: the last values of the matching series, capped."""
@@ -113,8 +115,6 @@ class RuntimeCollector:
             labels=["device", "sensor", "unit"],
         )
         memo, shown, over = self._matches, 0, 0
-        if len(memo) > 4 * cfg.max_series + 1000:  # series come and go: bounded
-            memo.clear()
         for e in self.runtime.pipeline.store.entries():
             hit = memo.get(e.id)
             if hit is None:
