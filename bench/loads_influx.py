@@ -76,8 +76,11 @@ def rows(url: str) -> int:
     return 0
 
 
-def run(seconds: float, repeat: int, *, same: bool = False) -> list[dict[str, Any]]:
-    """`repeat` pairs of windows, each pair in both start orders."""
+def run(
+    seconds: float, repeat: int, *, same: bool = False, pairs: bool = True
+) -> list[dict[str, Any]]:
+    """`repeat` pairs of windows, each pair in both start orders (`pairs` False:
+    one window a repeat, the output's server first: the smoke test's)."""
     from bench.loads import EXTRA_CONFIG, Load, measure  # noqa: PLC0415 (as loads_alerts)
 
     title = "200 sensors at 1 Hz, own phases, [[output.influx]], 1 client"
@@ -91,7 +94,8 @@ def run(seconds: float, repeat: int, *, same: bool = False) -> list[dict[str, An
     ):
         EXTRA_CONFIG["influx"] = f'\n[[output.influx]]\nname = "vm"\nurl = "{url}"\n'
         for i in range(repeat):
-            for order in ((other, "project"), ("project", other))[:: 1 if i % 2 == 0 else -1]:
+            both = ((other, "project"), ("project", other))[:: 1 if i % 2 == 0 else -1]
+            for order in both if pairs else both[:1]:
                 before = rows(url)
                 r = measure(load, broker, Path(name), window=seconds, settle=5.0, order=order)
                 r["influx"], r["first"] = r.pop(other), "influx" if order[0] == other else "project"
