@@ -17,6 +17,7 @@ import pytest
 from devices.backoff import Backoff
 from devices.influx import InfluxOutput
 from devices.lineprotocol import LineEncoder, escape_tag
+from simulators.broker import free_port
 from telemetry.config.model import InfluxOutputConfig
 from telemetry.outputs import OutPoint
 from tests.harness.hook import Hook
@@ -289,3 +290,18 @@ def test_a_hanging_database_never_slows_submit(
     status = out.status()
     assert status.last_error == "TimeoutError: timed out"
     assert status.sent == 0
+
+
+def test_stop_with_the_database_down_ends_in_time_and_counts_what_is_left(
+    outputs: list[InfluxOutput],
+) -> None:
+    out = InfluxOutput(config(f"http://127.0.0.1:{free_port()}", batch=10), backoff=fast())
+    out.submit([point(i) for i in range(25)], [])
+    wait_until(lambda: out.status().state == "failing", what="failing")
+    started = time.monotonic()
+    out.stop(0.5)
+    assert time.monotonic() - started < 1.0
+    status = out.status()
+    assert (status.sent, status.dropped, status.queued, status.state) == (0, 25, 0, "stopped")
+    out.submit([point(99)], [])  # after stop: counted, not queued
+    assert (out.status().dropped, out.status().queued) == (26, 0)
