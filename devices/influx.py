@@ -292,7 +292,7 @@ class InfluxOutput:
         conn = self._conn
         if conn is None:
             if self._https:
-                context = ssl.create_default_context()
+                context = ssl.create_default_context(cafile=self.cfg.ca_file)
                 conn = http.client.HTTPSConnection(
                     self._host, self._port, timeout=timeout, context=context
                 )
@@ -325,6 +325,8 @@ class InfluxOutput:
             conn.request("POST", self._path, body, self._headers)
             answer = conn.getresponse()
             text = answer.read(MAX_ANSWER)
+        except ssl.SSLError:
+            raise  # a certificate refused is a ValueError too, and says nothing secret
         except ValueError:
             # http.client's text would quote the header (the credentials) it refused.
             raise OSError("a header was refused by http.client") from None

@@ -256,6 +256,7 @@ class InfluxOutputConfig:
     gzip: bool = True
     queue: int = 100_000  # points held while the database is away; the oldest dropped
     timeout: float = 10.0  # one request
+    ca_file: str | None = None  # https: the CA that signed the database's certificate
 
 
 INFLUX_APIS = ("v1", "v2")

@@ -4,6 +4,7 @@ and `[output.prometheus]`: the last values of matching series in `/metrics`."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from telemetry.config.alerts import _globs
@@ -143,9 +144,21 @@ def output_influx(t: Table, index: int) -> InfluxOutputConfig | None:
         gzip=t.typed("gzip", bool, "true or false") is not False,
         queue=max(queue, batch),
         timeout=t.duration("timeout", 10.0, 0.5, 120.0),
+        ca_file=_ca_file(t, url),
     )
     t.finish()
     return cfg if len(t.problems.lines) == before else None
+
+
+def _ca_file(t: Table, url: str) -> str | None:
+    path = t.string("ca_file", None)
+    if path is None:
+        return None
+    if not Path(path).is_file():
+        t.problems.add(t.key("ca_file"), f"{show(path)} is not a readable file")
+    elif url and not url.startswith("https://"):
+        t.problems.add(t.key("ca_file"), 'is for an https URL; expected url = "https://..."')
+    return path
 
 
 def output_prometheus(t: Table) -> PrometheusOutputConfig | None:

@@ -3,6 +3,8 @@ defaults, credentials from `${ENV}` never shown, and refused with precise errors
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from telemetry.config import parse_config
@@ -123,3 +125,18 @@ def test_prometheus_needs_match_and_a_sane_cap() -> None:
         "output.prometheus.max_series: 0 is not a whole number from 1 to 100000",
     ]
     assert parse_config("").output.prometheus is None
+
+
+def test_influx_ca_file_must_exist_and_go_with_https(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    text = f'[[output.influx]]\nurl = "https://db.lan:8086"\nca_file = "{ca}"\n'
+    (out,) = parse_config(text).output.influx
+    assert out.ca_file == str(ca)
+    assert problems(
+        f'[[output.influx]]\nurl = "http://db.lan:8086"\nca_file = "{ca}"\n'
+        f'[[output.influx]]\nurl = "https://db.lan:8086"\nca_file = "{tmp_path}/nope.pem"\n'
+    ) == [
+        'output.influx[0].ca_file: is for an https URL; expected url = "https://..."',
+        f'output.influx[1].ca_file: "{tmp_path}/nope.pem" is not a readable file',
+    ]

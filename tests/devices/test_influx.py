@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -305,3 +306,26 @@ def test_stop_with_the_database_down_ends_in_time_and_counts_what_is_left(
     assert (status.sent, status.dropped, status.queued, status.state) == (0, 25, 0, "stopped")
     out.submit([point(99)], [])  # after stop: counted, not queued
     assert (out.status().dropped, out.status().queued) == (26, 0)
+
+
+def test_https_verifies_the_database_against_ca_file(
+    victoria_factory: VictoriaFactory, certificates: Path, outputs: list[InfluxOutput]
+) -> None:
+    ca = str(certificates / "ca.pem")
+    tls = (
+        f"-tlsCertFile={certificates / 'broker.pem'}",
+        f"-tlsKeyFile={certificates / 'broker.key'}",
+    )
+    db = victoria_factory("-tls", *tls, ca_file=ca)
+    assert db.url.startswith("https://")
+    trusted = InfluxOutput(config(db.url, ca_file=ca), backoff=fast())
+    unknown = InfluxOutput(config(db.url), backoff=fast())  # the system's CAs only
+    outputs.extend([trusted, unknown])
+    trusted.submit([point(0)], [])
+    unknown.submit([point(1)], [])
+    wait_until(lambda: trusted.status().sent == 1, what="written over https")
+    wait_until(lambda: unknown.status().state == "failing", what="refused")
+    assert "CERTIFICATE_VERIFY_FAILED" in (unknown.status().last_error or "")
+    assert unknown.status().sent == 0
+    (series,) = db.samples().values()
+    assert series == [(ms(T0), 20.0)]

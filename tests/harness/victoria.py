@@ -8,6 +8,7 @@ and `start()` it again on the same port and data to play a database outage.
 from __future__ import annotations
 
 import json
+import ssl
 import subprocess
 import urllib.parse
 import urllib.request
@@ -23,12 +24,13 @@ from tests.harness.waiting import wait_until
 
 
 class Victoria:
-    def __init__(self, program: str, folder: Path, *auth: str) -> None:
+    def __init__(self, program: str, folder: Path, *flags: str, ca_file: str | None = None) -> None:
         self.program = program
         self.folder = folder
         self.port = free_port()
-        self.auth = auth  # -httpAuth.username=..., -httpAuth.password=...
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.flags = flags  # -httpAuth.username=..., -tls ...
+        self.url = f"{'https' if '-tls' in flags else 'http'}://127.0.0.1:{self.port}"
+        self.context = ssl.create_default_context(cafile=ca_file) if ca_file else None
         self.process: subprocess.Popen[bytes] | None = None
         self.log = folder / "victoria.log"
 
@@ -42,7 +44,7 @@ class Victoria:
                     "-retentionPeriod=100y",
                     "-search.latencyOffset=0s",
                     "-loggerLevel=WARN",
-                    *self.auth,
+                    *self.flags,
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -55,7 +57,9 @@ class Victoria:
         if self.process.poll() is not None:
             raise AssertionError(f"VictoriaMetrics exited: {self.log.read_text()[-2000:]}")
         try:
-            with urllib.request.urlopen(self.url + "/health", timeout=1) as answer:
+            with urllib.request.urlopen(
+                self.url + "/health", timeout=1, context=self.context
+            ) as answer:
                 return bool(answer.status == 200)
         except OSError:
             return False
@@ -75,7 +79,7 @@ class Victoria:
     def _get(self, path: str, params: dict[str, str], headers: dict[str, str]) -> bytes:
         url = f"{self.url}{path}?{urllib.parse.urlencode(params)}"
         request = urllib.request.Request(url, headers=headers)
-        with urllib.request.urlopen(request, timeout=5) as answer:
+        with urllib.request.urlopen(request, timeout=5, context=self.context) as answer:
             return bytes(answer.read())
 
     def export(self, match: str = '{__name__!=""}', **headers: str) -> list[dict[str, Any]]:
@@ -105,13 +109,14 @@ VictoriaFactory = Callable[..., Victoria]
 
 @pytest.fixture
 def victoria_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VictoriaFactory]:
-    """Make VictoriaMetrics instances: `victoria_factory(*extra_flags, start=True)`;
-    every one is stopped after the test."""
+    """Make VictoriaMetrics instances: `victoria_factory(*extra_flags, start=True,
+    ca_file=None)` (`ca_file`: what the harness trusts when `-tls` is on); every one
+    is stopped after the test."""
     program = _program()
     made: list[Victoria] = []
 
-    def make(*flags: str, start: bool = True) -> Victoria:
-        db = Victoria(program, tmp_path_factory.mktemp("victoria"), *flags)
+    def make(*flags: str, start: bool = True, ca_file: str | None = None) -> Victoria:
+        db = Victoria(program, tmp_path_factory.mktemp("victoria"), *flags, ca_file=ca_file)
         made.append(db)
         return db.start() if start else db
 
