@@ -309,6 +309,32 @@ class InfluxOutput:
         if conn is not None:
             conn.close()
 
+    def _post(self, body: bytes, timeout: float) -> tuple[http.client.HTTPResponse, bytes]:
+        """The answer to one POST and the start of its body.  A kept-alive connection
+        the database closed while idle is found out only by the next request: that
+        one is made again, once, on a new connection, and is no failure."""
+        for again in (False, True):
+            reused = self._conn is not None and self._conn.sock is not None
+            conn = self._connection(timeout)
+            try:
+                conn.request("POST", self._path, body, self._headers)
+                answer = conn.getresponse()
+                text = answer.read(MAX_ANSWER)
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self._close()
+                if reused and not again:
+                    continue
+                raise
+            except ssl.SSLError:
+                raise  # a certificate refused is a ValueError too, and says nothing secret
+            except ValueError:
+                # http.client's text would quote the header (the credentials) it refused.
+                raise OSError("a header was refused by http.client") from None
+            if answer.will_close or not answer.isclosed():  # closing, or a long answer
+                self._close()
+            return answer, text
+        raise AssertionError("unreachable")
+
     def _write(self, batch: list[OutPoint]) -> int:
         """POST one batch; how many points it held (NaN and infinities have no line)."""
         body, count = self._encoder.body(batch)
@@ -320,18 +346,7 @@ class InfluxOutput:
         if self.cfg.gzip:
             body = gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
         timeout = max(0.1, min(self.cfg.timeout, self._deadline - time.monotonic()))
-        conn = self._connection(timeout)
-        try:
-            conn.request("POST", self._path, body, self._headers)
-            answer = conn.getresponse()
-            text = answer.read(MAX_ANSWER)
-        except ssl.SSLError:
-            raise  # a certificate refused is a ValueError too, and says nothing secret
-        except ValueError:
-            # http.client's text would quote the header (the credentials) it refused.
-            raise OSError("a header was refused by http.client") from None
-        if answer.will_close:
-            self._close()
+        answer, text = self._post(body, timeout)
         if 200 <= answer.status < 300:
             return count
         shown = text[:SHOWN_ANSWER].decode("utf-8", "replace").strip()

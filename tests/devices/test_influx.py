@@ -129,13 +129,23 @@ class FakeDatabase:
     """A database answering each write with the next status of `answers` (the last
     one repeated), recording what it was sent: to inject 400, 429 and 500."""
 
-    def __init__(self, *answers: int) -> None:
+    def __init__(self, *answers: int, drop_idle: bool = False) -> None:
+        """`drop_idle`: answer in HTTP/1.1 (so the connection is kept alive), then
+        close it without a word, as a database closes an idle connection."""
         self.answers = list(answers)
         self.requests: list[tuple[str, dict[str, str], bytes]] = []
+        self.closed = threading.Event()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if drop_idle else "HTTP/1.0"
+
+            def finish(self) -> None:
+                super().finish()
+                fake.closed.set()
+
             def do_POST(self) -> None:
+                self.close_connection = True
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 fake.requests.append((self.path, dict(self.headers), body))
                 code = fake.answers.pop(0) if len(fake.answers) > 1 else fake.answers[0]
@@ -329,3 +339,21 @@ def test_https_verifies_the_database_against_ca_file(
     assert unknown.status().sent == 0
     (series,) = db.samples().values()
     assert series == [(ms(T0), 20.0)]
+
+
+def test_a_kept_alive_connection_the_database_closed_is_no_failure(
+    fake_db: list[FakeDatabase], outputs: list[InfluxOutput], caplog: pytest.LogCaptureFixture
+) -> None:
+    db = FakeDatabase(204, drop_idle=True)
+    fake_db.append(db)
+    out = InfluxOutput(config(db.url))
+    outputs.append(out)
+    out.submit([point(0)], [])
+    wait_until(lambda: out.status().sent == 1, what="the first point sent")
+    assert db.closed.wait(5)  # the database let the connection go, unannounced
+    out.submit([point(1)], [])
+    wait_until(lambda: out.status().sent == 2, what="the second point sent")
+    status = out.status()
+    assert (status.failed, status.state, status.last_error) == (0, "ok", None)
+    assert len(db.requests) == 2
+    assert "writing failed" not in caplog.text
