@@ -125,6 +125,11 @@ def project_config(
     )
 
 
+# More kinds of project server: their name, and what is added to `project_config`
+# for them (`bench.loads_influx` adds "influx", the project writing to a database).
+EXTRA_CONFIG: dict[str, str] = {}
+
+
 @contextlib.contextmanager
 def server(kind: str, broker: Broker, folder: Path, **session: Any) -> Iterator[tuple[int, int]]:
     """One server of `kind` ("project", "plain", "baseline", "alerts": the project
@@ -141,8 +146,9 @@ def server(kind: str, broker: Broker, folder: Path, **session: Any) -> Iterator[
     kind, _, elsewhere = kind.partition("@")
     config = folder / f"{kind}-{abs(hash(elsewhere))}.toml"
     rules = kind == "alerts"
-    config.write_text(project_config(broker, alerts=rules, **session), encoding="utf-8")
-    module = "telemetry" if kind in ("project", "alerts") else "bench.plain_paho"
+    text = project_config(broker, alerts=rules, **session) + EXTRA_CONFIG.get(kind, "")
+    config.write_text(text, encoding="utf-8")
+    module = "telemetry" if kind in ("project", "alerts", *EXTRA_CONFIG) else "bench.plain_paho"
     argv = ["-m", module, "serve", "--config", str(config), "--port"]
     with fanout.server_process(kind, argv, [], cwd=elsewhere or None) as running:
         yield running

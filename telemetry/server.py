@@ -23,6 +23,7 @@ from types import FrameType
 import uvicorn
 
 from devices.command import CommandSource
+from devices.influx import InfluxOutput
 from devices.mqtt import MqttSource
 from devices.serial import SerialSource
 from devices.sinks import Sinks
@@ -186,6 +187,7 @@ def serve(
 def build_outputs(config: Config) -> Outputs | None:
     """The `[output.*]` outputs that take points, or None when there are none."""
     made: list[Output] = []
+    made.extend(InfluxOutput(cfg) for cfg in config.output.influx)
     return Outputs(made) if made else None
 
 

@@ -7,7 +7,7 @@ import shlex
 from urllib.parse import urlsplit
 
 from telemetry.config import AlertRule, CommandConfig, Config, NotifyConfig, SystemConfig
-from telemetry.config.model import SYSTEM_KINDS
+from telemetry.config.model import SYSTEM_KINDS, InfluxOutputConfig
 from telemetry.normalize.timestamps import LOCAL
 from telemetry.quantities import format_duration, format_size
 
@@ -84,6 +84,20 @@ def _sink(sink: NotifyConfig) -> str:
     return f"notify {sink.name}: {where}; queue {sink.queue}, timeout {sink.timeout:g} s"
 
 
+def _influx(cfg: InfluxOutputConfig) -> str:
+    """`output influx db: v1 to http://127.0.0.1:8428 database telemetry ...`: the URL
+    holds no credentials (the config refuses them); whether some are set is said."""
+    where = f"database {cfg.database}" if cfg.api == "v1" else f"org {cfg.org} bucket {cfg.bucket}"
+    auth = " (with a token)" if cfg.token else " (with a password)" if cfg.password else ""
+    return (
+        f"output influx {cfg.name}: {cfg.api} to {cfg.url}{auth}, {where}, measurement "
+        f"{cfg.measurement!r}, precision {cfg.precision}, "
+        + (f"series {', '.join(cfg.match)}" if cfg.match else "every series")
+        + f"; batch {cfg.batch}, flush {format_duration(cfg.flush)}, "
+        f"{'gzip, ' if cfg.gzip else ''}queue {cfg.queue}, timeout {cfg.timeout:g} s"
+    )
+
+
 def summarize(config: Config, source: str) -> str:
     s = config.server
     lines = [
@@ -127,6 +141,13 @@ def summarize(config: Config, source: str) -> str:
         lines.append(f"series {rule.match}: {', '.join(parts) or 'no changes'}")
     lines.extend(_alert(rule) for rule in config.alerts)
     lines.extend(_sink(sink) for sink in config.notify)
+    lines.extend(_influx(cfg) for cfg in config.output.influx)
+    if config.output.prometheus is not None:
+        prom = config.output.prometheus
+        lines.append(
+            f"output prometheus: the last values of {', '.join(prom.match)} in /metrics, "
+            f"at most {prom.max_series} series"
+        )
     page = config.page
     lines.append(
         f"page: range {page.range}, "

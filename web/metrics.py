@@ -44,11 +44,20 @@ telemetry_history_bytes                 gauge    -
 telemetry_history_points                gauge    -
 telemetry_alerts                        gauge    state
 telemetry_alert_states_refused_total    counter  -
+
+One opt-in exception to the rule above: `[output.prometheus] match = [...]` (off by
+default) exposes the last value of each matching series as
+`telemetry_reading{device, sensor, unit}` (unit empty when the series has none),
+at most `max_series` of them (the first created first); how many more matched is
+`telemetry_reading_series_over_cap`.  Those label values are the devices'
+names: prometheus_client escapes a backslash, a quote and a newline in them, so
+a name can shape no other label or line, and the cap bounds their number.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import get_args
 
@@ -59,6 +68,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from telemetry.counters import Counters, Streams
+from telemetry.remember import Remembered
 from telemetry.runtime import Runtime
 from telemetry.sources import State
 
@@ -91,6 +101,38 @@ class RuntimeCollector:
     def __init__(self, runtime: Runtime, http_errors: Callable[[], int]) -> None:
         self.runtime = runtime
         self.http_errors = http_errors
+        # series id: matched by [output.prometheus]
+        self._matches: Remembered[str, bool] = Remembered()
+
+    def _readings(self) -> Iterator[Metric]:
+        """`[output.prometheus]`: the last values of the matching series, capped."""
+        cfg = self.runtime.config.output.prometheus
+        if cfg is None:
+            return
+        family = GaugeMetricFamily(
+            "telemetry_reading",
+            "The last value of each series [output.prometheus] matches (a state: 1 or 0)",
+            labels=["device", "sensor", "unit"],
+        )
+        memo, shown, over = self._matches, 0, 0
+        for e in self.runtime.pipeline.store.entries():
+            hit = memo.get(e.id)
+            if hit is None:
+                hit = memo[e.id] = any(fnmatch.fnmatchcase(e.id, p) for p in cfg.match)
+            if not hit:
+                continue
+            if shown >= cfg.max_series:
+                over += 1
+                continue
+            family.add_metric([e.device, e.sensor, e.unit or ""], e.last_value)
+            shown += 1
+        yield family
+        yield _gauge(
+            "telemetry_reading_series_over_cap",
+            "Series [output.prometheus] matches beyond its max_series, left out of "
+            "telemetry_reading at this scrape",
+            over,
+        )
 
     def collect(self) -> Iterator[Metric]:
         c = self.runtime.counters()
@@ -99,6 +141,7 @@ class RuntimeCollector:
         yield from _series(c)
         yield from _streams(c.streams)
         yield from _alerts(c)
+        yield from self._readings()
         yield _counter(
             "telemetry_http_errors",
             "Requests whose handler failed, answered 400 (see the log, one line a minute)",

@@ -312,16 +312,45 @@ class MqttOutputConfig:
 
 @dataclass(frozen=True, slots=True)
 class InfluxOutputConfig:
-    """One `[[output.influx]]`: readings written as line protocol over HTTP."""
+    """One `[[output.influx]]`: readings written as line protocol over HTTP
+    (`devices.influx`).  `api` "v1" posts to `{url}/write?db=`, "v2" to
+    `{url}/api/v2/write?org=&bucket=`; `token` (v2) or `username`/`password` (v1)
+    are never shown.  Each point is `measurement,device=..,sensor=..,unit=..
+    value=<float> <time>` plus the static `tags`; `match` (globs on series ids)
+    narrows what is written, empty for every series."""
 
     name: str
+    url: str = field(default="", repr=False)  # checked: no credentials, query or fragment
+    api: str = "v1"  # one of INFLUX_APIS
+    database: str = "telemetry"  # v1
+    org: str = ""  # v2
+    bucket: str = ""  # v2
+    token: str | None = field(default=None, repr=False)
+    username: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+    precision: str = "ms"  # one of INFLUX_PRECISIONS
+    measurement: str = "telemetry"
+    tags: tuple[tuple[str, str], ...] = ()  # static tags, sorted by key
+    match: tuple[str, ...] = ()
+    batch: int = 5000  # points per request at most
+    flush: float = 1.0  # seconds between requests when fewer than `batch` are waiting
+    gzip: bool = True
+    queue: int = 100_000  # points held while the database is away; the oldest dropped
+    timeout: float = 10.0  # one request
+    ca_file: str | None = None  # https: the CA that signed the database's certificate
+
+
+INFLUX_APIS = ("v1", "v2")
+INFLUX_PRECISIONS = ("s", "ms", "us", "ns")
 
 
 @dataclass(frozen=True, slots=True)
 class PrometheusOutputConfig:
-    """`[output.prometheus]`: the last values of matching series in `/metrics`."""
+    """`[output.prometheus]`: the last values of matching series in `/metrics`, at
+    most `max_series` of them."""
 
     match: tuple[str, ...] = ()
+    max_series: int = 1000
 
 
 @dataclass(frozen=True, slots=True)

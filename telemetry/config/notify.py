@@ -15,7 +15,7 @@ NTFY_PRIORITIES = ("min", "low", "default", "high", "urgent", "max")
 _TOKEN = re.compile(r"[!-~]{1,1024}")
 
 
-def _url(t: Table) -> str | None:
+def http_url(t: Table) -> str | None:
     url = t.string("url", None)
     if url is None:
         return None
@@ -48,7 +48,7 @@ def notify_sink(t: Table, index: int) -> NotifyConfig | None:
     topic = "telemetry/alerts"
     if kind in ("webhook", "ntfy"):
         t.required("url")
-        url = _url(t)
+        url = http_url(t)
         for key in ("mqtt", "topic"):
             if key in t.data:
                 t.used.add(key)

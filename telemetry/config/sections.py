@@ -35,7 +35,16 @@ from telemetry.config.model import (
 )
 from telemetry.config.notify import check_names, notify_sink
 from telemetry.config.outputs import output_section
-from telemetry.config.table import MAX_GLOBS, NAME, PATH, Problems, Table, check_globs, show
+from telemetry.config.table import (
+    MAX_GLOBS,
+    NAME,
+    PATH,
+    Problems,
+    Table,
+    check_globs,
+    show,
+    unique_names,
+)
 from telemetry.errors import ConfigError
 from telemetry.normalize.timestamps import LOCAL, ClockPolicy, zone
 from telemetry.topics import TopicTemplate, check_filter
@@ -390,18 +399,6 @@ def _limits(t: Table) -> LimitsConfig:
     return cfg
 
 
-def _unique(problems: Problems, tables: list[Table], section: str) -> None:
-    """Reader names must differ; check the entries as written, valid or not."""
-    seen: set[str] = set()
-    for i, table in enumerate(tables):
-        name = table.data.get("name", f"{section}{i}")
-        if not isinstance(name, str):
-            continue
-        if name in seen:
-            problems.add(f"{table.path}.name", f"{show(name)} is used twice; names must differ")
-        seen.add(name)
-
-
 def make_normalizer(limits: LimitsConfig) -> normalize.Normalizer:
     """The normalizer the server (and `telemetry parse`) use with these limits."""
     return normalize.Normalizer(
@@ -421,13 +418,13 @@ def build_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
     publishers = _publishers(data)
     mqtt = [_mqtt(t, i, publishers) for i, t in enumerate(mqtt_tables)]
     serial = [_serial(t, i) for i, t in enumerate(serial_tables)]
-    _unique(problems, mqtt_tables, "mqtt")
-    _unique(problems, serial_tables, "serial")
+    unique_names(problems, mqtt_tables, "mqtt")
+    unique_names(problems, serial_tables, "serial")
     system_tables, command_tables = root.tables("system"), root.tables("command")
     system = [system_section(t, i) for i, t in enumerate(system_tables)]
     command = [command_section(t, i) for i, t in enumerate(command_tables)]
-    _unique(problems, system_tables, "system")
-    _unique(problems, command_tables, "command")
+    unique_names(problems, system_tables, "system")
+    unique_names(problems, command_tables, "command")
     config = Config(
         server=_server(root.table("server")),
         mqtt=tuple(m for m in mqtt if m is not None),
@@ -445,8 +442,8 @@ def build_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
         system=tuple(s for s in system if s is not None),
         command=tuple(c for c in command if c is not None),
     )
-    _unique(problems, alert_tables, "alert")
-    _unique(problems, notify_tables, "notify")
+    unique_names(problems, alert_tables, "alert")
+    unique_names(problems, notify_tables, "notify")
     check_names(problems, alert_tables, notify_tables, config.mqtt)
     check_ingest_name(problems, config)
     if config.auth.file is not None and "*" in config.server.cors_origins:

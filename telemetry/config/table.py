@@ -258,3 +258,15 @@ def check_globs(
             )
             ok = False
     return ok
+
+
+def unique_names(problems: Problems, tables: list[Table], section: str) -> None:
+    """Names in a section must differ; check the entries as written, valid or not."""
+    seen: set[str] = set()
+    for i, table in enumerate(tables):
+        name = table.data.get("name", f"{section}{i}")
+        if not isinstance(name, str):
+            continue
+        if name in seen:
+            problems.add(f"{table.path}.name", f"{show(name)} is used twice; names must differ")
+        seen.add(name)

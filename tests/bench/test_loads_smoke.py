@@ -14,7 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from bench import loads, loads_alerts, loads_burst
+from bench import loads, loads_alerts, loads_burst, loads_influx
 from bench.baseline_app import numbers
 from bench.ingest import private_broker
 from bench.loads_publisher import burst, payload, readings_per_message, topic
@@ -131,3 +131,15 @@ def test_loads_alerts_rules_watch_the_series_and_some_fire_in_a_short_run(tmp_pa
     assert rules["alert_firing"] >= 1  # gone-silent at least
     assert rules["alert_changes"] >= 1  # link quality crossing thresholds in the window
     assert rules["alert_firing"] < rules["alert_states"] / 10  # most never fire
+
+
+def test_loads_influx_writes_every_reading_to_the_database_in_a_short_run() -> None:
+    find_program("mosquitto", "/usr/sbin", hint=HINT)
+    find_program("victoria-metrics", hint="sudo apt-get install victoria-metrics")
+    (window,) = loads_influx.run(4.0, 1, pairs=False)
+    with_, without = window["influx"], window["project"]
+    assert abs(with_["messages"] - without["messages"]) <= max(4, without["messages"] / 50)
+    assert with_["messages"] > 400
+    # Every reading the server stored went to the database (about 4.5 a message), the
+    # warm-up's included; the window's rows are counted when it ends.
+    assert window["rows"] >= 4 * with_["messages"]

@@ -262,50 +262,6 @@ def test_mqtt_reader_gives_up_on_a_broker_that_never_answers(readers: list[Reade
         assert status.last_error
 
 
-@pytest.fixture(scope="module")
-def certificates(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A CA, and a broker certificate it signed for 127.0.0.1 only."""
-    openssl = find_program("openssl", hint="sudo apt-get install openssl")
-    folder = tmp_path_factory.mktemp("tls")
-    (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    for command in (
-        [
-            "req",
-            "-x509",
-            *ec,
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=telemetry test CA",
-        ],
-        ["req", *ec, "-keyout", "broker.key", "-out", "broker.csr", "-subj", "/CN=127.0.0.1"],
-        [
-            "x509",
-            "-req",
-            "-in",
-            "broker.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "broker.pem",
-            "-days",
-            "1",
-            "-extfile",
-            "san.ext",
-        ],
-    ):
-        subprocess.run([openssl, *command], cwd=folder, check=True, capture_output=True)
-    return folder
-
-
 def tls_broker(mosquitto_factory: MosquittoFactory, certificates: Path) -> Broker:
     return mosquitto_factory(
         listener_options=(
