@@ -23,6 +23,7 @@ from types import FrameType
 import uvicorn
 
 from devices.mqtt import MqttSource
+from devices.republish import build_republishers
 from devices.serial import SerialSource
 from devices.sinks import Sinks
 from telemetry.config import Config
@@ -179,6 +180,7 @@ def serve(
 def build_outputs(config: Config) -> Outputs | None:
     """The `[output.*]` outputs that take points, or None when there are none."""
     made: list[Output] = []
+    made.extend(build_republishers(config))  # [[output.mqtt]]
     return Outputs(made) if made else None
 
 

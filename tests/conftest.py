@@ -10,6 +10,7 @@ pytest_plugins = [
     "tests.harness.server",
     "tests.harness.browser",
     "tests.harness.mqtt_reader",
+    "tests.harness.mqtt_watch",
 ]
 
 # Zone-less device times are read in the machine's own zone (the `TZ` variable,
