@@ -11,6 +11,7 @@ pytest_plugins = [
     "tests.harness.browser",
     "tests.harness.mqtt_reader",
     "tests.harness.mqtt_watch",
+    "tests.harness.republish",
 ]
 
 # Zone-less device times are read in the machine's own zone (the `TZ` variable,

@@ -5,54 +5,21 @@ broker that refuses or is not there."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import logging
 import time
 from typing import Any
 
 import pytest
 
-from devices.republish import Republisher, payload, series_topic
+from devices.republish import payload, series_topic
 from simulators.broker import Broker, free_port
 from telemetry.config import MqttConfig
-from telemetry.config.model import MqttOutputConfig
-from telemetry.outputs import OutPoint
 from tests.harness.broker import MosquittoFactory
 from tests.harness.mqtt_watch import Watcher
+from tests.harness.republish import T0, decoded, point
 from tests.harness.waiting import wait_until
 
-T0 = 1_765_000_000.0
 PREFIX = "telemetry/pi1"
-
-
-def point(series: str, value: float, ts: float = T0, unit: str | None = "°C") -> OutPoint:
-    device, _, sensor = series.partition("/")
-    kind = "state" if unit == "state" else "number"
-    return OutPoint(series, device, sensor, ts, value, None if kind == "state" else unit, kind)
-
-
-@pytest.fixture
-def outputs() -> Any:
-    made: list[Republisher] = []
-
-    def make(broker: Broker | MqttConfig, **options: Any) -> Republisher:
-        if isinstance(broker, Broker):
-            broker = MqttConfig(name="home", host=broker.host, port=broker.port)
-        cfg = dataclasses.replace(MqttOutputConfig(name="out", mqtt="home"), **options)
-        output = Republisher(cfg, broker, "pi1", reconnect=(1, 1))
-        made.append(output)
-        return output
-
-    yield make
-    for output in made:
-        output.stop(2.0)
-
-
-def decoded(data: bytes) -> dict[str, Any]:
-    value = json.loads(data)
-    assert isinstance(value, dict)
-    return value
 
 
 def test_republish_sends_the_contract_topic_and_payload_retained(
