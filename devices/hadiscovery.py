@@ -29,6 +29,7 @@ import re
 from telemetry.outputs import OutPoint
 
 _SLUG = re.compile(r"[^a-zA-Z0-9_-]+")
+_ENTITY = re.compile(r"[^a-z0-9_]+")
 
 # Units HA accepts for a device class (a subset of its DEVICE_CLASS_UNITS: the
 # spellings of `telemetry.units` that HA also uses).
@@ -60,6 +61,11 @@ ENERGY_UNITS = frozenset({"Wh", "kWh", "MWh"})
 def slug(text: str) -> str:
     """`text` with every run of characters HA refuses in a topic id made `_`."""
     return _SLUG.sub("_", text).strip("_") or "_"
+
+
+def entity_slug(text: str) -> str:
+    """`text` as the object part of an entity id: lower-case letters, digits, `_`."""
+    return _ENTITY.sub("_", text.lower()).strip("_") or "_"
 
 
 def short_hash(text: str) -> str:
@@ -124,7 +130,7 @@ def series_config(
     node = node_id(instance)
     series_slug = slug(point.series)
     component = "binary_sensor" if point.kind == "state" else "sensor"
-    entity = f"{node}_{series_slug}".lower()
+    entity = entity_slug(f"{node}_{series_slug}")
     config: dict[str, object] = {
         "name": point.sensor,
         "unique_id": f"telemetry_{node}_{series_slug}_{short_hash(point.series)}",
@@ -163,8 +169,8 @@ def instance_config(
     config = {
         "name": "Connected",
         "unique_id": f"telemetry_{node}_status",
-        "default_entity_id": f"binary_sensor.telemetry_{node}_connected",
-        "object_id": f"telemetry_{node}_connected",
+        "default_entity_id": f"binary_sensor.{entity_slug(f'telemetry_{node}_connected')}",
+        "object_id": entity_slug(f"telemetry_{node}_connected"),
         "state_topic": f"{prefix}/status",
         "payload_on": "online",
         "payload_off": "offline",

@@ -38,7 +38,6 @@ import fnmatch
 import json
 import logging
 import math
-import socket
 import threading
 import time
 from collections import deque
@@ -54,6 +53,7 @@ from devices.mqtt_client import paho_client
 from telemetry import __version__
 from telemetry.config import Config, MqttConfig
 from telemetry.config.model import MqttOutputConfig
+from telemetry.config.output_mqtt import instance_name, output_prefix
 from telemetry.errors import TelemetryError
 from telemetry.outputs import OutPoint, OutputStatus
 
@@ -65,15 +65,6 @@ MAX_CACHE = 100_000  # series ids whose match and topic are remembered
 SESSION_EXPIRY = 86400  # MQTT 5 persistent session: kept this long by the broker
 ONLINE, OFFLINE = b"online", b"offline"
 _WILD = str.maketrans({"+": "_", "#": "_"})
-
-
-def instance_name(config: Config) -> str:
-    """`[server] name`, else the machine's hostname."""
-    return config.server.name or socket.gethostname() or "telemetry"
-
-
-def default_prefix(instance: str) -> str:
-    return f"telemetry/{instance}".translate(_WILD)
 
 
 def series_topic(prefix: str, device: str, sensor: str) -> str:
@@ -114,13 +105,14 @@ class Republisher:
         cfg: MqttOutputConfig,
         broker: MqttConfig,
         instance: str,
+        prefix: str,
         *,
         reconnect: tuple[int, int] = (RECONNECT_MIN, RECONNECT_MAX),
     ) -> None:
         self.cfg = cfg
         self.broker = broker
         self.instance = instance
-        self.prefix = cfg.prefix or default_prefix(instance)
+        self.prefix = prefix
         self.status_topic = f"{self.prefix}/status"
         self._reconnect = reconnect
         self._cond = threading.Condition()
@@ -511,9 +503,9 @@ class Republisher:
 
 def build_republishers(config: Config) -> list[Republisher]:
     brokers = {m.name: m for m in config.mqtt}
-    instance = instance_name(config)
+    instance = instance_name(config.server)
     made = []
     for cfg in config.output.mqtt:
         broker = cfg.broker if cfg.broker is not None else brokers[cfg.mqtt or ""]
-        made.append(Republisher(cfg, broker, instance))
+        made.append(Republisher(cfg, broker, instance, output_prefix(cfg, config.server)))
     return made

@@ -8,18 +8,30 @@ files.  `check_brokers` ties the names to the `[[mqtt]]` sections afterwards.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Mapping
 from typing import Any
 
 from telemetry.config.broker import broker_url, tls_files
-from telemetry.config.model import MqttConfig, MqttOutputConfig
+from telemetry.config.model import MqttConfig, MqttOutputConfig, ServerConfig
 from telemetry.config.table import MAX_GLOBS, NAME, Problems, Table, check_globs, show
 from telemetry.topics import check_filter
 
 SESSIONS = ("clean", "persistent")
+_WILD = str.maketrans({"+": "_", "#": "_"})
 NAME_FORM = "a name of letters, digits, _.-"
 CLIENT_ID_FORM = "a client id of letters, digits, _.-"
 _OWN_BROKER_KEYS = ("username", "password", "ca_file", "cert_file", "key_file")
+
+
+def instance_name(server: ServerConfig) -> str:
+    """The instance's name: `[server] name`, else the machine's hostname."""
+    return server.name or socket.gethostname() or "telemetry"
+
+
+def output_prefix(cfg: MqttOutputConfig, server: ServerConfig) -> str:
+    """The topic prefix an output publishes under: its own, or `telemetry/<instance>`."""
+    return cfg.prefix or f"telemetry/{instance_name(server)}".translate(_WILD)
 
 
 def _topic_prefix(t: Table, name: str, default: str | None) -> str | None:

@@ -16,10 +16,8 @@ from simulators.broker import Broker, free_port
 from telemetry.config import MqttConfig
 from tests.harness.broker import MosquittoFactory
 from tests.harness.mqtt_watch import Watcher
-from tests.harness.republish import T0, decoded, point
+from tests.harness.republish import PREFIX, T0, decoded, point
 from tests.harness.waiting import wait_until
-
-PREFIX = "telemetry/pi1"
 
 
 def test_republish_sends_the_contract_topic_and_payload_retained(

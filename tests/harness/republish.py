@@ -17,6 +17,7 @@ from telemetry.config.model import MqttOutputConfig
 from telemetry.outputs import OutPoint
 
 T0 = 1_765_000_000.0
+PREFIX = "telemetry/pi1"  # the default prefix of instance "pi1"
 
 
 def point(series: str, value: float, ts: float = T0, unit: str | None = "°C") -> OutPoint:
@@ -42,7 +43,7 @@ def outputs() -> Iterator[Any]:
         if isinstance(broker, Broker):
             broker = MqttConfig(name="home", host=broker.host, port=broker.port)
         cfg = dataclasses.replace(MqttOutputConfig(name="out", mqtt="home"), **options)
-        output = Republisher(cfg, broker, "pi1", reconnect=(1, 1))
+        output = Republisher(cfg, broker, "pi1", cfg.prefix or PREFIX, reconnect=(1, 1))
         made.append(output)
         return output
 
