@@ -1,20 +1,22 @@
 """`[[output.mqtt]]`: every stored reading (or those matching globs) republished to
 an MQTT broker under one topic scheme, optionally with Home Assistant discovery.
 
-The wire (what `format = "telemetry"` reads back): topic
-`<prefix>/<device>/<sensor>` (`+` and `#` in names made `_`), payload
-`{"v": value, "u": unit or null, "ts": epoch seconds (ms), "kind": "number" |
-"state"}`, retained by default; the instance's availability at `<prefix>/status`,
-`online` / `offline`, retained, `offline` also the last will.
+The wire (`devices.republish_wire`; what `format = "telemetry"` reads back):
+topic `<prefix>/<device>/<sensor>`, payload `{"v", "u", "ts", "kind"}`, retained
+by default; the instance's availability at `<prefix>/status`, `online` /
+`offline`, retained, `offline` also the last will.
 
-Threads: `submit` runs on the event loop and only filters (globs, cached per
-series id), skips late points (older than the last one taken for the series: a
-retained topic must hold the newest value), applies the `interval` and appends
-to a bounded deque (full: the oldest dropped and counted), all under one lock
-held for a few dictionary operations.  A worker thread encodes and hands
-messages to paho, at most `WINDOW` of them not yet written (QoS 0) or
+Threads: `submit` runs on the event loop and only filters (globs, the result
+kept per series id), skips late points (older than the last one taken for the
+series: a retained topic must hold the newest value), applies the `interval`
+and appends to a bounded deque (full: the oldest dropped and counted), under
+one lock held for a few dictionary operations a point.  A worker thread takes
+what is queued, at most `WINDOW` messages not yet written (QoS 0) or
 acknowledged (QoS 1), so paho's own queue stays small and an outage leaves the
-backlog in the bounded deque; paho's network thread (`loop_start`) sends, and
+backlog in the bounded deque.  At QoS 0 it encodes them into PUBLISH packets
+handed to paho as one write (`paho_fastpath.queue_packets`); at QoS 1 each goes
+through paho's `publish`, which keeps and resends it until acknowledged.
+paho's network thread (`loop_start`) writes, keeps the connection alive and
 reconnects with its own backoff (`reconnect_delay_set`).
 
 `interval` > 0: a series' first point goes at once; points within the next
@@ -35,9 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
-import json
 import logging
-import math
 import threading
 import time
 from collections import deque
@@ -48,8 +48,10 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from devices import hadiscovery
+from devices import hadiscovery, republish_wire
 from devices.mqtt_client import paho_client
+from devices.paho_fastpath import queue_packets
+from devices.republish_wire import Form, series_topic
 from telemetry import __version__
 from telemetry.config import Config, MqttConfig
 from telemetry.config.model import MqttOutputConfig
@@ -61,24 +63,24 @@ logger = logging.getLogger(__name__)
 
 RECONNECT_MIN, RECONNECT_MAX = 1, 30  # seconds: paho's reconnect backoff
 WINDOW = 200  # messages handed to paho, not yet written (QoS 0) or acknowledged (QoS 1)
-MAX_CACHE = 100_000  # series ids whose match and topic are remembered
+MAX_SERIES = 100_000  # series ids whose match and form are remembered
 SESSION_EXPIRY = 86400  # MQTT 5 persistent session: kept this long by the broker
 ONLINE, OFFLINE = b"online", b"offline"
-_WILD = str.maketrans({"+": "_", "#": "_"})
+
+Message = tuple[Form, OutPoint | None]  # a reading, or (None) its retained topic cleared
 
 
-def series_topic(prefix: str, device: str, sensor: str) -> str:
-    return f"{prefix}/{device.translate(_WILD)}/{sensor.translate(_WILD)}"
+class _Track:
+    """What the loop keeps of one matching series.  Mutable and slotted: it is
+    looked up and updated for every point."""
 
+    __slots__ = ("form", "kind", "last_ts", "unit")
 
-def payload(point: OutPoint) -> bytes | None:
-    """The reading's JSON payload; None for a value JSON cannot hold (NaN, inf)."""
-    value = float(point.value)
-    if not math.isfinite(value):
-        return None
-    unit = "null" if point.unit is None else json.dumps(point.unit, ensure_ascii=False)
-    ts = round(float(point.ts), 3)
-    return f'{{"v":{value!r},"u":{unit},"ts":{ts!r},"kind":"{point.kind}"}}'.encode()
+    def __init__(self, form: Form, unit: str | None, kind: str) -> None:
+        self.form = form
+        self.unit = unit
+        self.kind = kind
+        self.last_ts = float("-inf")
 
 
 class _Announced(NamedTuple):
@@ -88,13 +90,12 @@ class _Announced(NamedTuple):
     kind: str
 
 
-# A message for the worker: "p" a reading (point None: clear the retained topic),
-# "d" a discovery config (payload b"": remove it), "s" the instance's `online`.
-class _Item(NamedTuple):
-    what: str
-    topic: str
-    point: OutPoint | None = None
-    data: bytes = b""
+class _Flight(NamedTuple):
+    """Messages handed to paho under one mid: what they were, and how many."""
+
+    what: str  # "p" readings, "d" a discovery config, "s" the status
+    n: int  # messages counted (the status is not)
+    qos: int
 
 
 class Republisher:
@@ -113,21 +114,21 @@ class Republisher:
         self.broker = broker
         self.instance = instance
         self.prefix = prefix
-        self.status_topic = f"{self.prefix}/status"
+        self.status_topic = f"{prefix}/status"
+        self._v5 = broker.protocol == "5"
         self._reconnect = reconnect
         self._cond = threading.Condition()
-        self._queue: deque[_Item] = deque()
-        self._held: dict[str, _Item] = {}  # the latest point of a series inside its interval
+        self._queue: deque[Message] = deque()
+        self._held: dict[str, tuple[Form, OutPoint]] = {}  # a series' latest, in its interval
         self._due: dict[str, float] = {}  # when a series may send again (monotonic)
+        self._tracks: dict[str, _Track | None] = {}  # None: the series does not match
         self._disc: dict[str, bytes] = {}  # discovery configs to send, by topic
         self._announced: dict[str, _Announced] = {}
-        self._inflight: dict[int, _Item] = {}  # by paho's mid
-        self._early: set[int] = set()  # mids paho finished before `publish` returned
+        self._flights: dict[int, _Flight] = {}  # by mid: paho's, or ours (< 0) for batches
+        self._in_flight = 0  # messages in `_flights`
+        self._early: set[int] = set()  # paho's mids finished before `publish` returned
+        self._batch_mid = 0
         self._online_due = False
-        # Loop-side caches (under the lock too, with the rest).
-        self._match: dict[str, bool] = {}
-        self._topics: dict[str, str] = {}
-        self._last_ts: dict[str, float] = {}
         self._client: mqtt.Client | None = None
         self._thread: threading.Thread | None = None
         self._connected = False
@@ -138,6 +139,7 @@ class Republisher:
         self.failed = 0
         self.dropped = 0
         self.late = 0  # points older than the series' last, not republished (retain)
+        self.refused = 0  # values JSON cannot hold (NaN, infinity), not republished
         self.announced = 0  # discovery configs written
         self.last_error: str | None = None
 
@@ -150,62 +152,69 @@ class Republisher:
         with self._cond:
             if self._stopping:
                 return
+            tracks, retain, interval = self._tracks, self.cfg.retain, self.cfg.interval
             for point in points:
-                self._take(point, now)
+                try:
+                    track = tracks[point.series]
+                except KeyError:
+                    track = self._track(point)
+                if track is None:
+                    continue
+                if retain:
+                    if point.ts < track.last_ts:
+                        self.late += 1
+                        continue
+                    track.last_ts = point.ts
+                if point.unit != track.unit or point.kind != track.kind:
+                    self._reform(track, point)
+                if interval:
+                    self._pace(track.form, point, now)
+                else:
+                    self._append((track.form, point))
             for series in removed:
                 self._remove(series)
             self._cond.notify()
 
     def _matches(self, series: str) -> bool:
-        found = self._match.get(series)
-        if found is None:
-            if len(self._match) >= MAX_CACHE:
-                self._match.clear()
-            patterns = self.cfg.match
-            found = not patterns or any(fnmatch.fnmatchcase(series, p) for p in patterns)
-            self._match[series] = found
-        return found
+        patterns = self.cfg.match
+        return not patterns or any(fnmatch.fnmatchcase(series, p) for p in patterns)
 
-    def _topic(self, point: OutPoint) -> str:
-        topic = self._topics.get(point.series)
-        if topic is None:
-            if len(self._topics) >= MAX_CACHE:
-                self._topics.clear()
-                self._last_ts.clear()
-            topic = self._topics[point.series] = series_topic(
-                self.prefix, point.device, point.sensor
-            )
-        return topic
+    def _form(self, point: OutPoint) -> Form:
+        topic = series_topic(self.prefix, point.device, point.sensor)
+        return republish_wire.form(
+            topic, point.unit, point.kind, retain=self.cfg.retain, v5=self._v5
+        )
 
-    def _take(self, point: OutPoint, now: float) -> None:
-        series = point.series
-        if not self._matches(series):
-            return
-        if self.cfg.retain:
-            last = self._last_ts.get(series)
-            if last is not None and point.ts < last:
-                self.late += 1
-                return
-            self._last_ts[series] = point.ts
-        item = _Item("p", self._topic(point), point)
+    def _track(self, point: OutPoint) -> _Track | None:
+        """A series seen for the first time (since it was deleted, or ever)."""
+        if len(self._tracks) >= MAX_SERIES:
+            self._tracks.clear()  # a bound; what is cleared is made again when it comes
+        track = None
+        if self._matches(point.series):
+            track = _Track(self._form(point), point.unit, point.kind)
+            if self.cfg.discovery:
+                self._announce(point, track.form.topic)
+        self._tracks[point.series] = track
+        return track
+
+    def _reform(self, track: _Track, point: OutPoint) -> None:
+        """The series' unit or kind changed: its messages, and its discovery config."""
+        track.form, track.unit, track.kind = self._form(point), point.unit, point.kind
         if self.cfg.discovery:
-            self._announce(point, item.topic)
-        interval = self.cfg.interval
-        if not interval:
-            self._append(item)
-            return
+            self._announce(point, track.form.topic)
+
+    def _pace(self, form: Form, point: OutPoint, now: float) -> None:
+        series = point.series
         due = self._due.get(series)
         if due is None or now >= due:
             self._held.pop(series, None)
-            self._due[series] = now + interval
-            self._append(item)
+            self._due[series] = now + self.cfg.interval
+            self._append((form, point))
         else:
-            self._held[series] = item
+            self._held[series] = (form, point)
 
     def _announce(self, point: OutPoint, state_topic: str) -> None:
         before = self._announced.get(point.series)
-        if before is not None and (before.unit, before.kind) == (point.unit, point.kind):
-            return
         dp = self.cfg.discovery_prefix
         topic = hadiscovery.config_topic(dp, self.instance, point.series, point.kind)
         if before is not None and before.topic != topic:
@@ -221,16 +230,19 @@ class Republisher:
         self._disc[topic] = data
 
     def _remove(self, series: str) -> None:
-        if not self._matches(series):
+        track = self._tracks.pop(series, None)
+        if track is None and not self._matches(series):
             return
-        topic = self._topics.pop(series, None)
-        if topic is None:
-            device, _, sensor = series.partition("/")
-            topic = series_topic(self.prefix, device, sensor)
-        for table in (self._held, self._due, self._last_ts, self._match):
-            table.pop(series, None)
+        self._held.pop(series, None)
+        self._due.pop(series, None)
         if self.cfg.retain:
-            self._append(_Item("p", topic))
+            if track is None:
+                device, _, sensor = series.partition("/")
+                topic = series_topic(self.prefix, device, sensor)
+                form = republish_wire.form(topic, None, "number", retain=True, v5=self._v5)
+            else:
+                form = track.form
+            self._append((form, None))
         if self.cfg.discovery:
             before = self._announced.pop(series, None)
             kinds = (before.kind,) if before is not None else ("number", "state")
@@ -238,7 +250,7 @@ class Republisher:
                 dp = self.cfg.discovery_prefix
                 self._disc[hadiscovery.config_topic(dp, self.instance, series, kind)] = b""
 
-    def _append(self, item: _Item) -> None:
+    def _append(self, message: Message) -> None:
         if len(self._queue) >= self.cfg.queue:
             self._queue.popleft()
             self.dropped += 1
@@ -249,7 +261,7 @@ class Republisher:
                     self.cfg.queue,
                     self.dropped,
                 )
-        self._queue.append(item)
+        self._queue.append(message)
 
     def _start(self) -> None:
         cfg, broker = self.cfg, self.broker
@@ -271,15 +283,14 @@ class Republisher:
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
         properties = None
-        if broker.protocol == "5" and persistent:
+        if self._v5 and persistent:
             properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             properties.SessionExpiryInterval = SESSION_EXPIRY
-        v5 = broker.protocol == "5"
         client.connect_async(
             broker.host,
             broker.port,
             int(broker.keepalive),
-            clean_start=(not persistent) if v5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
+            clean_start=(not persistent) if self._v5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
             properties=properties,
         )
         self._client = client
@@ -341,11 +352,13 @@ class Republisher:
     ) -> None:
         with self._cond:
             was_connected, self._connected = self._connected, False
-            # QoS 0 messages paho had not written are gone with the connection.
-            if self.cfg.qos == 0:
-                for mid in [m for m, item in self._inflight.items() if item.what == "p"]:
-                    del self._inflight[mid]
-                    self.dropped += 1
+            # QoS 0 messages paho had not written are gone with the connection (paho
+            # empties its queue when it reconnects); QoS 1 ones it sends again.
+            for mid in [m for m, f in self._flights.items() if f.qos == 0]:
+                flight = self._flights.pop(mid)
+                self._in_flight -= flight.n
+                if flight.what == "p":
+                    self.dropped += flight.n
             stopping = self._stopping
             self._cond.notify_all()
         if was_connected and not stopping:
@@ -355,17 +368,19 @@ class Republisher:
         self, client: mqtt.Client, userdata: object, mid: int, reason: Any, props: object
     ) -> None:
         with self._cond:
-            item = self._inflight.pop(mid, None)
-            if item is None:
-                self._early.add(mid)
+            flight = self._flights.pop(mid, None)
+            if flight is None:
+                if mid > 0:  # paho's own: `publish` has not returned yet
+                    self._early.add(mid)
                 return
-            self._done(item)
+            self._done(flight)
             self._cond.notify_all()
 
-    def _done(self, item: _Item) -> None:
-        if item.what == "p":
-            self.sent += 1
-        elif item.what == "d":
+    def _done(self, flight: _Flight) -> None:
+        self._in_flight -= flight.n
+        if flight.what == "p":
+            self.sent += flight.n
+        elif flight.what == "d":
             self.announced += 1
 
     # -- the worker thread ---------------------------------------------------------
@@ -382,26 +397,25 @@ class Republisher:
                 upcoming = due
         return upcoming
 
-    def _next_batch(self) -> list[_Item] | None:
-        """What to publish now, waiting until there is something and room for it;
-        None when the worker is done (stopping and flushed, or disconnected)."""
+    def _next_batch(self) -> tuple[bool, list[tuple[str, bytes]], list[Message]] | None:
+        """What to publish now, waiting until there is something and room for it:
+        (the status due, discovery configs, readings); None when the worker is done
+        (stopping and flushed, or disconnected)."""
         with self._cond:
             while not self._closed:
                 now = time.monotonic()
                 upcoming = self._release_held(now) if self._held else None
-                room = WINDOW - len(self._inflight)
+                room = WINDOW - self._in_flight
                 pending = self._online_due or self._disc or self._queue
                 if self._connected and room > 0 and pending:
-                    batch = []
-                    if self._online_due:
-                        self._online_due = False
-                        batch.append(_Item("s", self.status_topic, None, ONLINE))
-                    while self._disc and len(batch) < room:
+                    online, self._online_due = self._online_due, False
+                    configs: list[tuple[str, bytes]] = []
+                    while self._disc and len(configs) < room:
                         topic = next(iter(self._disc))
-                        batch.append(_Item("d", topic, None, self._disc.pop(topic)))
-                    while self._queue and len(batch) < room:
-                        batch.append(self._queue.popleft())
-                    return batch
+                        configs.append((topic, self._disc.pop(topic)))
+                    room -= len(configs)
+                    readings = [self._queue.popleft() for _ in range(min(room, len(self._queue)))]
+                    return online, configs, readings
                 if self._stopping and (not self._connected or not pending):
                     return None
                 self._cond.wait(None if upcoming is None else max(0.0, upcoming - now))
@@ -409,46 +423,62 @@ class Republisher:
 
     def _run(self) -> None:
         while (batch := self._next_batch()) is not None:
-            self._publish(batch)
+            online, configs, readings = batch
+            if online:
+                self._publish_one("s", self.status_topic, ONLINE, 1, True)
+            for topic, data in configs:
+                self._publish_one("d", topic, data, 1, True)
+            if readings and self.cfg.qos == 0:
+                self._publish_packets(readings)
+            elif readings:
+                self._publish_each(readings)
 
-    def _publish(self, batch: list[_Item]) -> None:
+    def _publish_one(self, what: str, topic: str, data: bytes, qos: int, retain: bool) -> None:
+        """Through paho's `publish`: at QoS 1 it keeps the message until acknowledged,
+        connected or not."""
         client = self._client
         assert client is not None
-        for i, item in enumerate(batch):
-            if item.what == "p":
-                data = b"" if item.point is None else payload(item.point)
-                if data is None:
-                    with self._cond:
-                        self.dropped += 1
-                    continue
-                qos, retain = self.cfg.qos, self.cfg.retain
+        info = client.publish(topic, data, qos, retain)
+        flight = _Flight(what, 0 if what == "s" else 1, qos)
+        with self._cond:
+            if info.rc != mqtt.MQTT_ERR_SUCCESS and qos == 0:  # not taken: no connection
+                if what == "p":
+                    self.dropped += 1
+                return
+            if info.mid in self._early:
+                self._early.discard(info.mid)
+                self._in_flight += flight.n
+                self._done(flight)
             else:
-                data, qos, retain = item.data, 1, True
-            info = client.publish(item.topic, data, qos, retain)
-            with self._cond:
-                taken = info.rc == mqtt.MQTT_ERR_SUCCESS or (
-                    qos > 0 and info.rc == mqtt.MQTT_ERR_NO_CONN  # paho keeps it for later
-                )
-                if not taken:
-                    self._put_back(batch[i:])
-                    return
-                if info.mid in self._early:
-                    self._early.discard(info.mid)
-                    self._done(item)
-                else:
-                    self._inflight[info.mid] = item
+                self._flights[info.mid] = flight
+                self._in_flight += flight.n
 
-    def _put_back(self, items: list[_Item]) -> None:
-        """Items paho would not take (no connection, QoS 0) return to the front."""
-        for item in reversed(items):
-            if item.what == "s":
-                self._online_due = True
-            elif item.what == "d":
-                self._disc.setdefault(item.topic, item.data)
-            elif len(self._queue) < self.cfg.queue:
-                self._queue.appendleft(item)
-            else:
-                self.dropped += 1
+    def _publish_each(self, readings: list[Message]) -> None:
+        for form, point in readings:
+            data = b"" if point is None else republish_wire.payload(form, point)
+            if data is None:
+                with self._cond:
+                    self.refused += 1
+                continue
+            self._publish_one("p", form.topic, data, self.cfg.qos, point is None or self.cfg.retain)
+
+    def _publish_packets(self, readings: list[Message]) -> None:
+        """QoS 0: every reading's PUBLISH packet, handed to paho as one write."""
+        client = self._client
+        assert client is not None
+        data, count, refused = republish_wire.packets(readings)
+        with self._cond:
+            self.refused += refused
+            if not count:
+                return
+            if not self._connected:  # gone while encoding: they are lost with it
+                self.dropped += count
+                return
+            self._batch_mid -= 1
+            mid = self._batch_mid
+            self._flights[mid] = _Flight("p", count, 0)
+            self._in_flight += count
+        queue_packets(client, data, mid)
 
     # -- status and stop -----------------------------------------------------------
 
@@ -481,7 +511,7 @@ class Republisher:
             thread.join(max(0.0, deadline - time.monotonic()))
         with self._cond:
             self._cond.wait_for(
-                lambda: not self._inflight or not self._connected,
+                lambda: not self._flights or not self._connected,
                 max(0.0, deadline - time.monotonic()),
             )
             connected = self._connected

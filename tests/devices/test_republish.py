@@ -11,13 +11,40 @@ from typing import Any
 
 import pytest
 
-from devices.republish import payload, series_topic
+from devices.mqtt_packets import split_packets
+from devices.republish_wire import form, packets, payload, series_topic
 from simulators.broker import Broker, free_port
 from telemetry.config import MqttConfig
+from telemetry.outputs import OutPoint
 from tests.harness.broker import MosquittoFactory
 from tests.harness.mqtt_watch import Watcher
 from tests.harness.republish import PREFIX, T0, decoded, point
 from tests.harness.waiting import wait_until
+
+
+def wire(p: OutPoint) -> bytes | None:
+    return payload(form("t", p.unit, p.kind, retain=True, v5=False), p)
+
+
+@pytest.mark.parametrize("v5", [False, True])
+def test_republish_packets_are_the_mqtt_publishes_of_the_payloads(v5: bool) -> None:
+    readings = [point(f"d/s{i}", i * 1.5, T0 + i, unit="µg/m³") for i in range(50)]
+    long = point("d/" + "x" * 200, 1.0)  # a remaining length over 127
+    huge = point("d/" + "y" * 17_000, 2.0)  # over 16383
+    nan = point("d/nan", float("nan"))
+    messages = [
+        (form(f"p/{p.series}", p.unit, p.kind, retain=True, v5=v5), p)
+        for p in [*readings, long, huge, nan]
+    ]
+    cleared = (form("p/d/gone", None, "number", retain=True, v5=v5), None)
+    data, count, refused = packets([*messages, cleared])
+    assert (count, refused) == (53, 1)
+    publishes, others, used, missing = split_packets(data, v5)
+    assert (others, used, missing) == ([], len(data), 0)
+    expected = [(f.topic.encode(), payload(f, p)) for f, p in messages if p is not nan]
+    assert publishes == [*expected, (b"p/d/gone", b"")]
+    # Retained, QoS 0: the first byte of each.
+    assert data[0] == 0x31
 
 
 def test_republish_sends_the_contract_topic_and_payload_retained(
@@ -46,9 +73,9 @@ def test_republish_sends_the_contract_topic_and_payload_retained(
 
 def test_republish_topics_replace_wildcards_and_the_prefix_is_configurable() -> None:
     assert series_topic("x/y", "dev+1", "a/#/b") == "x/y/dev_1/a/_/b"
-    assert payload(point("a/b", float("nan"))) is None
+    assert wire(point("a/b", float("nan"))) is None
     assert (
-        payload(point("a/b", 1e20, unit=None))
+        wire(point("a/b", 1e20, unit=None))
         == b'{"v":1e+20,"u":null,"ts":1765000000.0,"kind":"number"}'
     )
 
@@ -62,7 +89,7 @@ def test_republish_keeps_the_newest_value_retained_and_skips_late_points(
     out.submit([point("a/t", 2.0, T0 + 5)], [])  # older than the last sent: skipped
     out.submit([point("a/t", 3.0, T0 + 11)], [])
     wait_until(lambda: out.status().sent == 2, what="two sent")
-    w.wait_for("late/a/t", payload(point("a/t", 3.0, T0 + 11)))
+    w.wait_for("late/a/t", wire(point("a/t", 3.0, T0 + 11)))
     assert [decoded(m.payload)["v"] for m in w.messages() if m.topic == "late/a/t"] == [1.0, 3.0]
     assert out.late == 1
     again: Watcher = watch(mosquitto, "late/a/t")
