@@ -62,7 +62,8 @@ from telemetry.outputs import OutPoint, OutputStatus
 logger = logging.getLogger(__name__)
 
 RECONNECT_MIN, RECONNECT_MAX = 1, 30  # seconds: paho's reconnect backoff
-WINDOW = 200  # messages handed to paho, not yet written (QoS 0) or acknowledged (QoS 1)
+WINDOW = 1000  # messages handed to paho, not yet written (QoS 0) or acknowledged (QoS 1)
+LINGER = 0.25  # seconds readings wait in the queue to go out together
 MAX_SERIES = 100_000  # series ids whose match and form are remembered
 SESSION_EXPIRY = 86400  # MQTT 5 persistent session: kept this long by the broker
 ONLINE, OFFLINE = b"online", b"offline"
@@ -129,6 +130,7 @@ class Republisher:
         self._early: set[int] = set()  # paho's mids finished before `publish` returned
         self._batch_mid = 0
         self._online_due = False
+        self._first_at = 0.0  # when the oldest reading in the queue was queued (monotonic)
         self._client: mqtt.Client | None = None
         self._thread: threading.Thread | None = None
         self._connected = False
@@ -170,7 +172,7 @@ class Republisher:
                 if interval:
                     self._pace(track.form, point, now)
                 else:
-                    self._append((track.form, point))
+                    self._append((track.form, point), now)
             for series in removed:
                 self._remove(series)
             self._cond.notify()
@@ -209,7 +211,7 @@ class Republisher:
         if due is None or now >= due:
             self._held.pop(series, None)
             self._due[series] = now + self.cfg.interval
-            self._append((form, point))
+            self._append((form, point), now)
         else:
             self._held[series] = (form, point)
 
@@ -242,7 +244,7 @@ class Republisher:
                 form = republish_wire.form(topic, None, "number", retain=True, v5=self._v5)
             else:
                 form = track.form
-            self._append((form, None))
+            self._append((form, None), time.monotonic())
         if self.cfg.discovery:
             before = self._announced.pop(series, None)
             kinds = (before.kind,) if before is not None else ("number", "state")
@@ -250,8 +252,10 @@ class Republisher:
                 dp = self.cfg.discovery_prefix
                 self._disc[hadiscovery.config_topic(dp, self.instance, series, kind)] = b""
 
-    def _append(self, message: Message) -> None:
-        if len(self._queue) >= self.cfg.queue:
+    def _append(self, message: Message, now: float) -> None:
+        if not self._queue:
+            self._first_at = now
+        elif len(self._queue) >= self.cfg.queue:
             self._queue.popleft()
             self.dropped += 1
             if self.dropped in (1, 10) or self.dropped % 1000 == 0:  # rate-limited
@@ -373,8 +377,10 @@ class Republisher:
                 if mid > 0:  # paho's own: `publish` has not returned yet
                     self._early.add(mid)
                 return
+            full = self._in_flight >= WINDOW
             self._done(flight)
-            self._cond.notify_all()
+            if full or self._stopping:  # the worker waits for room, or stop() for the rest
+                self._cond.notify_all()
 
     def _done(self, flight: _Flight) -> None:
         self._in_flight -= flight.n
@@ -391,7 +397,7 @@ class Republisher:
         for series in list(self._held):
             due = self._due.get(series, 0.0)
             if everything or due <= now:
-                self._append(self._held.pop(series))
+                self._append(self._held.pop(series), now)
                 self._due[series] = now + self.cfg.interval
             elif upcoming is None or due < upcoming:
                 upcoming = due
@@ -407,6 +413,18 @@ class Republisher:
                 upcoming = self._release_held(now) if self._held else None
                 room = WINDOW - self._in_flight
                 pending = self._online_due or self._disc or self._queue
+                # Readings alone wait to go out together, unless stopping or many.
+                linger = self._first_at + LINGER - now
+                if (
+                    self._queue
+                    and linger > 0
+                    and not (self._online_due or self._disc or self._stopping)
+                    and len(self._queue) < room
+                ):
+                    self._cond.wait(
+                        linger if upcoming is None else max(0.0, min(linger, upcoming - now))
+                    )
+                    continue
                 if self._connected and room > 0 and pending:
                     online, self._online_due = self._online_due, False
                     configs: list[tuple[str, bytes]] = []

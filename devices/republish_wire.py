@@ -2,11 +2,12 @@
 the whole MQTT PUBLISH packet, built in this one place.  Pure: no socket, no paho.
 
 Topic `<prefix>/<device>/<sensor>` (`+` and `#` in names made `_`); payload
-`{"v":21.5,"u":"°C","ts":1765090000.123,"kind":"number"}` (UTF-8 JSON, `u` null
-without a unit, `ts` epoch seconds to the millisecond).
+`{"v":21.5,"ts":1765090000.123,"u":"°C","kind":"number"}` (UTF-8 JSON, `u` null
+without a unit, `ts` epoch seconds to the millisecond; the value and the time
+side by side, so each reading's two numbers are formatted in one go).
 
 A series' `Form` holds everything of its messages that does not change from one
-reading to the next (the topic, and the payload around the value and the time),
+reading to the next (the topic, and the payload after the value and the time),
 made once per series, unit and kind; each reading then adds two numbers.  The
 QoS 0 packets of many readings are joined into one write (`packets`): at a few
 hundred readings a second, paho's own `publish` (a message object, a wake-up of
@@ -17,7 +18,6 @@ rest of its work on those readings.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -47,35 +47,47 @@ class Form(NamedTuple):
     topic: str
     first: int  # the PUBLISH packet's first byte: QoS 0, retained or not
     lead: bytes  # the topic's length and bytes (MQTT 5: no properties), then `{"v":`
-    middle: bytes  # `,"u":...,"ts":`
-    tail: bytes  # `,"kind":"..."}`
-    fixed: int  # len(lead) + len(middle) + len(tail)
+    tail: bytes  # `,"u":...,"kind":"..."}`
+    fixed: int  # len(lead) + len(tail)
 
 
 def form(topic: str, unit: str | None, kind: str, *, retain: bool, v5: bool) -> Form:
     name = topic.encode("utf-8", "surrogateescape")
     lead = len(name).to_bytes(2, "big") + name + (b"\x00" if v5 else b"") + b'{"v":'
     shown = "null" if unit is None else json.dumps(unit, ensure_ascii=False)
-    middle = f',"u":{shown},"ts":'.encode("utf-8", "surrogateescape")
-    tail = f',"kind":{json.dumps(kind)}}}'.encode()
+    tail = f',"u":{shown},"kind":{json.dumps(kind)}}}'.encode("utf-8", "surrogateescape")
     first = PUBLISH | (RETAIN if retain else 0)
-    return Form(topic, first, lead, middle, tail, len(lead) + len(middle) + len(tail))
+    return Form(topic, first, lead, tail, len(lead) + len(tail))
 
 
-def _numbers(point: OutPoint) -> tuple[bytes, bytes] | None:
-    value = float(point.value)
-    if not math.isfinite(value):
+def _numbers(point: OutPoint) -> bytes | None:
+    """`V,"ts":T`: the value and the time (to the millisecond), or None for a value
+    JSON cannot hold (NaN, infinity)."""
+    value = point.value
+    if value.__class__ is not float:
+        value = float(value)  # a numpy float's repr is not JSON's
+    if value - value != 0.0:
         return None
-    return repr(value).encode(), repr(round(float(point.ts), 3)).encode()
+    return f'{value!r},"ts":{point.ts:.3f}'.encode()
 
 
 def payload(f: Form, point: OutPoint) -> bytes | None:
     """The reading's payload; None for a value JSON cannot hold (NaN, infinity)."""
     numbers = _numbers(point)
-    if numbers is None:
-        return None
-    value, ts = numbers
-    return b'{"v":' + value + f.middle + ts + f.tail
+    return None if numbers is None else b'{"v":' + numbers + f.tail
+
+
+_HEADS: dict[int, bytes] = {}  # (first byte << 16 | remaining length) -> the fixed header
+
+
+def _head(first: int, n: int) -> bytes:
+    key = first << 16 | n
+    head = _HEADS.get(key)
+    if head is None:
+        head = bytes((first,)) + remaining_length(n)
+        if len(_HEADS) < 4096:
+            _HEADS[key] = head
+    return head
 
 
 def packets(items: Iterable[tuple[Form, OutPoint | None]]) -> tuple[bytes, int, int]:
@@ -83,22 +95,18 @@ def packets(items: Iterable[tuple[Form, OutPoint | None]]) -> tuple[bytes, int, 
     for a value JSON cannot hold).  A None point is an empty retained message:
     the topic's retained value cleared."""
     parts: list[bytes] = []
+    add = parts.extend
     count = refused = 0
     for f, point in items:
         if point is None:
             topic_part = f.lead[: -len(b'{"v":')]
-            parts += (bytes((PUBLISH | RETAIN,)), remaining_length(len(topic_part)), topic_part)
+            add((_head(PUBLISH | RETAIN, len(topic_part)), topic_part))
             count += 1
             continue
         numbers = _numbers(point)
         if numbers is None:
             refused += 1
             continue
-        value, ts = numbers
-        n = f.fixed + len(value) + len(ts)
-        head = bytes((f.first, n)) if n < 128 else bytes((f.first, 0x80 | n & 0x7F, n >> 7))
-        if n >= 16384:
-            head = bytes((f.first,)) + remaining_length(n)
-        parts += (head, f.lead, value, f.middle, ts, f.tail)
+        add((_head(f.first, f.fixed + len(numbers)), f.lead, numbers, f.tail))
         count += 1
     return b"".join(parts), count, refused

@@ -76,7 +76,7 @@ def test_republish_topics_replace_wildcards_and_the_prefix_is_configurable() -> 
     assert wire(point("a/b", float("nan"))) is None
     assert (
         wire(point("a/b", 1e20, unit=None))
-        == b'{"v":1e+20,"u":null,"ts":1765000000.0,"kind":"number"}'
+        == b'{"v":1e+20,"ts":1765000000.000,"u":null,"kind":"number"}'
     )
 
 
