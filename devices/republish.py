@@ -63,7 +63,7 @@ logger = logging.getLogger(__name__)
 
 RECONNECT_MIN, RECONNECT_MAX = 1, 30  # seconds: paho's reconnect backoff
 WINDOW = 1000  # messages handed to paho, not yet written (QoS 0) or acknowledged (QoS 1)
-LINGER = 0.25  # seconds readings wait in the queue to go out together
+LINGER = 0.5  # seconds readings wait in the queue to go out together
 MAX_SERIES = 100_000  # series ids whose match and form are remembered
 SESSION_EXPIRY = 86400  # MQTT 5 persistent session: kept this long by the broker
 ONLINE, OFFLINE = b"online", b"offline"
@@ -154,6 +154,9 @@ class Republisher:
         with self._cond:
             if self._stopping:
                 return
+            # The worker is woken for what changes its plan only: readings after an
+            # empty queue (it waits LINGER from the first), a config, a held point.
+            before = (bool(self._queue), len(self._disc), len(self._held))
             tracks, retain, interval = self._tracks, self.cfg.retain, self.cfg.interval
             for point in points:
                 try:
@@ -175,7 +178,9 @@ class Republisher:
                     self._append((track.form, point), now)
             for series in removed:
                 self._remove(series)
-            self._cond.notify()
+            after = (bool(self._queue), len(self._disc), len(self._held))
+            if after != before or len(self._queue) >= WINDOW:
+                self._cond.notify()
 
     def _matches(self, series: str) -> bool:
         patterns = self.cfg.match
