@@ -437,7 +437,10 @@ class Republisher:
                         topic = next(iter(self._disc))
                         configs.append((topic, self._disc.pop(topic)))
                     room -= len(configs)
-                    readings = [self._queue.popleft() for _ in range(min(room, len(self._queue)))]
+                    if len(self._queue) <= room:  # all of it, in one go
+                        readings, self._queue = list(self._queue), deque()
+                    else:
+                        readings = [self._queue.popleft() for _ in range(room)]
                     return online, configs, readings
                 if self._stopping and (not self._connected or not pending):
                     return None

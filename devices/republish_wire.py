@@ -93,9 +93,11 @@ def _head(first: int, n: int) -> bytes:
 def packets(items: Iterable[tuple[Form, OutPoint | None]]) -> tuple[bytes, int, int]:
     """QoS 0 PUBLISH packets, one after the other: (bytes, how many, how many refused
     for a value JSON cannot hold).  A None point is an empty retained message:
-    the topic's retained value cleared."""
+    the topic's retained value cleared.  (`_numbers` and `_head` written out: this
+    runs for every reading republished.)"""
     parts: list[bytes] = []
     add = parts.extend
+    heads = _HEADS
     count = refused = 0
     for f, point in items:
         if point is None:
@@ -103,10 +105,15 @@ def packets(items: Iterable[tuple[Form, OutPoint | None]]) -> tuple[bytes, int, 
             add((_head(PUBLISH | RETAIN, len(topic_part)), topic_part))
             count += 1
             continue
-        numbers = _numbers(point)
-        if numbers is None:
+        value = point.value
+        if value.__class__ is not float:
+            value = float(value)
+        if value - value != 0.0:
             refused += 1
             continue
-        add((_head(f.first, f.fixed + len(numbers)), f.lead, numbers, f.tail))
+        numbers = f'{value!r},"ts":{point.ts:.3f}'.encode()
+        n = f.fixed + len(numbers)
+        head = heads.get(f.first << 16 | n) or _head(f.first, n)
+        add((head, f.lead, numbers, f.tail))
         count += 1
     return b"".join(parts), count, refused
