@@ -1,6 +1,6 @@
 """The republishing load of `bench.loads`: 200 sensors' readings republished to MQTT.
 
-    python -m bench.loads_republish [--seconds 60] [--repeat 3] [--json FILE]
+    python -m bench.loads_republish [--seconds 60] [--repeat 3] [--json FILE] [--same]
 
 Two project servers side by side on the same publisher (200 sensors at 1 Hz,
 own phases, `bench.loads_publisher`) and one client each: one with the usual
@@ -11,7 +11,8 @@ at 1 Hz adds at most 15% to the server's CPU).  The ratio is CPU with the
 output / CPU without, window by window; each repeat is a pair of windows in
 both start orders (`bench.loads.orders`), since the server started first costs
 more in most windows.  The broker's own work is not counted: it is another
-process.
+process.  `--same` runs the second server without the output too, for the noise
+between two identical servers.
 """
 
 from __future__ import annotations
@@ -35,16 +36,22 @@ OUTPUT = (
 )
 
 
-def run(seconds: float, repeat: int) -> list[dict[str, Any]]:
+def run(seconds: float, repeat: int, *, same: bool = False) -> list[dict[str, Any]]:
+    """`repeat` pairs of windows, each pair in both start orders.  `same`: the
+    second server runs without the output too (the project from this directory
+    again, as "project@.")."""
     from bench.loads import LOADS_EXTRA, measure, orders  # noqa: PLC0415 (it imports this module)
 
     (load,) = [load for load in LOADS_EXTRA if load.republish]
+    other = f"project@{Path.cwd()}" if same else "republish"
     runs = []
     with private_broker() as broker, tempfile.TemporaryDirectory(prefix="bench-rep-") as name:
         for i in range(repeat):
-            for order in orders(load, i):
+            for kinds in orders(load, i):
+                order = tuple(other if kind == "republish" else kind for kind in kinds)
                 r = measure(load, broker, Path(name), window=seconds, settle=5.0, order=order)
-                r["first"] = order[0]
+                r["republish"] = r.pop(other)
+                r["first"] = "republish" if order[0] == other else "project"
                 runs.append(r)
                 with_, without = r["republish"]["percent"], r["project"]["percent"]
                 print(
@@ -62,8 +69,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="the measured window")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", help="also write the windows to this file")
+    parser.add_argument(
+        "--same", action="store_true", help="both servers without the output: the noise floor"
+    )
     args = parser.parse_args(argv)
-    runs = run(args.seconds, args.repeat)
+    runs = run(args.seconds, args.repeat, same=args.same)
     ratios = [r["republish"]["percent"] / r["project"]["percent"] for r in runs]
     pairs = [math.sqrt(a * b) for a, b in zip(ratios[::2], ratios[1::2], strict=True)]
     with_ = statistics.median(r["republish"]["percent"] for r in runs)
