@@ -12,8 +12,8 @@ own with one `binary_sensor` (connectivity) on `<prefix>/status`.  node_id and
 object_id hold only [a-zA-Z0-9_-] (what HA accepts in a discovery topic); the
 object_id and unique_id end in a short hash of the series id, so two ids that
 differ only in characters replaced by `_` stay two entities.  HA's entity id is
-asked for with `default_entity_id` (HA 2025.10 on) and, for older versions, the
-deprecated `object_id` as well.
+asked for with `default_entity_id` (HA 2025.10 on; the `object_id` key it
+replaced stopped working in 2026.4, and is not sent).
 
 A device class is given only when the unit is one HA accepts for it (HA's
 `DEVICE_CLASS_UNITS`); some are told by the sensor's name (`%` is humidity
@@ -135,7 +135,6 @@ def series_config(
         "name": point.sensor,
         "unique_id": f"telemetry_{node}_{series_slug}_{short_hash(point.series)}",
         "default_entity_id": f"{component}.{entity}",
-        "object_id": entity,
         "state_topic": state_topic,
         "availability_topic": f"{prefix}/status",
         "payload_available": "online",
@@ -170,7 +169,6 @@ def instance_config(
         "name": "Connected",
         "unique_id": f"telemetry_{node}_status",
         "default_entity_id": f"binary_sensor.{entity_slug(f'telemetry_{node}_connected')}",
-        "object_id": entity_slug(f"telemetry_{node}_connected"),
         "state_topic": f"{prefix}/status",
         "payload_on": "online",
         "payload_off": "offline",

@@ -46,8 +46,7 @@ BINARY_DEVICE_CLASSES = {"connectivity", "door", "motion", "opening", "power", "
 COMMON_KEYS = {
     "name",
     "unique_id",
-    "default_entity_id",
-    "object_id",
+    "default_entity_id",  # `object_id` before HA 2025.10, gone in 2026.4
     "state_topic",
     "value_template",
     "availability_topic",
