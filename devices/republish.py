@@ -58,13 +58,13 @@ from telemetry.config.model import MqttOutputConfig
 from telemetry.config.output_mqtt import instance_name, output_prefix
 from telemetry.errors import TelemetryError
 from telemetry.outputs import OutPoint, OutputStatus
+from telemetry.remember import Remembered
 
 logger = logging.getLogger(__name__)
 
 RECONNECT_MIN, RECONNECT_MAX = 1, 30  # seconds: paho's reconnect backoff
 WINDOW = 1000  # messages handed to paho, not yet written (QoS 0) or acknowledged (QoS 1)
 LINGER = 0.5  # seconds readings wait in the queue to go out together
-MAX_SERIES = 100_000  # series ids whose match and form are remembered
 SESSION_EXPIRY = 86400  # MQTT 5 persistent session: kept this long by the broker
 ONLINE, OFFLINE = b"online", b"offline"
 
@@ -122,7 +122,8 @@ class Republisher:
         self._queue: deque[Message] = deque()
         self._held: dict[str, tuple[Form, OutPoint]] = {}  # a series' latest, in its interval
         self._due: dict[str, float] = {}  # when a series may send again (monotonic)
-        self._tracks: dict[str, _Track | None] = {}  # None: the series does not match
+        # None: the series does not match.  Remembered: bounded like every map of input.
+        self._tracks: Remembered[str, _Track | None] = Remembered()
         self._disc: dict[str, bytes] = {}  # discovery configs to send, by topic
         self._announced: dict[str, _Announced] = {}
         self._flights: dict[int, _Flight] = {}  # by mid: paho's, or ours (< 0) for batches
@@ -193,13 +194,14 @@ class Republisher:
         )
 
     def _track(self, point: OutPoint) -> _Track | None:
-        """A series seen for the first time (since it was deleted, or ever)."""
-        if len(self._tracks) >= MAX_SERIES:
-            self._tracks.clear()  # a bound; what is cleared is made again when it comes
+        """A series seen for the first time (since it was deleted, or ever, or since
+        the map was last forgotten)."""
         track = None
         if self._matches(point.series):
             track = _Track(self._form(point), point.unit, point.kind)
-            if self.cfg.discovery:
+            before = self._announced.get(point.series)
+            known = before is not None and (before.unit, before.kind) == (point.unit, point.kind)
+            if self.cfg.discovery and not known:
                 self._announce(point, track.form.topic)
         self._tracks[point.series] = track
         return track
