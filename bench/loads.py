@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import fanout, loads_alerts, procs
+from bench import fanout, loads_alerts, loads_republish, procs
 from bench.ingest import private_broker
 from bench.model import BenchError, Options, Report
 from simulators.broker import Broker
@@ -73,11 +73,14 @@ class Load:
     rate: float = 0.0  # messages a second, mode "rate"
     plain: bool = False  # the project without its fast path runs too
     alerts: bool = False  # the project with alert rules runs instead of the baseline
+    republish: bool = False  # the project with an [[output.mqtt]] runs instead of the baseline
 
     @property
     def servers(self) -> tuple[str, ...]:
         if self.alerts:
             return ("project", "alerts")
+        if self.republish:
+            return ("project", "republish")
         return ("project", "baseline", "plain") if self.plain else ("project", "baseline")
 
 
@@ -106,12 +109,31 @@ LOADS = (
     ),
 )
 
+# Loads run by their own command only (`python -m bench.loads_republish`), not by
+# `python -m bench --only loads`.
+LOADS_EXTRA = (
+    Load(
+        "200-republish-1",
+        "200 sensors at 1 Hz, own phases, every reading republished to MQTT, 1 client",
+        200,
+        "spread",
+        1,
+        republish=True,
+    ),
+)
+
 
 def project_config(
-    broker: Broker, *, client_id: str | None = None, qos: int = 0, alerts: bool = False
+    broker: Broker,
+    *,
+    client_id: str | None = None,
+    qos: int = 0,
+    alerts: bool = False,
+    republish: bool = False,
 ) -> str:
     """What a user would write for these sensors; a `client_id` makes the session
-    persistent (clean_session false); `alerts` adds `bench.loads_alerts`' rules."""
+    persistent (clean_session false); `alerts` adds `bench.loads_alerts`' rules,
+    `republish` `bench.loads_republish`'s `[[output.mqtt]]`."""
     reader = f'client_id = "{client_id}"\n' if client_id else ""
     subscriptions = "".join(
         f'[[mqtt.subscribe]]\ntopic = "{topic}"\nqos = {qos}\n\n' for topic in TOPICS
@@ -122,6 +144,7 @@ def project_config(
         f"{subscriptions}"
         "[limits]\nmax_clients_per_host = 16\n"
         + ("\n" + loads_alerts.alert_rules() if alerts else "")
+        + ("\n" + loads_republish.OUTPUT if republish else "")
     )
 
 
@@ -133,7 +156,7 @@ EXTRA_CONFIG: dict[str, str] = {}
 @contextlib.contextmanager
 def server(kind: str, broker: Broker, folder: Path, **session: Any) -> Iterator[tuple[int, int]]:
     """One server of `kind` ("project", "plain", "baseline", "alerts": the project
-    with alert rules, or "project@DIR": the
+    with alert rules, "republish": with an `[[output.mqtt]]`, or "project@DIR": the
     project from another copy of the code, for before/after runs) on the measured
     cores; yields (pid, port) once it listens.  `session`: `client_id` and `qos`."""
     if kind == "baseline":
@@ -145,10 +168,11 @@ def server(kind: str, broker: Broker, folder: Path, **session: Any) -> Iterator[
         return
     kind, _, elsewhere = kind.partition("@")
     config = folder / f"{kind}-{abs(hash(elsewhere))}.toml"
-    rules = kind == "alerts"
-    text = project_config(broker, alerts=rules, **session) + EXTRA_CONFIG.get(kind, "")
-    config.write_text(text, encoding="utf-8")
-    module = "telemetry" if kind in ("project", "alerts", *EXTRA_CONFIG) else "bench.plain_paho"
+    rules, republish = kind == "alerts", kind == "republish"
+    text = project_config(broker, alerts=rules, republish=republish, **session)
+    config.write_text(text + EXTRA_CONFIG.get(kind, ""), encoding="utf-8")
+    projects = ("project", "alerts", "republish", *EXTRA_CONFIG)
+    module = "telemetry" if kind in projects else "bench.plain_paho"
     argv = ["-m", module, "serve", "--config", str(config), "--port"]
     with fanout.server_process(kind, argv, [], cwd=elsewhere or None) as running:
         yield running
@@ -214,7 +238,7 @@ def orders(load: Load, i: int) -> list[tuple[str, ...]]:
     runs both orders every repeat: the server started first (whose subscription
     the broker serves first) cost more in most windows, by as much as the
     difference this load measures."""
-    if load.alerts:
+    if load.alerts or load.republish:
         return [_order(load.servers, i), _order(load.servers, i + 1)]
     return [_order(load.servers, i)]
 

@@ -187,6 +187,19 @@ class Server:
             ),
         }
 
+    async def outputs(self) -> dict[str, float]:
+        """The project's `[output.*]` counters summed (`GET /api/series`); {} without."""
+        if self.kind == "baseline":
+            return {}
+        status, _, body = await request(self.port, "/api/series")
+        listed = json.loads(body).get("outputs", []) if status == 200 else []
+        if not listed:
+            return {}
+        return {
+            f"output_{key}": float(sum(o[key] for o in listed))
+            for key in ("sent", "dropped", "failed", "queued")
+        }
+
     async def open(self, finals: int = 0) -> None:
         loop = asyncio.get_running_loop()
         for _ in range(self.clients):
@@ -223,6 +236,7 @@ async def window(servers: list[Server], settle: float, seconds: float) -> dict[s
         await server.open()
     await asyncio.sleep(settle)
     taken0 = await _taken_in(servers)
+    outputs0 = [await server.outputs() for server in servers]
     for server in servers:
         for s in server.streams:
             s.frames = s.points = s.bytes = 0
@@ -236,6 +250,10 @@ async def window(servers: list[Server], settle: float, seconds: float) -> dict[s
             s.recording = False
     taken1 = await _taken_in(servers)
     alerts = [await server.alerts(began) for server in servers]
+    outputs1 = [await server.outputs() for server in servers]
+    for was, now in zip(outputs0, outputs1, strict=True):
+        if "output_sent" in now:  # what the window sent, beside the totals
+            now["output_sent_in_window"] = now["output_sent"] - was.get("output_sent", 0.0)
     wall = t1 - t0
     return {
         server.name: {
@@ -244,6 +262,7 @@ async def window(servers: list[Server], settle: float, seconds: float) -> dict[s
             **after[i].since(before[i]),
             **_received(server, wall),
             **alerts[i],
+            **outputs1[i],
         }
         for i, server in enumerate(servers)
     }

@@ -21,6 +21,15 @@ What this relies on, as paho 2.2 does it (pinned in pyproject.toml):
   packet is held for it;
 - `Client._reset_sockets()` closes the socket and the wake-up socketpair.
 
+And the republisher's (`devices.republish`) one reach, for writing: many QoS 0
+PUBLISH packets, encoded by `devices.republish_wire`, go to paho's network
+thread as one write (`queue_packets`), in order with paho's own packets:
+
+- `Client._packet_queue(command, packet, mid, qos, info)` appends to the
+  queue paho's thread writes from, wakes that thread, and once every byte is
+  written calls `on_publish(mid)` for a PUBLISH at QoS 0 and marks `info`
+  published; `reconnect()` empties that queue (what was not written is lost).
+
 tests/devices/test_paho_fastpath.py checks these against a real mosquitto
 (TLS: the reader's TLS tests in test_mqtt.py connect through a `ReadAhead`): a
 paho release that changes one fails there, not in the field.
@@ -129,6 +138,15 @@ def install(client: mqtt.Client, take: Take, v5: bool) -> ReadAhead:
     if sock is not None:
         client._sock = ahead  # noqa: SLF001 (paho reads `_sock` and has no hook for its reads)
     return ahead
+
+
+def queue_packets(client: mqtt.Client, packets: bytes, mid: int) -> mqtt.MQTTMessageInfo:
+    """QoS 0 PUBLISH `packets` written by `client`'s network thread as one, after what
+    it already queued; `on_publish` gets `mid` (the caller's own numbering) when
+    all are written."""
+    info = mqtt.MQTTMessageInfo(mid)
+    client._packet_queue(mqtt.PUBLISH, packets, mid, 0, info)  # noqa: SLF001 (no public batch write)
+    return info
 
 
 def close_sockets(client: mqtt.Client) -> None:

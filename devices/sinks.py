@@ -27,7 +27,6 @@ neither the URL nor the headers.
 from __future__ import annotations
 
 import logging
-import ssl
 import threading
 import time
 import urllib.error
@@ -37,10 +36,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
 from devices.backoff import Backoff
-from devices.mqtt import load_tls
+from devices.mqtt_client import paho_client
 from telemetry.config import Config, MqttConfig, NotifyConfig
 from telemetry.logs import escape
 from telemetry.notices import Notice, SinkStatus, ntfy, payload, topic
@@ -213,15 +211,7 @@ class MqttPublisher:
 
     def _connect(self) -> mqtt.Client:
         b = self.broker
-        v5 = b.protocol == "5"
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
-        )
-        if b.username is not None:
-            client.username_pw_set(b.username, b.password)
-        if b.tls:
-            client.tls_set_context(load_tls(b, ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)))
+        client = paho_client(b)
         client.reconnect_delay_set(int(BACKOFF_BASE), int(BACKOFF_CAP))
         client.on_connect = self._on_connect
         client.on_disconnect = lambda *args: self._connected.clear()

@@ -25,6 +25,7 @@ import uvicorn
 from devices.command import CommandSource
 from devices.influx import InfluxOutput
 from devices.mqtt import MqttSource
+from devices.republish import build_republishers
 from devices.serial import SerialSource
 from devices.sinks import Sinks
 from devices.system import SystemSource
@@ -188,6 +189,7 @@ def build_outputs(config: Config) -> Outputs | None:
     """The `[output.*]` outputs that take points, or None when there are none."""
     made: list[Output] = []
     made.extend(InfluxOutput(cfg) for cfg in config.output.influx)
+    made.extend(build_republishers(config))  # [[output.mqtt]]
     return Outputs(made) if made else None
 
 

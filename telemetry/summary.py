@@ -7,7 +7,8 @@ import shlex
 from urllib.parse import urlsplit
 
 from telemetry.config import AlertRule, CommandConfig, Config, NotifyConfig, SystemConfig
-from telemetry.config.model import SYSTEM_KINDS, InfluxOutputConfig
+from telemetry.config.model import SYSTEM_KINDS, InfluxOutputConfig, MqttOutputConfig
+from telemetry.config.output_mqtt import output_prefix
 from telemetry.normalize.timestamps import LOCAL
 from telemetry.quantities import format_duration, format_size
 
@@ -98,6 +99,31 @@ def _influx(cfg: InfluxOutputConfig) -> str:
     )
 
 
+def _output_mqtt(out: MqttOutputConfig, config: Config) -> str:
+    """`output mqtt ha: to mqtt broker home, under telemetry/pi1/<device>/<sensor>, ...`:
+    an own broker by its address and user only."""
+    if out.broker is not None:
+        who = f" as {out.broker.username}" if out.broker.username else ""
+        where = f"{out.broker.url}{who}"
+    else:
+        where = f"mqtt broker {out.mqtt}"
+    parts = [
+        f"output mqtt {out.name}: to {where}, under "
+        f"{output_prefix(out, config.server)}/<device>/<sensor>",
+        f"series {', '.join(out.match)}" if out.match else "every series",
+        f"qos {out.qos}" + (", retained" if out.retain else ", not retained"),
+        f"at most one per series every {format_duration(out.interval)}"
+        if out.interval
+        else "every point",
+        f"queue {out.queue}",
+    ]
+    if out.session == "persistent":
+        parts.append(f"persistent session as {out.client_id or '<default id>'}")
+    if out.discovery:
+        parts.append(f"Home Assistant discovery under {out.discovery_prefix}")
+    return "; ".join(parts)
+
+
 def summarize(config: Config, source: str) -> str:
     s = config.server
     lines = [
@@ -141,6 +167,7 @@ def summarize(config: Config, source: str) -> str:
         lines.append(f"series {rule.match}: {', '.join(parts) or 'no changes'}")
     lines.extend(_alert(rule) for rule in config.alerts)
     lines.extend(_sink(sink) for sink in config.notify)
+    lines.extend(_output_mqtt(out, config) for out in config.output.mqtt)
     lines.extend(_influx(cfg) for cfg in config.output.influx)
     if config.output.prometheus is not None:
         prom = config.output.prometheus

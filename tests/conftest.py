@@ -12,6 +12,8 @@ pytest_plugins = [
     "tests.harness.mqtt_reader",
     "tests.harness.victoria",
     "tests.harness.certificates",
+    "tests.harness.mqtt_watch",
+    "tests.harness.republish",
 ]
 
 # Zone-less device times are read in the machine's own zone (the `TZ` variable,

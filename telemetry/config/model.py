@@ -19,6 +19,9 @@ class ServerConfig:
     replay: float = 300.0  # how far back Last-Event-ID can resume
     cors_origins: tuple[str, ...] = ()  # none: no CORS headers at all
     trusted_proxies: tuple[str, ...] = ()  # addresses or networks whose X-Forwarded-* count
+    # The instance's name: in republished topics (`telemetry/<name>/...`) and in Home
+    # Assistant's device names; None: the machine's hostname (`telemetry.instance`).
+    name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,9 +308,26 @@ class RecordConfig:
 
 @dataclass(frozen=True, slots=True)
 class MqttOutputConfig:
-    """One `[[output.mqtt]]`: readings republished to a broker (`devices.republish`)."""
+    """One `[[output.mqtt]]`: readings republished to a broker (`devices.republish`).
+
+    The broker is a configured `[[mqtt]]` one, named by `mqtt`, or the output's own
+    (`broker`, from its `url`, `username`, `password` and TLS files).  `prefix` None
+    is `telemetry/<instance>`; `interval` 0 sends every stored point; `session`
+    "persistent" (QoS 1 only) connects with `client_id` and clean_session false."""
 
     name: str
+    mqtt: str | None = None
+    broker: MqttConfig | None = None
+    prefix: str | None = None
+    match: tuple[str, ...] = ()  # globs on series ids; none: every series
+    qos: int = 0
+    retain: bool = True
+    interval: float = 0.0
+    queue: int = 10_000
+    session: str = "clean"  # or "persistent"
+    client_id: str | None = None
+    discovery: bool = False
+    discovery_prefix: str = "homeassistant"
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from telemetry import filters as filters_mod
 from telemetry import normalize
 from telemetry.config.alerts import alert_rule
+from telemetry.config.broker import broker_url, tls_files
 from telemetry.config.inputs import check_ingest_name, ingest_section, record_section
 from telemetry.config.local_inputs import command_section, system_section
 from telemetry.config.model import (
@@ -34,6 +34,7 @@ from telemetry.config.model import (
     Subscription,
 )
 from telemetry.config.notify import check_names, notify_sink
+from telemetry.config.output_mqtt import check_brokers
 from telemetry.config.outputs import output_section
 from telemetry.config.table import (
     MAX_GLOBS,
@@ -62,6 +63,7 @@ def _server(t: Table) -> ServerConfig:
         replay=t.duration("replay", d.replay, 0.0, 3600.0),
         cors_origins=t.strings("cors_origins"),
         trusted_proxies=t.strings("trusted_proxies"),
+        name=t.string("name", None, pattern=NAME, form="a name of letters, digits, _.-"),
     )
     for i, origin in enumerate(cfg.cors_origins):
         if origin != "*" and not _ORIGIN.fullmatch(origin):
@@ -183,37 +185,10 @@ def _publishers(data: Mapping[str, Any]) -> set[str]:
 def _mqtt(t: Table, index: int, publishers: AbstractSet[str] = frozenset()) -> MqttConfig | None:
     name = t.string("name", f"mqtt{index}", pattern=NAME, form="a name of letters, digits, _.-")
     ok = t.required("url")
-    url = t.string("url", None)
-    host, port, tls = "", 0, False
-    if url is not None:
-        parts = urlsplit(url)
-        try:
-            parsed_port = parts.port
-        except ValueError:
-            parsed_port = -1
-        # Never echo a password someone put in the URL.
-        shown = show(url.replace(parts.netloc, parts.netloc.rpartition("@")[2], 1))
-        expected = "expected mqtt://HOST[:PORT] or mqtts://HOST[:PORT]"
-        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname or parsed_port in (-1, 0):
-            t.problems.add(t.key("url"), f"{shown} is not a broker URL; {expected}")
-            ok = False
-        elif "@" in parts.netloc or parts.path not in ("", "/") or parts.query:
-            t.problems.add(
-                t.key("url"),
-                f"{shown} holds more than a broker address; {expected}, with credentials "
-                "in username and password",
-            )
-            ok = False
-        else:
-            tls = parts.scheme == "mqtts"
-            host = unquote(parts.hostname)
-            port = parsed_port or (8883 if tls else 1883)
-    files = {k: t.string(k, None) for k in ("ca_file", "cert_file", "key_file")}
-    for key, path in files.items():
-        if path is not None and not Path(path).is_file():
-            t.problems.add(t.key(key), f"{show(path)} is not a readable file")
-    if (files["cert_file"] is None) != (files["key_file"] is None):
-        t.problems.add(t.key("cert_file"), "cert_file and key_file go together; set both")
+    address = broker_url(t)
+    ok = ok and address is not None
+    host, port, tls = address or ("", 0, False)
+    files = tls_files(t)
     sub_tables = t.tables("subscribe")
     subs = [_subscription(s) for s in sub_tables]
     seen_topics: set[str] = set()
@@ -446,6 +421,7 @@ def build_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
     unique_names(problems, notify_tables, "notify")
     check_names(problems, alert_tables, notify_tables, config.mqtt)
     check_ingest_name(problems, config)
+    check_brokers(problems, data.get("output"), config.mqtt)
     if config.auth.file is not None and "*" in config.server.cors_origins:
         problems.add(
             "server.cors_origins",

@@ -143,3 +143,32 @@ def test_loads_influx_writes_every_reading_to_the_database_in_a_short_run() -> N
     # Every reading the server stored went to the database (about 4.5 a message), the
     # warm-up's included; the window's rows are counted when it ends.
     assert window["rows"] >= 4 * with_["messages"]
+
+
+@pytest.mark.broker
+def test_loads_republish_sends_every_reading_and_its_discovery_in_a_short_run(
+    tmp_path: Path,
+) -> None:
+    find_program("mosquitto", "/usr/sbin", hint=HINT)
+    (load,) = [load for load in loads.LOADS_EXTRA if load.republish]
+    assert load.servers == ("project", "republish")
+    assert len(loads.orders(load, 0)) == 2  # both start orders each repeat
+    with private_broker() as broker:
+        result = loads.measure(load, broker, tmp_path, window=4.0, settle=2.0)
+    out, plain = result["republish"], result["project"]
+    assert "output_sent" not in plain  # the server without the output has none
+    assert abs(out["messages"] - plain["messages"]) <= max(4, plain["messages"] / 50)
+    assert out["messages"] > 400
+    # Every reading goes out (four or five a message), nothing dropped on a live broker.
+    assert out["output_sent_in_window"] > 3 * out["messages"]
+    assert out["output_dropped"] == 0
+
+
+def test_loads_republish_config_passes_check_config(tmp_path: Path) -> None:
+    class Somewhere:  # what project_config reads of a broker
+        host, port = "127.0.0.1", 1883
+
+    config = tmp_path / "republish.toml"
+    config.write_text(loads.project_config(Somewhere(), republish=True), encoding="utf-8")  # type: ignore[arg-type]
+    (out,) = parse_config(config.read_text()).output.mqtt
+    assert (out.mqtt, out.discovery, out.interval, out.match) == ("home", True, 0.0, ())

@@ -15,10 +15,11 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
-from devices.paho_fastpath import READ_AHEAD, ReadAhead, close_sockets, install
+from devices.paho_fastpath import READ_AHEAD, ReadAhead, close_sockets, install, queue_packets
 from simulators.broker import Broker
 from tests.harness.broker import MosquittoFactory
 from tests.harness.mqtt_reader import send
+from tests.harness.mqtt_watch import Watcher
 from tests.harness.mqtt_wire import PINGRESP, publish_packet
 
 
@@ -182,3 +183,31 @@ def test_read_ahead_fill_takes_publishes_and_says_when_paho_has_something_to_rea
         right.close()
         assert ahead.fill() is True  # the end: paho reads it and ends the connection
         assert ahead.recv(1) == b""
+
+
+def test_queue_packets_is_written_by_pahos_thread_in_order_and_reports_its_mid(
+    mosquitto: Broker, watch: Callable[..., Watcher]
+) -> None:
+    w = watch(mosquitto, "fastpath-q/#")
+    published: list[int] = []
+    client = mqtt.Client(CallbackAPIVersion.VERSION2)
+    client.on_publish = lambda _c, _u, mid, *_: published.append(mid)
+    client.connect(mosquitto.host, mosquitto.port)
+    client.loop_start()
+    try:
+        ordinary = client.publish("fastpath-q/a", b"first")
+        data = b"".join(
+            publish_packet(f"fastpath-q/b{i}".encode(), str(i).encode()) for i in range(3)
+        )
+        info = queue_packets(client, data, -7)
+        info.wait_for_publish(5)
+        assert info.is_published() and info.mid == -7
+        w.wait_for("fastpath-q/b2", b"2")
+        assert [(m.topic, m.payload) for m in w.messages()] == [
+            ("fastpath-q/a", b"first"),
+            *((f"fastpath-q/b{i}", str(i).encode()) for i in range(3)),
+        ]
+        assert published == [ordinary.mid, -7]
+    finally:
+        client.disconnect()
+        client.loop_stop()
