@@ -1,6 +1,6 @@
 """The republishing load of `bench.loads`: 200 sensors' readings republished to MQTT.
 
-    python -m bench.loads_republish [--seconds 60] [--repeat 3] [--json FILE] [--same]
+    python -m bench.loads_republish [--seconds 60] [--repeat 3] [--json FILE] [--same] [--twin]
 
 Two project servers side by side on the same publisher (200 sensors at 1 Hz,
 own phases, `bench.loads_publisher`) and one client each: one with the usual
@@ -12,12 +12,15 @@ output / CPU without, window by window; each repeat is a pair of windows in
 both start orders (`bench.loads.orders`), since the server started first costs
 more in most windows.  The broker's own work is not counted: it is another
 process.  `--same` runs the second server without the output too, for the noise
-between two identical servers.
+between two identical servers.  `--twin` gives each server a broker and a
+publisher of its own (`bench.loads.measure`'s `twins`; see `bench.loads_alerts`):
+the start order then no longer skews a window.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import statistics
@@ -36,7 +39,9 @@ OUTPUT = (
 )
 
 
-def run(seconds: float, repeat: int, *, same: bool = False) -> list[dict[str, Any]]:
+def run(
+    seconds: float, repeat: int, *, same: bool = False, twin: bool = False
+) -> list[dict[str, Any]]:
     """`repeat` pairs of windows, each pair in both start orders.  `same`: the
     second server runs without the output too (the project from this directory
     again, as "project@.")."""
@@ -45,11 +50,18 @@ def run(seconds: float, repeat: int, *, same: bool = False) -> list[dict[str, An
     (load,) = [load for load in LOADS_EXTRA if load.republish]
     other = f"project@{Path.cwd()}" if same else "republish"
     runs = []
-    with private_broker() as broker, tempfile.TemporaryDirectory(prefix="bench-rep-") as name:
+    with (
+        private_broker() as broker,
+        private_broker() if twin else contextlib.nullcontext(broker) as second,
+        tempfile.TemporaryDirectory(prefix="bench-rep-") as name,
+    ):
+        twins = (broker, second) if twin else ()
         for i in range(repeat):
             for kinds in orders(load, i):
                 order = tuple(other if kind == "republish" else kind for kind in kinds)
-                r = measure(load, broker, Path(name), window=seconds, settle=5.0, order=order)
+                r = measure(
+                    load, broker, Path(name), window=seconds, settle=5.0, order=order, twins=twins
+                )
                 r["republish"] = r.pop(other)
                 r["first"] = "republish" if order[0] == other else "project"
                 runs.append(r)
@@ -72,8 +84,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--same", action="store_true", help="both servers without the output: the noise floor"
     )
+    parser.add_argument(
+        "--twin", action="store_true", help="a broker and a publisher for each server"
+    )
     args = parser.parse_args(argv)
-    runs = run(args.seconds, args.repeat, same=args.same)
+    runs = run(args.seconds, args.repeat, same=args.same, twin=args.twin)
     ratios = [r["republish"]["percent"] / r["project"]["percent"] for r in runs]
     pairs = [math.sqrt(a * b) for a, b in zip(ratios[::2], ratios[1::2], strict=True)]
     with_ = statistics.median(r["republish"]["percent"] for r in runs)

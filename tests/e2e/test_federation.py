@@ -6,12 +6,11 @@ broker, and a real server on the central broker reading them with
 `format = "telemetry"`; the central broker stopped for 10 s; two servers
 splitting one `$share/` group.
 
-The sites here are `ContractSite`s (paho publishing the contract).  Real site
-instances take their place with `tests.harness.federation.ServerSite(name,
-start_server(config))`, the config holding `[server] name = "<name>"` and an
-`[[output.mqtt]]` with `url` the site broker's, `qos = 1`, `retain = false`:
-`announce()` and `publish(count)` are the same, and the series ids, units,
-kinds and device times compared are what each site itself stored.
+Most sites here are `ContractSite`s (paho publishing the contract).  The first
+test runs real site instances instead (`tests.harness.federation.ServerSite`):
+servers with `[server] name = "<name>"` and an `[[output.mqtt]]` to the site
+broker at QoS 1, `retain = false`; the series ids, units, kinds and device
+times compared are what each site itself stored.
 """
 
 from __future__ import annotations
@@ -22,12 +21,13 @@ from collections.abc import Iterator
 import pytest
 
 from simulators.broker import Broker
-from telemetry.config import Config, HistoryConfig, Subscription
+from telemetry.config import Config, HistoryConfig, Subscription, parse_config
 from tests.harness.broker import MosquittoFactory
 from tests.harness.federation import (
     ContractSite,
     Expected,
     Publisher,
+    ServerSite,
     bridged,
     catalog,
     central_reader,
@@ -100,6 +100,39 @@ def _subscribed(server: RunningServer, site_broker: Broker) -> None:
         wait_until(arrived, timeout=15, interval=0.0, what="a first reading through the bridge")
     finally:
         publisher.close()
+
+
+def _site_instance(start_server: StartServer, name: str, site_broker: Broker) -> ServerSite:
+    config = parse_config(
+        f'[server]\nname = "{name}"\n[history]\nraw_span = "1h"\n'
+        f'[[output.mqtt]]\nname = "up"\nurl = "mqtt://{site_broker.host}:{site_broker.port}"\n'
+        "qos = 1\nretain = false\n"
+    )
+    return ServerSite(name, start_server(config))
+
+
+def test_two_real_site_instances_republish_through_the_bridge_to_the_central_one(
+    start_server: StartServer, brokers: tuple[Broker, Broker]
+) -> None:
+    """The whole path: two site servers republishing ([[output.mqtt]]) to the site
+    broker, the bridge, and the central server reading `format = "telemetry"`:
+    every reading each site stored arrives once, with its unit, time and kind."""
+    site_broker, central_broker = brokers
+    since = time.time() - 3600
+    server = _central(start_server, central_broker)
+    _subscribed(server, site_broker)
+    sites = [_site_instance(start_server, n, site_broker) for n in ("greenhouse", "garage")]
+    expected = []
+    for site in sites:
+        expected += site.publish(40)
+    got = _until_stored(server, expected, since)
+    assert sorted(got) == sorted(expected)
+    assert {e.series.split("/")[0] for e in got} == {"greenhouse", "garage"}
+    assert {e.kind for e in got} == {"number", "state"}
+    assert any(e.unit == "°C" for e in got)
+    assert catalog(server)["rejected"] == {}
+    online = {d["device"]: d["online"] for d in catalog(server)["devices"]}
+    assert online == {"greenhouse": True, "garage": True}  # each republisher's `online`
 
 
 def test_central_reads_every_site_through_the_bridge_with_unit_time_and_kind(
