@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -20,12 +22,14 @@ from telemetry.config import Config, parse_config
 from tests.harness.broker import MosquittoFactory
 from tests.harness.hook import Hook
 from tests.harness.http import fetch
+from tests.harness.parts import find_program
 from tests.harness.server import RunningServer, StartServer
 from tests.harness.waiting import wait_until
 from tests.web.test_series_api import put
 
 Hooks = Callable[[str], Hook]
 TOKEN = "tk_s3cret_never_logged"
+SECRET = "mqtt-s3cret-never-logged"
 
 PLUG = """
 [[alert]]
@@ -121,10 +125,17 @@ def test_ntfy_message_carries_the_series_unit(start_server: StartServer, hooks: 
     assert "Priority" not in hook.received[0].headers
 
 
-def retained(broker: Broker, topic: str) -> dict[str, bytes]:
-    """What a fresh subscriber to `topic` gets at once: the retained messages."""
+def retained(
+    broker: Broker, topic: str, tls: Path | None = None, login: tuple[str, str] | None = None
+) -> dict[str, bytes]:
+    """What a fresh subscriber to `topic` gets at once: the retained messages (over
+    TLS verified against the CA file `tls`, logged in with `login`, when given)."""
     got: dict[str, bytes] = {}
     client = mqtt.Client(CallbackAPIVersion.VERSION2)
+    if tls is not None:
+        client.tls_set(ca_certs=str(tls))
+    if login is not None:
+        client.username_pw_set(*login)
     client.on_message = lambda c, u, m: got.__setitem__(m.topic, bytes(m.payload))
     client.connect(broker.host, broker.port)
     client.subscribe(topic, 1)
@@ -162,6 +173,55 @@ def test_mqtt_sink_leaves_the_current_state_retained_for_a_fresh_subscriber(
     put(server, ("plug/power", "10"))
     wait_until(lambda: sink_status(server, "home-mqtt")["sent"] == 2, timeout=10, what="sent")
     assert json.loads(retained(broker, "telemetry/alerts/#")[topic])["state"] == "resolved"
+
+
+@pytest.mark.broker
+def test_mqtt_sink_over_tls_with_a_password_from_the_environment_never_logged(
+    start_server: StartServer,
+    mosquitto_factory: MosquittoFactory,
+    certificates: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The sink's broker verified against a private CA, logged in with a password from
+    `${ENV}`: the retained message is read back over TLS; the password is in no log
+    line and nowhere in what the API shows."""
+    caplog.set_level(logging.DEBUG)
+    tool = find_program("mosquitto_passwd", "/usr/bin", hint="sudo apt-get install mosquitto")
+    passwords = tmp_path / "passwords"
+    subprocess.run([tool, "-b", "-c", str(passwords), "pi", SECRET], check=True)
+    passwords.chmod(0o600)
+    broker = mosquitto_factory(
+        listener_options=(
+            f"certfile {certificates / 'broker.pem'}",
+            f"keyfile {certificates / 'broker.key'}",
+            f"password_file {passwords}",
+        ),
+        anonymous=False,
+    )
+    config = parse_config(
+        PLUG.format(sinks='"home-mqtt"')
+        + '[[notify]]\nname = "home-mqtt"\ntype = "mqtt"\nmqtt = "home"\n'
+        + f'[[mqtt]]\nname = "home"\nurl = "mqtts://{broker.host}:{broker.port}"\n'
+        + 'username = "pi"\npassword = "${MQTT_PASSWORD}"\n'
+        + f'ca_file = "{certificates / "ca.pem"}"\n',
+        {"MQTT_PASSWORD": SECRET},
+    )
+    server = start_server(config)
+    put(server, ("plug/power", "2400"))
+    wait_until(lambda: sink_status(server, "home-mqtt")["sent"] == 1, timeout=10, what="sent")
+
+    got = retained(broker, "telemetry/alerts/#", tls=certificates / "ca.pem", login=("pi", SECRET))
+    message = json.loads(got["telemetry/alerts/plug-overload/plug/power"])
+    assert (message["rule"], message["state"], message["value"]) == (
+        "plug-overload",
+        "firing",
+        2400.0,
+    )
+    assert caplog.records
+    assert SECRET not in caplog.text
+    for path in ("api/alerts", "api/series", "healthz", "metrics"):
+        assert SECRET not in fetch(server.url + path)[1].decode()
 
 
 def stored(server: RunningServer) -> int:
