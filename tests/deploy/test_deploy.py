@@ -7,6 +7,8 @@ loader, and every runtime dependency as a wheel for a 64-bit Raspberry Pi.
 
 from __future__ import annotations
 
+import fnmatch
+import json
 import re
 import shutil
 import socket
@@ -18,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from telemetry.config import ServerConfig, load_config
+from telemetry.parsetool import ParseTool
 from tests.harness.parts import find_program, unavailable
 
 REPO = Path(__file__).resolve().parents[2]
@@ -251,6 +254,26 @@ def test_central_example_config_reads_every_site_with_a_persistent_session() -> 
     sites = broker.subscribe[0]
     assert (sites.topic, sites.format, sites.qos) == ("telemetry/+/#", "telemetry", 1)
     assert sites.route(broker.name).template == "{ignore}/{device}/{sensor...}"
+
+
+def test_central_example_alerts_on_the_series_its_bridge_subscription_makes() -> None:
+    """The bridge's notification read as `telemetry parse` (so the server) reads it
+    is the series that the `site-link-down` rule matches."""
+    config = load_config(DEPLOY / "telemetry-central.toml")
+    line = json.dumps(
+        {
+            "transport": "mqtt",
+            "topic": "$SYS/broker/connection/telemetry-greenhouse/state",
+            "payload": "0",
+        }
+    )
+    out = ParseTool(config).run_line(line, 1)
+    assert out["errors"] == []
+    (reading,) = out["readings"]
+    series = f"{reading['device']}/{reading['sensor']}"
+    assert (series, reading["value"]) == ("telemetry-greenhouse/state", 0.0)
+    (rule,) = [r for r in config.alerts if r.name == "site-link-down"]
+    assert any(fnmatch.fnmatchcase(series, glob) for glob in rule.match)
 
 
 # --- wheels for the Pi -------------------------------------------------------------
