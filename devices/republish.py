@@ -27,7 +27,10 @@ an interval.
 
 Discovery configs (`devices.hadiscovery`) are kept per series (not in the
 deque: they are never dropped) and sent again at every connection, so a broker
-restarted without persistence gets them back.
+restarted without persistence gets them back, and whenever Home Assistant's
+birth message (`online` on `<discovery_prefix>/status`) arrives, as its
+documentation asks of devices: a Home Assistant restarted, or whose retained
+configs were cleared, gets them again.
 
 The client connects at the first `submit`: a server built but never run opens
 no connection and starts no thread.
@@ -116,6 +119,7 @@ class Republisher:
         self.instance = instance
         self.prefix = prefix
         self.status_topic = f"{prefix}/status"
+        self.birth_topic = f"{cfg.discovery_prefix}/status"  # Home Assistant's birth
         self._v5 = broker.protocol == "5"
         self._reconnect = reconnect
         self._cond = threading.Condition()
@@ -144,6 +148,7 @@ class Republisher:
         self.late = 0  # points older than the series' last, not republished (retain)
         self.refused = 0  # values JSON cannot hold (NaN, infinity), not republished
         self.announced = 0  # discovery configs written
+        self.births = 0  # Home Assistant's birth messages answered
         self.last_error: str | None = None
 
     # -- on the event loop ---------------------------------------------------------
@@ -293,6 +298,8 @@ class Republisher:
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
+        if cfg.discovery:
+            client.message_callback_add(self.birth_topic, self._on_birth)
         properties = None
         if self._v5 and persistent:
             properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
@@ -335,25 +342,52 @@ class Republisher:
         if reason.is_failure:
             self._failure(f"{self._where()} refused the connection: {reason}")
             return
+        if self.cfg.discovery:
+            # Home Assistant's birth message: it (re)started and wants the configs.
+            # Asked before anything is published, so the broker has the subscription
+            # by the time it acknowledges the first config.
+            client.subscribe(self.birth_topic, 1)
         with self._cond:
             was = self.state
             self._connected = True
             if not self._stopping:
                 self.state = "ok"
             self._online_due = True
-            if self.cfg.discovery:
-                topic, data = hadiscovery.instance_config(
-                    self.cfg.discovery_prefix,
-                    prefix=self.prefix,
-                    instance=self.instance,
-                    sw_version=__version__,
-                )
-                self._disc[topic] = data
-                for entry in self._announced.values():
-                    self._disc.setdefault(entry.topic, entry.payload)
+            self._announce_all()
             self._cond.notify_all()
         if was == "failing":
             logger.info("output %s: connected again to %s", self.cfg.name, self._where())
+
+    def _announce_all(self) -> None:
+        """Every discovery config known, queued again (under the lock): at each
+        connection, and when Home Assistant says it is online."""
+        if not self.cfg.discovery:
+            return
+        topic, data = hadiscovery.instance_config(
+            self.cfg.discovery_prefix,
+            prefix=self.prefix,
+            instance=self.instance,
+            sw_version=__version__,
+        )
+        self._disc[topic] = data
+        for entry in self._announced.values():
+            self._disc.setdefault(entry.topic, entry.payload)
+
+    def _on_birth(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+        """`<discovery_prefix>/status`: `online` is Home Assistant's birth message (a
+        restart, or its MQTT integration reloaded); anything else is ignored."""
+        if message.payload.strip() != b"online":
+            return
+        with self._cond:
+            if self._stopping:
+                return
+            self.births += 1
+            self._online_due = True
+            self._announce_all()
+            self._cond.notify_all()
+        logger.info(
+            "output %s: Home Assistant is online: discovery configs sent again", self.cfg.name
+        )
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: object) -> None:
         self._failure(f"cannot connect to {self._where()}")

@@ -5,9 +5,11 @@ configs sent again when a unit changes, and removed (empty) when a series goes."
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
+from paho.mqtt import publish
 
 from devices.hadiscovery import device_class, slug, state_class
 from simulators.broker import Broker
@@ -133,3 +135,51 @@ def test_discovery_sends_again_on_a_unit_change_and_empties_a_deleted_series(
     fresh: Watcher = watch(mosquitto, "hadel/ha/#")
     wait_until(lambda: len(configs(fresh)) == 2, what="the two left")
     assert topic not in configs(fresh)
+
+
+def say(broker: Broker, topic: str, payload: bytes) -> None:
+    """A message as Home Assistant sends its birth and will: QoS 0, not retained."""
+    publish.single(topic, payload, hostname=broker.host, port=broker.port)
+
+
+def test_discovery_configs_sent_again_when_home_assistant_announces_itself_online(
+    mosquitto: Broker, outputs: Any, watch: Any
+) -> None:
+    """Home Assistant's birth message (`online` on `<discovery_prefix>/status`, not
+    retained, as HA sends it): every config again, and the instance's `online`.
+    Here the retained configs were cleared first, as a broker that lost them or a
+    user's cleanup would leave them; `offline` (HA's will) sends nothing."""
+    w: Watcher = watch(mosquitto, "habirth/#")
+    out = outputs(mosquitto, prefix="habirth/site", discovery=True, discovery_prefix="habirth/ha")
+    out.submit(SERIES[:3], [])
+    wait_until(lambda: out.announced == 4, what="the configs acknowledged")
+    topics = list(configs(w))
+    publish.multiple(
+        [(t, b"", 1, True) for t in topics], hostname=mosquitto.host, port=mosquitto.port
+    )
+    fresh: Watcher = watch(mosquitto, "habirth/ha/#")
+    assert configs(fresh) == {}
+    say(mosquitto, "habirth/ha/status", b"offline")
+    time.sleep(0.5)
+    assert (out.announced, out.births) == (4, 0)
+    say(mosquitto, "habirth/ha/status", b"online")
+    wait_until(lambda: out.announced == 8, what="the configs sent again")
+    assert out.births == 1
+    again: Watcher = watch(mosquitto, "habirth/#")
+    wait_until(lambda: len(configs(again)) == 4, what="the configs retained again")
+    assert sorted(configs(again)) == sorted(topics)
+    assert all(hass.check(t, p) for t, p in configs(again).items())
+    assert again.last()["habirth/site/status"] == b"online"
+
+
+def test_discovery_off_does_not_listen_for_home_assistant(
+    mosquitto: Broker, outputs: Any, watch: Any
+) -> None:
+    w: Watcher = watch(mosquitto, "hanobirth/#")
+    out = outputs(mosquitto, prefix="hanobirth/site", discovery_prefix="hanobirth/ha")
+    out.submit(SERIES[:1], [])
+    w.wait_for("hanobirth/site/kitchen/temperature")
+    say(mosquitto, "hanobirth/ha/status", b"online")
+    time.sleep(0.5)
+    assert (out.announced, out.births) == (0, 0)
+    assert configs(w) == {}
