@@ -4,10 +4,12 @@ Each sink owns a bounded queue and one worker thread (`Sink`): the runtime hands
 notices over from the event loop with `submit`, which only appends under a lock
 and never waits; when the queue is full the oldest notice is dropped and
 counted.  The worker sends one notice at a time, each attempt bounded by the
-sink's `timeout`, and retries a failed one with capped, jittered backoff
-(`devices.backoff`, 1 s doubling to 60 s) up to `ATTEMPTS` times before giving
-it up (counted as dropped).  So a webhook that hangs or answers 500 delays
-only its own queue, never ingest, the loop or another sink.
+sink's `timeout` in all (`_Deadline`: a socket's own timeout bounds each read, so
+a server trickling its answer a byte at a time would hold it for ever), and
+retries a failed one with capped, jittered backoff (`devices.backoff`, 1 s
+doubling to 60 s) up to `ATTEMPTS` times before giving it up (counted as
+dropped).  So a webhook that hangs or answers 500 delays only its own queue,
+never ingest, the loop or another sink.
 
 Stopping wakes the worker from its backoff; a send under way is abandoned
 (the thread is a daemon, and its attempt ends at its own timeout): the server
@@ -26,7 +28,10 @@ neither the URL nor the headers.
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import logging
+import socket
 import threading
 import time
 import urllib.error
@@ -166,7 +171,80 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_OPENER = urllib.request.build_opener(_NoRedirect)
+class _Deadline:
+    """One attempt's deadline: once it passes, the attempt's socket is shut down, which
+    ends a read under way however slowly the server trickles its answer.  (The
+    connection itself, a TLS handshake included, is bounded by the socket timeout.)"""
+
+    def __init__(self, seconds: float) -> None:
+        self.passed = False
+        self._socks: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._pass)
+        self._timer.name = "notify-deadline"
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._socks.append(sock)
+            if not self.passed:
+                return
+        _shut(sock)
+
+    def _pass(self) -> None:
+        with self._lock:
+            self.passed = True
+            socks = list(self._socks)
+        for sock in socks:
+            _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Watched(http.client.HTTPConnection):
+    """A connection whose socket its attempt's `_Deadline` can shut."""
+
+    deadline: _Deadline
+
+    def connect(self) -> None:
+        super().connect()
+        self.deadline.watch(self.sock)
+
+
+class _WatchedTLS(_Watched, http.client.HTTPSConnection):
+    pass
+
+
+class _DeadlineHandler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
+    """urllib's http and https handlers, their connections watched by one deadline."""
+
+    def __init__(self, deadline: _Deadline) -> None:
+        super().__init__()
+        self.deadline = deadline
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(self._connection(_Watched), req)
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(self._connection(_WatchedTLS), req)
+
+    def _connection(self, kind: type[_Watched]) -> Callable[..., _Watched]:
+        def make(host: str, **kwargs: Any) -> _Watched:
+            conn = kind(host, **kwargs)
+            conn.deadline = self.deadline
+            return conn
+
+        return make
 
 
 def _post(cfg: NotifyConfig, body: bytes, headers: dict[str, str]) -> None:
@@ -174,8 +252,24 @@ def _post(cfg: NotifyConfig, body: bytes, headers: dict[str, str]) -> None:
     if cfg.token:
         headers["Authorization"] = f"Bearer {cfg.token}"
     request = urllib.request.Request(cfg.url, data=body, headers=headers, method="POST")  # noqa: S310 (http/https checked by the config)
+    with _Deadline(cfg.timeout) as deadline:
+        opener = urllib.request.build_opener(_NoRedirect, _DeadlineHandler(deadline))
+        try:
+            _open(opener, request, cfg.timeout)
+        except Exception:
+            if not deadline.passed:
+                raise
+        # A shut socket may also read as the answer's end: past the deadline, no
+        # answer counts.
+        if deadline.passed:
+            raise TimeoutError(f"timed out: no whole answer within {cfg.timeout:g} s")
+
+
+def _open(
+    opener: urllib.request.OpenerDirector, request: urllib.request.Request, timeout: float
+) -> None:
     try:
-        with _OPENER.open(request, timeout=cfg.timeout) as answer:
+        with opener.open(request, timeout=timeout) as answer:
             answer.read(MAX_ANSWER)
     except urllib.error.HTTPError as exc:
         # Its text names the status only; the URL (which may hold a secret) stays out.

@@ -4,9 +4,11 @@ tests/web/test_notify.py)."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -99,3 +101,41 @@ def test_a_webhook_that_redirects_is_a_failed_send_and_the_token_goes_nowhere(
         webhook(cfg)(notice(1))
     assert moved.attempts == 1
     assert elsewhere.attempts == 0 and elsewhere.received == []  # not followed, no token sent
+
+
+@pytest.mark.parametrize("answer", ["trickle", "trickle-body"])
+def test_a_webhook_that_trickles_its_answer_fails_within_its_timeout(
+    hooks: Callable[[str], Hook], answer: str
+) -> None:
+    # A byte every 0.2 s never trips a 1 s socket timeout; the attempt's deadline must.
+    hook = hooks(answer)
+    cfg = NotifyConfig(name="hook", type="webhook", url=hook.url, timeout=1.0)
+    started = time.monotonic()
+    with pytest.raises(OSError, match="timed out"):
+        webhook(cfg)(notice(1))
+    assert time.monotonic() - started < 2.0
+    assert hook.attempts == 1
+
+
+@pytest.mark.parametrize("answer", ["ok", "trickle-body"])
+def test_an_https_webhook_is_verified_sent_and_bounded_by_its_timeout(
+    certificates: Path, monkeypatch: pytest.MonkeyPatch, answer: str
+) -> None:
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(certificates / "broker.pem", certificates / "broker.key")
+    hook = Hook(answer, tls)
+    try:
+        cfg = NotifyConfig(name="hook", type="webhook", url=hook.url, timeout=1.0)
+        with pytest.raises(OSError, match="CERTIFICATE_VERIFY_FAILED"):
+            webhook(cfg)(notice(1))  # the system's CAs do not know the test CA
+        monkeypatch.setenv("SSL_CERT_FILE", str(certificates / "ca.pem"))
+        started = time.monotonic()
+        if answer == "ok":
+            webhook(cfg)(notice(1))
+            assert len(hook.received) == 1
+        else:
+            with pytest.raises(OSError, match="timed out"):
+                webhook(cfg)(notice(1))
+        assert time.monotonic() - started < 2.0
+    finally:
+        hook.close()

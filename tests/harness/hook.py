@@ -1,8 +1,9 @@
 """A webhook receiver on a free loopback port: records what it was sent, and can
-answer 500 or hang (a dead webhook) to inject those faults."""
+answer 500, hang (a dead webhook) or trickle its answer to inject those faults."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,9 +20,10 @@ class Received:
 
 
 class Hook:
-    def __init__(self, answer: str = "ok") -> None:
-        # "ok" (200), "fail" (500), "hang" (no answer until closed), or a URL:
-        # a 302 redirect there.
+    def __init__(self, answer: str = "ok", tls: ssl.SSLContext | None = None) -> None:
+        # "ok" (200), "fail" (500), "hang" (no answer until closed), "trickle" (headers
+        # that go on for 6 s, a byte every 0.2 s, then 200), "trickle-body" (a 200
+        # whose body comes a byte every 0.2 s for 6 s), or a URL: a 302 redirect there.
         self.answer = answer
         self.received: list[Received] = []
         self.attempts = 0
@@ -34,6 +36,9 @@ class Hook:
                 hook.attempts += 1
                 if hook.answer == "hang":
                     hook.release.wait(30)
+                    return
+                if hook.answer.startswith("trickle"):
+                    hook.trickle(self)
                     return
                 if hook.answer == "fail":
                     self.send_response(500)
@@ -62,9 +67,32 @@ class Hook:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, name="hook", daemon=True)
         self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        scheme = "https" if tls is not None else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def trickle(self, handler: BaseHTTPRequestHandler) -> None:
+        """Each byte well inside a client's socket timeout, the whole answer far past it."""
+        if self.answer == "trickle":  # headers that do not end for 6 s
+            quick, slow, rest = (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Slow: ",
+                b"." * 30,
+                b"\r\n\r\n",
+            )
+        else:  # a body that comes a byte at a time
+            quick, slow, rest = b"HTTP/1.1 200 OK\r\nContent-Length: 30\r\n\r\n", b"." * 30, b""
+        try:
+            handler.wfile.write(quick)
+            for byte in slow:
+                if self.release.wait(0.2):
+                    return
+                handler.wfile.write(bytes([byte]))
+            handler.wfile.write(rest)
+        except OSError:  # the client gave up
+            pass
 
     def close(self) -> None:
         self.release.set()
