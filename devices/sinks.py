@@ -274,8 +274,9 @@ def _open(
     except urllib.error.HTTPError as exc:
         # Its text names the status only; the URL (which may hold a secret) stays out.
         raise OSError(f"answered {exc.code} {exc.reason}") from None
-    except ValueError:
-        # http.client's text would quote the URL or the header (the token) it refused.
+    except (ValueError, http.client.InvalidURL):
+        # http.client's text would quote the URL (a password in user:password@, which
+        # the config refuses) or the header (the token) it refused.
         raise OSError("the URL or a header was refused by http.client") from None
 
 

@@ -15,7 +15,9 @@ NTFY_PRIORITIES = ("min", "low", "default", "high", "urgent", "max")
 _TOKEN = re.compile(r"[!-~]{1,1024}")
 
 
-def http_url(t: Table) -> str | None:
+def http_url(t: Table, credentials: str) -> str | None:
+    """`url`, http or https with a host and a numeric port; no `user:password@`: it is
+    sent by none of our clients, and `credentials` says where it goes instead."""
     url = t.string("url", None)
     if url is None:
         return None
@@ -35,6 +37,20 @@ def http_url(t: Table) -> str | None:
             "https://HOST/... (value not shown)",
         )
         return None
+    if parts.username is not None or parts.password is not None:
+        t.problems.add(
+            t.key("url"), f"holds credentials; expected them in {credentials} (value not shown)"
+        )
+        return None
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or out of range: its text is not shown
+        port = 0
+    if port == 0:
+        t.problems.add(
+            t.key("url"), "has a port that is not a number from 1 to 65535 (value not shown)"
+        )
+        return None
     return url
 
 
@@ -48,7 +64,7 @@ def notify_sink(t: Table, index: int) -> NotifyConfig | None:
     topic = "telemetry/alerts"
     if kind in ("webhook", "ntfy"):
         t.required("url")
-        url = http_url(t)
+        url = http_url(t, 'token, e.g. "${NTFY_TOKEN}" (sent as a Bearer token)')
         for key in ("mqtt", "topic"):
             if key in t.data:
                 t.used.add(key)

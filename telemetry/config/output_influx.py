@@ -27,17 +27,10 @@ RESERVED_TAGS = ("device", "sensor", "unit")
 def _base_url(t: Table) -> str:
     """The database's base URL, without credentials, query or fragment: it is safe
     to show, and the write path is added to it."""
-    url = http_url(t)
+    url = http_url(t, 'username/password or token, e.g. "${INFLUX_PASSWORD}"')
     if url is None:
         return ""
     parts = urlsplit(url)
-    if parts.username is not None or parts.password is not None:
-        t.problems.add(
-            t.key("url"),
-            "holds credentials; expected them in username/password or token, e.g. "
-            '"${INFLUX_PASSWORD}" (value not shown)',
-        )
-        return ""
     if parts.query or parts.fragment:
         t.problems.add(
             t.key("url"),

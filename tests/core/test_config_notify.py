@@ -94,3 +94,21 @@ def test_notify_check_config_lists_the_sinks_without_secrets() -> None:
     )
     assert "alert hot: plug/power above 2000, notify hook, bus" in summary
     assert "s3cret" not in summary
+
+
+def test_notify_refuses_credentials_or_a_bad_port_in_the_url_without_showing_them() -> None:
+    # urllib sends no user:password@ of a URL: the send could only fail, its error
+    # quoting the password.
+    text = (
+        '[[notify]]\nname = "hook"\ntype = "webhook"\nurl = "http://admin:s3cret@nr.lan/hook"\n'
+        '[[notify]]\nname = "port"\ntype = "webhook"\nurl = "http://nr.lan:99999/hook"\n'
+        '[[notify]]\nname = "word"\ntype = "ntfy"\nurl = "http://nr.lan:s3cret/hook"\n'
+    )
+    found = problems(text)
+    assert found == [
+        'notify[0].url: holds credentials; expected them in token, e.g. "${NTFY_TOKEN}" '
+        "(sent as a Bearer token) (value not shown)",
+        "notify[1].url: has a port that is not a number from 1 to 65535 (value not shown)",
+        "notify[2].url: has a port that is not a number from 1 to 65535 (value not shown)",
+    ]
+    assert not [line for line in found if "s3cret" in line]

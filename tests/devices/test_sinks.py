@@ -139,3 +139,11 @@ def test_an_https_webhook_is_verified_sent_and_bounded_by_its_timeout(
         assert time.monotonic() - started < 2.0
     finally:
         hook.close()
+
+
+def test_a_webhook_url_http_client_refuses_is_a_failure_that_quotes_no_secret() -> None:
+    # Made past the config's checks (which refuse user:password@ in a URL).
+    cfg = NotifyConfig(name="hook", type="webhook", url="http://admin:s3cret@localhost/hook")
+    with pytest.raises(OSError) as info:
+        webhook(cfg)(notice(1))
+    assert "s3cret" not in str(info.value)
