@@ -45,6 +45,17 @@ def _word(t: Table, name: str, default: str) -> str:
     return t.string(name, default, pattern=_WORD, form="1 to 256 characters on one line")
 
 
+def _measurement(t: Table) -> str:
+    name = _word(t, "measurement", "telemetry")
+    if name.startswith("#"):  # no escape helps: the line is skipped, answered 204
+        t.problems.add(
+            t.key("measurement"),
+            f"{show(name)} starts with #, which makes each line a comment the database "
+            "ignores; expected a name starting otherwise",
+        )
+    return name
+
+
 def _secret(t: Table, name: str) -> str | None:
     value = t.string(name, None)
     if value is not None and not _SECRET.fullmatch(value):
@@ -129,7 +140,7 @@ def output_influx(t: Table, index: int) -> InfluxOutputConfig | None:
         username=keys.get("username"),
         password=keys.get("password"),
         precision=t.choice("precision", "ms", INFLUX_PRECISIONS),
-        measurement=_word(t, "measurement", "telemetry"),
+        measurement=_measurement(t),
         tags=_tags(t),
         match=_globs(t, "match", "series ids", show("kitchen/*")),
         batch=batch,

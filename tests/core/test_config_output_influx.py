@@ -140,3 +140,12 @@ def test_influx_ca_file_must_exist_and_go_with_https(tmp_path: Path) -> None:
         'output.influx[0].ca_file: is for an https URL; expected url = "https://..."',
         f'output.influx[1].ca_file: "{tmp_path}/nope.pem" is not a readable file',
     ]
+
+
+def test_influx_refuses_a_measurement_that_makes_each_line_a_comment() -> None:
+    # Line protocol reads a line starting with # as a comment: VictoriaMetrics answers
+    # 204 and stores nothing, so every point would count as sent and be lost.
+    assert problems('[[output.influx]]\nurl = "http://db.lan"\nmeasurement = "#home"\n') == [
+        'output.influx[0].measurement: "#home" starts with #, which makes each line a '
+        "comment the database ignores; expected a name starting otherwise",
+    ]
