@@ -12,7 +12,8 @@ encodes and gzips them, and POSTs them on a kept-alive connection:
 - 429, 408, 5xx, a connection error or a timeout: the batch goes back to the
   front of the buffer (the bound still applies: the oldest go first) and is
   retried after a capped, jittered backoff (`devices.backoff`, 1 s doubling to
-  30 s); the state is "failing" until a write succeeds;
+  30 s), or after the answer's Retry-After when that is longer (at most 5
+  minutes); the state is "failing" until a write succeeds;
 - any other answer (400 a bad batch, 401/403 refused credentials, 404 no such
   database, a redirect): the batch is rejected, counted as dropped, never
   retried; the worker goes on with the next one.
@@ -29,6 +30,7 @@ One point is one line of line protocol (`devices.lineprotocol`).
 from __future__ import annotations
 
 import base64
+import email.utils
 import fnmatch
 import gzip
 import http.client
@@ -51,12 +53,13 @@ from telemetry.remember import Remembered
 logger = logging.getLogger(__name__)
 
 BACKOFF_BASE, BACKOFF_CAP = 1.0, 30.0
+RETRY_AFTER_CAP = 300.0  # the longest a database's Retry-After is waited for
 MAX_ANSWER = 64 * 1024  # what is read of the database's answer
 SHOWN_ANSWER = 200  # what of it reaches a log line and `last_error`
-LOG_EVERY = 60.0
+LOG_EVERY = 60.0  # seconds between two log lines about failures
 # The fastest level: line protocol shrinks well at any level, and a Pi's CPU is
 # scarcer than its network (bench/README.md, the influx load).
-GZIP_LEVEL = 1  # seconds between two log lines about failures
+GZIP_LEVEL = 1
 # The time's unit (divisor from microseconds, or multiplier for ns) and its name in
 # the v1 API, which spells micro- and nanoseconds `u` and `n`.
 V1_PRECISION = {"s": "s", "ms": "ms", "us": "u", "ns": "n"}
@@ -67,7 +70,31 @@ class Rejected(Exception):
 
 
 class Retry(OSError):
-    """The database answered with a status worth retrying (408, 429, 5xx)."""
+    """The database answered with a status worth retrying (408, 429, 5xx); `after`:
+    the seconds its Retry-After asked for (0: none)."""
+
+    def __init__(self, error: str, after: float) -> None:
+        super().__init__(error)
+        self.after = after
+
+
+def retry_after(value: str | None, now: float | None = None) -> float:
+    """The seconds a Retry-After header asks for (a number or an HTTP date), at most
+    `RETRY_AFTER_CAP`; 0 when there is none or it cannot be read."""
+    if value is None:
+        return 0.0
+    value = value.strip()
+    if value.isdigit():
+        seconds = float(value)
+    else:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return 0.0
+        if when.tzinfo is None:  # not an HTTP date (which is GMT)
+            return 0.0
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    return max(0.0, min(seconds, RETRY_AFTER_CAP))
 
 
 def write_target(cfg: InfluxOutputConfig) -> tuple[str, dict[str, str]]:
@@ -226,19 +253,20 @@ class InfluxOutput:
             return batch
 
     def _run(self) -> None:
-        retry = False
-        while (batch := self._take(retry)) is not None:
+        retry: float | None = None
+        while (batch := self._take(retry is not None)) is not None:
             retry = self._deliver(batch)
             with self._cond:
                 self._inflight = 0
-                if not retry:
+                if retry is None:
                     continue
                 if self.state == "stopped":  # `stop` gave up waiting: nothing more is sent
                     self.dropped += len(batch)
                     return
                 self._buffer.extendleft(reversed(batch))
                 self._trim()
-                delay = max(0.0, min(self._backoff.next_delay(), self._deadline - time.monotonic()))
+                delay = max(self._backoff.next_delay(), retry)
+                delay = max(0.0, min(delay, self._deadline - time.monotonic()))
                 if self._stopping:  # no early wake-up: a dead database is not hammered
                     self._cond.wait(delay)
                 else:
@@ -252,8 +280,9 @@ class InfluxOutput:
             if self.state != "stopped":
                 self.state = "failing"
 
-    def _deliver(self, batch: list[OutPoint]) -> bool:
-        """Write one batch; True when it should be retried."""
+    def _deliver(self, batch: list[OutPoint]) -> float | None:
+        """Write one batch; when it should be retried, the least seconds to wait first
+        (the database's Retry-After, or 0), else None."""
         try:
             written = self._write(batch)
         except Rejected as exc:
@@ -267,7 +296,7 @@ class InfluxOutput:
                 self.rejected,
                 escape(str(exc)),
             )
-            return False
+            return None
         except (OSError, http.client.HTTPException) as exc:
             self._close()
             error = str(exc) if isinstance(exc, Retry) else f"{type(exc).__name__}: {exc}"
@@ -278,7 +307,7 @@ class InfluxOutput:
                 self.cfg.name,
                 escape(error),
             )
-            return True
+            return exc.after if isinstance(exc, Retry) else 0.0
         with self._cond:
             self.sent += written
             if self.state == "failing":
@@ -286,7 +315,7 @@ class InfluxOutput:
             if self.state != "stopped":
                 self.state = "ok"
         self._backoff.reset()
-        return False
+        return None
 
     def _connection(self, timeout: float) -> http.client.HTTPConnection:
         conn = self._conn
@@ -352,5 +381,5 @@ class InfluxOutput:
         shown = text[:SHOWN_ANSWER].decode("utf-8", "replace").strip()
         error = f"answered {answer.status} {answer.reason}" + (f": {shown}" if shown else "")
         if answer.status in (408, 429) or answer.status >= 500:
-            raise Retry(error)
+            raise Retry(error, retry_after(answer.getheader("Retry-After")))
         raise Rejected(error)

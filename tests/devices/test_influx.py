@@ -5,6 +5,7 @@ line protocol escaping of nasty names."""
 
 from __future__ import annotations
 
+import email.utils
 import gzip
 import logging
 import threading
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from devices.backoff import Backoff
-from devices.influx import InfluxOutput
+from devices.influx import RETRY_AFTER_CAP, InfluxOutput, retry_after
 from devices.lineprotocol import LineEncoder, escape_tag
 from simulators.broker import free_port
 from telemetry.config.model import InfluxOutputConfig
@@ -129,11 +130,15 @@ class FakeDatabase:
     """A database answering each write with the next status of `answers` (the last
     one repeated), recording what it was sent: to inject 400, 429 and 500."""
 
-    def __init__(self, *answers: int, drop_idle: bool = False) -> None:
+    def __init__(
+        self, *answers: int, drop_idle: bool = False, retry_after: str | None = None
+    ) -> None:
         """`drop_idle`: answer in HTTP/1.1 (so the connection is kept alive), then
-        close it without a word, as a database closes an idle connection."""
+        close it without a word, as a database closes an idle connection.
+        `retry_after`: the Retry-After header of each 429 and 503."""
         self.answers = list(answers)
         self.requests: list[tuple[str, dict[str, str], bytes]] = []
+        self.times: list[float] = []  # of each request, monotonic
         self.closed = threading.Event()
         fake = self
 
@@ -148,9 +153,12 @@ class FakeDatabase:
                 self.close_connection = True
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 fake.requests.append((self.path, dict(self.headers), body))
+                fake.times.append(time.monotonic())
                 code = fake.answers.pop(0) if len(fake.answers) > 1 else fake.answers[0]
                 text = b'{"error":"unable to parse \'x y\': bad timestamp"}' if code >= 300 else b""
                 self.send_response(code)
+                if retry_after is not None and code in (429, 503):
+                    self.send_header("Retry-After", retry_after)
                 self.send_header("Content-Length", str(len(text)))
                 self.end_headers()
                 self.wfile.write(text)
@@ -233,6 +241,29 @@ def test_429_and_500_are_retried_until_written_v2_with_a_token(
     assert headers["Authorization"] == "Token tok-123"
     assert "Content-Encoding" not in headers
     assert body == f"telemetry,device=kitchen,sensor=temp,unit=°C value=20.0 {int(T0)}\n".encode()
+
+
+@pytest.mark.parametrize("answer", [429, 503])
+def test_a_retry_after_is_waited_for_rather_than_the_shorter_backoff(
+    fake_db: list[FakeDatabase], outputs: list[InfluxOutput], answer: int
+) -> None:
+    db = FakeDatabase(answer, 204, retry_after="1")
+    fake_db.append(db)
+    out = InfluxOutput(config(db.url), backoff=fast())  # 0.05 s, then up to 0.2 s
+    outputs.append(out)
+    out.submit([point(0)], [])
+    wait_until(lambda: out.status().sent == 1, what="written after the Retry-After")
+    assert len(db.requests) == 2
+    assert db.times[1] - db.times[0] >= 0.95
+
+
+def test_retry_after_reads_seconds_and_dates_capped() -> None:
+    now = time.time()
+    assert retry_after("7") == 7.0
+    assert retry_after(None) == retry_after("soon") == retry_after("-3") == 0.0
+    assert retry_after("86400") == RETRY_AFTER_CAP
+    date = email.utils.formatdate(now + 60, usegmt=True)
+    assert 55 <= retry_after(date, now) <= 60
 
 
 def test_basic_auth_against_victoria_refused_then_written(
