@@ -296,13 +296,21 @@ def ntfy_sender(cfg: NotifyConfig) -> Send:
 
 
 class MqttPublisher:
-    """An MQTT sink's paho client: connected on the first notice, kept by paho's thread."""
+    """An MQTT sink's paho client: connected on the first notice, kept by paho's thread.
+
+    paho keeps a QoS 1 message until the broker acknowledges it, sending it again
+    after a reconnect: an attempt that timed out is not published anew when retried
+    (a stalled broker would deliver one copy per attempt), its retry waits for the
+    same message's acknowledgement."""
 
     def __init__(self, cfg: NotifyConfig, broker: MqttConfig) -> None:
         self.cfg = cfg
         self.broker = broker
         self._client: mqtt.Client | None = None
         self._connected = threading.Event()
+        self._held: tuple[Notice, int] | None = None  # published, not acknowledged: its mid
+        self._acks = threading.Condition()
+        self._acked: set[int] = set()  # mids acknowledged since the last publish
 
     def _connect(self) -> mqtt.Client:
         b = self.broker
@@ -310,6 +318,7 @@ class MqttPublisher:
         client.reconnect_delay_set(int(BACKOFF_BASE), int(BACKOFF_CAP))
         client.on_connect = self._on_connect
         client.on_disconnect = lambda *args: self._connected.clear()
+        client.on_publish = self._on_publish
         client.connect_async(b.host, b.port, int(b.keepalive))
         client.loop_start()
         return client
@@ -327,15 +336,28 @@ class MqttPublisher:
         else:
             self._connected.set()
 
+    def _on_publish(
+        self, client: mqtt.Client, userdata: object, mid: int, reason: object, props: object
+    ) -> None:
+        with self._acks:
+            self._acked.add(mid)
+            self._acks.notify_all()
+
     def __call__(self, notice: Notice) -> None:
         if self._client is None:
             self._client = self._connect()
         if not self._connected.wait(self.cfg.timeout):
             raise OSError(f"not connected to the mqtt broker {self.broker.name!r}")
-        info = self._client.publish(topic(self.cfg.topic, notice), payload(notice), 1, True)
-        info.wait_for_publish(self.cfg.timeout)
-        if not info.is_published():
-            raise OSError(f"the mqtt broker {self.broker.name!r} did not acknowledge in time")
+        if self._held is None or self._held[0] is not notice:
+            with self._acks:
+                self._acked.clear()
+            info = self._client.publish(topic(self.cfg.topic, notice), payload(notice), 1, True)
+            self._held = (notice, info.mid)
+        mid = self._held[1]
+        with self._acks:
+            if not self._acks.wait_for(lambda: mid in self._acked, self.cfg.timeout):
+                raise OSError(f"the mqtt broker {self.broker.name!r} did not acknowledge in time")
+        self._held = None
 
     def close(self) -> None:
         client, self._client = self._client, None

@@ -100,6 +100,16 @@ class Broker:
             time.sleep(0.02)
         return self
 
+    def pause(self) -> None:
+        """`kill -STOP`: the broker stalls with its connections open (as one does whose
+        SD card stalls), acknowledging nothing until `resume`."""
+        if self._process is not None:
+            self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self._process is not None:
+            self._process.send_signal(signal.SIGCONT)
+
     def kill(self) -> None:
         """`kill -9`: the broker vanishes without closing anything cleanly."""
         self.stop(signal.SIGKILL)

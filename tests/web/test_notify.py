@@ -17,8 +17,11 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from prometheus_client.parser import text_string_to_metric_families
 
+from devices.backoff import Backoff
+from devices.sinks import MqttPublisher, Sink
 from simulators.broker import Broker
-from telemetry.config import Config, parse_config
+from telemetry.config import Config, MqttConfig, NotifyConfig, parse_config
+from tests.devices.test_sinks import notice
 from tests.harness.broker import MosquittoFactory
 from tests.harness.hook import Hook
 from tests.harness.http import fetch
@@ -344,3 +347,39 @@ def test_repeat_sends_the_firing_notice_again_while_it_fires_then_stops_at_resol
     assert again["since"] == fired["since"]  # the same firing, told again
     assert again["value"] == 2500.0  # with the value it has now
     wait_until(lambda: sink_status(server, "hook")["sent"] == 3, what="three sent")
+
+
+@pytest.mark.broker
+def test_mqtt_sink_retrying_a_notice_a_stalled_broker_did_not_acknowledge_delivers_it_once(
+    mosquitto_factory: MosquittoFactory,
+) -> None:
+    # paho keeps a QoS 1 message until it is acknowledged (and sends it again after
+    # a reconnect): a retry that published it anew delivered it once per attempt.
+    broker = mosquitto_factory()
+    cfg = NotifyConfig(name="home-mqtt", type="mqtt", mqtt="home", timeout=0.5)
+    publisher = MqttPublisher(cfg, MqttConfig(name="home", host=broker.host, port=broker.port))
+    sink = Sink(cfg, publisher, backoff=Backoff(0.2, 0.2))
+    got: list[str] = []
+    watcher = mqtt.Client(CallbackAPIVersion.VERSION2)
+    watcher.on_message = lambda c, u, m: got.append(m.topic)
+    watcher.connect(broker.host, broker.port)
+    watcher.subscribe("telemetry/alerts/#", 1)
+    watcher.loop_start()
+    try:
+        sink.submit([notice(1)])
+        wait_until(lambda: sink.status().sent == 1, what="the first notice sent")
+        broker.pause()
+        try:
+            sink.submit([notice(2)])
+            wait_until(lambda: sink.status().failed >= 3, what="3 attempts unacknowledged")
+        finally:
+            broker.resume()
+        wait_until(lambda: sink.status().sent == 2, what="the second notice acknowledged")
+        time.sleep(1)  # time for any copies to arrive
+        assert got.count("telemetry/alerts/r/s/2") == 1
+        assert got.count("telemetry/alerts/r/s/1") == 1
+    finally:
+        watcher.loop_stop()
+        watcher.disconnect()
+        sink.stop()
+        publisher.close()
