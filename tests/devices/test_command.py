@@ -73,6 +73,25 @@ def test_command_that_hangs_is_killed_with_its_children_at_the_timeout(tmp_path:
     assert out.payloads() == [b"1.5"]  # what it printed before still counts
 
 
+def test_command_that_exits_leaving_a_child_on_its_stdout_ends_with_it(tmp_path: Path) -> None:
+    # `daemon &` in a shell line: the child holds stdout open after the shell has
+    # printed and exited 0; the run is the shell's, not the child's.
+    pidfile = tmp_path / "child"
+    src = command(
+        f'shell = "sleep 60 & echo $! > {pidfile}; echo 1.5"\n'
+        'interval = "10s"\ntimeout = "5s"\nformat = "number"'
+    )
+    out = Collected()
+    started = time.monotonic()
+    assert src.run_once(out.inbox)
+    assert time.monotonic() - started < 2
+    assert src.rejected == {}
+    assert src.status().state == "connected"
+    assert out.payloads() == [b"1.5"]
+    child = int(pidfile.read_text())
+    wait_until(lambda: not alive(child), what="what it left in its group is killed")
+
+
 def test_command_failing_is_counted_with_its_last_stderr_line() -> None:
     src = command("shell = \"echo 1 >&2; echo 'no sensor on bus 1' >&2; exit 3\"")
     out = Collected()
