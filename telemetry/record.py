@@ -18,7 +18,11 @@ loses at most that.  A file that reaches `max_size` compressed bytes is
 rotated: `session.jsonl.gz` becomes `session.1.jsonl.gz`, that one
 `session.2.jsonl.gz`, and so on up to `keep`; the oldest is deleted.  At most
 (keep + 1) x max_size bytes stay on disk.  A restart appends to the current
-file (a new gzip member; readers see one stream).
+file (a new gzip member; readers see one stream), once it has read the file
+through to check that it ends whole: a recorder that was killed (a crash, a
+power cut) left its last member without an end, and a member appended after
+that would be read as part of the broken one, garbage or nothing.  Such a file
+is rotated first, its readable part kept.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ FLUSH_EVERY = 1.0  # seconds between writes
 QUEUE = 50_000  # messages waiting for the writer; past that the oldest are dropped
 SUFFIX = ".jsonl.gz"
 MAX_ERRORS = 100  # problems of a recording noted while reading it
+CHECK_READ = 1 << 16  # bytes read (and inflated) at a time when checking a file's end
 _DEFAULT_ROUTE = Route("", "")
 _ROUTE_FIELDS = tuple(
     f.name for f in dataclasses.fields(Route) if f.name not in ("source", "transport")
@@ -99,6 +104,30 @@ def rotated(path: Path, index: int) -> Path:
     if name.endswith(SUFFIX):
         return path.with_name(f"{name[: -len(SUFFIX)]}.{index}{SUFFIX}")
     return path.with_name(f"{name}.{index}")
+
+
+def ends_whole(path: Path) -> bool:
+    """Whether the file at `path` is absent, empty, or gzip members that all end."""
+    try:
+        f = open(path, "rb")  # noqa: SIM115 (closed below)
+    except FileNotFoundError:
+        return True
+    with f:
+        inflate = zlib.decompressobj(zlib.MAX_WBITS | 16)  # gzip
+        member_open = False
+        while chunk := f.read(CHECK_READ):
+            while chunk:
+                member_open = True
+                try:
+                    inflate.decompress(chunk, CHECK_READ)  # the text is not kept
+                except zlib.error:
+                    return False
+                chunk = inflate.unconsumed_tail
+                if inflate.eof:  # a member ended; what follows is the next one
+                    chunk = inflate.unused_data
+                    inflate = zlib.decompressobj(zlib.MAX_WBITS | 16)
+                    member_open = False
+        return not member_open
 
 
 def read_session(path: str | Path, errors: list[str] | None = None) -> Iterator[RawMessage]:
@@ -204,10 +233,20 @@ class Recorder:
         self._gzip.flush()
 
     def _open(self) -> None:
-        self._raw = open(self.path, "ab")  # noqa: SIM115 (closed in `_close`)
-        self._gzip = gzip.GzipFile(fileobj=self._raw, mode="wb")
+        if not ends_whole(self.path):
+            logger.warning(
+                "recorder: %s was not closed (a crash or a power cut); rotated, not appended to",
+                self.path,
+            )
+            self._shift()
+        self._start_file()
+        assert self._raw is not None
         if self._raw.tell() >= self.max_size:
             self._rotate()
+
+    def _start_file(self) -> None:
+        self._raw = open(self.path, "ab")  # noqa: SIM115 (closed in `_close`)
+        self._gzip = gzip.GzipFile(fileobj=self._raw, mode="wb")
 
     def _close(self) -> None:
         gz, raw = self._gzip, self._raw
@@ -219,6 +258,11 @@ class Recorder:
 
     def _rotate(self) -> None:
         self._close()
+        self._shift()
+        self._start_file()
+
+    def _shift(self) -> None:
+        """The current file becomes `.1`, `.1` becomes `.2`, ...; the oldest goes."""
         if self.keep == 0:
             self.path.unlink(missing_ok=True)
         else:
@@ -229,5 +273,3 @@ class Recorder:
                     os.replace(older, rotated(self.path, index + 1))
             os.replace(self.path, rotated(self.path, 1))
         self.rotations += 1
-        self._raw = open(self.path, "ab")  # noqa: SIM115 (closed in `_close`)
-        self._gzip = gzip.GzipFile(fileobj=self._raw, mode="wb")

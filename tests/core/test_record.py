@@ -9,6 +9,7 @@ import json
 import os
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,6 +17,7 @@ from telemetry.config import Config, RecordConfig
 from telemetry.model import RawMessage, Route
 from telemetry.record import Recorder, decode, encode, read_session, rotated
 from telemetry.runtime import Runtime
+from tests.harness.waiting import wait_until
 
 MQTT = Route("home", "mqtt", "auto", "tele/{device}/SENSOR", precision="ms", prefix="x.")
 SERIAL = Route("bench", "serial", "csv", device="bench", time="receive")
@@ -70,6 +72,32 @@ def test_recorder_appends_after_a_restart(tmp_path: Path) -> None:
         recorder.submit([RawMessage(MQTT, "t", b"%d" % i, float(i))])
         recorder.stop()
     assert [m.payload for m in read_session(path)] == [b"0", b"1"]
+
+
+@pytest.mark.parametrize("cut", [0, 40], ids=["at-a-flush", "mid-write"])
+def test_recorder_restarted_after_a_power_cut_keeps_both_sessions_readable(
+    tmp_path: Path, cut: int
+) -> None:
+    path = tmp_path / "session.jsonl.gz"
+    before = [RawMessage(MQTT, "t", b"before %d" % i, float(i)) for i in range(100)]
+    after = [RawMessage(MQTT, "t", b"after %d" % i, 1000.0 + i) for i in range(50)]
+    recorder = Recorder(path, max_size=1024**2, keep=2)
+    recorder.start()
+    recorder.submit(before)
+    wait_until(lambda: len(list(read_session(path))) == 100, what="the batch on disk")
+    crashed = path.read_bytes()  # what a power cut leaves: the gzip member never ended
+    recorder.stop()
+    path.write_bytes(crashed[: len(crashed) - cut])
+    recorder = Recorder(path, max_size=1024**2, keep=2)
+    recorder.start()
+    recorder.submit(after)
+    recorder.stop()
+    errors: list[str] = []
+    assert list(read_session(path, errors)) == after
+    assert errors == []
+    older = list(read_session(rotated(path, 1), errors))  # the readable part, set aside
+    assert older == before[: len(older)] and len(older) >= (100 if cut == 0 else 90)
+    assert len(errors) == 1 and "cut short" in errors[0]
 
 
 def test_recorder_rotates_at_its_size_and_keeps_n_files(tmp_path: Path) -> None:
