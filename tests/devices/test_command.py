@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -164,6 +166,24 @@ def test_command_stop_kills_a_running_command_at_once(tmp_path: Path) -> None:
     assert time.monotonic() - started < 1.0
     wait_until(lambda: not alive(pid), what="the command is killed")
     assert src.status().state == "stopped"
+
+
+def test_command_stop_returns_at_once_while_a_child_that_left_its_group_holds_stdout(
+    tmp_path: Path,
+) -> None:
+    # `setsid` escapes the group kill and keeps the pipes open: the run must end
+    # with its program all the same, not at its timeout.
+    pidfile = tmp_path / "pid"
+    src = command(f'shell = "setsid sleep 60 & echo $! > {pidfile}; exec sleep 60"\ntimeout = "1m"')
+    src.start(Collected().inbox)
+    try:
+        wait_until(lambda: pidfile.exists() and pidfile.read_text().strip(), what="it runs")
+        started = time.monotonic()
+        src.stop(timeout=5)
+        assert time.monotonic() - started < 1.0
+        assert src.status().state == "stopped"
+    finally:
+        os.kill(int(pidfile.read_text()), signal.SIGKILL)
 
 
 def test_command_json_and_kv_lines_are_stored_by_the_server(
