@@ -33,6 +33,7 @@ import dataclasses
 import gzip
 import json
 import logging
+import math
 import os
 import threading
 import zlib
@@ -86,6 +87,9 @@ def decode(item: dict[str, Any]) -> RawMessage:
         route_fields = item.get("route") or {}
         if not isinstance(route_fields, dict) or not set(route_fields) <= set(_ROUTE_FIELDS):
             raise ValueError("route has unknown fields")
+        for name, value in route_fields.items():
+            if not _route_value(name, value):
+                raise ValueError(f"route {name} is {value!r}")
         route = Route(str(item["source"]), str(item["transport"]), **route_fields)
         topic = item["port"] if route.transport == "serial" else item["topic"]
         if "payload_b64" in item:
@@ -93,9 +97,20 @@ def decode(item: dict[str, Any]) -> RawMessage:
         else:
             payload = str(item["payload"]).encode("utf-8", "surrogatepass")
         received = float(item["received"])
+        if not math.isfinite(received):
+            raise ValueError(f"received is {received}")
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"not a recorded message: {exc}") from None
     return RawMessage(route, str(topic), payload, received)
+
+
+def _route_value(name: str, value: object) -> bool:
+    """Whether `value` is of the type of the route's field `name` (a line's route is
+    hashed and read by the normalizer: a list there would break either)."""
+    default = getattr(_DEFAULT_ROUTE, name)
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    return isinstance(value, str) or (default is None and value is None)
 
 
 def rotated(path: Path, index: int) -> Path:
@@ -145,7 +160,7 @@ def read_session(path: str | Path, errors: list[str] | None = None) -> Iterator[
                     if not isinstance(item, dict):
                         raise ValueError("not a JSON object")
                     yield decode(item)
-                except ValueError as exc:
+                except (ValueError, RecursionError) as exc:  # nested past the parser's depth
                     if errors is not None and len(errors) < MAX_ERRORS:
                         errors.append(f"{path}:{number}: {exc}")
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:

@@ -152,6 +152,32 @@ def test_read_session_survives_a_file_cut_short(tmp_path: Path) -> None:
     assert errors == [f"{whole}:201: Expecting value: line 1 column 1 (char 0)"]
 
 
+@pytest.mark.parametrize(
+    "corrupted",
+    [
+        '{"received": NaN, "source": "s", "transport": "mqtt", "topic": "t", "payload": "1"}',
+        '{"received": "inf", "source": "s", "transport": "mqtt", "topic": "t", "payload": "1"}',
+        '{"received": 1e999, "source": "s", "transport": "mqtt", "topic": "t", "payload": "1"}',
+        '{"received": 1, "source": "s", "transport": "mqtt", "topic": "t", "payload": "1", '
+        '"route": {"device": ["x"]}}',
+        '{"received": 1, "source": "s", "transport": "mqtt", "topic": "t", "payload": "1", '
+        '"route": {"template": 7}}',
+        '{"received": 1, "source": "s", "transport": "mqtt", "topic": "t", "payload": "1", '
+        '"route": {"radio": "yes"}}',
+        "[" * 100_000,
+    ],
+    ids=["nan", "inf-text", "overflow", "list-device", "number-template", "text-radio", "deep"],
+)
+def test_read_session_skips_a_corrupted_line_and_reads_on(tmp_path: Path, corrupted: str) -> None:
+    path = tmp_path / "corrupted.jsonl.gz"
+    good = [RawMessage(MQTT, "t", b"%d" % i, float(i)) for i in range(2)]
+    lines = [json.dumps(encode(good[0])), corrupted, json.dumps(encode(good[1]))]
+    path.write_bytes(gzip.compress("\n".join(lines).encode() + b"\n"))
+    errors: list[str] = []
+    assert list(read_session(path, errors)) == good
+    assert len(errors) == 1 and errors[0].startswith(f"{path}:2: ")
+
+
 def test_recorder_that_cannot_write_does_not_stop_the_server(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
