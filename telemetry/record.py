@@ -35,6 +35,7 @@ import json
 import logging
 import math
 import os
+import stat
 import threading
 import zlib
 from collections import deque
@@ -121,13 +122,16 @@ def rotated(path: Path, index: int) -> Path:
     return path.with_name(f"{name}.{index}")
 
 
-def ends_whole(path: Path) -> bool:
-    """Whether the file at `path` is absent, empty, or gzip members that all end."""
+def left_unclosed(path: Path) -> bool:
+    """Whether `path` is a regular file whose last gzip member never ended (its
+    recorder was killed: a crash, a power cut).  Anything but a regular file
+    (`/dev/null`, a FIFO) is neither read nor rotated."""
     try:
-        f = open(path, "rb")  # noqa: SIM115 (closed below)
+        if not stat.S_ISREG(path.stat().st_mode):
+            return False
     except FileNotFoundError:
-        return True
-    with f:
+        return False
+    with open(path, "rb") as f:
         inflate = zlib.decompressobj(zlib.MAX_WBITS | 16)  # gzip
         member_open = False
         while chunk := f.read(CHECK_READ):
@@ -136,13 +140,13 @@ def ends_whole(path: Path) -> bool:
                 try:
                     inflate.decompress(chunk, CHECK_READ)  # the text is not kept
                 except zlib.error:
-                    return False
+                    return True
                 chunk = inflate.unconsumed_tail
                 if inflate.eof:  # a member ended; what follows is the next one
                     chunk = inflate.unused_data
                     inflate = zlib.decompressobj(zlib.MAX_WBITS | 16)
                     member_open = False
-        return not member_open
+        return member_open
 
 
 def read_session(path: str | Path, errors: list[str] | None = None) -> Iterator[RawMessage]:
@@ -248,7 +252,7 @@ class Recorder:
         self._gzip.flush()
 
     def _open(self) -> None:
-        if not ends_whole(self.path):
+        if left_unclosed(self.path):
             logger.warning(
                 "recorder: %s was not closed (a crash or a power cut); rotated, not appended to",
                 self.path,
