@@ -149,6 +149,26 @@ def test_record_on_a_full_disk_says_so_and_exits_1(tmp_path: Path) -> None:
     assert "No space left on device" in done.stderr
 
 
+@pytest.mark.parametrize(
+    ("flags", "error"),
+    [
+        # "16" is 16 bytes, not MiB: the file rotated at every message, three kept.
+        (
+            ["--max-size", "16"],
+            "error: --max-size '16' is out of range; expected from 4KiB to 64GiB",
+        ),
+        (["--keep", "-1"], "error: --keep -1 is out of range; expected from 0 to 1000"),
+    ],
+)
+def test_record_flags_have_the_configs_bounds(tmp_path: Path, flags: list[str], error: str) -> None:
+    config = tmp_path / "t.toml"
+    config.write_text(RECORDED_COMMAND)
+    out = tmp_path / "s.jsonl.gz"
+    done = run("record", "--config", str(config), "--out", str(out), "--duration", "1", *flags)
+    assert (done.returncode, done.stderr.strip()) == (1, error)
+    assert not out.exists()
+
+
 def test_parse_prints_one_json_line_per_input_line() -> None:
     lines = [
         {"transport": "mqtt", "topic": "kitchen/temperature", "payload": "21.5 °C"},
