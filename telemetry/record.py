@@ -152,7 +152,7 @@ def left_unclosed(path: Path) -> bool:
 def read_session(path: str | Path, errors: list[str] | None = None) -> Iterator[RawMessage]:
     """The raw messages of a recording, in order.  A line that is no message, or a
     file cut short by a crash, is noted in `errors` (when given; the first
-    MAX_ERRORS) and skipped."""
+    MAX_ERRORS) and skipped; so is a read error (a bad sector), which ends it."""
     with gzip.open(path, "rt", encoding="utf-8", errors="surrogateescape") as f:
         number = 0
         try:
@@ -167,7 +167,7 @@ def read_session(path: str | Path, errors: list[str] | None = None) -> Iterator[
                 except (ValueError, RecursionError) as exc:  # nested past the parser's depth
                     if errors is not None and len(errors) < MAX_ERRORS:
                         errors.append(f"{path}:{number}: {exc}")
-        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        except (EOFError, zlib.error, OSError) as exc:  # BadGzipFile is an OSError
             if errors is not None:
                 errors.append(f"{path}: cut short after line {number}: {exc}")
 

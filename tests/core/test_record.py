@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import errno
 import gzip
 import json
 import os
@@ -183,6 +184,29 @@ def test_read_session_skips_a_corrupted_line_and_reads_on(tmp_path: Path, corrup
     errors: list[str] = []
     assert list(read_session(path, errors)) == good
     assert len(errors) == 1 and errors[0].startswith(f"{path}:2: ")
+
+
+def test_read_session_stops_at_a_read_error_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "bad-sector.jsonl.gz"
+    sent = [RawMessage(MQTT, "t", b"%d" % i, float(i)) for i in range(2000)]
+    path.write_bytes(gzip.compress(b"".join(json.dumps(encode(m)).encode() + b"\n" for m in sent)))
+    read1 = gzip.GzipFile.read1
+    calls = 0
+
+    def failing(self: gzip.GzipFile, size: int = -1) -> bytes:  # an SD card's bad sector
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            raise OSError(errno.EIO, "Input/output error")
+        return read1(self, size)
+
+    monkeypatch.setattr(gzip.GzipFile, "read1", failing)
+    errors: list[str] = []
+    got = list(read_session(path, errors))
+    assert 0 < len(got) < 2000 and got == sent[: len(got)]
+    assert errors == [f"{path}: cut short after line {len(got)}: [Errno 5] Input/output error"]
 
 
 def test_recorder_that_cannot_write_does_not_stop_the_server(tmp_path: Path) -> None:
