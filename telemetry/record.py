@@ -18,8 +18,9 @@ loses at most that.  A file that reaches `max_size` compressed bytes is
 rotated: `session.jsonl.gz` becomes `session.1.jsonl.gz`, that one
 `session.2.jsonl.gz`, and so on up to `keep`; the oldest is deleted.  At most
 (keep + 1) x max_size bytes stay on disk.  A restart appends to the current
-file (a new gzip member; readers see one stream), once it has read the file
-through to check that it ends whole: a recorder that was killed (a crash, a
+file (a new gzip member; readers see one stream), once the writer's thread
+has read the file through to check that it ends whole (messages wait in the
+queue meanwhile; the start does not): a recorder that was killed (a crash, a
 power cut) left its last member without an end, and a member appended after
 that would be read as part of the broken one, garbage or nothing.  Such a file
 is rotated first, its readable part kept.
@@ -39,7 +40,7 @@ import stat
 import threading
 import zlib
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -192,7 +193,8 @@ class Recorder:
 
     def start(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._open()
+        # Opened here: a file that cannot be written fails the start, at once.
+        self._raw = open(self.path, "ab")  # noqa: SIM115 (closed in `_close`)
         self._worker.start(self._run)
         logger.info("recording every raw message to %s", self.path)
 
@@ -215,6 +217,7 @@ class Recorder:
         self._close()
 
     def _run(self) -> None:
+        self._guarded(self._open)
         while True:
             self._wake.wait()
             self._wake.clear()
@@ -227,10 +230,12 @@ class Recorder:
         with self._lock:
             batch = list(self._queue)
             self._queue.clear()
-        if not batch or self._gzip is None:
-            return
+        if batch and self._gzip is not None:
+            self._guarded(lambda: self._write(batch))
+
+    def _guarded(self, step: Callable[[], None]) -> None:
         try:
-            self._write(batch)
+            step()
         except Exception as exc:  # a full disk: stop recording, keep serving
             self.failed = str(exc)
             logger.error("recorder: writing %s failed; recording stopped: %s", self.path, exc)
@@ -252,14 +257,19 @@ class Recorder:
         self._gzip.flush()
 
     def _open(self) -> None:
+        """This run's gzip member, once a file left unclosed is set aside.  In the
+        writer's thread, as the check reads the whole file; what arrives meanwhile
+        waits in the queue."""
         if left_unclosed(self.path):
             logger.warning(
                 "recorder: %s was not closed (a crash or a power cut); rotated, not appended to",
                 self.path,
             )
+            self._close()
             self._shift()
-        self._start_file()
+            self._raw = open(self.path, "ab")  # noqa: SIM115 (closed in `_close`)
         assert self._raw is not None
+        self._gzip = gzip.GzipFile(fileobj=self._raw, mode="wb")
         if self._raw.tell() >= self.max_size:
             self._rotate()
 

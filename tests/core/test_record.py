@@ -8,6 +8,8 @@ import errno
 import gzip
 import json
 import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -99,6 +101,29 @@ def test_recorder_restarted_after_a_power_cut_keeps_both_sessions_readable(
     older = list(read_session(rotated(path, 1), errors))  # the readable part, set aside
     assert older == before[: len(older)] and len(older) >= (100 if cut == 0 else 90)
     assert len(errors) == 1 and "cut short" in errors[0]
+
+
+def test_recorder_start_does_not_wait_for_the_check_of_its_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Checking reads the whole file (up to max_size, 64GiB allowed): a slow read
+    # must not hold the server's start.
+    release = threading.Event()
+
+    def slow_check(path: Path) -> bool:
+        release.wait(10)
+        return False
+
+    monkeypatch.setattr("telemetry.record.left_unclosed", slow_check)
+    path = tmp_path / "session.jsonl.gz"
+    recorder = Recorder(path, max_size=1024**2, keep=2)
+    started = time.monotonic()
+    recorder.start()
+    assert time.monotonic() - started < 5
+    recorder.submit([RawMessage(MQTT, "t", b"1", 1.0)])
+    release.set()
+    recorder.stop()
+    assert [m.payload for m in read_session(path)] == [b"1"]
 
 
 def test_recorder_checks_only_a_regular_file_for_a_cut() -> None:
