@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from telemetry.model import RawMessage, Route
+from telemetry.outputs import OutputStatus
 from telemetry.threads import Worker
 
 logger = logging.getLogger(__name__)
@@ -206,6 +207,24 @@ class Recorder:
             if over > 0:
                 self.dropped += over
         self._wake.set()
+
+    def status(self) -> OutputStatus:
+        """The recording as an output (`record`): failing once a write failed, so
+        `/healthz`, `/api/series` and `/metrics` show a full disk."""
+        with self._lock:
+            queued, dropped = len(self._queue), self.dropped
+        failed = self.failed
+        state = "ok" if failed is None else "failing"
+        return OutputStatus(
+            "record",
+            "record",
+            state,
+            self.written,
+            int(failed is not None),
+            dropped,
+            queued,
+            failed,
+        )
 
     def stop(self, timeout: float = 5.0) -> None:
         """Write what waits, close the file; bounded by `timeout`."""
