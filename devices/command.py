@@ -6,7 +6,10 @@ that outlasts the interval makes the ticks it covered be skipped, and counted
 given (no shell; `shell = "..."` runs `/bin/sh -c` and only when configured),
 with stdin from /dev/null and the server's environment plus `env`.  At the
 timeout the whole group is killed (SIGKILL: the shell's children too) and the
-run counted (`timeout`); whatever it printed before still counts.  Stdout is
+run counted (`timeout`); whatever it printed before still counts.  A run ends
+when the program exits, even while a child it started in the background
+(`daemon &`) holds its stdout open: what is in the pipes then is read, and the
+group's leftovers are killed (the kernel's pidfd tells the exit).  Stdout is
 kept up to `max_output` bytes, the rest read and discarded (`output_capped`);
 of stderr only the tail is kept, and its last line is the reader's
 `last_error` when a run fails.  An exit status other than 0 is counted
@@ -26,6 +29,7 @@ import selectors
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 
 from devices import count_rejection
 from telemetry.config import CommandConfig
@@ -37,6 +41,21 @@ from telemetry.sources import State, ThreadedSource
 STDERR_TAIL = 4096  # bytes of stderr kept, for its last line
 READ_SIZE = 65536
 SHELL = "/bin/sh"
+
+
+@contextlib.contextmanager
+def _exit_fd(process: subprocess.Popen[bytes]) -> Iterator[int | None]:
+    """A descriptor readable once `process` has exited (a pidfd); None where the
+    kernel has none (before 5.3): then the run ends when its pipes do."""
+    try:
+        fd = os.pidfd_open(process.pid)
+    except OSError:
+        yield None
+        return
+    try:
+        yield fd
+    finally:
+        os.close(fd)
 
 
 class Run:
@@ -165,15 +184,27 @@ class CommandSource(ThreadedSource):
         """Read stdout and stderr until both end or `deadline`; (output, timed out)."""
         run = Run()
         cap = self.cfg.max_output
+        exited = False
         assert process.stdout is not None and process.stderr is not None
-        with selectors.DefaultSelector() as selector:
+        with selectors.DefaultSelector() as selector, _exit_fd(process) as pidfd:
             selector.register(process.stdout, selectors.EVENT_READ, False)
             selector.register(process.stderr, selectors.EVENT_READ, True)
-            while selector.get_map():
+            if pidfd is not None:
+                selector.register(pidfd, selectors.EVENT_READ, None)
+            while len(selector.get_map()) > (pidfd is not None and not exited):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return run, True
-                for key, _ in selector.select(left):
+                # Once the program has exited, what it wrote is in the pipes: read
+                # that, and no more (a child it left may hold them open for hours).
+                ready = selector.select(0 if exited else left)
+                if exited and not ready:
+                    break
+                for key, _ in ready:
+                    if key.data is None:  # the program exited
+                        selector.unregister(key.fileobj)
+                        exited = True
+                        continue
                     data = os.read(key.fd, READ_SIZE)
                     if not data:
                         selector.unregister(key.fileobj)

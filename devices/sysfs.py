@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import fnmatch
 import glob
+import math
 import os
 import re
 import shutil
@@ -63,11 +64,16 @@ def read_text(path: str) -> str:
 
 
 def read_number(path: str) -> float:
+    """A file's number; `nan`, `inf` and overflows, which `float` takes and no kernel
+    file holds, are refused with the rest of the garbage."""
     text = read_text(path).strip()
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
-        raise Refused("not_a_number", f"{path}: {text[:40]!r} is not a number") from None
+        value = math.nan
+    if not math.isfinite(value):
+        raise Refused("not_a_number", f"{path}: {text[:40]!r} is not a number")
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +195,9 @@ def read_w1_slave(sensor: str, text: str) -> list[Value]:
         raise Refused("not_a_number", f"{sensor}: w1_slave is not two lines with crc=")
     if not lines[0].rstrip().endswith("YES"):
         raise Refused("crc_failed", f"{sensor}: the CRC check failed")
+    if set(lines[0].partition(":")[0].split()) == {"00"}:
+        # A shorted or unpowered data line reads nine zero bytes, whose CRC is 00.
+        raise Refused("crc_failed", f"{sensor}: the scratchpad read as zeros (the CRC of nothing)")
     text = lines[1].rpartition("t=")[2].strip()
     try:
         milli = int(text)

@@ -54,7 +54,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def _recording(config: Config, args: argparse.Namespace) -> Config:
     """`config` with `[record]` as the arguments say (`--out`/`--record`, `--max-size`,
     `--keep`)."""
-    from telemetry.quantities import parse_size
+    from telemetry.config.model import RECORD_KEEP, RECORD_SIZES
+    from telemetry.quantities import format_size, parse_size
 
     record = config.record
     out = getattr(args, "out", None) or getattr(args, "record", None)
@@ -62,10 +63,22 @@ def _recording(config: Config, args: argparse.Namespace) -> Config:
         record = dataclasses.replace(record, file=out)
     if getattr(args, "max_size", None):
         try:
-            record = dataclasses.replace(record, max_size=parse_size(args.max_size))
+            size = parse_size(args.max_size)
         except ValueError:
             raise TelemetryError(f"--max-size {args.max_size!r} is not a size like 10MB") from None
+        low, high = RECORD_SIZES
+        if not low <= size <= high:
+            raise TelemetryError(
+                f"--max-size {args.max_size!r} is out of range; expected from "
+                f"{format_size(low)} to {format_size(high)}"
+            )
+        record = dataclasses.replace(record, max_size=size)
     if getattr(args, "keep", None) is not None:
+        if not RECORD_KEEP[0] <= args.keep <= RECORD_KEEP[1]:
+            raise TelemetryError(
+                f"--keep {args.keep} is out of range; expected from {RECORD_KEEP[0]} to "
+                f"{RECORD_KEEP[1]}"
+            )
         record = dataclasses.replace(record, keep=args.keep)
     return dataclasses.replace(config, record=record)
 

@@ -112,7 +112,10 @@ class Runtime:
         return [] if self.sinks is None else self.sinks.statuses()
 
     def output_statuses(self) -> list[OutputStatus]:
-        return [] if self.outputs is None else self.outputs.statuses()
+        statuses = [] if self.outputs is None else self.outputs.statuses()
+        if self.recorder is not None:
+            statuses.append(self.recorder.status())
+        return statuses
 
     def statuses(self) -> list[SourceStatus]:
         return [source.status() for source in self.sources]

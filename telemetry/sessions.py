@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from telemetry.config import Config, make_normalizer
+from telemetry.errors import TelemetryError
 from telemetry.handoff import MAX_BATCH, Inbox
 from telemetry.model import RawMessage, Route
 from telemetry.parsetool import json_line, outcome_json
@@ -108,7 +109,8 @@ def replay_print(config: Config, path: str | Path, speed: float = 0.0) -> Iterat
 
 def record(config: Config, duration: float | None = None) -> int:
     """Run the config's readers and record what they receive to `[record] file`, until
-    SIGINT/SIGTERM or `duration` seconds."""
+    SIGINT/SIGTERM or `duration` seconds.  TelemetryError when the file cannot be
+    written, at the start or later (a full disk)."""
     from telemetry.server import build_sources  # noqa: PLC0415 (the readers' modules)
 
     settings = config.record
@@ -122,7 +124,10 @@ def record(config: Config, duration: float | None = None) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         inbox = Inbox(config.limits.inbox, recorder.submit)
-        await asyncio.to_thread(recorder.start)
+        try:
+            await asyncio.to_thread(recorder.start)
+        except OSError as exc:
+            raise TelemetryError(f"cannot record to {settings.file}: {exc}") from None
         inbox.bind(loop)
         for source in sources:
             source.start(inbox)
@@ -135,4 +140,6 @@ def record(config: Config, duration: float | None = None) -> int:
         await asyncio.to_thread(recorder.stop)
 
     asyncio.run(run())
+    if recorder.failed is not None:  # a full disk: the readers ran on, recording nothing
+        raise TelemetryError(f"the recording stopped: {recorder.failed}")
     return 0

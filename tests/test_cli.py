@@ -125,6 +125,50 @@ def test_check_config_names_a_missing_file_and_exits_2(tmp_path: Path) -> None:
     assert "nope.toml: cannot be read" in result.stderr
 
 
+RECORDED_COMMAND = '[[command]]\nname = "c"\nargv = ["/bin/echo", "1"]\ninterval = "200ms"\n'
+
+
+def test_record_where_it_cannot_write_says_so_and_exits_1(tmp_path: Path) -> None:
+    config = tmp_path / "t.toml"
+    config.write_text(RECORDED_COMMAND)
+    (tmp_path / "file").write_text("not a folder")
+    out = tmp_path / "file" / "s.jsonl.gz"
+    done = run("record", "--config", str(config), "--out", str(out), "--duration", "1")
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert f"error: cannot record to {out}: " in done.stderr
+
+
+def test_record_on_a_full_disk_says_so_and_exits_1(tmp_path: Path) -> None:
+    config = tmp_path / "t.toml"
+    config.write_text(RECORDED_COMMAND)
+    done = run("record", "--config", str(config), "--out", "/dev/full", "--duration", "1.5")
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "error: the recording stopped: " in done.stderr
+    assert "No space left on device" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("flags", "error"),
+    [
+        # "16" is 16 bytes, not MiB: the file rotated at every message, three kept.
+        (
+            ["--max-size", "16"],
+            "error: --max-size '16' is out of range; expected from 4KiB to 64GiB",
+        ),
+        (["--keep", "-1"], "error: --keep -1 is out of range; expected from 0 to 1000"),
+    ],
+)
+def test_record_flags_have_the_configs_bounds(tmp_path: Path, flags: list[str], error: str) -> None:
+    config = tmp_path / "t.toml"
+    config.write_text(RECORDED_COMMAND)
+    out = tmp_path / "s.jsonl.gz"
+    done = run("record", "--config", str(config), "--out", str(out), "--duration", "1", *flags)
+    assert (done.returncode, done.stderr.strip()) == (1, error)
+    assert not out.exists()
+
+
 def test_parse_prints_one_json_line_per_input_line() -> None:
     lines = [
         {"transport": "mqtt", "topic": "kitchen/temperature", "payload": "21.5 °C"},

@@ -1,9 +1,9 @@
 """`GET /healthz`: 200 when all is well, 503 with what is not.
 
 Healthy means every configured reader is connected, no `[[notify]]` sink's last
-attempt failed, no `[output.*]` output is failing, and no series has gone stale
-(no reading for longer than its limit: the `stale` filter's, or the one derived
-from its own rhythm).  The body names each problem:
+attempt failed, no `[output.*]` output (nor the `[record]` recording) is failing,
+and no series has gone stale (no reading for longer than its limit: the `stale`
+filter's, or the one derived from its own rhythm).  The body names each problem:
 
     {"status": "ok" | "degraded",
      "problems": [{"source", "state", "since", "last_error"}, ...],  # readers

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telemetry.config.model import Config, IngestConfig, RecordConfig
+from telemetry.config.model import RECORD_KEEP, RECORD_SIZES, Config, IngestConfig, RecordConfig
 from telemetry.config.table import NAME, PATH, Problems, Table, show
 
 
@@ -26,8 +26,8 @@ def record_section(t: Table) -> RecordConfig:
     d = RecordConfig()
     cfg = RecordConfig(
         file=t.string("file", d.file, pattern=PATH, form="a file path") or None,
-        max_size=t.size("max_size", d.max_size, 4096, 64 * 1024**3),
-        keep=t.integer("keep", d.keep, 0, 1000),
+        max_size=t.size("max_size", d.max_size, *RECORD_SIZES),
+        keep=t.integer("keep", d.keep, *RECORD_KEEP),
     )
     t.finish()
     return cfg

@@ -104,6 +104,12 @@ def command_section(t: Table, index: int) -> CommandConfig | None:
     elif shell is not None and not shell.strip():
         t.problems.add(t.key("shell"), "is empty; expected a command line for /bin/sh -c")
         ok = False
+    env = _env(t)
+    given = [(f"argv[{i}]", a) for i, a in enumerate(argv)] + [(f"env.{k}", v) for k, v in env]
+    for key, text in [*given, ("shell", shell or "")]:
+        if "\0" in text:  # the kernel takes C strings: Popen would raise at every run
+            t.problems.add(t.key(key), "holds a NUL character, which no program can be given")
+            ok = False
     interval = t.duration("interval", 60.0, 0.1, 86400.0)
     timeout = t.duration("timeout", min(10.0, interval), 0.1, 86400.0)
     cfg = CommandConfig(
@@ -113,7 +119,7 @@ def command_section(t: Table, index: int) -> CommandConfig | None:
         interval=interval,
         timeout=timeout,
         format=t.choice("format", "auto", normalize.SERIAL_FORMATS),
-        env=_env(t),
+        env=env,
         max_output=t.size("max_output", 64 * 1024, 1, 16 * 1024 * 1024),
         split=t.choice("split", "lines", SPLITS),
     )

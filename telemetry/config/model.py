@@ -297,6 +297,10 @@ class IngestConfig:
     rate: int = 600  # requests a minute per client address (429)
 
 
+RECORD_SIZES = (4096, 64 * 1024**3)  # a file's max_size: smaller rotates at every message
+RECORD_KEEP = (0, 1000)
+
+
 @dataclass(frozen=True, slots=True)
 class RecordConfig:
     """`[record]`: every raw message kept as gzip JSON lines while serving."""

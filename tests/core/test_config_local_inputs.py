@@ -146,6 +146,19 @@ def test_config_command_timeout_defaults_to_at_most_the_interval() -> None:
             'argv = ["a"]\nsplit = "words"',
             ['command[0].split: "words" is not one of "lines", "none"'],
         ),
+        # A NUL cannot be passed to a program: starting it would raise, every run.
+        (
+            'argv = ["/bin/echo", "a\\u0000b"]',
+            ["command[0].argv[1]: holds a NUL character, which no program can be given"],
+        ),
+        (
+            'shell = "echo 1\\u0000"',
+            ["command[0].shell: holds a NUL character, which no program can be given"],
+        ),
+        (
+            'argv = ["a"]\nenv = { X = "a\\u0000" }',
+            ["command[0].env.X: holds a NUL character, which no program can be given"],
+        ),
     ],
 )
 def test_config_command_problems_are_named(lines: str, expected: list[str]) -> None:

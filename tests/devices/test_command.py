@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -71,6 +73,25 @@ def test_command_that_hangs_is_killed_with_its_children_at_the_timeout(tmp_path:
     assert status.state == "disconnected"
     assert status.last_error == "killed after the timeout of 0.3 s"
     assert out.payloads() == [b"1.5"]  # what it printed before still counts
+
+
+def test_command_that_exits_leaving_a_child_on_its_stdout_ends_with_it(tmp_path: Path) -> None:
+    # `daemon &` in a shell line: the child holds stdout open after the shell has
+    # printed and exited 0; the run is the shell's, not the child's.
+    pidfile = tmp_path / "child"
+    src = command(
+        f'shell = "sleep 60 & echo $! > {pidfile}; echo 1.5"\n'
+        'interval = "10s"\ntimeout = "5s"\nformat = "number"'
+    )
+    out = Collected()
+    started = time.monotonic()
+    assert src.run_once(out.inbox)
+    assert time.monotonic() - started < 2
+    assert src.rejected == {}
+    assert src.status().state == "connected"
+    assert out.payloads() == [b"1.5"]
+    child = int(pidfile.read_text())
+    wait_until(lambda: not alive(child), what="what it left in its group is killed")
 
 
 def test_command_failing_is_counted_with_its_last_stderr_line() -> None:
@@ -145,6 +166,24 @@ def test_command_stop_kills_a_running_command_at_once(tmp_path: Path) -> None:
     assert time.monotonic() - started < 1.0
     wait_until(lambda: not alive(pid), what="the command is killed")
     assert src.status().state == "stopped"
+
+
+def test_command_stop_returns_at_once_while_a_child_that_left_its_group_holds_stdout(
+    tmp_path: Path,
+) -> None:
+    # `setsid` escapes the group kill and keeps the pipes open: the run must end
+    # with its program all the same, not at its timeout.
+    pidfile = tmp_path / "pid"
+    src = command(f'shell = "setsid sleep 60 & echo $! > {pidfile}; exec sleep 60"\ntimeout = "1m"')
+    src.start(Collected().inbox)
+    try:
+        wait_until(lambda: pidfile.exists() and pidfile.read_text().strip(), what="it runs")
+        started = time.monotonic()
+        src.stop(timeout=5)
+        assert time.monotonic() - started < 1.0
+        assert src.status().state == "stopped"
+    finally:
+        os.kill(int(pidfile.read_text()), signal.SIGKILL)
 
 
 def test_command_json_and_kv_lines_are_stored_by_the_server(

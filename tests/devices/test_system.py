@@ -109,6 +109,9 @@ def test_system_w1_driver_temperature_file_is_read_when_there_is_no_w1_slave(
     [
         ("", "not_a_number"),
         ("00 00 00 00 00 00 00 00 00 : crc=00 NO\n00 00 t=0\n", "crc_failed"),
+        # Nine zero bytes (a shorted or unpowered data line): their CRC is 00, so
+        # the kernel says YES, and t=0.
+        ("00 00 00 00 00 00 00 00 00 : crc=00 YES\n00 00 00 00 00 00 00 00 00 t=0\n", "crc_failed"),
         ("50 05 4b 46 7f ff 0c 10 1c : crc=1c YES\n50 05 t=85000\n", "power_on_reset"),
         ("50 05 4b 46 7f ff 0c 10 1c : crc=1c YES\n50 05 t=\n", "not_a_number"),
     ],
@@ -117,6 +120,25 @@ def test_system_w1_slave_refusals_are_named(text: str, reason: str) -> None:
     with pytest.raises(Refused) as caught:
         read_w1_slave("28-x", text)
     assert caught.value.reason == reason
+
+
+def test_system_w1_slave_reads_negative_and_top_of_range_temperatures() -> None:
+    assert read_w1_slave("28-x", w1_slave(-10125)) == [("28-x", -10.125, "°C")]
+    assert read_w1_slave("28-x", w1_slave(-55000)) == [("28-x", -55.0, "°C")]
+    assert read_w1_slave("28-x", w1_slave(125000)) == [("28-x", 125.0, "°C")]
+
+
+@pytest.mark.parametrize("garbage", ["nan", "inf", "-1e999", "Infinity"])
+def test_system_garbage_that_float_would_read_is_counted_and_skipped(
+    tmp_path: Path, garbage: str
+) -> None:
+    write(tmp_path / W1 / "28-00000a1b2c3d" / "temperature", f"{garbage}\n")
+    write(tmp_path / "sys/class/hwmon/hwmon0/name", "nct6775\n")
+    write(tmp_path / "sys/class/hwmon/hwmon0/temp1_input", f"{garbage}\n")
+    write(tmp_path / "sys/class/hwmon/hwmon0/temp2_input", "30000\n")
+    src = source(tmp_path, "throttled = false")
+    assert values(src) == {"pi/nct6775/temp2": (30.0, "°C")}
+    assert src.rejected == {"not_a_number": 2}
 
 
 def test_system_chooses_sensors_by_globs(tmp_path: Path) -> None:

@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 
 from simulators.broker import Broker
-from telemetry.config import Config, FilterSpec, MqttConfig, SeriesRule, Subscription
+from telemetry.config import (
+    Config,
+    FilterSpec,
+    MqttConfig,
+    RecordConfig,
+    SeriesRule,
+    Subscription,
+)
 from telemetry.model import RawMessage, Route
 from tests.harness.broker import MosquittoFactory
 from tests.harness.server import RunningServer, StartServer
@@ -120,3 +127,20 @@ def test_healthz_names_the_mqtt_reader_while_its_broker_is_down(
 
     broker.start()
     _health_when(server, 200, timeout=20, what="reconnected")
+
+
+def test_healthz_names_a_recording_stopped_by_a_full_disk(start_server: StartServer) -> None:
+    server = start_server(Config(record=RecordConfig(file="/dev/full")))
+    assert _health(server)[0] == 200
+    _put(server, "boiler/temp")
+    body = _health_when(server, 503, what="the recording failed")
+    assert body["outputs"] == [
+        {
+            "output": "record",
+            "type": "record",
+            "state": "failing",
+            "last_error": "[Errno 28] No space left on device",
+            "queued": 0,
+            "dropped": 0,
+        }
+    ]
