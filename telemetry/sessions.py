@@ -33,7 +33,7 @@ from telemetry.errors import TelemetryError
 from telemetry.handoff import MAX_BATCH, Inbox
 from telemetry.model import RawMessage, Route
 from telemetry.parsetool import json_line, outcome_json
-from telemetry.record import Recorder, read_session
+from telemetry.record import MAX_ERRORS, Recorder, read_session
 from telemetry.sources import ThreadedSource
 
 TIMES = ("shift", "keep")
@@ -87,7 +87,9 @@ class ReplaySource(ThreadedSource):
             self.received += 1
         error = f"the recording ended after {self.received} messages"
         if self.errors:
-            error += f"; {len(self.errors)} problems, the first: {self.errors[0]}"
+            many = len(self.errors) >= MAX_ERRORS  # only the first ones are noted
+            count = f"{MAX_ERRORS} or more" if many else str(len(self.errors))
+            error += f"; {count} problems, the first: {self.errors[0]}"
         self._set_state("stopped", error=error)
 
 

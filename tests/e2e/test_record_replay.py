@@ -8,6 +8,7 @@ into a running server, where the page's API shows it.
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import json
 import time
 from collections import defaultdict
@@ -23,7 +24,7 @@ from telemetry.config import Config, MqttConfig, RecordConfig
 from telemetry.demo import MQTT_DEVICES
 from telemetry.history import Store
 from telemetry.pipeline import Pipeline
-from telemetry.record import read_session
+from telemetry.record import MAX_ERRORS, read_session
 from telemetry.sessions import ReplaySource, replay_print
 from tests.harness.broker import MosquittoFactory
 from tests.harness.server import StartServer
@@ -148,6 +149,33 @@ def test_the_demo_session_replays_into_a_server(start_server: StartServer) -> No
     assert {"bench", "tasmota0", "zb0", "esp0", "senml0", "influx0"} <= devices
     # Shifted to now: every point is within the last minute, however old the session.
     assert all(time.time() - e.last_ts < 60 for e in entries)
+
+
+def test_a_served_replay_says_how_many_problems_it_met(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    """Past the first MAX_ERRORS noted, the count says "or more", not a round 100."""
+    good = json.dumps(
+        {
+            "received": time.time(),
+            "source": "s",
+            "transport": "mqtt",
+            "topic": "a/b",
+            "payload": "1",
+        }
+    )
+    for bad, name in ((3, "few"), (MAX_ERRORS + 50, "many")):
+        path = tmp_path / f"{name}.jsonl.gz"
+        with gzip.open(path, "wt", encoding="utf-8") as f:
+            f.write(good + "\n" + "not json\n" * bad + good + "\n")
+        server = start_server(Config(), [ReplaySource(path, speed=0)])
+        source = server.runtime.sources[0]
+        status = wait_for_state(source, "stopped", timeout=20)
+        count = str(bad) if bad < MAX_ERRORS else f"{MAX_ERRORS} or more"
+        assert status.last_error is not None
+        assert status.last_error.startswith(
+            f"the recording ended after 2 messages; {count} problems, the first: "
+        ), status.last_error
 
 
 def test_replay_command_prints_like_parse(
