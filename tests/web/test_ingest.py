@@ -154,6 +154,25 @@ def test_ingest_partial_write_names_the_refused_lines(start_server: StartServer)
     assert http_source["rejected"]["bad_line"] == 2
 
 
+def test_ingest_names_numbers_out_of_range(start_server: StartServer) -> None:
+    server = served(start_server)
+    body = (
+        b"room,device=a temperature=20\n"
+        b"room,device=a count=" + b"9" * 5000 + b"i\n"  # past int()'s 4300 digits
+        b"room,device=a temperature=1e309\n"
+        b"room,device=a count=18446744073709551616u\n"
+        b"room,device=a count=9223372036854775807i\n"
+    )
+    status, answer = post(server, "/api/write", body)
+    assert status == 400
+    assert [r["line"] for r in answer["refused"]] == [2, 3, 4]
+    assert all("out of range" in r["reason"] for r in answer["refused"])
+    assert answer["written"] == 2
+    exported(server, "a/temperature")
+    assert exported(server, "a/count")["a/count"][0][1] == 2.0**63
+    assert server.edge.errors == 0
+
+
 def test_ingest_caps_body_lines_and_inflated_size(start_server: StartServer) -> None:
     ingest = dataclasses.replace(ON, max_body=4096, max_inflated=64 * 1024, max_lines=10)
     server = served(start_server, ingest)

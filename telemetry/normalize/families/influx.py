@@ -11,7 +11,8 @@ point a line, as the InfluxDB v1/v2 line protocol reference gives it:
   spellings) are readings of kind `state` (1/0); strings are skipped without
   an error.  Anything else
   (`NaN`, `inf`, `21,5`, bare words) makes the line malformed, as it does
-  for InfluxDB.  A repeated field key: the last one counts.
+  for InfluxDB; so does a number out of range (an integer beyond 64 bits,
+  a float beyond a double, `1e309`).  A repeated field key: the last one counts.
 - Timestamp: an integer in the route's `precision` (`ns` unless configured;
   `us`, `ms`, `s`).  Line protocol states its precision, so it is converted
   here rather than guessed by size.  No timestamp: the receive time.
@@ -40,6 +41,7 @@ Device and sensor (decided here):
 
 from __future__ import annotations
 
+import math
 import re
 
 from telemetry.errors import PayloadError
@@ -53,6 +55,9 @@ BOOLEANS = TRUE | frozenset(("f", "F", "false", "False", "FALSE"))
 _FLOAT = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
 _INTEGER = re.compile(r"-?\d+i|\d+u")
 _TIMESTAMP = re.compile(r"-?\d{1,19}")
+INT64 = range(-(2**63), 2**63)
+UINT64 = range(2**64)
+MAX_INTEGER_TEXT = len(f"{-(2**63)}i")  # the longest 64-bit integer field value
 
 # For `sniff` only: the grammar of one line, with a measurement that holds no
 # `=` (legal, but then any `key=value key=value` text would look like a point).
@@ -107,9 +112,17 @@ def _string_end(line: str, i: int) -> int:
 def _number(text: str) -> int | float | bool:
     """The number or boolean a field value holds; `BadLine` otherwise."""
     if _FLOAT.fullmatch(text):
-        return float(text)
+        number = float(text)
+        if not math.isfinite(number):  # `1e309`: as InfluxDB, out of range
+            raise BadLine(f"field value {text[:30]!r} is out of range")
+        return number
     if _INTEGER.fullmatch(text):
-        return int(text[:-1])
+        # 64 bits, as InfluxDB's `i` and `u`; the length is checked first, as
+        # `int` raises ValueError past 4300 digits.
+        whole = int(text[:-1]) if len(text) <= MAX_INTEGER_TEXT else None
+        if whole is None or whole not in (UINT64 if text[-1] == "u" else INT64):
+            raise BadLine(f"field value {text[:30]!r} is out of range")
+        return whole
     if text in BOOLEANS:
         return text in TRUE
     raise BadLine(f"field value {text[:30]!r} is not a number, boolean or string")
