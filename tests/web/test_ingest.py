@@ -195,6 +195,23 @@ def test_ingest_caps_body_lines_and_inflated_size(start_server: StartServer) -> 
     assert list(server.runtime.pipeline.store.entries()) == []
 
 
+def test_ingest_series_over_the_limit_are_counted_under_its_source(
+    start_server: StartServer,
+) -> None:
+    limits = dataclasses.replace(Config().limits, max_series=5)
+    server = served(start_server, limits=limits)
+    body = "".join(f"m,device=d{i} v=1\n" for i in range(20)).encode()
+    assert post(server, "/api/write", body)[0] == 204
+
+    def refused() -> Any:
+        catalog = get_json(server, "/api/series")
+        return catalog if catalog["refused_series"] == 15 else None
+
+    catalog = wait_until(refused)
+    assert len(catalog["series"]) == 5
+    assert catalog["rejected_by_source"] == {"http": {"series_limit": 15}}
+
+
 def test_ingest_rate_is_capped_per_client(start_server: StartServer) -> None:
     server = served(start_server, dataclasses.replace(ON, rate=3))
     statuses = [post(server, "/api/write", b"m,device=r v=1\n")[0] for _ in range(5)]
