@@ -10,7 +10,11 @@ default:
 - a head not complete `HEAD_TIMEOUT` seconds after its first byte (or after the
   connection opened) is answered 408 (closed silently when nothing was sent);
 - uvicorn's own 400 for malformed HTTP carries the security headers, like
-  every other answer.
+  every other answer;
+- a refusal while a request is still running (malformed bytes pipelined
+  behind it, as a body longer than its Content-Length leaves) hangs that
+  request up as a lost connection would: its answer is dropped, where a
+  write after the refusal's end would raise in the app.
 
 A request's scope carries `ABORT`: a call that drops its connection at once.
 A stream that gives up on a client that stopped reading uses it: a plain
@@ -104,12 +108,22 @@ class GuardedHttpTools(HttpToolsProtocol):
         if self.transport.is_closing() or self._lingering is not None:
             return
         self.transport.write(refusal(status, text))
+        self._hang_up()
         if not self.transport.can_write_eof():
             self.transport.close()
             return
         self.transport.write_eof()
         self._lingering = 0
         self.loop.call_later(LINGER_TIME, self._close)
+
+    def _hang_up(self) -> None:
+        """Tell a request still running that its client is gone, as `connection_lost`
+        does: after the refusal (a malformed request pipelined behind it) its answer
+        is dropped, where a write after `write_eof` would raise in the app."""
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            cycle.disconnected = True
+            cycle.message_event.set()
 
     def _close(self) -> None:
         if not self.transport.is_closing():
