@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 
 from telemetry.errors import PayloadError
 from telemetry.normalize.base import Context, Emit
@@ -73,6 +74,9 @@ _LINE = re.compile(
     rf"{_MEASUREMENT}(?:,{_KEY}={_KEY})* {_KEY}={_VALUE}(?:,{_KEY}={_VALUE})*(?: -?\d{{1,19}})?"
 )
 _SNIFF_BYTES = 4096
+# A line that holds a point: neither blank nor a `#` comment (`\s` is what
+# `str.strip` strips; only "\n" ends a line).
+DATA_LINE = re.compile(r"^[^\S\n]*[^\s#][^\n]*", re.MULTILINE)
 
 
 class BadLine(Exception):
@@ -169,13 +173,16 @@ def parse_line(
     return measurement, tags, fields, stamp
 
 
-def data_lines(text: str) -> list[tuple[int, str]]:
-    lines = []
-    for number, raw in enumerate(text.split("\n"), start=1):
-        line = raw.rstrip("\r")
-        if line.strip() and not line.lstrip().startswith("#"):
-            lines.append((number, line))
-    return lines
+def data_lines(text: str, line: re.Pattern[str] = DATA_LINE) -> Iterator[tuple[int, str]]:
+    """Each line of `text` that `line` matches (by default: neither blank nor a `#`
+    comment) with its number among all lines, without its "\\r".  One at a time:
+    a body of millions of short lines is never a list of them."""
+    number = 1
+    at = 0
+    for match in line.finditer(text):
+        number += text.count("\n", at, match.start())
+        at = match.start()
+        yield number, match.group().rstrip("\r")
 
 
 class Influx:
