@@ -6,6 +6,7 @@ import dataclasses
 import gzip
 import http.client
 import json
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from tests.harness.credentials import TOKEN, credentials_file
 from tests.harness.server import RunningServer, StartServer
 from tests.harness.sse_client import SSEClient
 from tests.harness.waiting import wait_until
+from web import ingest as web_ingest
 
 ON = IngestConfig(http=True)
 NOW = int(time.time()) - 60  # device times within the allowed clock skew, in the past
@@ -210,6 +212,33 @@ def test_ingest_series_over_the_limit_are_counted_under_its_source(
     catalog = wait_until(refused)
     assert len(catalog["series"]) == 5
     assert catalog["rejected_by_source"] == {"http": {"series_limit": 15}}
+
+
+def test_ingest_slow_bodies_get_408_and_a_write_beyond_16_at_once_503(
+    start_server: StartServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(web_ingest, "BODY_TIMEOUT", 2.0)
+    server = served(start_server)
+    head = b"POST /api/write HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nm,device=s v="
+    slow = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(16)]
+    try:
+        for sock in slow:
+            sock.sendall(head)  # and never the rest of the body
+
+        def busy() -> Any:
+            status, answer = post(server, "/api/write", b"m,device=b v=1\n")
+            return answer if status == 503 else None
+
+        assert wait_until(busy, timeout=1.5)["code"] == "busy"
+        for sock in slow:
+            assert sock.recv(4096).startswith(b"HTTP/1.1 408 ")
+    finally:
+        for sock in slow:
+            sock.close()
+    assert post(server, "/api/write", b"m,device=b v=1\n")[0] == 204
+    catalog = get_json(server, "/api/series")
+    rejected = next(s for s in catalog["sources"] if s["name"] == "http")["rejected"]
+    assert rejected["timeout"] == 16 and rejected["busy"] >= 1
 
 
 def test_ingest_rate_is_capped_per_client(start_server: StartServer) -> None:
