@@ -187,6 +187,13 @@ class HttpSource:
         with self._lock:
             self.rejected[reason] += count
 
+    def room(self, count: int) -> bool:
+        """Whether the inbox takes `count` more messages without dropping any (its
+        oldest, any reader's).  An empty one takes any number, so that a body of more
+        lines than the inbox holds is not refused for good."""
+        inbox = self._inbox
+        return inbox is None or not len(inbox) or len(inbox) + count <= inbox.capacity
+
     def put(self, messages: Sequence[RawMessage]) -> bool:
         """Hand `messages` to the inbox; False when the server is not running."""
         inbox = self._inbox

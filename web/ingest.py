@@ -25,7 +25,9 @@ Each request, in this order:
    `MAX_WAITING` waiting (then 503): the loop never parses a big body, and
    at most that many bodies are held in memory;
 5. the good lines go to the inbox as any reader's messages, under the
-   ingest's source name; 204 when every line was taken, else 400 with
+   ingest's source name, all of them or none: 503 when the inbox has no room
+   for them (it would drop its oldest, any reader's); 204 when every line
+   was taken, else 400 with
    InfluxDB's `{"code": "invalid", "message": "partial write: ..."}` naming
    each refused line by number with its reason (InfluxDB 3's partial write:
    the good lines are written).  v1 clients read `error`, which says the same.
@@ -218,6 +220,9 @@ class Ingest:
             return Response(status_code=400)
         finally:
             self.waiting -= 1
+        if not self.source.room(len(parsed.messages)):  # a 204 must not be dropped later
+            self.source.refuse("busy")
+            return answer(503, "busy", "the server is behind; retry in a second", 1)
         if not self.source.put(parsed.messages):
             return answer(503, "unavailable", "the server is stopping")
         if not parsed.refused:

@@ -241,6 +241,31 @@ def test_ingest_slow_bodies_get_408_and_a_write_beyond_16_at_once_503(
     assert rejected["timeout"] == 16 and rejected["busy"] >= 1
 
 
+def test_ingest_a_write_the_inbox_cannot_take_whole_gets_503_not_204(
+    start_server: StartServer,
+) -> None:
+    """A 204 means every line was taken: none may then be dropped from a full inbox
+    (which would drop the oldest messages, any reader's)."""
+    limits = dataclasses.replace(Config().limits, inbox=100)
+    server = served(start_server, dataclasses.replace(ON, max_lines=100), limits=limits)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    statuses = []
+    for k in range(10):  # back to back: the inbox drains once a tick
+        body = "".join(f"m,device=d{k} v{i}=1\n" for i in range(100)).encode()
+        conn.request("POST", "/api/write", body=body)
+        response = conn.getresponse()
+        response.read()
+        statuses.append(response.status)
+        if response.status == 503:
+            assert response.getheader("Retry-After") == "1"
+    conn.close()
+    assert set(statuses) <= {204, 503} and 204 in statuses
+    catalog = get_json(server, "/api/series")
+    assert catalog["inbox"]["dropped"] == 0
+    http_source = next(s for s in catalog["sources"] if s["name"] == "http")
+    assert http_source["received"] == 100 * statuses.count(204)
+
+
 def test_ingest_rate_is_capped_per_client(start_server: StartServer) -> None:
     server = served(start_server, dataclasses.replace(ON, rate=3))
     statuses = [post(server, "/api/write", b"m,device=r v=1\n")[0] for _ in range(5)]
