@@ -306,6 +306,27 @@ def test_ingest_needs_a_token_when_auth_is_on(start_server: StartServer, tmp_pat
     conn.close()
 
 
+def test_ingest_refuses_what_a_browser_sends_from_another_site(start_server: StartServer) -> None:
+    """Open ingest on loopback: a page elsewhere must not write through a visitor's
+    browser (a no-cors POST of text/plain needs no preflight)."""
+    server = served(start_server)
+    line = b"m,device=page v=1\n"
+    for headers in (
+        {"Origin": "https://elsewhere.example", "Sec-Fetch-Site": "cross-site"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "same-site"},
+    ):
+        status, answer = post(server, "/api/write", line, headers)
+        assert status == 403 and answer["code"] == "forbidden", headers
+        assert post(server, "/api/ingest", b"{}", headers)[0] == 403
+    own = {"Origin": server.url.rstrip("/"), "Sec-Fetch-Site": "same-origin"}
+    assert post(server, "/api/write", b"m,device=own v=1\n", own)[0] == 204
+    catalog = get_json(server, "/api/series")
+    assert "page/v" not in {s["id"] for s in catalog["series"]}
+    http_source = next(s for s in catalog["sources"] if s["name"] == "http")
+    assert http_source["rejected"]["cross_site"] == 6
+
+
 def test_ingest_json_lines_routes_as_parse_does(start_server: StartServer) -> None:
     server = served(start_server)
     body = "\n".join(
