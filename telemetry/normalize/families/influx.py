@@ -58,7 +58,6 @@ _INTEGER = re.compile(r"-?\d+i|\d+u")
 _TIMESTAMP = re.compile(r"-?\d{1,19}")
 INT64 = range(-(2**63), 2**63)
 UINT64 = range(2**64)
-MAX_INTEGER_TEXT = len(f"{-(2**63)}i")  # the longest 64-bit integer field value
 
 # For `sniff` only: the grammar of one line, with a measurement that holds no
 # `=` (legal, but then any `key=value key=value` text would look like a point).
@@ -121,11 +120,12 @@ def _number(text: str) -> int | float | bool:
             raise BadLine(f"field value {text[:30]!r} is out of range")
         return number
     if _INTEGER.fullmatch(text):
-        # 64 bits, as InfluxDB's `i` and `u`; the length is checked first, as
-        # `int` raises ValueError past 4300 digits.
-        whole = int(text[:-1]) if len(text) <= MAX_INTEGER_TEXT else None
+        try:
+            whole = int(text[:-1])
+        except ValueError:  # over `int`'s 4300 digits
+            whole = None
         if whole is None or whole not in (UINT64 if text[-1] == "u" else INT64):
-            raise BadLine(f"field value {text[:30]!r} is out of range")
+            raise BadLine(f"field value {text[:30]!r} is out of range")  # 64 bits, as InfluxDB
         return whole
     if text in BOOLEANS:
         return text in TRUE
