@@ -18,17 +18,18 @@ too far off), is counted under the source, as for any reader.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import zlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from telemetry.errors import TelemetryError
 from telemetry.handoff import Inbox
 from telemetry.model import RawMessage, Route
-from telemetry.normalize.families.influx import BadLine, data_lines, parse_line
+from telemetry.normalize.families.influx import DATA_LINE, BadLine, data_lines, parse_line
 from telemetry.parsetool import MessageReader
 from telemetry.sources import SourceStatus
 
@@ -36,6 +37,7 @@ from telemetry.sources import SourceStatus
 # `influx` family's names.  v1's `m` and `h` are refused: no client sends them.
 PRECISIONS = {"n": "ns", "ns": "ns", "u": "us", "us": "us", "ms": "ms", "s": "s"}
 MAX_REFUSALS_SHOWN = 100  # lines named in one answer, as InfluxDB 3 does
+NOT_BLANK = re.compile(r"^[^\S\n]*\S[^\n]*", re.MULTILINE)  # a JSON line: any but a blank one
 
 
 class IngestError(TelemetryError):
@@ -98,19 +100,22 @@ def _text(body: bytes) -> str:
         raise invalid(f"the body is not UTF-8 (byte {exc.start})") from None
 
 
-def _count(found: int, limit: int) -> None:
+def _count(lines: Iterator[object], limit: int) -> int:
+    """How many `lines`; `too_large` past `limit`.  Counted, not held: a small gzip
+    body can inflate to millions of short lines."""
+    found = sum(1 for _ in lines)
     if found > limit:
         raise too_large(f"{found} lines; at most {limit} a request")
+    return found
 
 
 def line_protocol(
     body: bytes, route: Route, topic: str, now: float, *, max_lines: int, max_line: int
 ) -> Parsed:
     """Each line of `body` checked as line protocol, the good ones as messages."""
-    lines = data_lines(_text(body))
-    _count(len(lines), max_lines)
-    out = Parsed(lines=len(lines))
-    for number, line in lines:
+    text = _text(body)
+    out = Parsed(lines=_count(DATA_LINE.finditer(text), max_lines))
+    for number, line in data_lines(text):
         data = line.encode("utf-8")
         if len(data) > max_line:
             out.refused.append(Refused(number, f"{len(data)} bytes; at most {max_line} a line"))
@@ -127,10 +132,9 @@ def line_protocol(
 def json_lines(body: bytes, reader: MessageReader, now: float, *, max_lines: int) -> Parsed:
     """Each line of `body` read as `telemetry parse` reads it (its `received` ignored:
     the server stamps what it receives)."""
-    lines = [(n, line) for n, line in enumerate(_text(body).split("\n"), 1) if line.strip()]
-    _count(len(lines), max_lines)
-    out = Parsed(lines=len(lines))
-    for number, line in lines:
+    text = _text(body)
+    out = Parsed(lines=_count(NOT_BLANK.finditer(text), max_lines))
+    for number, line in data_lines(text, NOT_BLANK):
         try:
             out.messages.extend(reader.line(line, now))
         except ValueError as exc:
@@ -182,6 +186,13 @@ class HttpSource:
     def refuse(self, reason: str, count: int = 1) -> None:
         with self._lock:
             self.rejected[reason] += count
+
+    def room(self, count: int) -> bool:
+        """Whether the inbox takes `count` more messages without dropping any (its
+        oldest, any reader's).  An empty one takes any number, so that a body of more
+        lines than the inbox holds is not refused for good."""
+        inbox = self._inbox
+        return inbox is None or not len(inbox) or len(inbox) + count <= inbox.capacity
 
     def put(self, messages: Sequence[RawMessage]) -> bool:
         """Hand `messages` to the inbox; False when the server is not running."""

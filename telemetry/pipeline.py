@@ -220,6 +220,7 @@ class Pipeline:
         series = self.store.create(reading, source, unit)
         if series is None:
             self.rejected["series_limit"] += 1
+            self.rejected_by_source[source, "series_limit"] += 1
             self._log.warning(
                 "series_limit",
                 "series %r refused: the limit of %d series is reached",

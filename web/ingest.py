@@ -11,24 +11,30 @@ Each request, in this order:
 1. at most `[ingest] rate` requests a minute per client address (a token
    bucket: a burst of that many, then the rate), else 429 with `Retry-After`
    (counted before the token check, so guessing costs requests too);
-2. with `[auth] file`, a token from that file, sent as `Authorization: Token`
+2. refused (403) when a browser says it came from another site (`Origin`,
+   `Sec-Fetch-Site`; InfluxDB clients send neither): a page elsewhere could
+   otherwise write to an open ingest on loopback through a visitor's browser
+   (a `no-cors` POST of text/plain needs no preflight);
+3. with `[auth] file`, a token from that file, sent as `Authorization: Token`
    or `Bearer`, as Basic auth's password, or as v1's `p` parameter (`u` is
    not looked at), else 401.  A session cookie is not enough: a page on
    another site could make a browser send it.  `make_server` refuses to
    start ingest without a credentials file when the server is reachable
    beyond loopback (a non-loopback address, or behind a trusted proxy);
-3. the body, at most `max_body` bytes as sent (a `Content-Length` over it is
+4. the body, at most `max_body` bytes as sent (a `Content-Length` over it is
    refused before reading) and `max_inflated` once gzip is undone (stopping
    there: a zip bomb is never inflated whole), else 413; at most `max_lines`
    lines, else 413 and nothing written;
-4. parsed in a worker thread, at most `PARSING` requests at once and
+5. parsed in a worker thread, at most `PARSING` requests at once and
    `MAX_WAITING` waiting (then 503): the loop never parses a big body, and
    at most that many bodies are held in memory;
-5. the good lines go to the inbox as any reader's messages, under the
-   ingest's source name; 204 when every line was taken, else 400 with
-   InfluxDB's `{"code": "invalid", "message": "partial write: ..."}` naming
-   each refused line by number with its reason (InfluxDB 3's partial write:
-   the good lines are written).  v1 clients read `error`, which says the same.
+6. the good lines go to the inbox as any reader's messages, under the
+   ingest's source name, all of them or none: 503 when the inbox has no room
+   for them (it would drop its oldest, any reader's); 204 when every line
+   was taken, else 400 with InfluxDB's `{"code": "invalid", "message":
+   "partial write: ..."}` naming each refused line by number with its reason
+   (InfluxDB 3's partial write: the good lines are written).  v1 clients
+   read `error`, which says the same.
 """
 
 from __future__ import annotations
@@ -60,6 +66,7 @@ from telemetry.ingest import (
 )
 from telemetry.model import Route as MessageRoute
 from telemetry.parsetool import MessageReader
+from web.auth import cross_site
 from web.credentials import Credentials
 from web.limiter import RateLimiter
 
@@ -168,6 +175,9 @@ class Ingest:
             self.source.refuse("rate_limited")
             retry = math.ceil(60 / self.settings.rate)  # seconds until the next request is let in
             return answer(429, "too many requests", f"at most {self.settings.rate} a minute", retry)
+        if cross_site(request.scope):  # a page elsewhere, through a visitor's browser
+            self.source.refuse("cross_site")
+            return answer(403, "forbidden", "a browser says this came from another site")
         if self.credentials is not None:
             sent = token(request)
             if sent is None or self.credentials.token_user(sent) is None:
@@ -218,6 +228,9 @@ class Ingest:
             return Response(status_code=400)
         finally:
             self.waiting -= 1
+        if not self.source.room(len(parsed.messages)):  # a 204 must not be dropped later
+            self.source.refuse("busy")
+            return answer(503, "busy", "the server is behind; retry in a second", 1)
         if not self.source.put(parsed.messages):
             return answer(503, "unavailable", "the server is stopping")
         if not parsed.refused:

@@ -10,7 +10,15 @@ default:
 - a head not complete `HEAD_TIMEOUT` seconds after its first byte (or after the
   connection opened) is answered 408 (closed silently when nothing was sent);
 - uvicorn's own 400 for malformed HTTP carries the security headers, like
-  every other answer.
+  every other answer;
+- a request answered before its body has arrived whole (a refusal: 413,
+  401, 405...) ends its connection: what the client still sends is dropped
+  for `LINGER_TIME`, then the connection is closed, where uvicorn would read
+  the rest for as long as it kept coming;
+- a refusal while a request is still running (malformed bytes pipelined
+  behind it, as a body longer than its Content-Length leaves) hangs that
+  request up as a lost connection would: its answer is dropped, where a
+  write after the refusal's end would raise in the app.
 
 A request's scope carries `ABORT`: a call that drops its connection at once.
 A stream that gives up on a client that stopped reading uses it: a plain
@@ -104,12 +112,26 @@ class GuardedHttpTools(HttpToolsProtocol):
         if self.transport.is_closing() or self._lingering is not None:
             return
         self.transport.write(refusal(status, text))
+        self._hang_up()
+        self._linger()
+
+    def _linger(self) -> None:
+        """Send nothing more, drop what the client still sends, and close soon."""
         if not self.transport.can_write_eof():
             self.transport.close()
             return
         self.transport.write_eof()
         self._lingering = 0
         self.loop.call_later(LINGER_TIME, self._close)
+
+    def _hang_up(self) -> None:
+        """Tell a request still running that its client is gone, as `connection_lost`
+        does: after the refusal (a malformed request pipelined behind it) its answer
+        is dropped, where a write after `write_eof` would raise in the app."""
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            cycle.disconnected = True
+            cycle.message_event.set()
 
     def _close(self) -> None:
         if not self.transport.is_closing():
@@ -153,6 +175,12 @@ class GuardedHttpTools(HttpToolsProtocol):
             raise _HeadTooLarge
         self.scope[ABORT] = self.transport.abort  # type: ignore[literal-required]
         super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        unread = self.cycle is not None and self.cycle.more_body
+        super().on_response_complete()
+        if unread and not self.transport.is_closing() and self._lingering is None:
+            self._linger()  # answered before its body arrived (a refusal): read no more
 
     def send_400_response(self, msg: str) -> None:
         self._refuse(400, msg)

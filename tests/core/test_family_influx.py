@@ -101,6 +101,16 @@ def test_influx_malformed_lines_are_counted_and_the_rest_read() -> None:
     assert all(str(e).startswith("bad_line: line ") for e in out.errors)
 
 
+def test_influx_numbers_out_of_range_are_bad_lines() -> None:
+    huge = "9" * 5000  # past int()'s 4300 digits
+    out = normalize(
+        f"m v={huge}i\nm v=1e309\nm v=-9223372036854775809i\nm v=18446744073709551615u\n"
+        "m w=0000000000000000000000042i"
+    )
+    assert [r.value for r in out.readings] == [float(2**64 - 1), 42.0]
+    assert reasons(out) == ["bad_line"] * 3
+
+
 def test_influx_serial_lines_belong_to_the_port() -> None:
     assert series(normalize("home,room=Kitchen temp=21 1699999900000000000", SERIAL)) == [
         ("ttyUSB0", "home.Kitchen.temp", 21.0, 1_699_999_900.0)

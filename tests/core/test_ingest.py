@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import tracemalloc
 
 import pytest
 from hypothesis import given, settings
@@ -62,6 +63,32 @@ def test_ingest_line_protocol_caps_lines_and_line_length() -> None:
     assert caught.value.status == 413
     refused, taken = _lines(b"m v=1\nm v=" + b"1" * 100 + b"\n", max_line=50)
     assert refused == [2] and taken == ["m v=1"]
+
+
+@pytest.mark.parametrize("line", [b"a", b" ", b"#"])
+def test_ingest_a_body_of_many_lines_is_counted_without_holding_them(line: bytes) -> None:
+    """4 MiB (a gzip body of a few KiB inflates to it) of short lines: the cap is
+    found without a list of millions of lines (8 MiB of them took 430 MB)."""
+    body = (line + b"\n") * (2 * 1024 * 1024)
+    size = len(body)
+    reader = MessageReader(Config(), "http")
+
+    def as_line_protocol() -> object:
+        return line_protocol(body, ROUTE, "db", 1.0, max_lines=5000, max_line=1000)
+
+    def as_json_lines() -> object:
+        return json_lines(body, reader, 1.0, max_lines=5000)
+
+    for parse in (as_line_protocol, as_json_lines):
+        tracemalloc.start()
+        try:
+            parse()
+        except IngestError as exc:
+            assert exc.status == 413
+        finally:
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+        assert peak < 3 * size, f"{parse.__name__}: {peak / 1e6:.0f} MB for {size / 1e6:.0f} MB"
 
 
 def test_ingest_line_protocol_refuses_a_body_that_is_not_utf8() -> None:

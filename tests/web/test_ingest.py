@@ -6,6 +6,7 @@ import dataclasses
 import gzip
 import http.client
 import json
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from tests.harness.credentials import TOKEN, credentials_file
 from tests.harness.server import RunningServer, StartServer
 from tests.harness.sse_client import SSEClient
 from tests.harness.waiting import wait_until
+from web import ingest as web_ingest
 
 ON = IngestConfig(http=True)
 NOW = int(time.time()) - 60  # device times within the allowed clock skew, in the past
@@ -154,6 +156,25 @@ def test_ingest_partial_write_names_the_refused_lines(start_server: StartServer)
     assert http_source["rejected"]["bad_line"] == 2
 
 
+def test_ingest_names_numbers_out_of_range(start_server: StartServer) -> None:
+    server = served(start_server)
+    body = (
+        b"room,device=a temperature=20\n"
+        b"room,device=a count=" + b"9" * 5000 + b"i\n"  # past int()'s 4300 digits
+        b"room,device=a temperature=1e309\n"
+        b"room,device=a count=18446744073709551616u\n"
+        b"room,device=a count=9223372036854775807i\n"
+    )
+    status, answer = post(server, "/api/write", body)
+    assert status == 400
+    assert [r["line"] for r in answer["refused"]] == [2, 3, 4]
+    assert all("out of range" in r["reason"] for r in answer["refused"])
+    assert answer["written"] == 2
+    exported(server, "a/temperature")
+    assert exported(server, "a/count")["a/count"][0][1] == 2.0**63
+    assert server.edge.errors == 0
+
+
 def test_ingest_caps_body_lines_and_inflated_size(start_server: StartServer) -> None:
     ingest = dataclasses.replace(ON, max_body=4096, max_inflated=64 * 1024, max_lines=10)
     server = served(start_server, ingest)
@@ -174,6 +195,75 @@ def test_ingest_caps_body_lines_and_inflated_size(start_server: StartServer) -> 
     status, answer = post(server, "/api/write", b"m v=1", {"Content-Encoding": "br"})
     assert status == 415
     assert list(server.runtime.pipeline.store.entries()) == []
+
+
+def test_ingest_series_over_the_limit_are_counted_under_its_source(
+    start_server: StartServer,
+) -> None:
+    limits = dataclasses.replace(Config().limits, max_series=5)
+    server = served(start_server, limits=limits)
+    body = "".join(f"m,device=d{i} v=1\n" for i in range(20)).encode()
+    assert post(server, "/api/write", body)[0] == 204
+
+    def refused() -> Any:
+        catalog = get_json(server, "/api/series")
+        return catalog if catalog["refused_series"] == 15 else None
+
+    catalog = wait_until(refused)
+    assert len(catalog["series"]) == 5
+    assert catalog["rejected_by_source"] == {"http": {"series_limit": 15}}
+
+
+def test_ingest_slow_bodies_get_408_and_a_write_beyond_16_at_once_503(
+    start_server: StartServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(web_ingest, "BODY_TIMEOUT", 2.0)
+    server = served(start_server)
+    head = b"POST /api/write HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nm,device=s v="
+    slow = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(16)]
+    try:
+        for sock in slow:
+            sock.sendall(head)  # and never the rest of the body
+
+        def busy() -> Any:
+            status, answer = post(server, "/api/write", b"m,device=b v=1\n")
+            return answer if status == 503 else None
+
+        assert wait_until(busy, timeout=1.5)["code"] == "busy"
+        for sock in slow:
+            assert sock.recv(4096).startswith(b"HTTP/1.1 408 ")
+    finally:
+        for sock in slow:
+            sock.close()
+    assert post(server, "/api/write", b"m,device=b v=1\n")[0] == 204
+    catalog = get_json(server, "/api/series")
+    rejected = next(s for s in catalog["sources"] if s["name"] == "http")["rejected"]
+    assert rejected["timeout"] == 16 and rejected["busy"] >= 1
+
+
+def test_ingest_a_write_the_inbox_cannot_take_whole_gets_503_not_204(
+    start_server: StartServer,
+) -> None:
+    """A 204 means every line was taken: none may then be dropped from a full inbox
+    (which would drop the oldest messages, any reader's)."""
+    limits = dataclasses.replace(Config().limits, inbox=100)
+    server = served(start_server, dataclasses.replace(ON, max_lines=100), limits=limits)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    statuses = []
+    for k in range(10):  # back to back: the inbox drains once a tick
+        body = "".join(f"m,device=d{k} v{i}=1\n" for i in range(100)).encode()
+        conn.request("POST", "/api/write", body=body)
+        response = conn.getresponse()
+        response.read()
+        statuses.append(response.status)
+        if response.status == 503:
+            assert response.getheader("Retry-After") == "1"
+    conn.close()
+    assert set(statuses) <= {204, 503} and 204 in statuses
+    catalog = get_json(server, "/api/series")
+    assert catalog["inbox"]["dropped"] == 0
+    http_source = next(s for s in catalog["sources"] if s["name"] == "http")
+    assert http_source["received"] == 100 * statuses.count(204)
 
 
 def test_ingest_rate_is_capped_per_client(start_server: StartServer) -> None:
@@ -214,6 +304,27 @@ def test_ingest_needs_a_token_when_auth_is_on(start_server: StartServer, tmp_pat
     conn.request("GET", "/api/series")
     assert conn.getresponse().status == 401
     conn.close()
+
+
+def test_ingest_refuses_what_a_browser_sends_from_another_site(start_server: StartServer) -> None:
+    """Open ingest on loopback: a page elsewhere must not write through a visitor's
+    browser (a no-cors POST of text/plain needs no preflight)."""
+    server = served(start_server)
+    line = b"m,device=page v=1\n"
+    for headers in (
+        {"Origin": "https://elsewhere.example", "Sec-Fetch-Site": "cross-site"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "same-site"},
+    ):
+        status, answer = post(server, "/api/write", line, headers)
+        assert status == 403 and answer["code"] == "forbidden", headers
+        assert post(server, "/api/ingest", b"{}", headers)[0] == 403
+    own = {"Origin": server.url.rstrip("/"), "Sec-Fetch-Site": "same-origin"}
+    assert post(server, "/api/write", b"m,device=own v=1\n", own)[0] == 204
+    catalog = get_json(server, "/api/series")
+    assert "page/v" not in {s["id"] for s in catalog["series"]}
+    http_source = next(s for s in catalog["sources"] if s["name"] == "http")
+    assert http_source["rejected"]["cross_site"] == 6
 
 
 def test_ingest_json_lines_routes_as_parse_does(start_server: StartServer) -> None:

@@ -5,17 +5,20 @@ Each test talks raw HTTP over a socket to a real uvicorn, as an attacker would.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import inspect
+import logging
 import socket
 import time
 from urllib.parse import urlsplit
 
 import pytest
 import uvicorn
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 from uvicorn.server import ServerState
 
-from telemetry.config import Config
+from telemetry.config import Config, IngestConfig
 from tests.harness.server import RunningServer, StartServer
 from tests.harness.waiting import wait_until
 from web import protocol
@@ -60,6 +63,7 @@ def test_uvicorn_still_offers_what_the_guard_relies_on() -> None:
         "on_message_begin",
         "on_headers_complete",
         "send_400_response",
+        "on_response_complete",
     ):
         assert callable(getattr(HttpToolsProtocol, name, None)), name
     init = inspect.getsource(HttpToolsProtocol.__init__)
@@ -67,6 +71,14 @@ def test_uvicorn_still_offers_what_the_guard_relies_on() -> None:
         assert attribute in init, attribute
     assert "self.url" in inspect.getsource(HttpToolsProtocol.on_message_begin)
     assert "self.headers" in inspect.getsource(HttpToolsProtocol.on_message_begin)
+    cycle = inspect.getsource(RequestResponseCycle.__init__)
+    for attribute in (
+        "self.disconnected",
+        "self.response_complete",
+        "self.message_event",
+        "self.more_body",
+    ):
+        assert attribute in cycle, attribute
     assert isinstance(ServerState().connections, set)
 
 
@@ -134,6 +146,47 @@ def test_malformed_http_gets_400_with_the_security_headers(start_server: StartSe
         status, headers = _head(_answer(sock))
     assert status == 400
     assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    _still_serves(server)
+
+
+def test_a_malformed_request_behind_a_good_one_is_refused_without_an_error(
+    start_server: StartServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Pipelined garbage (what a body longer than its Content-Length leaves) is
+    refused while the request before it runs; that request's answer is dropped,
+    as for a client that hung up, not raised in the app."""
+    server = start_server(Config())
+    state = server.server.server_state
+    with _connect(server) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\nm,device=x v=1\r\n\r\n")
+        status, _ = _head(_answer(sock))  # the refusal, then the end of what is sent
+        assert status == 400
+        wait_until(lambda: not state.connections, what="the server closed after lingering")
+    assert server.edge.errors == 0
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    _still_serves(server)
+
+
+@pytest.mark.parametrize(("path", "status"), [("/api/write", 413), ("/healthz", 405)])
+def test_a_body_answered_before_it_arrived_is_read_no_further(
+    start_server: StartServer, path: str, status: int
+) -> None:
+    """A refusal before the body (ingest's 413 by Content-Length, a 405) closes the
+    connection soon after; a client trickling the rest must not hold it for good."""
+    server = start_server(dataclasses.replace(Config(), ingest=IngestConfig(http=True)))
+    state = server.server.server_state
+    with _connect(server) as sock:
+        sock.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: t\r\nContent-Length: 100000000\r\n\r\n".encode()
+        )
+        assert sock.recv(4096).startswith(f"HTTP/1.1 {status} ".encode())
+
+        def closed() -> bool:
+            with contextlib.suppress(OSError):
+                sock.sendall(b"x" * 100)  # more of the body, a little at a time
+            return not state.connections
+
+        wait_until(closed, timeout=5, what="the server closed the connection")
     _still_serves(server)
 
 

@@ -11,7 +11,8 @@ point a line, as the InfluxDB v1/v2 line protocol reference gives it:
   spellings) are readings of kind `state` (1/0); strings are skipped without
   an error.  Anything else
   (`NaN`, `inf`, `21,5`, bare words) makes the line malformed, as it does
-  for InfluxDB.  A repeated field key: the last one counts.
+  for InfluxDB; so does a number out of range (an integer beyond 64 bits,
+  a float beyond a double, `1e309`).  A repeated field key: the last one counts.
 - Timestamp: an integer in the route's `precision` (`ns` unless configured;
   `us`, `ms`, `s`).  Line protocol states its precision, so it is converted
   here rather than guessed by size.  No timestamp: the receive time.
@@ -40,7 +41,9 @@ Device and sensor (decided here):
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Iterator
 
 from telemetry.errors import PayloadError
 from telemetry.normalize.base import Context, Emit
@@ -53,6 +56,8 @@ BOOLEANS = TRUE | frozenset(("f", "F", "false", "False", "FALSE"))
 _FLOAT = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
 _INTEGER = re.compile(r"-?\d+i|\d+u")
 _TIMESTAMP = re.compile(r"-?\d{1,19}")
+INT64 = range(-(2**63), 2**63)
+UINT64 = range(2**64)
 
 # For `sniff` only: the grammar of one line, with a measurement that holds no
 # `=` (legal, but then any `key=value key=value` text would look like a point).
@@ -68,6 +73,9 @@ _LINE = re.compile(
     rf"{_MEASUREMENT}(?:,{_KEY}={_KEY})* {_KEY}={_VALUE}(?:,{_KEY}={_VALUE})*(?: -?\d{{1,19}})?"
 )
 _SNIFF_BYTES = 4096
+# A line that holds a point: neither blank nor a `#` comment (`\s` is what
+# `str.strip` strips; only "\n" ends a line).
+DATA_LINE = re.compile(r"^[^\S\n]*[^\s#][^\n]*", re.MULTILINE)
 
 
 class BadLine(Exception):
@@ -107,9 +115,18 @@ def _string_end(line: str, i: int) -> int:
 def _number(text: str) -> int | float | bool:
     """The number or boolean a field value holds; `BadLine` otherwise."""
     if _FLOAT.fullmatch(text):
-        return float(text)
+        number = float(text)
+        if not math.isfinite(number):  # `1e309`: as InfluxDB, out of range
+            raise BadLine(f"field value {text[:30]!r} is out of range")
+        return number
     if _INTEGER.fullmatch(text):
-        return int(text[:-1])
+        try:
+            whole = int(text[:-1])
+        except ValueError:  # over `int`'s 4300 digits
+            whole = None
+        if whole is None or whole not in (UINT64 if text[-1] == "u" else INT64):
+            raise BadLine(f"field value {text[:30]!r} is out of range")  # 64 bits, as InfluxDB
+        return whole
     if text in BOOLEANS:
         return text in TRUE
     raise BadLine(f"field value {text[:30]!r} is not a number, boolean or string")
@@ -156,13 +173,16 @@ def parse_line(
     return measurement, tags, fields, stamp
 
 
-def data_lines(text: str) -> list[tuple[int, str]]:
-    lines = []
-    for number, raw in enumerate(text.split("\n"), start=1):
-        line = raw.rstrip("\r")
-        if line.strip() and not line.lstrip().startswith("#"):
-            lines.append((number, line))
-    return lines
+def data_lines(text: str, line: re.Pattern[str] = DATA_LINE) -> Iterator[tuple[int, str]]:
+    """Each line of `text` that `line` matches (by default: neither blank nor a `#`
+    comment) with its number among all lines, without its "\\r".  One at a time:
+    a body of millions of short lines is never a list of them."""
+    number = 1
+    at = 0
+    for match in line.finditer(text):
+        number += text.count("\n", at, match.start())
+        at = match.start()
+        yield number, match.group().rstrip("\r")
 
 
 class Influx:
