@@ -87,8 +87,8 @@ class ReplaySource(ThreadedSource):
             self.received += 1
         error = f"the recording ended after {self.received} messages"
         if self.errors:
-            many = len(self.errors) >= MAX_ERRORS  # only the first ones are noted
-            count = f"{MAX_ERRORS} or more" if many else str(len(self.errors))
+            noted = len(self.errors)  # only the first MAX_ERRORS are
+            count = f"{MAX_ERRORS} or more" if noted >= MAX_ERRORS else str(noted)
             error += f"; {count} problems, the first: {self.errors[0]}"
         self._set_state("stopped", error=error)
 

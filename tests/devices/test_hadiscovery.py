@@ -153,7 +153,7 @@ def test_discovery_configs_sent_again_when_home_assistant_announces_itself_onlin
     out = outputs(mosquitto, prefix="habirth/site", discovery=True, discovery_prefix="habirth/ha")
     out.submit(SERIES[:3], [])
     wait_until(lambda: out.announced == 4, what="the configs acknowledged")
-    topics = list(configs(w))
+    topics = wait_until(lambda: list(configs(w)) if len(configs(w)) == 4 else None, what="seen")
     publish.multiple(
         [(t, b"", 1, True) for t in topics], hostname=mosquitto.host, port=mosquitto.port
     )
