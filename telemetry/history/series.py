@@ -125,6 +125,15 @@ class Series:
         if repeat:
             self.entry.refused_one()
             return "duplicate"
+        if ts == self._newest and repeat is None:
+            # Another point at the newest time (a batch of lines without timestamps,
+            # a device clock in whole seconds): no held point repeats it, so the
+            # ring's points at that time decide; else it is held like a newer point,
+            # as it goes at the end either way.
+            if self._ring.repeats_newest(ts, value):
+                self.entry.refused_one()
+                return "duplicate"
+            repeat = False
         if ts > self._newest or repeat is False:
             self._newest = ts
             held.append(ts)

@@ -152,6 +152,30 @@ def append_one_by_one(
     return None if stored else "too_old"
 
 
+def test_series_holds_other_values_at_its_newest_time_and_refuses_repeats() -> None:
+    """Points at the newest time with new values (a batch of lines without
+    timestamps, a device clock in whole seconds) are held like newer ones, before
+    and after a flush, not put in one at a time (about 0.8 ms each through the
+    rollups); a value already there at that time is a repeat either way."""
+    widths = ((2.0, 40.0), (30.0, 3000.0))
+    s = made(Store(max_series=1, raw_points=100, raw_span=1e9, rollups=widths))
+    ring = Ring(100, 1e9)
+    rollups = tuple(Rollup(width, keep) for width, keep in widths)
+    for value in (1.0, 2.0, 3.0):
+        assert s.append(1000.0, value) is None
+        assert append_one_by_one(ring, rollups, 1000.0, value) is None
+    assert len(s._held_ts) == 3
+    s.flush()
+    for value in (4.0, 5.0, 2.0, 6.0, 5.0):
+        assert s.append(1000.0, value) == append_one_by_one(ring, rollups, 1000.0, value)
+    assert len(s._held_ts) == 3  # 4, 5 and 6; 2 (in the ring) and 5 (held) are repeats
+    assert s.entry.refused == 2
+    assert pair(s.raw()) == points(ring)
+    s.flush()
+    for got, model in zip(s._rollups, rollups, strict=True):
+        assert rollup_stats(got) == rollup_stats(model)
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     st.integers(min_value=1, max_value=8),
