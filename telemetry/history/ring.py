@@ -120,14 +120,17 @@ class Ring:
         if self._end - self._start > self.capacity:
             self._start = self._end - self.capacity
 
-    def repeats_newest(self, ts: float, value: float) -> bool:
+    def repeats_newest(self, ts: float, value: float, coming: int = 0) -> bool:
         """Whether a point at `ts`, the newest time the ring holds, with `value` (or NaN
-        like it) is held already: what `append` would refuse as a repeat."""
+        like it) is held already: what `append` would refuse as a repeat once the
+        `coming` points before it (newer, or at `ts`) are in, pushing the oldest
+        out."""
         end = self._end
-        if end == self._start or self._ts[end - 1] != ts:
+        start = max(self._start, end - (self.capacity - coming))
+        if end <= start or self._ts[end - 1] != ts:
             return False
-        live = self._ts[self._start : end]
-        lo = self._start + int(np.searchsorted(live, ts, side="left"))
+        live = self._ts[start:end]
+        lo = start + int(np.searchsorted(live, ts, side="left"))
         same = self._values[lo:end]
         return bool(np.any((same == value) | (np.isnan(same) & math.isnan(value))))
 

@@ -130,7 +130,7 @@ class Series:
             # a device clock in whole seconds): no held point repeats it, so the
             # ring's points at that time decide; else it is held like a newer point,
             # as it goes at the end either way.
-            if self._ring.repeats_newest(ts, value):
+            if self._ring.repeats_newest(ts, value, coming=len(held)):
                 self.entry.refused_one()
                 return "duplicate"
             repeat = False

@@ -185,6 +185,8 @@ def test_series_holds_other_values_at_its_newest_time_and_refuses_repeats() -> N
         st.tuples(st.integers(-4, 6), st.integers(0, 3), st.booleans()), min_size=1, max_size=120
     ),
 )
+# Points at one time past a small ring: held ones push the ring's out of the check.
+@example(capacity=1, span=2.0, hold=3, steps=[(0, v, False) for v in (0, 1, 0, 1, 0)])
 def test_series_holding_points_stores_what_one_by_one_would(
     capacity: int, span: float, hold: int, steps: list[tuple[int, int, bool]]
 ) -> None:
