@@ -221,9 +221,42 @@ class Rollup:
         bucket = math.floor(ts / self.width)
         if bucket <= self._top - self.capacity:  # the buffer, at its full size, ends before it
             return False
+        if self.oldest <= bucket <= self.newest == self._top >= 0:
+            self._fold_one(ts, value, bucket)  # a bucket there already: no numpy arrays
+            return True
         self._top = max(self._top, bucket)
         self._fold(np.array([ts]), np.array([value]), ordered=True)
         return True
+
+    def _fold_one(self, ts: float, value: float, bucket: int) -> None:
+        """`_fold` of one point into a bucket the buffer holds, without arrays: a late
+        point costs a few microseconds, where `_fold`'s numpy calls cost 0.1 ms.  The
+        same arithmetic, so the same bits."""
+        if abs(value) > FLOAT32_MAX:
+            value = math.copysign(math.inf, value)
+        offset = int((ts / self.width - bucket) * OFFSET_STEPS + 0.5)
+        buckets = self._buckets
+        b = buckets[bucket % len(buckets)]  # a view of the record: writes go in
+        count = int(b["count"])
+        if count == 0:
+            b["first"] = b["last"] = b["low"] = b["high"] = value
+            b["first_at"] = b["last_at"] = offset
+            before = 0.0
+        else:
+            if offset < b["first_at"]:
+                b["first"], b["first_at"] = value, offset
+            if offset >= b["last_at"]:
+                b["last"], b["last_at"] = value, offset
+            b["low"] = np.fmin(np.float64(b["low"]), value)
+            b["high"] = np.fmax(np.float64(b["high"]), value)
+            before = float(b["mean"]) * count
+        if bucket == self.newest:  # its exact sum, as `_fold` takes it
+            before = self._open_sum
+        total = before + value
+        b["count"] = count + 1
+        b["mean"] = total / (count + 1)
+        if bucket == self.newest:
+            self._open_sum = total
 
     def extend(self, ts: FloatArray, values: FloatArray) -> None:
         """Take points in time order, each at least as new as every point taken

@@ -296,3 +296,56 @@ def test_rollup_mean_is_the_exact_mean_rounded_once_however_the_points_came() ->
     late = rollup.buckets(-math.inf, math.inf)["mean"][0]
     exact = (whole[0].sum() + 1e5) / (len(whole[0]) + 1)
     assert abs(late - exact) <= 2 * np.spacing(np.float32(exact))
+
+
+def add_by_fold(rollup: Rollup, ts: float, value: float) -> bool:
+    """`Rollup.add` as it was: every point through `_fold`'s arrays (the model)."""
+    bucket = math.floor(ts / rollup.width)
+    if bucket <= rollup._top - rollup.capacity:
+        return False
+    rollup._top = max(rollup._top, bucket)
+    rollup._fold(np.array([ts]), np.array([value]), ordered=True)
+    return True
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(-40, 12),
+            # 1e39 is beyond float32 (infinity in the buckets); no -1e40 beside it:
+            # infinity minus infinity in a sum is NaN, with numpy's warning.
+            st.sampled_from([0.0, -0.0, 1.5, -2.25, 1e-30, 3e38, 1e39, 7.1]),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=120,
+    ),
+    st.sampled_from([(1.0, 12.0), (7.0, 40.0), (60.0, 3600.0)]),
+)
+def test_rollup_add_of_one_point_is_the_fold_of_it_bit_for_bit(
+    steps: list[tuple[int, float, bool]], tier: tuple[float, float]
+) -> None:
+    """A late point into a bucket the buffer holds takes `add`'s scalar path; it must
+    leave every bucket as `_fold` would, bit for bit (the sums behind the means, -0.0,
+    values beyond float32), with runs (`extend`) between, as a series flushes."""
+    width, keep = tier
+    fast, model = Rollup(width, keep), Rollup(width, keep)
+    ts = 1000.0
+    for step, value, run in steps:
+        if run:  # a run of newer points, as a series' flush
+            ts = max(ts, fast.newest * width) + abs(step) / 4 + 0.5
+            times = np.array([ts, ts + 0.25])
+            values = np.array([value, value / 2])
+            fast.extend(times, values)
+            model.extend(times, values)
+            ts += 0.25
+        else:  # a point anywhere around the newest: late ones mostly
+            at = ts + step / 4
+            assert fast.add(at, value) == add_by_fold(model, at, value)
+    assert rollup_bits(fast) == rollup_bits(model)
+    assert (fast.newest, fast.oldest, fast._open_sum) == (
+        model.newest,
+        model.oldest,
+        model._open_sum,
+    )
