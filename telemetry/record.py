@@ -284,9 +284,8 @@ class Recorder:
                 "recorder: %s was not closed (a crash or a power cut); rotated, not appended to",
                 self.path,
             )
-            self._close()
-            self._shift()
-            self._raw = open(self.path, "ab")  # noqa: SIM115 (closed in `_close`)
+            self._rotate()
+            return
         assert self._raw is not None
         self._gzip = gzip.GzipFile(fileobj=self._raw, mode="wb")
         if self._raw.tell() >= self.max_size:
