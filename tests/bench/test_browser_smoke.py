@@ -28,6 +28,12 @@ def test_both_pages_draw_every_series_from_the_full_history(browser: Browser) ->
                 context.add_init_script(PROBE_JS)
                 page = bench_browser.open_page(context, origin, kind, 3600, sizes["360"])
                 page.wait_for_function("() => window.__readings.points > 0")
+                # Live points can come before a chart's history does (a loaded CI
+                # machine): wait until every chart holds some, then judge how far back.
+                page.wait_for_function(
+                    f"() => {{ const d = ({OLDEST[kind]})(); "
+                    "return d.ages.length > 0 && d.ages.every(Number.isFinite); }"
+                )
                 drawn = page.evaluate(OLDEST[kind])
             finally:
                 context.close()
